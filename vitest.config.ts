@@ -17,7 +17,7 @@ export default defineConfig({
       { ...shared, test: { name: 'unit', include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts'], exclude: ['**/*.int-spec.ts', '**/*.e2e-spec.ts'] } },
       {
         ...shared,
-        test: { name: 'integration', include: ['libs/**/*.int-spec.ts'], testTimeout: 60_000, hookTimeout: 120_000, fileParallelism: false },
+        test: { name: 'integration', include: ['libs/**/*.int-spec.ts', 'test/**/*.int-spec.ts'], testTimeout: 60_000, hookTimeout: 120_000, fileParallelism: false },
       },
       {
         ...shared,

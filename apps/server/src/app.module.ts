@@ -1,0 +1,37 @@
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ContextName } from '#contracts';
+import { AppExceptionFilter, type AppConfig, type InProcessServer, PlatformModule } from '#platform';
+import { GatewayModule } from '#gateway';
+import { GenerationModule } from '#generation';
+import { IngestionModule } from '#ingestion';
+import { PresentationModule } from '#presentation';
+import { QueryUnderstandingModule } from '#query-understanding';
+import { RetrievalModule } from '#retrieval';
+
+const CONTEXT_MODULES: Record<Exclude<ContextName, ContextName.Gateway>, Type> = {
+  [ContextName.Ingestion]: IngestionModule,
+  [ContextName.QueryUnderstanding]: QueryUnderstandingModule,
+  [ContextName.Retrieval]: RetrievalModule,
+  [ContextName.Generation]: GenerationModule,
+  [ContextName.Presentation]: PresentationModule,
+};
+
+/** The composition root: the platform, plus each context this process hosts (RAG_CONTEXTS). */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, server: InProcessServer): DynamicModule {
+    const contexts = Object.entries(CONTEXT_MODULES)
+      .filter(([name]) => config.contexts.has(name as ContextName))
+      .map(([, module]) => module);
+    return {
+      module: AppModule,
+      imports: [
+        PlatformModule.forRoot(config, server),
+        ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule.forRoot(config)] : []),
+        ...contexts,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AppExceptionFilter }],
+    };
+  }
+}

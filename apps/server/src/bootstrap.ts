@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ContextName } from '#contracts';
+import { type AppConfig, InProcessServer } from '#platform';
+import { mountOpenApi } from '#gateway';
+import { AppModule } from './app.module.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/**
+ * Builds the application for a configuration: the contexts it hosts answer their message patterns on
+ * the in-process transport; the gateway (when hosted) gets its HTTP plumbing. Nothing listens yet.
+ */
+export async function createApp(config: AppConfig, options: { logs?: boolean } = {}): Promise<INestApplication> {
+  const server = new InProcessServer();
+  const logger = options.logs === false ? false : LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, server), {
+    bodyParser: false,
+    logger,
+    abortOnError: false,
+  });
+  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+  app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.enableShutdownHooks();
+  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  if (config.contexts.has(ContextName.Gateway)) mountOpenApi(app);
+  await app.startAllMicroservices();
+  await app.init();
+  return app;
+}
+
+/** Starts serving HTTP and prints where. */
+export async function serve(config: AppConfig): Promise<INestApplication> {
+  const app = await createApp(config);
+  if (config.contexts.has(ContextName.Gateway)) {
+    await app.listen(config.http.port, config.http.host);
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : config.http.port;
+    const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+    const log = new Logger('ragnest');
+    log.log(`API:  http://${host}:${port}/rag`);
+    log.log(`Docs: http://${host}:${port}/docs`);
+  }
+  return app;
+}

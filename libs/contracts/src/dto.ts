@@ -1,0 +1,215 @@
+import { z } from 'zod';
+import { Filter } from './filter.js';
+
+/** Published language between the contexts and with HTTP clients: one schema per message. */
+
+export const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const CollectionName = z
+  .string()
+  .regex(COLLECTION_NAME, 'a collection name is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+export const DocumentId = z.string().trim().min(1).max(512);
+
+const QueryText = z
+  .string()
+  .max(4000)
+  .refine((q) => q.trim().length > 0, { message: 'must not be empty' });
+
+export const Metadata = z.record(z.string().max(200), z.unknown());
+export type Metadata = z.infer<typeof Metadata>;
+
+export const SearchMode = z.enum(['hybrid', 'dense', 'sparse']);
+export type SearchMode = z.infer<typeof SearchMode>;
+
+export const DocumentStatus = z.enum(['queued', 'processing', 'indexed', 'failed']);
+export type DocumentStatus = z.infer<typeof DocumentStatus>;
+
+/* ---------- ingestion ---------- */
+
+export const JsonDocument = z
+  .object({
+    id: DocumentId.optional(),
+    text: z
+      .string()
+      .max(10_000_000)
+      .refine((t) => t.trim().length > 0, { message: 'must not be empty' }),
+    title: z.string().max(2000).optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict();
+export type JsonDocument = z.infer<typeof JsonDocument>;
+
+export const IngestDocumentsBody = z.object({ documents: z.array(JsonDocument).min(1).max(1000) }).strict();
+export type IngestDocumentsBody = z.infer<typeof IngestDocumentsBody>;
+
+/** What a document's source is: JSON text, or a file of one of the supported kinds. */
+export const SourceKind = z.enum(['text', 'txt', 'md', 'html', 'pdf']);
+export type SourceKind = z.infer<typeof SourceKind>;
+
+/** A document as ingestion receives it: JSON text, or an uploaded file (bytes as base64 on the wire). */
+export const UploadedFile = z
+  .object({ name: z.string().min(1).max(1000), mimeType: z.string().max(200).optional(), contentBase64: z.string() })
+  .strict();
+export type UploadedFile = z.infer<typeof UploadedFile>;
+
+export const IngestItem = z
+  .object({
+    id: DocumentId,
+    title: z.string().max(2000).optional(),
+    metadata: Metadata.default({}),
+    text: z.string().optional(),
+    file: UploadedFile.optional(),
+  })
+  .strict()
+  .refine((d) => (d.text === undefined) !== (d.file === undefined), { message: 'a document carries either text or a file' });
+export type IngestItem = z.infer<typeof IngestItem>;
+
+export const IngestRequest = z.object({ collection: CollectionName, documents: z.array(IngestItem).min(1).max(1000) }).strict();
+export type IngestRequest = z.infer<typeof IngestRequest>;
+
+export const IngestedDocument = z.object({
+  id: z.string(),
+  status: z.enum(['queued', 'unchanged']),
+  jobId: z.string().nullable(),
+});
+export interface IngestResponse {
+  documents: z.infer<typeof IngestedDocument>[];
+}
+
+export const CollectionRef = z.object({ collection: CollectionName }).strict();
+export type CollectionRef = z.infer<typeof CollectionRef>;
+
+export const DocumentRef = z.object({ collection: CollectionName, id: DocumentId }).strict();
+export type DocumentRef = z.infer<typeof DocumentRef>;
+
+export interface CollectionView {
+  name: string;
+  documents: Record<DocumentStatus, number>;
+  chunks: number;
+  embedding: { model: string; dimensions: number };
+}
+
+export interface DocumentView {
+  id: string;
+  status: DocumentStatus;
+  title: string | null;
+  metadata: Metadata;
+  chunkCount: number;
+  contentHash: string;
+  version: number;
+  error?: string;
+  updatedAt: string;
+}
+
+/* ---------- query understanding ---------- */
+
+export const UnderstandRequest = z.object({ collection: CollectionName, query: QueryText }).strict();
+export type UnderstandRequest = z.infer<typeof UnderstandRequest>;
+
+export interface UnderstoodQuery {
+  original: string;
+  /** The query as retrieval should see it (normalised). */
+  text: string;
+}
+
+/* ---------- retrieval ---------- */
+
+export const SearchBody = z
+  .object({
+    collection: CollectionName,
+    query: QueryText,
+    topK: z.number().int().min(1).max(100).default(10),
+    mode: SearchMode.default('hybrid'),
+    filter: Filter.optional(),
+  })
+  .strict();
+export type SearchBody = z.infer<typeof SearchBody>;
+
+/** The internal search request may ask for deeper candidate lists than HTTP clients can (evaluation). */
+export const SearchRequest = SearchBody.extend({ topK: z.number().int().min(1).max(1000).default(10) });
+export type SearchRequest = z.infer<typeof SearchRequest>;
+
+export const SearchHit = z.object({
+  documentId: z.string(),
+  chunkId: z.string(),
+  score: z.number(),
+  title: z.string().nullable(),
+  text: z.string(),
+  metadata: Metadata,
+});
+export type SearchHit = z.infer<typeof SearchHit>;
+
+export interface SearchResponse {
+  results: SearchHit[];
+  timings: Record<string, number>;
+}
+
+export const RerankRequest = z.object({ query: QueryText, topK: z.number().int().min(1).max(1000), hits: z.array(SearchHit) }).strict();
+export type RerankRequest = z.infer<typeof RerankRequest>;
+
+export interface RerankResponse {
+  results: SearchHit[];
+}
+
+/* ---------- generation ---------- */
+
+export const GenerationSource = z.object({ index: z.number().int().min(1), title: z.string().nullable(), text: z.string() });
+export type GenerationSource = z.infer<typeof GenerationSource>;
+
+export const GenerateRequest = z.object({ query: QueryText, sources: z.array(GenerationSource).max(100) }).strict();
+export type GenerateRequest = z.infer<typeof GenerateRequest>;
+
+export interface GenerateResponse {
+  answer: string;
+  model: string;
+}
+
+/* ---------- presentation ---------- */
+
+export const PresentRequest = z.object({ query: QueryText, answer: z.string(), sources: z.array(SearchHit).max(100) }).strict();
+export type PresentRequest = z.infer<typeof PresentRequest>;
+
+export interface Citation {
+  index: number;
+  documentId: string;
+  chunkId: string;
+  title: string | null;
+  text: string;
+  score: number;
+}
+
+export interface PresentResponse {
+  answer: string;
+  citations: Citation[];
+}
+
+/* ---------- gateway: the query path ---------- */
+
+export const QueryBody = z
+  .object({
+    collection: CollectionName,
+    query: QueryText,
+    topK: z.number().int().min(1).max(50).default(5),
+    mode: SearchMode.default('hybrid'),
+    filter: Filter.optional(),
+    stream: z.boolean().default(false),
+  })
+  .strict();
+export type QueryBody = z.infer<typeof QueryBody>;
+
+export interface QueryTimings {
+  understandMs: number;
+  retrieveMs: number;
+  rerankMs: number;
+  generateMs: number;
+  presentMs: number;
+  totalMs: number;
+}
+
+export interface QueryResponse {
+  answer: string;
+  citations: Citation[];
+  degraded: string[];
+  timings: QueryTimings;
+  requestId: string;
+}

@@ -1,0 +1,52 @@
+import type {
+  CollectionRef,
+  CollectionView,
+  DocumentRef,
+  DocumentView,
+  GenerateRequest,
+  GenerateResponse,
+  IngestRequest,
+  IngestResponse,
+  PresentRequest,
+  PresentResponse,
+  RerankRequest,
+  RerankResponse,
+  SearchRequest,
+  SearchResponse,
+  UnderstandRequest,
+  UnderstoodQuery,
+} from './dto.js';
+
+/**
+ * The ports through which the gateway (and any other caller) reaches a context. Whether the call stays
+ * in-process or crosses Redis is decided once, at start, by the transport behind them.
+ */
+export interface QueryUnderstandingPort {
+  understand(request: UnderstandRequest): Promise<UnderstoodQuery>;
+}
+
+export interface RetrievalPort {
+  search(request: SearchRequest): Promise<SearchResponse>;
+  rerank(request: RerankRequest): Promise<RerankResponse>;
+}
+
+export interface GenerationPort {
+  generate(request: GenerateRequest): Promise<GenerateResponse>;
+}
+
+export interface PresentationPort {
+  present(request: PresentRequest): Promise<PresentResponse>;
+}
+
+export interface IngestionPort {
+  ingest(request: IngestRequest): Promise<IngestResponse>;
+  getCollection(request: CollectionRef): Promise<CollectionView>;
+  getDocument(request: DocumentRef): Promise<DocumentView>;
+  deleteDocument(request: DocumentRef): Promise<{ deleted: true }>;
+}
+
+export const QUERY_UNDERSTANDING_PORT = Symbol('QueryUnderstandingPort');
+export const RETRIEVAL_PORT = Symbol('RetrievalPort');
+export const GENERATION_PORT = Symbol('GenerationPort');
+export const PRESENTATION_PORT = Symbol('PresentationPort');
+export const INGESTION_PORT = Symbol('IngestionPort');

@@ -1,0 +1,122 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  AppError,
+  GENERATION_PORT,
+  PRESENTATION_PORT,
+  QUERY_UNDERSTANDING_PORT,
+  RETRIEVAL_PORT,
+  type GenerationPort,
+  type PresentationPort,
+  type PresentResponse,
+  type QueryBody,
+  type QueryResponse,
+  type QueryTimings,
+  type QueryUnderstandingPort,
+  type RetrievalPort,
+  type SearchHit,
+} from '#contracts';
+import { englishAnalyzer } from '#platform';
+import { ExtractiveGenerator } from '#generation';
+
+/** How many candidates retrieval hands the re-ranker for each answer source it keeps. */
+const CANDIDATES_PER_SOURCE = 4;
+
+export interface QueryProgress {
+  /** Called once the sources are known, before generation starts (streaming sends them first). */
+  onSources?(sources: SearchHit[]): void;
+}
+
+/**
+ * The query path: understand → retrieve → re-rank → generate → present, each stage reached through its
+ * port only. A stage that fails with a server-side error falls back and is named in `degraded`; only
+ * retrieval has no fallback, since an answer without sources would be made up.
+ */
+@Injectable()
+export class AnswerQueryHandler {
+  private readonly log = new Logger('AnswerQuery');
+  private readonly fallbackGenerator = new ExtractiveGenerator({ analyzer: englishAnalyzer });
+
+  constructor(
+    @Inject(QUERY_UNDERSTANDING_PORT) private readonly understanding: QueryUnderstandingPort,
+    @Inject(RETRIEVAL_PORT) private readonly retrieval: RetrievalPort,
+    @Inject(GENERATION_PORT) private readonly generation: GenerationPort,
+    @Inject(PRESENTATION_PORT) private readonly presentation: PresentationPort,
+  ) {}
+
+  async execute(body: QueryBody, requestId: string, progress: QueryProgress = {}): Promise<QueryResponse> {
+    const started = performance.now();
+    const degraded: string[] = [];
+    const timings: QueryTimings = { understandMs: 0, retrieveMs: 0, rerankMs: 0, generateMs: 0, presentMs: 0, totalMs: 0 };
+    const stage = async <T>(name: keyof QueryTimings, fn: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await fn();
+      } finally {
+        timings[name] = round(performance.now() - t);
+      }
+    };
+    const fallback = async <T>(name: string, fn: () => Promise<T>, alternative: () => T | Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (error) {
+        if (error instanceof AppError && error.status < 500) throw error;
+        this.log.warn(`${name} failed, falling back: ${(error as Error).message}`);
+        degraded.push(name);
+        return alternative();
+      }
+    };
+
+    const query = await stage('understandMs', () =>
+      fallback(
+        'understanding',
+        async () => (await this.understanding.understand({ collection: body.collection, query: body.query })).text,
+        () => body.query,
+      ),
+    );
+    const candidates = await stage('retrieveMs', async () => {
+      const { results } = await this.retrieval.search({
+        collection: body.collection,
+        query,
+        topK: body.topK * CANDIDATES_PER_SOURCE,
+        mode: body.mode,
+        filter: body.filter,
+      });
+      return results;
+    });
+    const sources = await stage('rerankMs', () =>
+      fallback(
+        'rerank',
+        async () => (await this.retrieval.rerank({ query, topK: body.topK, hits: candidates })).results,
+        () => candidates.slice(0, body.topK),
+      ),
+    );
+    progress.onSources?.(sources);
+    const generationRequest = {
+      query,
+      sources: sources.map((s, i) => ({ index: i + 1, title: s.title, text: s.text })),
+    };
+    const answer = await stage('generateMs', () =>
+      fallback(
+        'generation',
+        async () => (await this.generation.generate(generationRequest)).answer,
+        async () => (await this.fallbackGenerator.generate(generationRequest)).answer,
+      ),
+    );
+    const presented = await stage('presentMs', () =>
+      fallback(
+        'presentation',
+        () => this.presentation.present({ query, answer, sources }),
+        (): PresentResponse => ({
+          answer,
+          citations: sources.map((s, i) => ({ index: i + 1, documentId: s.documentId, chunkId: s.chunkId, title: s.title, text: s.text, score: s.score })),
+        }),
+      ),
+    );
+    timings.totalMs = round(performance.now() - started);
+    return { answer: presented.answer, citations: presented.citations, degraded, timings, requestId };
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

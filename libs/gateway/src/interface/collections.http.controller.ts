@@ -1,0 +1,90 @@
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import { FilesInterceptor } from '@nestjs/platform-express';
+import type { Request } from 'express';
+import {
+  AppError,
+  ErrorCode,
+  INGESTION_PORT,
+  IngestDocumentsBody,
+  Metadata,
+  type CollectionView,
+  type DocumentView,
+  type IngestionPort,
+  type IngestItem,
+  type IngestResponse,
+} from '#contracts';
+import { validate } from '#platform';
+import { createHash } from 'node:crypto';
+import { collectionParam, documentIdParam } from './params.js';
+
+export const MAX_FILES_PER_REQUEST = 100;
+
+@Controller('rag/collections')
+export class CollectionsHttpController {
+  constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
+
+  /** JSON documents, or multipart/form-data with `files` (and an optional `metadata` JSON field). */
+  @Post(':collection/documents')
+  @HttpCode(202)
+  @UseInterceptors(FilesInterceptor('files', MAX_FILES_PER_REQUEST))
+  ingest(
+    @Param('collection', collectionParam) collection: string,
+    @Req() req: Request,
+    @UploadedFiles() files: Express.Multer.File[] | undefined,
+  ): Promise<IngestResponse> {
+    const documents = req.is('multipart/form-data') ? fromUpload(files ?? [], req.body) : fromJson(req.body);
+    return this.ingestion.ingest({ collection, documents });
+  }
+
+  @Get(':collection')
+  getCollection(@Param('collection', collectionParam) collection: string): Promise<CollectionView> {
+    return this.ingestion.getCollection({ collection });
+  }
+
+  @Get(':collection/documents/:id')
+  getDocument(
+    @Param('collection', collectionParam) collection: string,
+    @Param('id', documentIdParam) id: string,
+  ): Promise<DocumentView> {
+    return this.ingestion.getDocument({ collection, id });
+  }
+
+  @Delete(':collection/documents/:id')
+  @HttpCode(204)
+  async deleteDocument(
+    @Param('collection', collectionParam) collection: string,
+    @Param('id', documentIdParam) id: string,
+  ): Promise<void> {
+    await this.ingestion.deleteDocument({ collection, id });
+  }
+}
+
+function fromJson(body: unknown): IngestItem[] {
+  const { documents } = validate(IngestDocumentsBody, body);
+  return documents.map((d) => ({
+    // A document without an id is named by its text, so sending it again is `unchanged`.
+    id: d.id ?? `sha256-${createHash('sha256').update(d.text).digest('hex').slice(0, 32)}`,
+    title: d.title,
+    metadata: d.metadata ?? {},
+    text: d.text,
+  }));
+}
+
+function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown> | undefined): IngestItem[] {
+  if (files.length === 0) throw AppError.badRequest(ErrorCode.ValidationFailed, 'files: a multipart upload needs at least one file in the "files" field');
+  let metadata: Metadata = {};
+  if (typeof fields?.metadata === 'string' && fields.metadata.trim() !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fields.metadata);
+    } catch {
+      throw AppError.badRequest(ErrorCode.ValidationFailed, 'metadata: must be a JSON object');
+    }
+    metadata = validate(Metadata, parsed, 'metadata');
+  }
+  return files.map((f) => {
+    // Multer hands over the file name as latin1 bytes; browsers and curl send UTF-8.
+    const name = Buffer.from(f.originalname, 'latin1').toString('utf8');
+    return { id: name, metadata: { ...metadata, filename: name }, file: { name, mimeType: f.mimetype, contentBase64: f.buffer.toString('base64') } };
+  });
+}

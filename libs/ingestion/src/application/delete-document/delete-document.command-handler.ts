@@ -1,0 +1,18 @@
+import { Injectable } from '@nestjs/common';
+import { AppError, type DocumentRef } from '#contracts';
+import { DOCUMENT_NOT_FOUND, DocumentRepository } from '../../infrastructure/document.repository.js';
+
+/** Removes a document with its chunks, vectors and postings in one transaction. */
+@Injectable()
+export class DeleteDocumentHandler {
+  constructor(private readonly repository: DocumentRepository) {}
+
+  async execute(request: DocumentRef): Promise<{ deleted: true }> {
+    await this.repository.requireCollection(request.collection);
+    const deleted = await this.repository.deleteDocument(request.collection, request.id);
+    if (!deleted) {
+      throw AppError.notFound(DOCUMENT_NOT_FOUND, `document "${request.id}" does not exist in collection "${request.collection}"`);
+    }
+    return { deleted: true };
+  }
+}

@@ -1,0 +1,3 @@
+/** Ingestion's public surface: its module and the queue handle (to wait for ingestion to finish). */
+export { IngestionModule } from './ingestion.module.js';
+export { INGESTION_QUEUE, type IngestionQueue } from './infrastructure/queue/ingestion-queue.js';

@@ -1,0 +1,394 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AppError, type CollectionView, type DocumentStatus, type DocumentView, type Metadata } from '#contracts';
+import { ensureVectorIndex, toVectorLiteral } from '#platform';
+
+export const COLLECTION_NOT_FOUND = 'INGESTION.COLLECTION_NOT_FOUND';
+export const DOCUMENT_NOT_FOUND = 'INGESTION.DOCUMENT_NOT_FOUND';
+export const EMBEDDER_MISMATCH = 'INGESTION.EMBEDDER_MISMATCH';
+
+export interface CollectionRow {
+  id: string;
+  name: string;
+  embeddingModel: string;
+  dimensions: number;
+  analyzer: string;
+}
+
+export interface NewDocumentVersion {
+  externalId: string;
+  title: string | null;
+  metadata: Metadata;
+  sourceKind: string;
+  sourceText: string | null;
+  sourceBytes: Buffer | null;
+  contentHash: string;
+}
+
+/** A document version waiting to be indexed: what a job carries. */
+export interface DocumentJob {
+  documentId: string;
+  version: number;
+}
+
+export interface DocumentSource extends DocumentJob {
+  collectionId: string;
+  externalId: string;
+  title: string | null;
+  metadata: Metadata;
+  sourceKind: string;
+  sourceText: string | null;
+  sourceBytes: Buffer | null;
+}
+
+export interface IndexedChunk {
+  position: number;
+  text: string;
+  tokenCount: number;
+  terms: Map<string, number>;
+  embedding: ArrayLike<number>;
+}
+
+export function jobId(job: DocumentJob): string {
+  return `${job.documentId}:${job.version}`;
+}
+
+/**
+ * The write side: collections, document versions and their chunks. Replacing a document's chunks and
+ * postings happens in one transaction that holds the document's row lock, so readers see the old set
+ * or the new one, never a mix, and a superseded or deleted version never lands.
+ */
+@Injectable()
+export class DocumentRepository {
+  constructor(private readonly db: DataSource) {}
+
+  transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  async findCollection(name: string, m: EntityManager = this.db.manager): Promise<CollectionRow | null> {
+    const rows = await m.query(`SELECT id, name, embedding_model, dimensions, analyzer FROM collections WHERE name = $1`, [name]);
+    return rows.length === 0 ? null : toCollection(rows[0]);
+  }
+
+  async requireCollection(name: string): Promise<CollectionRow> {
+    const c = await this.findCollection(name);
+    if (!c) throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    return c;
+  }
+
+  /** Creates the collection on first use, bound to the embedder and analyzer that will fill it. */
+  async ensureCollection(
+    m: EntityManager,
+    name: string,
+    embedder: { model: string; dimensions: number },
+    analyzer: string,
+  ): Promise<CollectionRow> {
+    await ensureVectorIndex(m, embedder.dimensions);
+    await m.query(
+      `INSERT INTO collections (name, embedding_model, dimensions, analyzer) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
+      [name, embedder.model, embedder.dimensions, analyzer],
+    );
+    const collection = (await this.findCollection(name, m))!;
+    if (collection.embeddingModel !== embedder.model || collection.dimensions !== embedder.dimensions) {
+      throw new AppError(
+        EMBEDDER_MISMATCH,
+        `collection "${name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions; ` +
+          `the configured embedder is ${embedder.model} with ${embedder.dimensions}`,
+        409,
+      );
+    }
+    return collection;
+  }
+
+  /**
+   * Upserts document versions in one statement. A document whose content hash is unchanged (and did not
+   * fail) is left as it is; any other becomes a new queued version. Returns the new versions by external id.
+   */
+  async upsertVersions(m: EntityManager, collectionId: string, docs: NewDocumentVersion[]): Promise<Map<string, DocumentJob>> {
+    const rows: { external_id: string; id: string; version: number }[] = await m.query(
+      `INSERT INTO documents (collection_id, external_id, title, metadata, source_kind, source_text, source_bytes, content_hash, status)
+       SELECT $1, u.external_id, u.title, u.metadata::jsonb, u.source_kind, u.source_text, u.source_bytes, u.content_hash, 'queued'
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[])
+           AS u(external_id, title, metadata, source_kind, source_text, source_bytes, content_hash)
+       ON CONFLICT (collection_id, external_id) DO UPDATE
+          SET title = excluded.title, metadata = excluded.metadata, source_kind = excluded.source_kind,
+              source_text = excluded.source_text, source_bytes = excluded.source_bytes,
+              content_hash = excluded.content_hash, status = 'queued', version = documents.version + 1,
+              error = NULL, updated_at = now()
+        WHERE documents.content_hash <> excluded.content_hash OR documents.status = 'failed'
+       RETURNING external_id, id, version`,
+      [
+        collectionId,
+        docs.map((d) => d.externalId),
+        docs.map((d) => d.title),
+        docs.map((d) => JSON.stringify(d.metadata)),
+        docs.map((d) => d.sourceKind),
+        docs.map((d) => d.sourceText),
+        docs.map((d) => d.sourceBytes),
+        docs.map((d) => d.contentHash),
+      ],
+    );
+    return new Map(rows.map((r) => [r.external_id, { documentId: String(r.id), version: r.version }]));
+  }
+
+  /** Document versions still waiting or interrupted (queued or processing), oldest first. */
+  async pendingJobs(limit: number): Promise<DocumentJob[]> {
+    const rows = await this.db.query(
+      `SELECT id, version FROM documents WHERE status IN ('queued', 'processing') ORDER BY updated_at, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r: { id: string; version: number }) => ({ documentId: String(r.id), version: r.version }));
+  }
+
+  /** Marks the still-current versions as processing and returns their sources. */
+  async startProcessing(jobs: DocumentJob[]): Promise<DocumentSource[]> {
+    const rows = await this.db.query(
+      `UPDATE documents d SET status = 'processing', updated_at = now()
+         FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
+        WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
+       RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes`,
+      [jobs.map((j) => j.documentId), jobs.map((j) => j.version)],
+    );
+    return rows.map((r: Record<string, unknown>) => ({
+      documentId: String(r.id),
+      version: r.version as number,
+      collectionId: r.collection_id as string,
+      externalId: r.external_id as string,
+      title: r.title as string | null,
+      metadata: r.metadata as Metadata,
+      sourceKind: r.source_kind as string,
+      sourceText: r.source_text as string | null,
+      sourceBytes: r.source_bytes as Buffer | null,
+    }));
+  }
+
+  async markFailed(job: DocumentJob, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE documents SET status = 'failed', error = $3, updated_at = now() WHERE id = $1 AND version = $2`,
+      [job.documentId, job.version, error.slice(0, 2000)],
+    );
+  }
+
+  /**
+   * Replaces the chunks of several document versions in one transaction. Versions that were superseded
+   * or deleted meanwhile are skipped. Returns the versions that were indexed.
+   */
+  async replaceChunks(batch: { source: DocumentSource; chunks: IndexedChunk[] }[]): Promise<DocumentJob[]> {
+    if (batch.length === 0) return [];
+    return this.db.transaction(async (m) => {
+      const ids = batch.map((b) => b.source.documentId);
+      const locked: { id: string; version: number }[] = await m.query(
+        `SELECT id, version FROM documents WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+        [ids],
+      );
+      const current = new Set(locked.map((r) => `${r.id}:${r.version}`));
+      const live = batch.filter((b) => current.has(jobId(b.source)));
+      if (live.length === 0) return [];
+      const liveIds = live.map((b) => b.source.documentId);
+
+      const removed = await this.removeChunks(m, liveIds);
+      const docIdx: string[] = [];
+      const collectionIdx: string[] = [];
+      const positions: number[] = [];
+      const titles: (string | null)[] = [];
+      const texts: string[] = [];
+      const metadata: string[] = [];
+      const tokenCounts: number[] = [];
+      const termLists: string[] = [];
+      const dims: number[] = [];
+      const vectors: string[] = [];
+      for (const { source, chunks } of live) {
+        const meta = JSON.stringify(source.metadata);
+        for (const c of chunks) {
+          docIdx.push(source.documentId);
+          collectionIdx.push(source.collectionId);
+          positions.push(c.position);
+          titles.push(source.title);
+          texts.push(c.text);
+          metadata.push(meta);
+          tokenCounts.push(c.tokenCount);
+          termLists.push(JSON.stringify([...c.terms.keys()]));
+          dims.push(c.embedding.length);
+          vectors.push(toVectorLiteral(c.embedding));
+        }
+      }
+      const inserted: { id: string }[] = await m.query(
+        `INSERT INTO chunks (collection_id, document_id, position, title, text, metadata, token_count, terms, dimensions, embedding)
+         SELECT u.collection_id, u.document_id, u.position, u.title, u.text, u.metadata::jsonb, u.token_count,
+                ARRAY(SELECT jsonb_array_elements_text(u.terms::jsonb)), u.dimensions, u.embedding::vector
+           FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[], $10::text[])
+             WITH ORDINALITY AS u(collection_id, document_id, position, title, text, metadata, token_count, terms, dimensions, embedding, ord)
+          ORDER BY u.ord
+         RETURNING id`,
+        [collectionIdx, docIdx, positions, titles, texts, metadata, tokenCounts, termLists, dims, vectors],
+      );
+      await this.insertPostings(m, live, inserted.map((r) => String(r.id)));
+
+      const perCollection = new Map<string, { chunks: number; tokens: number }>();
+      for (const { source, chunks } of live) {
+        const agg = perCollection.get(source.collectionId) ?? { chunks: 0, tokens: 0 };
+        agg.chunks += chunks.length;
+        agg.tokens += chunks.reduce((s, c) => s + c.tokenCount, 0);
+        perCollection.set(source.collectionId, agg);
+      }
+      for (const r of removed) {
+        const agg = perCollection.get(r.collectionId) ?? { chunks: 0, tokens: 0 };
+        agg.chunks -= r.chunks;
+        agg.tokens -= r.tokens;
+        perCollection.set(r.collectionId, agg);
+      }
+      await this.adjustCounters(m, perCollection);
+      await m.query(
+        `UPDATE documents d SET status = 'indexed', chunk_count = j.n, error = NULL, updated_at = now()
+           FROM unnest($1::bigint[], $2::int[]) AS j(id, n) WHERE d.id = j.id`,
+        [liveIds, live.map((b) => b.chunks.length)],
+      );
+      return live.map((b) => ({ documentId: b.source.documentId, version: b.source.version }));
+    });
+  }
+
+  private async insertPostings(m: EntityManager, live: { source: DocumentSource; chunks: IndexedChunk[] }[], chunkIds: string[]) {
+    const collectionIds: string[] = [];
+    const terms: string[] = [];
+    const ids: string[] = [];
+    const tfs: number[] = [];
+    const lens: number[] = [];
+    let i = 0;
+    for (const { source, chunks } of live) {
+      for (const c of chunks) {
+        const id = chunkIds[i++];
+        for (const [term, tf] of c.terms) {
+          collectionIds.push(source.collectionId);
+          terms.push(term);
+          ids.push(id);
+          tfs.push(tf);
+          lens.push(c.tokenCount);
+        }
+      }
+    }
+    // Large batches go in slices to keep each statement's parameter arrays bounded.
+    const slice = 50_000;
+    for (let s = 0; s < terms.length; s += slice) {
+      await m.query(
+        `INSERT INTO chunk_terms (collection_id, term, chunk_id, tf, len)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::real[], $5::int[])`,
+        [
+          collectionIds.slice(s, s + slice),
+          terms.slice(s, s + slice),
+          ids.slice(s, s + slice),
+          tfs.slice(s, s + slice),
+          lens.slice(s, s + slice),
+        ],
+      );
+    }
+  }
+
+  /** Deletes the chunks and postings of documents; returns what was removed per collection. */
+  private async removeChunks(m: EntityManager, documentIds: string[]) {
+    await m.query(
+      `DELETE FROM chunk_terms t
+        USING (SELECT c.collection_id, c.id, unnest(c.terms) AS term FROM chunks c WHERE c.document_id = ANY($1::bigint[])) old
+        WHERE t.collection_id = old.collection_id AND t.term = old.term AND t.chunk_id = old.id`,
+      [documentIds],
+    );
+    const removed: { collection_id: string; chunks: string; tokens: string }[] = await m.query(
+      `WITH gone AS (DELETE FROM chunks WHERE document_id = ANY($1::bigint[]) RETURNING collection_id, token_count)
+       SELECT collection_id, count(*) AS chunks, coalesce(sum(token_count), 0) AS tokens FROM gone GROUP BY collection_id`,
+      [documentIds],
+    );
+    return removed.map((r) => ({ collectionId: r.collection_id, chunks: Number(r.chunks), tokens: Number(r.tokens) }));
+  }
+
+  private async adjustCounters(m: EntityManager, perCollection: Map<string, { chunks: number; tokens: number }>) {
+    // Sorted so concurrent transactions lock collections in the same order.
+    for (const [id, d] of [...perCollection].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (d.chunks === 0 && d.tokens === 0) continue;
+      await m.query(
+        `UPDATE collections SET chunk_count = chunk_count + $2, token_count = token_count + $3, updated_at = now() WHERE id = $1`,
+        [id, d.chunks, d.tokens],
+      );
+    }
+  }
+
+  async deleteDocument(collectionName: string, externalId: string): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const rows: { id: string }[] = await m.query(
+        `SELECT d.id FROM documents d JOIN collections c ON c.id = d.collection_id
+          WHERE c.name = $1 AND d.external_id = $2 FOR UPDATE OF d`,
+        [collectionName, externalId],
+      );
+      if (rows.length === 0) return false;
+      const removed = await this.removeChunks(m, [rows[0].id]);
+      await this.adjustCounters(m, new Map(removed.map((r) => [r.collectionId, { chunks: -r.chunks, tokens: -r.tokens }])));
+      await m.query(`DELETE FROM documents WHERE id = $1`, [rows[0].id]);
+      return true;
+    });
+  }
+
+  async collectionView(name: string): Promise<CollectionView> {
+    const rows = await this.db.query(
+      `SELECT c.name, c.embedding_model, c.dimensions, c.chunk_count,
+              count(d.id) FILTER (WHERE d.status = 'queued') AS queued,
+              count(d.id) FILTER (WHERE d.status = 'processing') AS processing,
+              count(d.id) FILTER (WHERE d.status = 'indexed') AS indexed,
+              count(d.id) FILTER (WHERE d.status = 'failed') AS failed
+         FROM collections c LEFT JOIN documents d ON d.collection_id = c.id
+        WHERE c.name = $1
+        GROUP BY c.id`,
+      [name],
+    );
+    if (rows.length === 0) throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    const r = rows[0];
+    return {
+      name: r.name,
+      documents: { queued: Number(r.queued), processing: Number(r.processing), indexed: Number(r.indexed), failed: Number(r.failed) },
+      chunks: Number(r.chunk_count),
+      embedding: { model: r.embedding_model, dimensions: r.dimensions },
+    };
+  }
+
+  async documentView(collectionName: string, externalId: string): Promise<DocumentView> {
+    await this.requireCollection(collectionName);
+    const rows = await this.db.query(
+      `SELECT d.external_id, d.status, d.title, d.metadata, d.chunk_count, d.content_hash, d.version, d.error, d.updated_at
+         FROM documents d JOIN collections c ON c.id = d.collection_id
+        WHERE c.name = $1 AND d.external_id = $2`,
+      [collectionName, externalId],
+    );
+    if (rows.length === 0) {
+      throw AppError.notFound(DOCUMENT_NOT_FOUND, `document "${externalId}" does not exist in collection "${collectionName}"`);
+    }
+    const r = rows[0];
+    return {
+      id: r.external_id,
+      status: r.status as DocumentStatus,
+      title: r.title,
+      metadata: r.metadata,
+      chunkCount: r.chunk_count,
+      contentHash: r.content_hash,
+      version: r.version,
+      ...(r.error ? { error: r.error } : {}),
+      updatedAt: new Date(r.updated_at).toISOString(),
+    };
+  }
+
+  /** Current versions of the given external ids that already exist (for `unchanged` answers). */
+  async currentVersions(collectionId: string, externalIds: string[], m: EntityManager): Promise<Map<string, DocumentJob>> {
+    const rows: { external_id: string; id: string; version: number }[] = await m.query(
+      `SELECT external_id, id, version FROM documents WHERE collection_id = $1 AND external_id = ANY($2::text[])`,
+      [collectionId, externalIds],
+    );
+    return new Map(rows.map((r) => [r.external_id, { documentId: String(r.id), version: r.version }]));
+  }
+}
+
+function toCollection(r: Record<string, unknown>): CollectionRow {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    embeddingModel: r.embedding_model as string,
+    dimensions: r.dimensions as number,
+    analyzer: r.analyzer as string,
+  };
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { DatabaseModule, EmbeddingsModule } from '#platform';
+import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
+import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
+import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
+import { IndexDocumentsHandler } from './application/index-documents/index-documents.command-handler.js';
+import { IngestDocumentsHandler } from './application/ingest-documents/ingest-documents.command-handler.js';
+import { DocumentRepository } from './infrastructure/document.repository.js';
+import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
+import { IngestionMessageController } from './interface/ingestion.message.controller.js';
+
+/** Ingestion owns collections, documents and the write side of the index (extract → chunk → embed → index). */
+@Module({
+  imports: [DatabaseModule, EmbeddingsModule],
+  controllers: [IngestionMessageController],
+  providers: [
+    DocumentRepository,
+    IngestDocumentsHandler,
+    IndexDocumentsHandler,
+    GetCollectionHandler,
+    GetDocumentHandler,
+    DeleteDocumentHandler,
+    { provide: INGESTION_QUEUE, useClass: InProcessIngestionQueue },
+  ],
+  exports: [INGESTION_QUEUE],
+})
+export class IngestionModule {}

@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { DataSource, MigrationExecutor } from 'typeorm';
+import type { AppConfig } from '../config/app-config.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+/**
+ * One place decides where state lives: PostgreSQL + pgvector through a pooled `pg` driver when
+ * DATABASE_URL is set, else an embedded PGlite (WASM Postgres with pgvector) under DATA_DIR. Both are
+ * reached through the same `pg` driver (PGlite speaks the wire protocol in-process), so the same
+ * migrations and the same SQL run on both.
+ */
+export interface Database {
+  dataSource: DataSource;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+const MIGRATION_LOCK = 7_341_001;
+
+function sessionSettings(config: AppConfig): Record<string, string> {
+  return {
+    'hnsw.ef_search': String(config.retrieval.efSearch),
+    // Iterative scans keep pulling from the HNSW graph until enough rows pass a filter (pgvector 0.8).
+    'hnsw.iterative_scan': 'relaxed_order',
+  };
+}
+
+export async function openDatabase(config: AppConfig, logger = new Logger('Database')): Promise<Database> {
+  const settings = sessionSettings(config);
+  let dataSource: DataSource;
+  let closeEmbedded: (() => Promise<void>) | undefined;
+  let kind: Database['kind'];
+
+  if (config.database.url) {
+    kind = 'postgres';
+    const options = Object.entries(settings)
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(' ');
+    dataSource = new DataSource({
+      type: 'postgres',
+      url: config.database.url,
+      migrations: MIGRATIONS,
+      migrationsTableName: 'ragnest_migrations',
+      extra: { max: config.database.poolSize, options, connectionTimeoutMillis: 10_000 },
+    });
+  } else {
+    kind = 'pglite';
+    const dir = resolve(config.database.dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true });
+    const [{ PGlite }, { vector }, { createPgConfig }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-pgvector'),
+      import('@electric-sql/pglite/node-postgres'),
+    ]);
+    const pglite = await PGlite.create(dir, { extensions: { vector } });
+    closeEmbedded = () => pglite.close();
+    const pg = createPgConfig(pglite);
+    // PGlite is a single session: one pooled client, never closed while the process runs.
+    dataSource = new DataSource({
+      type: 'postgres',
+      host: pg.host,
+      port: pg.port,
+      username: pg.user,
+      password: pg.password,
+      database: pg.database,
+      migrations: MIGRATIONS,
+      migrationsTableName: 'ragnest_migrations',
+      extra: { connection: pg.connection, max: 1, idleTimeoutMillis: 0 },
+    });
+  }
+
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    await closeEmbedded?.();
+    throw new Error(`cannot connect to ${kind === 'postgres' ? 'PostgreSQL at DATABASE_URL' : 'embedded PGlite'}: ${(error as Error).message}`);
+  }
+  if (kind === 'pglite') {
+    for (const [k, v] of Object.entries(settings)) await dataSource.query(`SET ${k} = '${v}'`);
+  }
+  await migrate(dataSource, logger);
+  logger.log(kind === 'postgres' ? 'connected to PostgreSQL' : `embedded PGlite in ${resolve(config.database.dataDir, 'pglite')}`);
+  return {
+    dataSource,
+    kind,
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await closeEmbedded?.();
+    },
+  };
+}
+
+/** Runs pending migrations under an advisory lock, so replicas starting together migrate once. */
+async function migrate(dataSource: DataSource, logger: Logger): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    const available = await runner.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
+    if (available.length === 0) {
+      throw new Error(
+        'the pgvector extension is not installed on this PostgreSQL server (https://github.com/pgvector/pgvector#installation)',
+      );
+    }
+    await runner.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
+    try {
+      // The executor runs on the runner that holds the lock: a pool of one (PGlite) cannot lend a second.
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'each';
+      const applied = await executor.executePendingMigrations();
+      for (const m of applied) logger.log(`migrated: ${m.name}`);
+    } finally {
+      await runner.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`);
+    }
+  } finally {
+    await runner.release();
+  }
+}

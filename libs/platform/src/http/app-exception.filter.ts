@@ -1,0 +1,70 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { throwError, type Observable } from 'rxjs';
+import { AppError, ErrorCode } from '#contracts';
+import { RequestContext } from '../context/request-context.js';
+import { serializeError } from '../messaging/in-process.transport.js';
+
+/**
+ * Every error leaves the process in one shape. Over HTTP: `{"error":{"code","message","requestId"}}`
+ * with the error's status; a 5xx that is not ours is logged with its stack and shown as a generic
+ * message. Over a transport: the serialised AppError, so the caller rethrows the same error.
+ */
+@Catch()
+export class AppExceptionFilter implements ExceptionFilter {
+  private readonly log = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): Observable<unknown> | void {
+    if (host.getType() === 'rpc') {
+      if (!(exception instanceof AppError)) this.log.error(describe(exception));
+      return throwError(() => serializeError(exception));
+    }
+    if (host.getType() !== 'http') return;
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request & { requestId?: string }>();
+    const res = http.getResponse<Response>();
+    const error = toAppError(exception);
+    if (error.status >= 500 && !(exception instanceof AppError)) this.log.error(describe(exception));
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const requestId = req.requestId ?? RequestContext.current()?.requestId ?? '';
+    if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
+    res.status(error.status).json({
+      error: {
+        code: error.code,
+        message: error.message,
+        requestId,
+        ...(error.details !== undefined ? { details: error.details } : {}),
+      },
+    });
+  }
+}
+
+/** Maps framework and body-parser errors onto stable codes. */
+export function toAppError(exception: unknown): AppError {
+  if (exception instanceof AppError) return exception;
+  const e = exception as { type?: string; status?: number; statusCode?: number; message?: string; code?: string };
+  if (e?.type === 'entity.too.large' || e?.code === 'LIMIT_FILE_SIZE' || e?.status === 413) {
+    return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
+  }
+  if (e?.type === 'entity.parse.failed') {
+    return AppError.badRequest(ErrorCode.ValidationFailed, `body is not valid JSON: ${e.message ?? ''}`.trim());
+  }
+  if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) {
+    return AppError.badRequest(ErrorCode.ValidationFailed, `invalid upload: ${e.message}`);
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status === 404) return AppError.notFound(ErrorCode.NotFound, exception.message);
+    if (status === 413) return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
+    if (status === 400) return AppError.badRequest(ErrorCode.ValidationFailed, exception.message);
+    if (status < 500) return new AppError(`GATEWAY.HTTP_${status}`, exception.message, status);
+  }
+  return new AppError(ErrorCode.Internal, 'internal error', 500);
+}
+
+function describe(exception: unknown): string {
+  return exception instanceof Error ? (exception.stack ?? exception.message) : JSON.stringify(exception);
+}

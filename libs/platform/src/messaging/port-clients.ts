@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  Pattern,
+  type CollectionRef,
+  type CollectionView,
+  type DocumentRef,
+  type DocumentView,
+  type GenerateRequest,
+  type GenerateResponse,
+  type GenerationPort,
+  type IngestionPort,
+  type IngestRequest,
+  type IngestResponse,
+  type PresentationPort,
+  type PresentRequest,
+  type PresentResponse,
+  type QueryUnderstandingPort,
+  type RerankRequest,
+  type RerankResponse,
+  type RetrievalPort,
+  type SearchRequest,
+  type SearchResponse,
+  type UnderstandRequest,
+  type UnderstoodQuery,
+} from '#contracts';
+import { CONFIG, type AppConfig } from '../config/app-config.js';
+import { ContextCaller } from './context-caller.js';
+
+/** The contexts' ports as callers see them: each method is one message through the ContextCaller. */
+
+@Injectable()
+export class QueryUnderstandingClient implements QueryUnderstandingPort {
+  constructor(private readonly caller: ContextCaller) {}
+  understand(request: UnderstandRequest): Promise<UnderstoodQuery> {
+    return this.caller.call(Pattern.QueryUnderstand, request);
+  }
+}
+
+@Injectable()
+export class RetrievalClient implements RetrievalPort {
+  constructor(private readonly caller: ContextCaller) {}
+  search(request: SearchRequest): Promise<SearchResponse> {
+    return this.caller.call(Pattern.RetrievalSearch, request);
+  }
+  rerank(request: RerankRequest): Promise<RerankResponse> {
+    return this.caller.call(Pattern.RetrievalRerank, request);
+  }
+}
+
+@Injectable()
+export class GenerationClient implements GenerationPort {
+  constructor(
+    private readonly caller: ContextCaller,
+    @Inject(CONFIG) private readonly config: AppConfig,
+  ) {}
+  generate(request: GenerateRequest): Promise<GenerateResponse> {
+    // A model takes longer than the other stages: its own budget, still bounded by the request deadline.
+    return this.caller.call(Pattern.GenerationGenerate, request, { timeoutMs: this.config.llm.timeoutMs });
+  }
+}
+
+@Injectable()
+export class PresentationClient implements PresentationPort {
+  constructor(private readonly caller: ContextCaller) {}
+  present(request: PresentRequest): Promise<PresentResponse> {
+    return this.caller.call(Pattern.PresentationPresent, request);
+  }
+}
+
+@Injectable()
+export class IngestionClient implements IngestionPort {
+  constructor(private readonly caller: ContextCaller) {}
+  ingest(request: IngestRequest): Promise<IngestResponse> {
+    return this.caller.call(Pattern.IngestionIngest, request);
+  }
+  getCollection(request: CollectionRef): Promise<CollectionView> {
+    return this.caller.call(Pattern.IngestionGetCollection, request);
+  }
+  getDocument(request: DocumentRef): Promise<DocumentView> {
+    return this.caller.call(Pattern.IngestionGetDocument, request);
+  }
+  deleteDocument(request: DocumentRef): Promise<{ deleted: true }> {
+    return this.caller.call(Pattern.IngestionDeleteDocument, request);
+  }
+}

@@ -1,0 +1,15 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Pattern, PresentRequest, type PresentResponse } from '#contracts';
+import { ZodValidationPipe } from '#platform';
+import { PresentAnswerHandler } from '../application/present-answer/present-answer.query-handler.js';
+
+@Controller()
+export class PresentationMessageController {
+  constructor(private readonly present: PresentAnswerHandler) {}
+
+  @MessagePattern(Pattern.PresentationPresent)
+  onPresent(@Payload(new ZodValidationPipe(PresentRequest, 'present request')) request: PresentRequest): PresentResponse {
+    return this.present.execute(request);
+  }
+}

@@ -1,0 +1,15 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Pattern, UnderstandRequest, type UnderstoodQuery } from '#contracts';
+import { ZodValidationPipe } from '#platform';
+import { UnderstandQueryHandler } from '../application/understand-query/understand-query.query-handler.js';
+
+@Controller()
+export class QueryUnderstandingMessageController {
+  constructor(private readonly understand: UnderstandQueryHandler) {}
+
+  @MessagePattern(Pattern.QueryUnderstand)
+  onUnderstand(@Payload(new ZodValidationPipe(UnderstandRequest, 'understand request')) request: UnderstandRequest): UnderstoodQuery {
+    return this.understand.execute(request);
+  }
+}

@@ -1,0 +1,123 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError, type Filter, type Metadata, type SearchHit } from '#contracts';
+import { CONFIG, type AppConfig, toVectorLiteral, vectorDistanceSql } from '#platform';
+import { compileFilter } from './filter-sql.js';
+
+export interface CollectionStats {
+  id: string;
+  name: string;
+  dimensions: number;
+  embeddingModel: string;
+  analyzer: string;
+  chunkCount: number;
+  tokenCount: number;
+}
+
+export interface ScoredChunk {
+  id: string;
+  score: number;
+}
+
+export const COLLECTION_NOT_FOUND = 'RETRIEVAL.COLLECTION_NOT_FOUND';
+
+/**
+ * The read side of the index. Every query is scoped by collection id first, so no path can return
+ * another collection's rows.
+ */
+@Injectable()
+export class ChunkSearchRepository {
+  constructor(
+    private readonly db: DataSource,
+    @Inject(CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async collection(name: string): Promise<CollectionStats> {
+    const rows = await this.db.query(
+      `SELECT id, name, dimensions, embedding_model, analyzer, chunk_count, token_count FROM collections WHERE name = $1`,
+      [name],
+    );
+    if (rows.length === 0) throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    const r = rows[0];
+    return {
+      id: r.id,
+      name: r.name,
+      dimensions: r.dimensions,
+      embeddingModel: r.embedding_model,
+      analyzer: r.analyzer,
+      chunkCount: Number(r.chunk_count),
+      tokenCount: Number(r.token_count),
+    };
+  }
+
+  /** Nearest chunks by cosine distance through the collection's HNSW index; score = cosine similarity. */
+  async dense(collection: CollectionStats, vector: number[], limit: number, filter?: Filter): Promise<ScoredChunk[]> {
+    const f = compileFilter(filter, 4);
+    const distance = vectorDistanceSql(collection.dimensions, '$2');
+    const rows: { id: string; distance: number }[] = await this.db.query(
+      `SELECT c.id, ${distance} AS distance
+         FROM chunks c
+        WHERE c.collection_id = $1 AND c.dimensions = ${collection.dimensions} AND ${f.sql}
+        ORDER BY ${distance}
+        LIMIT $3`,
+      [collection.id, toVectorLiteral(vector), limit, ...f.params],
+    );
+    // Iterative scans return rows in relaxed order: restore the exact order here.
+    return rows
+      .map((r) => ({ id: String(r.id), score: 1 - Number(r.distance) }))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Okapi BM25 over the postings of the query terms (Lucene's idf: ln(1 + (N - df + 0.5)/(df + 0.5))).
+   * Document frequencies are counted from the same postings, so the scores always match the index as
+   * it is, with no statistics table to keep in step.
+   */
+  async sparse(
+    collection: CollectionStats,
+    terms: Map<string, number>,
+    limit: number,
+    filter?: Filter,
+  ): Promise<ScoredChunk[]> {
+    if (terms.size === 0 || collection.chunkCount === 0) return [];
+    const { k1, b } = this.config.retrieval.bm25;
+    const avgdl = collection.tokenCount / collection.chunkCount || 1;
+    const f = compileFilter(filter, 9);
+    const filtered = filter && Object.keys(filter).length > 0;
+    const rows: { id: string; score: number }[] = await this.db.query(
+      `WITH q AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS q(term, qtf)),
+            p AS (SELECT t.chunk_id, t.term, t.tf, t.len FROM chunk_terms t JOIN q ON q.term = t.term WHERE t.collection_id = $1),
+            df AS (SELECT term, count(*)::float8 AS df FROM p GROUP BY term),
+            s AS (
+              SELECT p.chunk_id,
+                     sum(q.qtf * ln(1 + ($4 - df.df + 0.5) / (df.df + 0.5))
+                         * p.tf * ($5 + 1) / (p.tf + $5 * (1 - $6 + $6 * p.len / $7))) AS score
+                FROM p JOIN df ON df.term = p.term JOIN q ON q.term = p.term
+               GROUP BY p.chunk_id)
+       SELECT s.chunk_id AS id, s.score FROM s
+       ${filtered ? `JOIN chunks c ON c.id = s.chunk_id WHERE ${f.sql}` : ''}
+       ORDER BY s.score DESC, s.chunk_id
+       LIMIT $8`,
+      [collection.id, [...terms.keys()], [...terms.values()], collection.chunkCount, k1, b, avgdl, limit, ...(filtered ? f.params : [])],
+    );
+    return rows.map((r) => ({ id: String(r.id), score: Number(r.score) }));
+  }
+
+  /** The chunks themselves, in the order of the ids given. */
+  async hits(ids: string[]): Promise<Map<string, Omit<SearchHit, 'score'>>> {
+    if (ids.length === 0) return new Map();
+    const rows: { id: string; external_id: string; position: number; title: string | null; text: string; metadata: Metadata }[] =
+      await this.db.query(
+        `SELECT c.id, d.external_id, c.position, c.title, c.text, c.metadata
+           FROM chunks c JOIN documents d ON d.id = c.document_id
+          WHERE c.id = ANY($1::bigint[])`,
+        [ids],
+      );
+    return new Map(
+      rows.map((r) => [
+        String(r.id),
+        { documentId: r.external_id, chunkId: `${r.external_id}#${r.position}`, title: r.title, text: r.text, metadata: r.metadata },
+      ]),
+    );
+  }
+}

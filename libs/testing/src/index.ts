@@ -1,0 +1,4 @@
+/** Test helpers: real databases, whole app instances on real ports, an HTTP client. */
+export * from './test-database.js';
+export * from './test-app.js';
+export * from './http-client.js';

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { type AppConfig, loadConfig } from '#platform';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole ragnest process for a test: a real HTTP server on a free port, on a fresh PostgreSQL
+ * database or a fresh embedded PGlite directory. `env` overrides configuration as the environment would.
+ */
+export async function startTestApp(
+  create: (config: AppConfig) => Promise<INestApplication>,
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  let db: TestDatabase | undefined;
+  let dataDir: string | undefined;
+  const vars: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env };
+  if (kind === 'postgres') {
+    db = await createTestDatabase();
+    vars.DATABASE_URL = db.url;
+  } else {
+    dataDir = mkdtempSync(join(tmpdir(), 'ragnest-pglite-'));
+    vars.DATA_DIR = dataDir;
+  }
+  const config = loadConfig(vars);
+  const app = await create(config);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    config,
+    baseUrl: `http://127.0.0.1:${address.port}`,
+    async close() {
+      await app.close();
+      await db?.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `npm test`: checks that the services the suite needs are reachable, stops at once with what to do if
+// not, then type-checks, builds (the CLI tests run the built binary) and runs every Vitest project.
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+
+const pgUrl = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+const redisUrl = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+
+function reachable(host, port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port: Number(port), timeout: 2000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+const HOW = 'On Debian/Ubuntu as root, `bash scripts/ensure-services.sh` installs pgvector and starts both.';
+const missing = [];
+if (!(await reachable(pgUrl.hostname, pgUrl.port || 5432))) {
+  missing.push(`PostgreSQL is not reachable at ${pgUrl.host} (TEST_DATABASE_URL).`);
+} else {
+  const check = spawnSync(
+    'node',
+    ['-e', `const pg=require('pg');const c=new pg.Client(${JSON.stringify(pgUrl.toString())});c.connect().then(()=>c.query("select 1 from pg_available_extensions where name='vector'")).then(r=>{process.exit(r.rowCount?0:3)}).catch(e=>{console.error(e.message);process.exit(2)})`],
+    { encoding: 'utf8' },
+  );
+  if (check.status === 3) missing.push('PostgreSQL has no pgvector extension installed.');
+  else if (check.status !== 0) missing.push(`PostgreSQL refused the test connection: ${check.stderr.trim()}`);
+}
+if (!(await reachable(redisUrl.hostname, redisUrl.port || 6379))) missing.push(`Redis is not reachable at ${redisUrl.host} (TEST_REDIS_URL).`);
+if (missing.length > 0) {
+  console.error(`npm test needs real PostgreSQL + pgvector and Redis:\n- ${missing.join('\n- ')}\n${HOW}`);
+  process.exit(1);
+}
+
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+run('npm', ['run', '--silent', 'build']);
+run('npx', ['vitest', 'run', ...process.argv.slice(2)]);
