@@ -16,7 +16,9 @@ describe('contentHash', () => {
   it('ignores the key order of metadata, recursively', () => {
     const one = { a: 1, b: 2, nested: { x: [{ p: 1, q: 2 }], y: null } };
     const other = { nested: { y: null, x: [{ q: 2, p: 1 }] }, b: 2, a: 1 };
-    expect(contentHash({ text: 't', metadata: { a: 1, b: 2 } })).toBe(contentHash({ text: 't', metadata: { b: 2, a: 1 } }));
+    expect(contentHash({ text: 't', metadata: { a: 1, b: 2 } })).toBe(
+      contentHash({ text: 't', metadata: { b: 2, a: 1 } }),
+    );
     expect(contentHash({ text: 't', metadata: one })).toBe(contentHash({ text: 't', metadata: other }));
   });
 
@@ -26,13 +28,17 @@ describe('contentHash', () => {
 
   it('changes with the bytes', () => {
     const bytes = new Uint8Array([1, 2, 3]);
-    expect(contentHash({ bytes, metadata: {} })).not.toBe(contentHash({ bytes: new Uint8Array([1, 2, 4]), metadata: {} }));
+    expect(contentHash({ bytes, metadata: {} })).not.toBe(
+      contentHash({ bytes: new Uint8Array([1, 2, 4]), metadata: {} }),
+    );
   });
 
   it('changes with the title, treating null and absent alike', () => {
     expect(contentHash({ ...base, title: 'Other' })).not.toBe(contentHash(base));
     expect(contentHash({ ...base, title: '' })).not.toBe(contentHash({ ...base, title: null }));
-    expect(contentHash({ ...base, title: null })).toBe(contentHash({ text: base.text, metadata: base.metadata }));
+    expect(contentHash({ ...base, title: null })).toBe(
+      contentHash({ text: base.text, metadata: base.metadata }),
+    );
   });
 
   it('changes with any metadata value, key, nesting or array order', () => {
@@ -40,7 +46,9 @@ describe('contentHash', () => {
     expect(contentHash({ ...base, metadata: { lang: 'fr', tags: ['a', 'b'] } })).not.toBe(reference);
     expect(contentHash({ ...base, metadata: { language: 'en', tags: ['a', 'b'] } })).not.toBe(reference);
     expect(contentHash({ ...base, metadata: { lang: 'en', tags: ['b', 'a'] } })).not.toBe(reference);
-    expect(contentHash({ ...base, metadata: { lang: 'en', tags: ['a', 'b'], extra: true } })).not.toBe(reference);
+    expect(contentHash({ ...base, metadata: { lang: 'en', tags: ['a', 'b'], extra: true } })).not.toBe(
+      reference,
+    );
     expect(contentHash({ ...base, metadata: { lang: 'en', tags: { 0: 'a', 1: 'b' } } })).not.toBe(reference);
     expect(contentHash({ ...base, metadata: { lang: 'en', tags: ['a', 'b'], n: 1 } })).not.toBe(
       contentHash({ ...base, metadata: { lang: 'en', tags: ['a', 'b'], n: '1' } }),
@@ -49,17 +57,25 @@ describe('contentHash', () => {
 
   it('does not let content leak into another field', () => {
     // Without length prefixes these could encode to the same stream.
-    expect(contentHash({ text: 'ab', title: 'c', metadata: {} })).not.toBe(contentHash({ text: 'a', title: 'bc', metadata: {} }));
-    expect(contentHash({ text: 'abc', metadata: {} })).not.toBe(contentHash({ bytes: new TextEncoder().encode('abc'), metadata: {} }));
+    expect(contentHash({ text: 'ab', title: 'c', metadata: {} })).not.toBe(
+      contentHash({ text: 'a', title: 'bc', metadata: {} }),
+    );
+    expect(contentHash({ text: 'abc', metadata: {} })).not.toBe(
+      contentHash({ bytes: new TextEncoder().encode('abc'), metadata: {} }),
+    );
   });
 
   it('counts multi-byte characters by their UTF-8 length', () => {
-    expect(contentHash({ text: 'é', title: 'x', metadata: {} })).not.toBe(contentHash({ text: 'éx', metadata: {} }));
+    expect(contentHash({ text: 'é', title: 'x', metadata: {} })).not.toBe(
+      contentHash({ text: 'éx', metadata: {} }),
+    );
     expect(contentHash({ text: '日本語', metadata: {} })).toBe(contentHash({ text: '日本語', metadata: {} }));
   });
 
   it('follows JSON semantics for metadata: undefined members are left out, dates are ISO strings', () => {
-    expect(contentHash({ text: 't', metadata: { a: 1, b: undefined } })).toBe(contentHash({ text: 't', metadata: { a: 1 } }));
+    expect(contentHash({ text: 't', metadata: { a: 1, b: undefined } })).toBe(
+      contentHash({ text: 't', metadata: { a: 1 } }),
+    );
     const when = new Date('2024-05-01T12:00:00.000Z');
     expect(contentHash({ text: 't', metadata: { when } })).toBe(
       contentHash({ text: 't', metadata: { when: '2024-05-01T12:00:00.000Z' } }),
@@ -69,8 +85,12 @@ describe('contentHash', () => {
   it('treats a "__proto__" metadata key as ordinary data', () => {
     const withProto = JSON.parse('{"__proto__": {"x": 1}, "a": 1}') as Record<string, unknown>;
     const withOther = JSON.parse('{"__proto__": {"x": 2}, "a": 1}') as Record<string, unknown>;
-    expect(contentHash({ text: 't', metadata: withProto })).not.toBe(contentHash({ text: 't', metadata: withOther }));
-    expect(contentHash({ text: 't', metadata: withProto })).not.toBe(contentHash({ text: 't', metadata: { a: 1 } }));
+    expect(contentHash({ text: 't', metadata: withProto })).not.toBe(
+      contentHash({ text: 't', metadata: withOther }),
+    );
+    expect(contentHash({ text: 't', metadata: withProto })).not.toBe(
+      contentHash({ text: 't', metadata: { a: 1 } }),
+    );
   });
 
   it('hashes the documented encoding', () => {

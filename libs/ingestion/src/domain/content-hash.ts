@@ -39,7 +39,9 @@ function writeField(hash: Hash, name: string, data: string | Uint8Array): void {
  * JSON.stringify (toJSON is honoured, undefined members are left out), which is how metadata is stored.
  */
 function canonicalJson(value: unknown): string {
-  const json = JSON.stringify(value, (_key, member: unknown) => (isPlainObject(member) ? sortKeys(member) : member));
+  const json = JSON.stringify(value, (_key, member: unknown) =>
+    isPlainObject(member) ? sortKeys(member) : member,
+  );
   // JSON.stringify returns undefined for undefined, functions and symbols at the top level.
   return json ?? 'null';
 }

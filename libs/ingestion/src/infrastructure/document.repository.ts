@@ -144,10 +144,13 @@ export class DocumentRepository {
   /** Marks the still-current versions as processing and returns their sources. */
   async startProcessing(jobs: DocumentJob[]): Promise<DocumentSource[]> {
     const rows = await this.db.query(
-      `UPDATE documents d SET status = 'processing', updated_at = now()
-         FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
-        WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
-       RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes`,
+      // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
+      `WITH started AS (
+         UPDATE documents d SET status = 'processing', updated_at = now()
+           FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
+          WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
+         RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes)
+       SELECT * FROM started`,
       [jobs.map((j) => j.documentId), jobs.map((j) => j.version)],
     );
     return rows.map((r: Record<string, unknown>) => ({

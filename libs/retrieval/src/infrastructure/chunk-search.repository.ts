@@ -88,11 +88,12 @@ export class ChunkSearchRepository {
       `WITH q AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS q(term, qtf)),
             p AS (SELECT t.chunk_id, t.term, t.tf, t.len FROM chunk_terms t JOIN q ON q.term = t.term WHERE t.collection_id = $1),
             df AS (SELECT term, count(*)::float8 AS df FROM p GROUP BY term),
+            k AS (SELECT $4::float8 AS n, $5::float8 AS k1, $6::float8 AS b, $7::float8 AS avgdl),
             s AS (
               SELECT p.chunk_id,
-                     sum(q.qtf * ln(1 + ($4 - df.df + 0.5) / (df.df + 0.5))
-                         * p.tf * ($5 + 1) / (p.tf + $5 * (1 - $6 + $6 * p.len / $7))) AS score
-                FROM p JOIN df ON df.term = p.term JOIN q ON q.term = p.term
+                     sum(q.qtf * ln(1 + (k.n - df.df + 0.5) / (df.df + 0.5))
+                         * p.tf * (k.k1 + 1) / (p.tf + k.k1 * (1 - k.b + k.b * p.len / k.avgdl))) AS score
+                FROM p JOIN df ON df.term = p.term JOIN q ON q.term = p.term CROSS JOIN k
                GROUP BY p.chunk_id)
        SELECT s.chunk_id AS id, s.score FROM s
        ${filtered ? `JOIN chunks c ON c.id = s.chunk_id WHERE ${f.sql}` : ''}

@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type AppConfig, EMBEDDER, type Embedder, englishAnalyzer, termFrequencies } from '#platform';
-import { chunkText } from '../../domain/chunking/chunk-text.js';
-import { extractText, detectFileKind, UnreadableFileError, UnsupportedFileError } from '../../infrastructure/extraction/extract-text.js';
+import type { SourceKind } from '#contracts';
+import { chunkText } from '../../domain/chunking/text.chunker.js';
+import { UnreadableFileError, UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
+import type { FileKind } from '../../infrastructure/extraction/extraction.types.js';
+import { extractText } from '../../infrastructure/extraction/text.extractor.js';
 import {
   DocumentRepository,
   type DocumentJob,
@@ -49,14 +52,10 @@ export class IndexDocumentsHandler {
   }
 
   private async chunk(source: DocumentSource): Promise<IndexedChunk[]> {
-    let text: string;
-    let kind: Parameters<typeof chunkText>[1] = 'text';
-    if (source.sourceBytes) {
-      kind = detectFileKind(source.sourceKind);
-      text = (await extractText(kind, source.sourceBytes)).text;
-    } else {
-      text = source.sourceText ?? '';
-    }
+    const kind = source.sourceKind as SourceKind;
+    const text = source.sourceBytes
+      ? (await extractText(kind as FileKind, source.sourceBytes)).text
+      : (source.sourceText ?? '');
     const pieces = await chunkText(text, kind, this.config.chunking);
     if (pieces.length === 0) throw new UnreadableFileError('the document has no text to index');
     return pieces.map((p) => {

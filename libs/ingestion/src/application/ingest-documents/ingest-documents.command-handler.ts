@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, type IngestRequest, type IngestResponse } from '#contracts';
 import { EMBEDDER, type Embedder, englishAnalyzer } from '#platform';
 import { contentHash } from '../../domain/content-hash.js';
-import { detectFileKind, UnsupportedFileError } from '../../infrastructure/extraction/extract-text.js';
+import { UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
+import { detectFileKind } from '../../infrastructure/extraction/file-kind.detector.js';
 import { DocumentRepository, jobId, type NewDocumentVersion } from '../../infrastructure/document.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
 

@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { chunkText, type TextChunk } from './text.chunker.js';
 
-const WORDS = ['retrieval', 'augmented', 'generation', 'vector', 'index', 'embedding', 'chunk', 'query', 'rank'];
+const WORDS = [
+  'retrieval',
+  'augmented',
+  'generation',
+  'vector',
+  'index',
+  'embedding',
+  'chunk',
+  'query',
+  'rank',
+];
 
 /** Deterministic prose: `count` sentences of numbered words, so every word is unique and traceable. */
 function prose(count: number, start = 0): string {
   const sentences: string[] = [];
   for (let i = start; i < start + count; i++) {
-    sentences.push(`Sentence ${i} about ${WORDS[i % WORDS.length]} and ${WORDS[(i * 7) % WORDS.length]} w${i}.`);
+    sentences.push(
+      `Sentence ${i} about ${WORDS[i % WORDS.length]} and ${WORDS[(i * 7) % WORDS.length]} w${i}.`,
+    );
   }
   return sentences.join(' ');
 }
@@ -25,7 +37,9 @@ describe('chunkText', () => {
   const options = { size: 200, overlap: 40 };
 
   it('keeps a text shorter than the size as one trimmed chunk', async () => {
-    expect(await chunkText('  A short abstract.\n\n', 'text', options)).toEqual([{ position: 0, text: 'A short abstract.' }]);
+    expect(await chunkText('  A short abstract.\n\n', 'text', options)).toEqual([
+      { position: 0, text: 'A short abstract.' },
+    ]);
   });
 
   it('keeps a text of exactly the size as one chunk', async () => {
@@ -75,7 +89,10 @@ describe('chunkText', () => {
     const markdown = `# Guide\n\nIntro line.\n\n${sections.join('\n\n')}`;
     const chunks = await chunkText(markdown, 'md', { size: 220, overlap: 0 });
     expectWellFormed(chunks, 220);
-    expect(chunks.map((c) => c.text)).toEqual([`# Guide\n\nIntro line.\n\n${sections[0]}`, ...sections.slice(1)]);
+    expect(chunks.map((c) => c.text)).toEqual([
+      `# Guide\n\nIntro line.\n\n${sections[0]}`,
+      ...sections.slice(1),
+    ]);
   });
 
   it('does not treat markdown specially for other kinds', async () => {

@@ -20,7 +20,11 @@ export interface TextChunk {
 
 export const MIN_CHUNK_SIZE = 100;
 
-export async function chunkText(text: string, kind: SourceKind, options: ChunkingOptions): Promise<TextChunk[]> {
+export async function chunkText(
+  text: string,
+  kind: SourceKind,
+  options: ChunkingOptions,
+): Promise<TextChunk[]> {
   validateOptions(options);
   const trimmed = text.trim();
   if (trimmed === '') return [];
@@ -39,7 +43,9 @@ function validateOptions({ size, overlap }: ChunkingOptions): void {
     throw new Error(`chunk size must be an integer of at least ${MIN_CHUNK_SIZE} characters, got ${size}`);
   }
   if (!Number.isInteger(overlap) || overlap < 0 || overlap >= size) {
-    throw new Error(`chunk overlap must be an integer from 0 to below the chunk size (${size}), got ${overlap}`);
+    throw new Error(
+      `chunk overlap must be an integer from 0 to below the chunk size (${size}), got ${overlap}`,
+    );
   }
 }
 

@@ -54,7 +54,9 @@ describe('detectFileKind', () => {
   });
 
   it('names the declared media type when it is not supported either', () => {
-    expect(() => detectFileKind('image', 'image/png')).toThrow(/^Unsupported file "image" \(image\/png\): supported kinds/);
+    expect(() => detectFileKind('image', 'image/png')).toThrow(
+      /^Unsupported file "image" \(image\/png\): supported kinds/,
+    );
     expect(() => detectFileKind('blob', 'application/octet-stream')).toThrow(UnsupportedFileError);
   });
 

@@ -41,7 +41,12 @@ function extensionOf(filename: string): string {
   const basename = filename.slice(Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\')) + 1);
   const dot = basename.lastIndexOf('.');
   // A leading dot starts a hidden file's name (".md" is a file named md), not an extension.
-  return dot > 0 ? basename.slice(dot + 1).trim().toLowerCase() : '';
+  return dot > 0
+    ? basename
+        .slice(dot + 1)
+        .trim()
+        .toLowerCase()
+    : '';
 }
 
 /** `Text/HTML; charset=UTF-8` -> `text/html`. */

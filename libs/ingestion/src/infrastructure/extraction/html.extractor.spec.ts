@@ -50,7 +50,9 @@ describe('extractHtml', () => {
   });
 
   it('drops link targets and images, keeping link text', () => {
-    const { text } = extract('<p>See <a href="https://example.com/a?b=c">the guide</a> <img src="x.png" alt="diagram"> here.</p>');
+    const { text } = extract(
+      '<p>See <a href="https://example.com/a?b=c">the guide</a> <img src="x.png" alt="diagram"> here.</p>',
+    );
     expect(text).toBe('See the guide here.');
     expect(text).not.toMatch(/example\.com|\[|diagram/);
   });
@@ -63,11 +65,15 @@ describe('extractHtml', () => {
   });
 
   it('keeps the case of headings', () => {
-    expect(extract('<h1>Mixed Case</h1><h3>Sub heading</h3><p>x</p>').text).toBe('Mixed Case\n\nSub heading\n\nx');
+    expect(extract('<h1>Mixed Case</h1><h3>Sub heading</h3><p>x</p>').text).toBe(
+      'Mixed Case\n\nSub heading\n\nx',
+    );
   });
 
   it('falls back to the first non-empty <h1> for the title', () => {
-    const result = extract('<body><p>intro</p><h1>  </h1><h1>Main <img src="a.png"> Heading</h1><h1>Other</h1></body>');
+    const result = extract(
+      '<body><p>intro</p><h1>  </h1><h1>Main <img src="a.png"> Heading</h1><h1>Other</h1></body>',
+    );
     expect(result.title).toBe('Main Heading');
   });
 
@@ -81,7 +87,10 @@ describe('extractHtml', () => {
   });
 
   it('reads a fragment without <body>, leaving a bare <title> out of the text', () => {
-    expect(extract('<title>Fragment</title><p>Hello <b>there</b></p>')).toEqual({ text: 'Hello there', title: 'Fragment' });
+    expect(extract('<title>Fragment</title><p>Hello <b>there</b></p>')).toEqual({
+      text: 'Hello there',
+      title: 'Fragment',
+    });
   });
 
   it('decodes named, decimal and hexadecimal entities', () => {
@@ -89,7 +98,9 @@ describe('extractHtml', () => {
   });
 
   it('decodes in the charset a <meta> declares', () => {
-    const latin1 = Uint8Array.from('<meta charset="ISO-8859-1"><p>Caf\xe9 cr\xe8me</p>', (c) => c.charCodeAt(0));
+    const latin1 = Uint8Array.from('<meta charset="ISO-8859-1"><p>Caf\xe9 cr\xe8me</p>', (c) =>
+      c.charCodeAt(0),
+    );
     expect(extractHtml(latin1).text).toBe('Café crème');
     const httpEquiv = Uint8Array.from(
       '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252"><p>\x93quoted\x94</p>',
@@ -103,7 +114,9 @@ describe('extractHtml', () => {
   });
 
   it('rejects bytes that are not valid in the encoding, and binary content', () => {
-    expect(() => extractHtml(new Uint8Array([0x3c, 0x70, 0x3e, 0xff, 0xfe, 0xfd]))).toThrow(UnreadableFileError);
+    expect(() => extractHtml(new Uint8Array([0x3c, 0x70, 0x3e, 0xff, 0xfe, 0xfd]))).toThrow(
+      UnreadableFileError,
+    );
     expect(() => extract('<p>a\u0000b</p>')).toThrow(/binary/);
   });
 

@@ -7,7 +7,18 @@ import { normalizeLabel, normalizeText } from '../../domain/normalization/text.n
 import type { ExtractedText } from './extraction.types.js';
 import { decodeText } from './text.decoder.js';
 
-const NOT_PROSE = ['head', 'script', 'style', 'noscript', 'template', 'svg', 'canvas', 'iframe', 'object', 'img'];
+const NOT_PROSE = [
+  'head',
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'svg',
+  'canvas',
+  'iframe',
+  'object',
+  'img',
+];
 const HEADINGS = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
 
 const SHARED_SELECTORS: SelectorDefinition[] = [

@@ -6,7 +6,8 @@ const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe('extractMarkdown', () => {
   it('keeps the markdown and takes the first level-one heading as title', () => {
-    const source = '\ufeff# User  Guide\r\n\r\nSome *intro*  text.\r\n\r\n\r\n\r\n## Install\r\n\r\n- step  one\r\n    - sub step\r\n';
+    const source =
+      '\ufeff# User  Guide\r\n\r\nSome *intro*  text.\r\n\r\n\r\n\r\n## Install\r\n\r\n- step  one\r\n    - sub step\r\n';
     expect(extractMarkdown(utf8(source))).toEqual({
       text: '# User Guide\n\nSome *intro* text.\n\n## Install\n\n- step one\n    - sub step',
       title: 'User Guide',
@@ -45,7 +46,8 @@ describe('markdownTitle', () => {
   });
 
   it('ignores lines inside code fences', () => {
-    const markdown = '```bash\n# install deps\nnpm ci\n```\n\n~~~~\n# also code\n```\n# still code\n~~~~\n\n# Title';
+    const markdown =
+      '```bash\n# install deps\nnpm ci\n```\n\n~~~~\n# also code\n```\n# still code\n~~~~\n\n# Title';
     expect(markdownTitle(markdown)).toBe('Title');
   });
 

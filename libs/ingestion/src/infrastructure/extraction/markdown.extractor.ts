@@ -25,7 +25,8 @@ export function markdownTitle(markdown: string): string | undefined {
     const fenceMatch = FENCE.exec(line);
     if (fence !== undefined) {
       // A fence closes with the same character, at least as long as the one that opened it.
-      if (fenceMatch && fenceMatch[1][0] === fence[0] && fenceMatch[1].length >= fence.length) fence = undefined;
+      if (fenceMatch && fenceMatch[1][0] === fence[0] && fenceMatch[1].length >= fence.length)
+        fence = undefined;
       continue;
     }
     if (fenceMatch) {

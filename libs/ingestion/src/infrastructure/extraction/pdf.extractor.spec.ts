@@ -33,7 +33,9 @@ function buildPdf(spec: PdfSpec): Uint8Array {
   const contents =
     spec.rawContents ??
     spec.pages.map((lines) =>
-      lines.length === 0 ? '' : `BT /F1 12 Tf 14 TL 72 720 Td ${lines.map((l) => `${literal(l)} '`).join(' ')} ET`,
+      lines.length === 0
+        ? ''
+        : `BT /F1 12 Tf 14 TL 72 720 Td ${lines.map((l) => `${literal(l)} '`).join(' ')} ET`,
     );
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
@@ -95,7 +97,10 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 }
 
 const helloPdf = (): Uint8Array =>
-  buildPdf({ pages: [['Hello PDF world', 'Second    line (with parentheses)']], title: literal('A Test Document') });
+  buildPdf({
+    pages: [['Hello PDF world', 'Second    line (with parentheses)']],
+    title: literal('A Test Document'),
+  });
 
 describe('the PDF fixture builder', () => {
   it('writes an xref table whose offsets point at their objects', () => {
@@ -135,7 +140,9 @@ describe('extractPdf', () => {
 
   it('has no title when the document does not give one, or gives a blank one', async () => {
     expect(await extractPdf(buildPdf({ pages: [['No title here']] }))).toEqual({ text: 'No title here' });
-    expect(await extractPdf(buildPdf({ pages: [['Blank title']], title: '(   )' }))).toEqual({ text: 'Blank title' });
+    expect(await extractPdf(buildPdf({ pages: [['Blank title']], title: '(   )' }))).toEqual({
+      text: 'Blank title',
+    });
   });
 
   it('decodes the font encoding of the text', async () => {
@@ -177,7 +184,9 @@ describe('extractPdf', () => {
   });
 
   it('refuses bytes that are not a PDF at all', async () => {
-    await expect(extractPdf(encoder.encode('Just some text, no PDF header.'))).rejects.toThrow(UnreadableFileError);
+    await expect(extractPdf(encoder.encode('Just some text, no PDF header.'))).rejects.toThrow(
+      UnreadableFileError,
+    );
     await expect(extractPdf(new Uint8Array())).rejects.toThrow(/^The PDF cannot be read: /);
   });
 
@@ -189,7 +198,9 @@ describe('extractPdf', () => {
   it('refuses a PDF that needs a password', async () => {
     const bytes = buildPdf({
       pages: [['secret']],
-      extraObjects: [`<< /Filter /Standard /V 1 /R 2 /O <${'ab'.repeat(32)}> /U <${'cd'.repeat(32)}> /P -4 >>`],
+      extraObjects: [
+        `<< /Filter /Standard /V 1 /R 2 /O <${'ab'.repeat(32)}> /U <${'cd'.repeat(32)}> /P -4 >>`,
+      ],
       trailer: ` /Encrypt 6 0 R /ID [<${'01'.repeat(16)}> <${'01'.repeat(16)}>]`,
     });
     await expect(extractPdf(bytes)).rejects.toThrow(new UnreadableFileError('The PDF is password-protected'));
@@ -199,14 +210,18 @@ describe('extractPdf', () => {
     const text = latin1.decode(helloPdf()).replace(/^\d{10}(?= 00000 n $)/gm, '0000000001');
     const log = vi.spyOn(console, 'log');
     const warn = vi.spyOn(console, 'warn');
-    expect((await extractPdf(latin1Bytes(text))).text).toBe('Hello PDF world\nSecond line (with parentheses)');
+    expect((await extractPdf(latin1Bytes(text))).text).toBe(
+      'Hello PDF world\nSecond line (with parentheses)',
+    );
     expect(log).not.toHaveBeenCalled();
     expect(warn).not.toHaveBeenCalled();
   });
 
   it('works offline and silently: no fetch, no console output', async () => {
     const fetch = vi.spyOn(globalThis, 'fetch');
-    const consoleCalls = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) => vi.spyOn(console, method));
+    const consoleCalls = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) =>
+      vi.spyOn(console, method),
+    );
     const stdout = vi.spyOn(process.stdout, 'write');
     await extractPdf(helloPdf());
     await rejection(extractPdf(encoder.encode('%PDF-1.4\ngarbage')));
@@ -225,8 +240,15 @@ describe('extractPdf', () => {
   });
 
   it('extracts concurrent documents independently', async () => {
-    const documents = ['First', 'Second', 'Third', 'Fourth'].map((word) => buildPdf({ pages: [[`${word} document`]] }));
+    const documents = ['First', 'Second', 'Third', 'Fourth'].map((word) =>
+      buildPdf({ pages: [[`${word} document`]] }),
+    );
     const results = await Promise.all(documents.map((bytes) => extractPdf(bytes)));
-    expect(results.map((r) => r.text)).toEqual(['First document', 'Second document', 'Third document', 'Fourth document']);
+    expect(results.map((r) => r.text)).toEqual([
+      'First document',
+      'Second document',
+      'Third document',
+      'Fourth document',
+    ]);
   });
 });

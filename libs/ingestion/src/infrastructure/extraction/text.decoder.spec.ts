@@ -30,6 +30,12 @@ describe('decodeText', () => {
     expect(decodeText(new Uint8Array([0x63, 0x61, 0x66, 0xe9]), 'windows-1252')).toBe('café');
   });
 
+  it('decodes the printable characters of windows-1252 between 0x80 and 0x9f', () => {
+    const bytes = new Uint8Array([0x93, 0x51, 0x94, 0x20, 0x80, 0x35, 0x20, 0x96, 0x20, 0x99, 0x20, 0x9f]);
+    expect(decodeText(bytes, 'windows-1252')).toBe('\u201cQ\u201d \u20ac5 \u2013 \u2122 \u0178');
+    expect(decodeText(bytes, 'latin1')).toBe('\u201cQ\u201d \u20ac5 \u2013 \u2122 \u0178');
+  });
+
   it('rejects bytes that are not valid UTF-8', () => {
     const latin1 = new Uint8Array([0x63, 0x61, 0x66, 0xe9]);
     expect(() => decodeText(latin1)).toThrow(UnreadableFileError);
@@ -47,7 +53,9 @@ describe('decodeText', () => {
 
   it('rejects binary content that happens to be valid UTF-8', () => {
     const binary = new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00]);
-    expect(() => decodeText(binary)).toThrow('The file contains NUL characters: it looks like a binary file, not text');
+    expect(() => decodeText(binary)).toThrow(
+      'The file contains NUL characters: it looks like a binary file, not text',
+    );
   });
 
   it('decodes an empty file to an empty string', () => {

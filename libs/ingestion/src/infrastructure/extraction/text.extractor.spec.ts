@@ -29,15 +29,20 @@ function minimalPdf(line: string): Uint8Array {
 
 describe('extractText', () => {
   it('reads a text file: decoded, BOM stripped, normalized, without title', async () => {
-    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...utf8('  Plain\t\ttext  \r\n\r\n\r\n\r\nCafe\u0301 # not a title\n')]);
+    const bytes = new Uint8Array([
+      0xef,
+      0xbb,
+      0xbf,
+      ...utf8('  Plain\t\ttext  \r\n\r\n\r\n\r\nCafe\u0301 # not a title\n'),
+    ]);
     expect(await extractText('txt', bytes)).toEqual({ text: 'Plain text\n\nCafé # not a title' });
   });
 
   it('refuses a text file that is not UTF-8 or is binary', async () => {
     await expect(extractText('txt', new Uint8Array([0x61, 0xe9, 0x62]))).rejects.toThrow(UnreadableFileError);
-    await expect(extractText('txt', new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00]))).rejects.toThrow(
-      /binary file/,
-    );
+    await expect(
+      extractText('txt', new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00])),
+    ).rejects.toThrow(/binary file/);
   });
 
   it('reads an empty text file as empty text', async () => {
@@ -45,11 +50,16 @@ describe('extractText', () => {
   });
 
   it('reads markdown as markdown, with its title', async () => {
-    expect(await extractText('md', utf8('# Notes\n\n* one\n  * two'))).toEqual({ text: '# Notes\n\n* one\n  * two', title: 'Notes' });
+    expect(await extractText('md', utf8('# Notes\n\n* one\n  * two'))).toEqual({
+      text: '# Notes\n\n* one\n  * two',
+      title: 'Notes',
+    });
   });
 
   it('reads HTML as prose, with its title', async () => {
-    expect(await extractText('html', utf8('<title>Page</title><h1>Head</h1><p>Body <a href="/x">link</a>.</p>'))).toEqual({
+    expect(
+      await extractText('html', utf8('<title>Page</title><h1>Head</h1><p>Body <a href="/x">link</a>.</p>')),
+    ).toEqual({
       text: 'Head\n\nBody link.',
       title: 'Page',
     });
@@ -60,6 +70,8 @@ describe('extractText', () => {
   });
 
   it('refuses a corrupt PDF', async () => {
-    await expect(extractText('pdf', utf8('%PDF-1.4\n1 0 obj\n<< /Type'))).rejects.toThrow(UnreadableFileError);
+    await expect(extractText('pdf', utf8('%PDF-1.4\n1 0 obj\n<< /Type'))).rejects.toThrow(
+      UnreadableFileError,
+    );
   });
 });
