@@ -4,7 +4,17 @@ import { defineConfig } from 'vitest/config';
 // SWC (not esbuild) compiles the tests so that Nest's decorator metadata is emitted.
 // The `source` condition makes the `#lib` imports of package.json resolve to TypeScript sources.
 const shared = {
-  plugins: [swc.vite({ tsconfigFile: false, jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true } })],
+  plugins: [
+    swc.vite({
+      tsconfigFile: false,
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2022',
+        keepClassNames: true,
+      },
+    }),
+  ],
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
 };
@@ -14,14 +24,33 @@ export default defineConfig({
   test: {
     reporters: ['default'],
     projects: [
-      { ...shared, test: { name: 'unit', include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts'], exclude: ['**/*.int-spec.ts', '**/*.e2e-spec.ts'] } },
       {
         ...shared,
-        test: { name: 'integration', include: ['libs/**/*.int-spec.ts', 'test/**/*.int-spec.ts'], testTimeout: 60_000, hookTimeout: 120_000, fileParallelism: false },
+        test: {
+          name: 'unit',
+          include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts'],
+          exclude: ['**/*.int-spec.ts', '**/*.e2e-spec.ts'],
+        },
       },
       {
         ...shared,
-        test: { name: 'e2e', include: ['test/**/*.e2e-spec.ts'], testTimeout: 60_000, hookTimeout: 180_000, fileParallelism: false },
+        test: {
+          name: 'integration',
+          include: ['libs/**/*.int-spec.ts', 'test/**/*.int-spec.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e-spec.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
       },
     ],
   },

@@ -23,13 +23,17 @@ if (!(await reachable(pgUrl.hostname, pgUrl.port || 5432))) {
 } else {
   const check = spawnSync(
     'node',
-    ['-e', `const pg=require('pg');const c=new pg.Client(${JSON.stringify(pgUrl.toString())});c.connect().then(()=>c.query("select 1 from pg_available_extensions where name='vector'")).then(r=>{process.exit(r.rowCount?0:3)}).catch(e=>{console.error(e.message);process.exit(2)})`],
+    [
+      '-e',
+      `const pg=require('pg');const c=new pg.Client(${JSON.stringify(pgUrl.toString())});c.connect().then(()=>c.query("select 1 from pg_available_extensions where name='vector'")).then(r=>{process.exit(r.rowCount?0:3)}).catch(e=>{console.error(e.message);process.exit(2)})`,
+    ],
     { encoding: 'utf8' },
   );
   if (check.status === 3) missing.push('PostgreSQL has no pgvector extension installed.');
   else if (check.status !== 0) missing.push(`PostgreSQL refused the test connection: ${check.stderr.trim()}`);
 }
-if (!(await reachable(redisUrl.hostname, redisUrl.port || 6379))) missing.push(`Redis is not reachable at ${redisUrl.host} (TEST_REDIS_URL).`);
+if (!(await reachable(redisUrl.hostname, redisUrl.port || 6379)))
+  missing.push(`Redis is not reachable at ${redisUrl.host} (TEST_REDIS_URL).`);
 if (missing.length > 0) {
   console.error(`npm test needs real PostgreSQL + pgvector and Redis:\n- ${missing.join('\n- ')}\n${HOW}`);
   process.exit(1);

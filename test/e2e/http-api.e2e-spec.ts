@@ -14,12 +14,30 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
     });
 
   beforeAll(async () => {
-    t = await startTestApp(createApp, kind, { BODY_LIMIT_BYTES: String(64 * 1024), UPLOAD_LIMIT_BYTES: String(32 * 1024) });
+    t = await startTestApp(createApp, kind, {
+      BODY_LIMIT_BYTES: String(64 * 1024),
+      UPLOAD_LIMIT_BYTES: String(32 * 1024),
+    });
     const res = await call('POST', '/rag/collections/papers/documents', {
       documents: [
-        { id: 'p1', title: 'Aspirin and stroke', text: 'Daily low-dose aspirin reduces the risk of a first ischemic stroke in women. The effect on heart attack was not significant.', metadata: { year: 2005 } },
-        { id: 'p2', title: 'Coffee and liver', text: 'Coffee consumption is associated with a lower risk of liver cirrhosis. Each cup reduced the risk further.', metadata: { year: 2016 } },
-        { id: 'p3', title: 'Exercise and mood', text: 'Regular aerobic exercise reduces symptoms of depression in adults. Effects were comparable to medication.', metadata: { year: 2020 } },
+        {
+          id: 'p1',
+          title: 'Aspirin and stroke',
+          text: 'Daily low-dose aspirin reduces the risk of a first ischemic stroke in women. The effect on heart attack was not significant.',
+          metadata: { year: 2005 },
+        },
+        {
+          id: 'p2',
+          title: 'Coffee and liver',
+          text: 'Coffee consumption is associated with a lower risk of liver cirrhosis. Each cup reduced the risk further.',
+          metadata: { year: 2016 },
+        },
+        {
+          id: 'p3',
+          title: 'Exercise and mood',
+          text: 'Regular aerobic exercise reduces symptoms of depression in adults. Effects were comparable to medication.',
+          metadata: { year: 2020 },
+        },
       ],
     });
     expect(res.status).toBe(202);
@@ -30,40 +48,78 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
 
   describe('documents', () => {
     it('accepts JSON documents with 202 and queued statuses', async () => {
-      const res = await call('POST', '/rag/collections/fresh/documents', { documents: [{ id: 'a', text: 'alpha beta gamma' }] });
+      const res = await call('POST', '/rag/collections/fresh/documents', {
+        documents: [{ id: 'a', text: 'alpha beta gamma' }],
+      });
       expect(res.status).toBe(202);
       expect(res.body).toEqual({ documents: [{ id: 'a', status: 'queued', jobId: expect.any(String) }] });
       expect(res.headers.get('x-request-id')).toBeTruthy();
       const doc = await indexed('fresh', 'a');
-      expect(doc).toMatchObject({ id: 'a', status: 'indexed', chunkCount: 1, contentHash: expect.stringMatching(/^sha256:/) });
+      expect(doc).toMatchObject({
+        id: 'a',
+        status: 'indexed',
+        chunkCount: 1,
+        contentHash: expect.stringMatching(/^sha256:/),
+      });
       expect(new Date(doc.updatedAt).toString()).not.toBe('Invalid Date');
-      const again = await call('POST', '/rag/collections/fresh/documents', { documents: [{ id: 'a', text: 'alpha beta gamma' }] });
+      const again = await call('POST', '/rag/collections/fresh/documents', {
+        documents: [{ id: 'a', text: 'alpha beta gamma' }],
+      });
       expect(again.body.documents[0].status).toBe('unchanged');
     });
 
     it('names a document without an id by its text', async () => {
-      const res = await call('POST', '/rag/collections/noid/documents', { documents: [{ text: 'no id given here' }] });
+      const res = await call('POST', '/rag/collections/noid/documents', {
+        documents: [{ text: 'no id given here' }],
+      });
       expect(res.status).toBe(202);
       expect(res.body.documents[0].id).toMatch(/^sha256-[0-9a-f]{32}$/);
     });
 
     it('accepts multipart uploads of txt, md and html files', async () => {
       const form = new FormData();
-      form.append('files', new Blob(['Plain text about glaciers melting.'], { type: 'text/plain' }), 'glaciers.txt');
-      form.append('files', new Blob(['# Volcanoes\n\nMagma rises through the crust.'], { type: 'text/markdown' }), 'volcano.md');
-      form.append('files', new Blob(['<html><head><title>Tides</title></head><body><p>The moon drives ocean tides.</p></body></html>'], { type: 'text/html' }), 'tides.html');
+      form.append(
+        'files',
+        new Blob(['Plain text about glaciers melting.'], { type: 'text/plain' }),
+        'glaciers.txt',
+      );
+      form.append(
+        'files',
+        new Blob(['# Volcanoes\n\nMagma rises through the crust.'], { type: 'text/markdown' }),
+        'volcano.md',
+      );
+      form.append(
+        'files',
+        new Blob(
+          ['<html><head><title>Tides</title></head><body><p>The moon drives ocean tides.</p></body></html>'],
+          { type: 'text/html' },
+        ),
+        'tides.html',
+      );
       form.append('metadata', JSON.stringify({ source: 'upload' }));
       const res = await call('POST', '/rag/collections/files/documents', form);
       expect(res.status).toBe(202);
-      expect(res.body.documents.map((d: { id: string }) => d.id)).toEqual(['glaciers.txt', 'volcano.md', 'tides.html']);
-      for (const id of ['glaciers.txt', 'volcano.md', 'tides.html']) expect((await indexed('files', id)).status).toBe('indexed');
+      expect(res.body.documents.map((d: { id: string }) => d.id)).toEqual([
+        'glaciers.txt',
+        'volcano.md',
+        'tides.html',
+      ]);
+      for (const id of ['glaciers.txt', 'volcano.md', 'tides.html'])
+        expect((await indexed('files', id)).status).toBe('indexed');
       const search = await call('POST', '/rag/search', { collection: 'files', query: 'moon tides', topK: 1 });
-      expect(search.body.results[0]).toMatchObject({ documentId: 'tides.html', metadata: { source: 'upload', filename: 'tides.html' } });
+      expect(search.body.results[0]).toMatchObject({
+        documentId: 'tides.html',
+        metadata: { source: 'upload', filename: 'tides.html' },
+      });
     });
 
     it('marks an unreadable file failed with a reason', async () => {
       const form = new FormData();
-      form.append('files', new Blob(['%PDF-1.4 this is not really a pdf'], { type: 'application/pdf' }), 'broken.pdf');
+      form.append(
+        'files',
+        new Blob(['%PDF-1.4 this is not really a pdf'], { type: 'application/pdf' }),
+        'broken.pdf',
+      );
       const res = await call('POST', '/rag/collections/files/documents', form);
       expect(res.status).toBe(202);
       const doc = await indexed('files', 'broken.pdf');
@@ -75,7 +131,11 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
 
     it('refuses an unsupported file type with 415', async () => {
       const form = new FormData();
-      form.append('files', new Blob([new Uint8Array([1, 2, 3])], { type: 'application/octet-stream' }), 'program.exe');
+      form.append(
+        'files',
+        new Blob([new Uint8Array([1, 2, 3])], { type: 'application/octet-stream' }),
+        'program.exe',
+      );
       const res = await call('POST', '/rag/collections/files/documents', form);
       expect(res.status).toBe(415);
       expect(res.body.error.code).toBe('INGESTION.UNSUPPORTED_MEDIA_TYPE');
@@ -85,59 +145,114 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
     it('reports a collection', async () => {
       const res = await call('GET', '/rag/collections/papers');
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ name: 'papers', documents: { queued: 0, processing: 0, indexed: 3, failed: 0 }, chunks: 3 });
+      expect(res.body).toMatchObject({
+        name: 'papers',
+        documents: { queued: 0, processing: 0, indexed: 3, failed: 0 },
+        chunks: 3,
+      });
     });
 
     it('deletes a document: 204, then 404, and gone from search', async () => {
-      await call('POST', '/rag/collections/del/documents', { documents: [{ id: 'x', text: 'unique zebra crossing' }, { id: 'y', text: 'other text' }] });
+      await call('POST', '/rag/collections/del/documents', {
+        documents: [
+          { id: 'x', text: 'unique zebra crossing' },
+          { id: 'y', text: 'other text' },
+        ],
+      });
       await indexed('del', 'x');
       expect((await call('DELETE', '/rag/collections/del/documents/x')).status).toBe(204);
       expect((await call('GET', '/rag/collections/del/documents/x')).status).toBe(404);
       expect((await call('DELETE', '/rag/collections/del/documents/x')).status).toBe(404);
-      const search = await call('POST', '/rag/search', { collection: 'del', query: 'zebra crossing', topK: 5 });
+      const search = await call('POST', '/rag/search', {
+        collection: 'del',
+        query: 'zebra crossing',
+        topK: 5,
+      });
       expect(search.body.results.map((r: { documentId: string }) => r.documentId)).not.toContain('x');
     });
   });
 
   describe('search', () => {
     it.each(['hybrid', 'dense', 'sparse'])('returns ranked results in %s mode', async (mode) => {
-      const res = await call('POST', '/rag/search', { collection: 'papers', query: 'does coffee protect the liver?', topK: 2, mode });
+      const res = await call('POST', '/rag/search', {
+        collection: 'papers',
+        query: 'does coffee protect the liver?',
+        topK: 2,
+        mode,
+      });
       expect(res.status).toBe(200);
       // BM25 returns only chunks sharing a term with the query; the vector legs always fill topK.
       expect(res.body.results).toHaveLength(mode === 'sparse' ? 1 : 2);
-      expect(res.body.results[0]).toMatchObject({ documentId: 'p2', chunkId: 'p2#0', title: 'Coffee and liver', metadata: { year: 2016 } });
+      expect(res.body.results[0]).toMatchObject({
+        documentId: 'p2',
+        chunkId: 'p2#0',
+        title: 'Coffee and liver',
+        metadata: { year: 2016 },
+      });
       expect(typeof res.body.results[0].score).toBe('number');
       expect(res.body.timings.totalMs).toBeGreaterThanOrEqual(0);
     });
 
     it('filters on metadata', async () => {
-      const res = await call('POST', '/rag/search', { collection: 'papers', query: 'risk', topK: 10, filter: { year: { $gte: 2010 } } });
+      const res = await call('POST', '/rag/search', {
+        collection: 'papers',
+        query: 'risk',
+        topK: 10,
+        filter: { year: { $gte: 2010 } },
+      });
       expect(res.body.results.length).toBeGreaterThan(0);
-      expect(res.body.results.every((r: { metadata: { year: number } }) => r.metadata.year >= 2010)).toBe(true);
+      expect(res.body.results.every((r: { metadata: { year: number } }) => r.metadata.year >= 2010)).toBe(
+        true,
+      );
     });
   });
 
   describe('query', () => {
     it('answers with numbered citations, degraded and timings', async () => {
-      const res = await call('POST', '/rag/query', { collection: 'papers', query: 'Does aspirin prevent stroke?' });
+      const res = await call('POST', '/rag/query', {
+        collection: 'papers',
+        query: 'Does aspirin prevent stroke?',
+      });
       expect(res.status).toBe(200);
       expect(res.body.answer).toMatch(/aspirin/i);
       expect(res.body.answer).toMatch(/\[1\]/);
-      expect(res.body.citations[0]).toMatchObject({ index: 1, documentId: 'p1', chunkId: 'p1#0', title: 'Aspirin and stroke' });
-      for (const m of res.body.answer.matchAll(/\[(\d+)\]/g)) expect(Number(m[1])).toBeLessThanOrEqual(res.body.citations.length);
+      expect(res.body.citations[0]).toMatchObject({
+        index: 1,
+        documentId: 'p1',
+        chunkId: 'p1#0',
+        title: 'Aspirin and stroke',
+      });
+      for (const m of res.body.answer.matchAll(/\[(\d+)\]/g))
+        expect(Number(m[1])).toBeLessThanOrEqual(res.body.citations.length);
       expect(res.body.degraded).toEqual([]);
-      expect(Object.keys(res.body.timings).sort()).toEqual(['generateMs', 'presentMs', 'rerankMs', 'retrieveMs', 'totalMs', 'understandMs']);
+      expect(Object.keys(res.body.timings).sort()).toEqual([
+        'generateMs',
+        'presentMs',
+        'rerankMs',
+        'retrieveMs',
+        'totalMs',
+        'understandMs',
+      ]);
       expect(res.body.requestId).toBe(res.headers.get('x-request-id'));
       expect(res.headers.get('server-timing')).toMatch(/retrieve;dur=[\d.]+/);
     });
 
     it('keeps the client’s request id', async () => {
-      const res = await call('POST', '/rag/query', { collection: 'papers', query: 'coffee' }, { 'x-request-id': 'client-42' });
+      const res = await call(
+        'POST',
+        '/rag/query',
+        { collection: 'papers', query: 'coffee' },
+        { 'x-request-id': 'client-42' },
+      );
       expect(res.body.requestId).toBe('client-42');
     });
 
     it('streams sources, tokens and done as server-sent events', async () => {
-      const res = await call('POST', '/rag/query', { collection: 'papers', query: 'exercise and depression', stream: true });
+      const res = await call('POST', '/rag/query', {
+        collection: 'papers',
+        query: 'exercise and depression',
+        stream: true,
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/event-stream');
       const events = res.text
@@ -149,7 +264,10 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
         });
       expect(events[0].event).toBe('sources');
       expect(events.at(-1)!.event).toBe('done');
-      const tokens = events.filter((e) => e.event === 'token').map((e) => e.data.text).join('');
+      const tokens = events
+        .filter((e) => e.event === 'token')
+        .map((e) => e.data.text)
+        .join('');
       expect(tokens).toBe(events.at(-1)!.data.answer);
       expect(events.at(-1)!.data.citations[0].documentId).toBe('p3');
     });
@@ -157,37 +275,196 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
 
   describe('bad input gets a 4xx with a code, never a 500', () => {
     const cases: [string, string, string, unknown, number, string, RegExp?][] = [
-      ['empty query', 'POST', '/rag/search', { collection: 'papers', query: '   ' }, 400, 'GATEWAY.VALIDATION_FAILED', /query/],
-      ['wrong type', 'POST', '/rag/search', { collection: 'papers', query: 42 }, 400, 'GATEWAY.VALIDATION_FAILED', /query/],
-      ['missing field', 'POST', '/rag/search', { query: 'x' }, 400, 'GATEWAY.VALIDATION_FAILED', /collection/],
-      ['topK out of range', 'POST', '/rag/search', { collection: 'papers', query: 'x', topK: 0 }, 400, 'GATEWAY.VALIDATION_FAILED', /topK/],
-      ['unknown mode', 'POST', '/rag/search', { collection: 'papers', query: 'x', mode: 'magic' }, 400, 'GATEWAY.VALIDATION_FAILED', /mode/],
-      ['unknown field', 'POST', '/rag/search', { collection: 'papers', query: 'x', tpoK: 3 }, 400, 'GATEWAY.VALIDATION_FAILED', /tpoK/],
-      ['malformed filter operator', 'POST', '/rag/search', { collection: 'papers', query: 'x', filter: { year: { $regex: 'a' } } }, 400, 'GATEWAY.VALIDATION_FAILED', /filter\.year/],
-      ['malformed filter key', 'POST', '/rag/search', { collection: 'papers', query: 'x', filter: { 'a b': 1 } }, 400, 'GATEWAY.VALIDATION_FAILED', /filter/],
-      ['filter not an object', 'POST', '/rag/search', { collection: 'papers', query: 'x', filter: [1] }, 400, 'GATEWAY.VALIDATION_FAILED', /filter/],
-      ['unknown collection (search)', 'POST', '/rag/search', { collection: 'missing', query: 'x' }, 404, 'RETRIEVAL.COLLECTION_NOT_FOUND'],
-      ['unknown collection (query)', 'POST', '/rag/query', { collection: 'missing', query: 'x' }, 404, 'RETRIEVAL.COLLECTION_NOT_FOUND'],
-      ['unknown collection (get)', 'GET', '/rag/collections/missing', undefined, 404, 'INGESTION.COLLECTION_NOT_FOUND'],
-      ['unknown document', 'GET', '/rag/collections/papers/documents/nope', undefined, 404, 'INGESTION.DOCUMENT_NOT_FOUND'],
-      ['bad collection name', 'POST', '/rag/collections/bad%20name/documents', { documents: [{ id: 'a', text: 'x' }] }, 400, 'GATEWAY.VALIDATION_FAILED', /collection/],
-      ['no documents', 'POST', '/rag/collections/papers/documents', { documents: [] }, 400, 'GATEWAY.VALIDATION_FAILED', /documents/],
-      ['empty text', 'POST', '/rag/collections/papers/documents', { documents: [{ id: 'a', text: '' }] }, 400, 'GATEWAY.VALIDATION_FAILED', /documents\.0\.text/],
-      ['duplicate ids', 'POST', '/rag/collections/papers/documents', { documents: [{ id: 'a', text: 'x' }, { id: 'a', text: 'y' }] }, 400, 'GATEWAY.VALIDATION_FAILED', /twice/],
-      ['metadata not an object', 'POST', '/rag/collections/papers/documents', { documents: [{ id: 'a', text: 'x', metadata: 'm' }] }, 400, 'GATEWAY.VALIDATION_FAILED', /metadata/],
-      ['malformed JSON', 'POST', '/rag/search', '{"collection": "papers", ', 400, 'GATEWAY.VALIDATION_FAILED', /JSON/],
+      [
+        'empty query',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: '   ' },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /query/,
+      ],
+      [
+        'wrong type',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: 42 },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /query/,
+      ],
+      [
+        'missing field',
+        'POST',
+        '/rag/search',
+        { query: 'x' },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /collection/,
+      ],
+      [
+        'topK out of range',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: 'x', topK: 0 },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /topK/,
+      ],
+      [
+        'unknown mode',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: 'x', mode: 'magic' },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /mode/,
+      ],
+      [
+        'unknown field',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: 'x', tpoK: 3 },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /tpoK/,
+      ],
+      [
+        'malformed filter operator',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: 'x', filter: { year: { $regex: 'a' } } },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /filter\.year/,
+      ],
+      [
+        'malformed filter key',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: 'x', filter: { 'a b': 1 } },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /filter/,
+      ],
+      [
+        'filter not an object',
+        'POST',
+        '/rag/search',
+        { collection: 'papers', query: 'x', filter: [1] },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /filter/,
+      ],
+      [
+        'unknown collection (search)',
+        'POST',
+        '/rag/search',
+        { collection: 'missing', query: 'x' },
+        404,
+        'RETRIEVAL.COLLECTION_NOT_FOUND',
+      ],
+      [
+        'unknown collection (query)',
+        'POST',
+        '/rag/query',
+        { collection: 'missing', query: 'x' },
+        404,
+        'RETRIEVAL.COLLECTION_NOT_FOUND',
+      ],
+      [
+        'unknown collection (get)',
+        'GET',
+        '/rag/collections/missing',
+        undefined,
+        404,
+        'INGESTION.COLLECTION_NOT_FOUND',
+      ],
+      [
+        'unknown document',
+        'GET',
+        '/rag/collections/papers/documents/nope',
+        undefined,
+        404,
+        'INGESTION.DOCUMENT_NOT_FOUND',
+      ],
+      [
+        'bad collection name',
+        'POST',
+        '/rag/collections/bad%20name/documents',
+        { documents: [{ id: 'a', text: 'x' }] },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /collection/,
+      ],
+      [
+        'no documents',
+        'POST',
+        '/rag/collections/papers/documents',
+        { documents: [] },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /documents/,
+      ],
+      [
+        'empty text',
+        'POST',
+        '/rag/collections/papers/documents',
+        { documents: [{ id: 'a', text: '' }] },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /documents\.0\.text/,
+      ],
+      [
+        'duplicate ids',
+        'POST',
+        '/rag/collections/papers/documents',
+        {
+          documents: [
+            { id: 'a', text: 'x' },
+            { id: 'a', text: 'y' },
+          ],
+        },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /twice/,
+      ],
+      [
+        'metadata not an object',
+        'POST',
+        '/rag/collections/papers/documents',
+        { documents: [{ id: 'a', text: 'x', metadata: 'm' }] },
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /metadata/,
+      ],
+      [
+        'malformed JSON',
+        'POST',
+        '/rag/search',
+        '{"collection": "papers", ',
+        400,
+        'GATEWAY.VALIDATION_FAILED',
+        /JSON/,
+      ],
       ['body is not an object', 'POST', '/rag/query', '[]', 400, 'GATEWAY.VALIDATION_FAILED'],
       ['unknown route', 'GET', '/rag/nothing-here', undefined, 404, 'GATEWAY.NOT_FOUND'],
     ];
     it.each(cases)('%s', async (_name, method, path, body, status, code, message) => {
       const res = await call(method, path, body);
       expect(res.status).toBe(status);
-      expect(res.body.error).toMatchObject({ code, message: expect.any(String), requestId: expect.any(String) });
+      expect(res.body.error).toMatchObject({
+        code,
+        message: expect.any(String),
+        requestId: expect.any(String),
+      });
       if (message) expect(res.body.error.message).toMatch(message);
     });
 
     it('refuses an oversize body with 413', async () => {
-      const res = await call('POST', '/rag/collections/papers/documents', { documents: [{ id: 'big', text: 'x'.repeat(100 * 1024) }] });
+      const res = await call('POST', '/rag/collections/papers/documents', {
+        documents: [{ id: 'big', text: 'x'.repeat(100 * 1024) }],
+      });
       expect(res.status).toBe(413);
       expect(res.body.error.code).toBe('GATEWAY.PAYLOAD_TOO_LARGE');
     });
@@ -222,9 +499,16 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
       expect(doc.status).toBe(200);
       expect(doc.body.openapi).toMatch(/^3\./);
       expect(Object.keys(doc.body.paths)).toEqual(
-        expect.arrayContaining(['/rag/search', '/rag/query', '/rag/collections/{collection}/documents', '/health/ready']),
+        expect.arrayContaining([
+          '/rag/search',
+          '/rag/query',
+          '/rag/collections/{collection}/documents',
+          '/health/ready',
+        ]),
       );
-      expect(doc.body.paths['/rag/search'].post.requestBody.content['application/json'].schema.properties.topK).toMatchObject({ maximum: 100 });
+      expect(
+        doc.body.paths['/rag/search'].post.requestBody.content['application/json'].schema.properties.topK,
+      ).toMatchObject({ maximum: 100 });
       const ui = await call('GET', '/docs');
       expect(ui.status).toBe(200);
       expect(ui.text).toContain('swagger');

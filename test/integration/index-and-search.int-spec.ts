@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort, type SearchMode } from '#contracts';
+import {
+  INGESTION_PORT,
+  RETRIEVAL_PORT,
+  type IngestionPort,
+  type RetrievalPort,
+  type SearchMode,
+} from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { startTestApp, type DatabaseKind, type TestApp } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
@@ -14,8 +20,14 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
   let retrieval: RetrievalPort;
   let queue: IngestionQueue;
 
-  const ingest = async (collection: string, documents: { id: string; text: string; title?: string; metadata?: Record<string, unknown> }[]) => {
-    const res = await ingestion.ingest({ collection, documents: documents.map((d) => ({ metadata: {}, ...d })) });
+  const ingest = async (
+    collection: string,
+    documents: { id: string; text: string; title?: string; metadata?: Record<string, unknown> }[],
+  ) => {
+    const res = await ingestion.ingest({
+      collection,
+      documents: documents.map((d) => ({ metadata: {}, ...d })),
+    });
     await queue.drained();
     return res;
   };
@@ -26,11 +38,28 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     retrieval = t.app.get(RETRIEVAL_PORT);
     queue = t.app.get(INGESTION_QUEUE);
     await ingest('science', [
-      { id: 'vitd', title: 'Vitamin D', text: 'Vitamin D supplementation improves bone mineral density in elderly women.', metadata: { year: 2019, tags: ['bone', 'nutrition'], source: 'trial' } },
-      { id: 'statin', title: 'Statins', text: 'Statins lower LDL cholesterol and reduce cardiovascular events.', metadata: { year: 2021, source: 'review' } },
-      { id: 'sleep', title: 'Sleep', text: 'Short sleep duration is associated with obesity in children.', metadata: { year: 2023, source: 'cohort', nested: { level: 2 } } },
+      {
+        id: 'vitd',
+        title: 'Vitamin D',
+        text: 'Vitamin D supplementation improves bone mineral density in elderly women.',
+        metadata: { year: 2019, tags: ['bone', 'nutrition'], source: 'trial' },
+      },
+      {
+        id: 'statin',
+        title: 'Statins',
+        text: 'Statins lower LDL cholesterol and reduce cardiovascular events.',
+        metadata: { year: 2021, source: 'review' },
+      },
+      {
+        id: 'sleep',
+        title: 'Sleep',
+        text: 'Short sleep duration is associated with obesity in children.',
+        metadata: { year: 2023, source: 'cohort', nested: { level: 2 } },
+      },
     ]);
-    await ingest('other', [{ id: 'vitd', title: 'Elsewhere', text: 'Vitamin D in another collection entirely.' }]);
+    await ingest('other', [
+      { id: 'vitd', title: 'Elsewhere', text: 'Vitamin D in another collection entirely.' },
+    ]);
   });
 
   afterAll(() => t?.close());
@@ -44,18 +73,32 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     expect(doc.contentHash).toMatch(/^sha256:/);
   });
 
-  it.each<SearchMode>(['sparse', 'dense', 'hybrid'])('finds the relevant document first in %s mode', async (mode) => {
-    const { results } = await retrieval.search({ collection: 'science', query: 'does vitamin D help bone density?', topK: 3, mode });
-    expect(results[0].documentId).toBe('vitd');
-    expect(results[0].chunkId).toBe('vitd#0');
-    expect(results[0].title).toBe('Vitamin D');
-    expect(results[0].metadata).toMatchObject({ year: 2019 });
-    for (let i = 1; i < results.length; i++) expect(results[i - 1].score).toBeGreaterThanOrEqual(results[i].score);
-  });
+  it.each<SearchMode>(['sparse', 'dense', 'hybrid'])(
+    'finds the relevant document first in %s mode',
+    async (mode) => {
+      const { results } = await retrieval.search({
+        collection: 'science',
+        query: 'does vitamin D help bone density?',
+        topK: 3,
+        mode,
+      });
+      expect(results[0].documentId).toBe('vitd');
+      expect(results[0].chunkId).toBe('vitd#0');
+      expect(results[0].title).toBe('Vitamin D');
+      expect(results[0].metadata).toMatchObject({ year: 2019 });
+      for (let i = 1; i < results.length; i++)
+        expect(results[i - 1].score).toBeGreaterThanOrEqual(results[i].score);
+    },
+  );
 
   it('never returns another collection’s rows', async () => {
     for (const mode of ['sparse', 'dense', 'hybrid'] as const) {
-      const { results } = await retrieval.search({ collection: 'other', query: 'vitamin D bone density statins sleep', topK: 10, mode });
+      const { results } = await retrieval.search({
+        collection: 'other',
+        query: 'vitamin D bone density statins sleep',
+        topK: 10,
+        mode,
+      });
       expect(results.map((r) => r.title)).toEqual(['Elsewhere']);
     }
   });
@@ -82,19 +125,32 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
           mode,
           filter: filter as never,
         });
-        expect([...new Set(results.map((r) => r.documentId))].sort(), `${mode} ${JSON.stringify(filter)}`).toEqual(expected);
+        expect(
+          [...new Set(results.map((r) => r.documentId))].sort(),
+          `${mode} ${JSON.stringify(filter)}`,
+        ).toEqual(expected);
       }
     }
   });
 
   it('treats the same text again as unchanged and costs nothing', async () => {
-    const res = await ingest('science', [{ id: 'statin', title: 'Statins', text: 'Statins lower LDL cholesterol and reduce cardiovascular events.', metadata: { year: 2021, source: 'review' } }]);
+    const res = await ingest('science', [
+      {
+        id: 'statin',
+        title: 'Statins',
+        text: 'Statins lower LDL cholesterol and reduce cardiovascular events.',
+        metadata: { year: 2021, source: 'review' },
+      },
+    ]);
     expect(res.documents).toEqual([{ id: 'statin', status: 'unchanged', jobId: expect.any(String) }]);
     expect((await ingestion.getDocument({ collection: 'science', id: 'statin' })).version).toBe(1);
   });
 
   it('replaces the chunks of a document given new text', async () => {
-    const long = Array.from({ length: 30 }, (_, i) => `Sentence ${i} about mitochondria and cellular respiration.`).join(' ');
+    const long = Array.from(
+      { length: 30 },
+      (_, i) => `Sentence ${i} about mitochondria and cellular respiration.`,
+    ).join(' ');
     const res = await ingest('science', [{ id: 'statin', title: 'Mitochondria', text: long }]);
     expect(res.documents[0].status).toBe('queued');
     const doc = await ingestion.getDocument({ collection: 'science', id: 'statin' });
@@ -102,19 +158,36 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     expect(doc.chunkCount).toBeGreaterThan(1);
     const view = await ingestion.getCollection({ collection: 'science' });
     expect(view.chunks).toBe(2 + doc.chunkCount);
-    const old = await retrieval.search({ collection: 'science', query: 'statins cholesterol', topK: 10, mode: 'sparse' });
+    const old = await retrieval.search({
+      collection: 'science',
+      query: 'statins cholesterol',
+      topK: 10,
+      mode: 'sparse',
+    });
     expect(old.results.map((r) => r.documentId)).not.toContain('statin');
-    const fresh = await retrieval.search({ collection: 'science', query: 'mitochondria respiration', topK: 10, mode: 'hybrid' });
+    const fresh = await retrieval.search({
+      collection: 'science',
+      query: 'mitochondria respiration',
+      topK: 10,
+      mode: 'hybrid',
+    });
     expect(fresh.results[0].documentId).toBe('statin');
   });
 
   it('deletes a document with its chunks, vectors and postings', async () => {
     await ingestion.deleteDocument({ collection: 'science', id: 'sleep' });
     for (const mode of ['sparse', 'dense', 'hybrid'] as const) {
-      const { results } = await retrieval.search({ collection: 'science', query: 'sleep obesity children', topK: 10, mode });
+      const { results } = await retrieval.search({
+        collection: 'science',
+        query: 'sleep obesity children',
+        topK: 10,
+        mode,
+      });
       expect(results.map((r) => r.documentId)).not.toContain('sleep');
     }
-    await expect(ingestion.getDocument({ collection: 'science', id: 'sleep' })).rejects.toMatchObject({ status: 404 });
+    await expect(ingestion.getDocument({ collection: 'science', id: 'sleep' })).rejects.toMatchObject({
+      status: 404,
+    });
     const view = await ingestion.getCollection({ collection: 'science' });
     expect(view.documents.indexed).toBe(2);
     const counts = await t.app.get((await import('typeorm')).DataSource).query(
@@ -125,8 +198,12 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
   });
 
   it('answers 404 for an unknown collection or document', async () => {
-    await expect(retrieval.search({ collection: 'nope', query: 'x', topK: 1, mode: 'hybrid' })).rejects.toMatchObject({ status: 404 });
+    await expect(
+      retrieval.search({ collection: 'nope', query: 'x', topK: 1, mode: 'hybrid' }),
+    ).rejects.toMatchObject({ status: 404 });
     await expect(ingestion.getCollection({ collection: 'nope' })).rejects.toMatchObject({ status: 404 });
-    await expect(ingestion.deleteDocument({ collection: 'science', id: 'nope' })).rejects.toMatchObject({ status: 404 });
+    await expect(ingestion.deleteDocument({ collection: 'science', id: 'nope' })).rejects.toMatchObject({
+      status: 404,
+    });
   });
 });

@@ -13,7 +13,10 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
  * Builds the application for a configuration: the contexts it hosts answer their message patterns on
  * the in-process transport; the gateway (when hosted) gets its HTTP plumbing. Nothing listens yet.
  */
-export async function createApp(config: AppConfig, options: { logs?: boolean } = {}): Promise<INestApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: { logs?: boolean } = {},
+): Promise<INestApplication> {
   const server = new InProcessServer();
   const logger = options.logs === false ? false : LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, server), {

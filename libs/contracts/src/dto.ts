@@ -6,7 +6,10 @@ import { Filter } from './filter.js';
 export const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export const CollectionName = z
   .string()
-  .regex(COLLECTION_NAME, 'a collection name is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .regex(
+    COLLECTION_NAME,
+    'a collection name is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
 
 export const DocumentId = z.string().trim().min(1).max(512);
 
@@ -48,7 +51,11 @@ export type SourceKind = z.infer<typeof SourceKind>;
 
 /** A document as ingestion receives it: JSON text, or an uploaded file (bytes as base64 on the wire). */
 export const UploadedFile = z
-  .object({ name: z.string().min(1).max(1000), mimeType: z.string().max(200).optional(), contentBase64: z.string() })
+  .object({
+    name: z.string().min(1).max(1000),
+    mimeType: z.string().max(200).optional(),
+    contentBase64: z.string(),
+  })
   .strict();
 export type UploadedFile = z.infer<typeof UploadedFile>;
 
@@ -61,10 +68,14 @@ export const IngestItem = z
     file: UploadedFile.optional(),
   })
   .strict()
-  .refine((d) => (d.text === undefined) !== (d.file === undefined), { message: 'a document carries either text or a file' });
+  .refine((d) => (d.text === undefined) !== (d.file === undefined), {
+    message: 'a document carries either text or a file',
+  });
 export type IngestItem = z.infer<typeof IngestItem>;
 
-export const IngestRequest = z.object({ collection: CollectionName, documents: z.array(IngestItem).min(1).max(1000) }).strict();
+export const IngestRequest = z
+  .object({ collection: CollectionName, documents: z.array(IngestItem).min(1).max(1000) })
+  .strict();
 export type IngestRequest = z.infer<typeof IngestRequest>;
 
 export const IngestedDocument = z.object({
@@ -144,7 +155,9 @@ export interface SearchResponse {
   timings: Record<string, number>;
 }
 
-export const RerankRequest = z.object({ query: QueryText, topK: z.number().int().min(1).max(1000), hits: z.array(SearchHit) }).strict();
+export const RerankRequest = z
+  .object({ query: QueryText, topK: z.number().int().min(1).max(1000), hits: z.array(SearchHit) })
+  .strict();
 export type RerankRequest = z.infer<typeof RerankRequest>;
 
 export interface RerankResponse {
@@ -153,10 +166,16 @@ export interface RerankResponse {
 
 /* ---------- generation ---------- */
 
-export const GenerationSource = z.object({ index: z.number().int().min(1), title: z.string().nullable(), text: z.string() });
+export const GenerationSource = z.object({
+  index: z.number().int().min(1),
+  title: z.string().nullable(),
+  text: z.string(),
+});
 export type GenerationSource = z.infer<typeof GenerationSource>;
 
-export const GenerateRequest = z.object({ query: QueryText, sources: z.array(GenerationSource).max(100) }).strict();
+export const GenerateRequest = z
+  .object({ query: QueryText, sources: z.array(GenerationSource).max(100) })
+  .strict();
 export type GenerateRequest = z.infer<typeof GenerateRequest>;
 
 export interface GenerateResponse {
@@ -166,7 +185,9 @@ export interface GenerateResponse {
 
 /* ---------- presentation ---------- */
 
-export const PresentRequest = z.object({ query: QueryText, answer: z.string(), sources: z.array(SearchHit).max(100) }).strict();
+export const PresentRequest = z
+  .object({ query: QueryText, answer: z.string(), sources: z.array(SearchHit).max(100) })
+  .strict();
 export type PresentRequest = z.infer<typeof PresentRequest>;
 
 export interface Citation {

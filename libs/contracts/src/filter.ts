@@ -22,14 +22,19 @@ export const FilterOperators = z
     $lte: Comparable.optional(),
   })
   .strict()
-  .refine((ops) => Object.keys(ops).length > 0, { message: 'an operator object needs at least one operator' });
+  .refine((ops) => Object.keys(ops).length > 0, {
+    message: 'an operator object needs at least one operator',
+  });
 export type FilterOperators = z.infer<typeof FilterOperators>;
 
 export const FILTER_KEY = /^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$/;
 
 export const Filter = z
   .record(
-    z.string().max(200).regex(FILTER_KEY, 'a filter key is a metadata field name: letters, digits, _ and -, dots for nesting'),
+    z
+      .string()
+      .max(200)
+      .regex(FILTER_KEY, 'a filter key is a metadata field name: letters, digits, _ and -, dots for nesting'),
     z.union([Scalar, FilterOperators]),
   )
   .refine((f) => Object.keys(f).length <= 32, { message: 'at most 32 filter keys' });

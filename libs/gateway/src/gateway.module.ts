@@ -22,11 +22,18 @@ export class GatewayModule implements NestModule {
         TerminusModule.forRoot({ logger: false }),
         MulterModule.registerAsync({
           inject: [CONFIG],
-          useFactory: (c: AppConfig) => ({ limits: { fileSize: c.http.uploadLimitBytes, files: MAX_FILES_PER_REQUEST } }),
+          useFactory: (c: AppConfig) => ({
+            limits: { fileSize: c.http.uploadLimitBytes, files: MAX_FILES_PER_REQUEST },
+          }),
         }),
         ...(stateful ? [DatabaseModule] : []),
       ],
-      controllers: [CollectionsHttpController, SearchHttpController, QueryHttpController, HealthHttpController],
+      controllers: [
+        CollectionsHttpController,
+        SearchHttpController,
+        QueryHttpController,
+        HealthHttpController,
+      ],
       providers: [AnswerQueryHandler],
     };
   }

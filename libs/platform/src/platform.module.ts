@@ -28,7 +28,9 @@ export const IN_PROCESS_SERVER = Symbol('InProcessServer');
  */
 export function buildContextClients(config: AppConfig, server: InProcessServer): ContextClients {
   const local = new InProcessClient(server);
-  const missing = Object.values(ContextName).filter((c) => c !== ContextName.Gateway && !config.contexts.has(c));
+  const missing = Object.values(ContextName).filter(
+    (c) => c !== ContextName.Gateway && !config.contexts.has(c),
+  );
   if (missing.length > 0 && !config.redisUrl) {
     throw new ConfigError(
       `context(s) ${missing.join(', ')} are not hosted by this process (RAG_CONTEXTS) and REDIS_URL is unset, so they cannot be reached`,

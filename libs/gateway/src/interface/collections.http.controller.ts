@@ -1,4 +1,15 @@
-import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UploadedFiles, UseInterceptors } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Req,
+  UploadedFiles,
+  UseInterceptors,
+} from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
 import type { Request } from 'express';
 import {
@@ -71,7 +82,11 @@ function fromJson(body: unknown): IngestItem[] {
 }
 
 function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown> | undefined): IngestItem[] {
-  if (files.length === 0) throw AppError.badRequest(ErrorCode.ValidationFailed, 'files: a multipart upload needs at least one file in the "files" field');
+  if (files.length === 0)
+    throw AppError.badRequest(
+      ErrorCode.ValidationFailed,
+      'files: a multipart upload needs at least one file in the "files" field',
+    );
   let metadata: Metadata = {};
   if (typeof fields?.metadata === 'string' && fields.metadata.trim() !== '') {
     let parsed: unknown;
@@ -85,6 +100,10 @@ function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown
   return files.map((f) => {
     // Multer hands over the file name as latin1 bytes; browsers and curl send UTF-8.
     const name = Buffer.from(f.originalname, 'latin1').toString('utf8');
-    return { id: name, metadata: { ...metadata, filename: name }, file: { name, mimeType: f.mimetype, contentBase64: f.buffer.toString('base64') } };
+    return {
+      id: name,
+      metadata: { ...metadata, filename: name },
+      file: { name, mimeType: f.mimetype, contentBase64: f.buffer.toString('base64') },
+    };
   });
 }

@@ -1,5 +1,10 @@
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthIndicatorResult,
+} from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { ResilienceService } from '#platform';
 
@@ -38,7 +43,9 @@ export class HealthHttpController {
     try {
       await Promise.race([
         this.db!.query('SELECT 1'),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 2000 ms')), 2000).unref()),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('timed out after 2000 ms')), 2000).unref(),
+        ),
       ]);
       return indicator.up();
     } catch (error) {

@@ -8,7 +8,10 @@ import { IngestDocumentsBody, QueryBody, SearchBody } from '#contracts';
  * bodies, so the document cannot drift from what the server accepts.
  */
 export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return rest;
 }
 
@@ -18,7 +21,11 @@ const ERROR = {
     error: {
       type: 'object',
       required: ['code', 'message', 'requestId'],
-      properties: { code: { type: 'string', example: 'GATEWAY.VALIDATION_FAILED' }, message: { type: 'string' }, requestId: { type: 'string' } },
+      properties: {
+        code: { type: 'string', example: 'GATEWAY.VALIDATION_FAILED' },
+        message: { type: 'string' },
+        requestId: { type: 'string' },
+      },
     },
   },
 };
@@ -36,9 +43,15 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setVersion('0.1.0')
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  document.components = { ...document.components, schemas: { ...(document.components?.schemas ?? {}), Error: ERROR } };
+  document.components = {
+    ...document.components,
+    schemas: { ...(document.components?.schemas ?? {}), Error: ERROR },
+  };
   for (const [path, item] of Object.entries(document.paths)) {
-    for (const [method, op] of Object.entries(item) as [string, { requestBody?: unknown; responses?: Record<string, unknown> }][]) {
+    for (const [method, op] of Object.entries(item) as [
+      string,
+      { requestBody?: unknown; responses?: Record<string, unknown> },
+    ][]) {
       const body = BODIES[`${method} ${path}`];
       if (body) {
         const content: Record<string, unknown> = { 'application/json': { schema: body } };
@@ -46,7 +59,10 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
           content['multipart/form-data'] = {
             schema: {
               type: 'object',
-              properties: { files: { type: 'array', items: { type: 'string', format: 'binary' } }, metadata: { type: 'string', description: 'JSON object' } },
+              properties: {
+                files: { type: 'array', items: { type: 'string', format: 'binary' } },
+                metadata: { type: 'string', description: 'JSON object' },
+              },
               required: ['files'],
             },
           };
@@ -55,8 +71,14 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
       }
       op.responses = {
         ...(op.responses ?? {}),
-        '4XX': { description: 'invalid input, unknown collection or document, size limit', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        '503': { description: 'a needed dependency is down (Retry-After)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        '4XX': {
+          description: 'invalid input, unknown collection or document, size limit',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+        '503': {
+          description: 'a needed dependency is down (Retry-After)',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       };
     }
   }

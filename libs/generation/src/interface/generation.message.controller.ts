@@ -9,7 +9,9 @@ export class GenerationMessageController {
   constructor(private readonly generate: GenerateAnswerHandler) {}
 
   @MessagePattern(Pattern.GenerationGenerate)
-  onGenerate(@Payload(new ZodValidationPipe(GenerateRequest, 'generate request')) request: GenerateRequest): Promise<GenerateResponse> {
+  onGenerate(
+    @Payload(new ZodValidationPipe(GenerateRequest, 'generate request')) request: GenerateRequest,
+  ): Promise<GenerateResponse> {
     return this.generate.execute(request);
   }
 }

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AppError, type CollectionView, type DocumentStatus, type DocumentView, type Metadata } from '#contracts';
+import {
+  AppError,
+  type CollectionView,
+  type DocumentStatus,
+  type DocumentView,
+  type Metadata,
+} from '#contracts';
 import { ensureVectorIndex, toVectorLiteral } from '#platform';
 
 export const COLLECTION_NOT_FOUND = 'INGESTION.COLLECTION_NOT_FOUND';
@@ -67,7 +73,10 @@ export class DocumentRepository {
   }
 
   async findCollection(name: string, m: EntityManager = this.db.manager): Promise<CollectionRow | null> {
-    const rows = await m.query(`SELECT id, name, embedding_model, dimensions, analyzer FROM collections WHERE name = $1`, [name]);
+    const rows = await m.query(
+      `SELECT id, name, embedding_model, dimensions, analyzer FROM collections WHERE name = $1`,
+      [name],
+    );
     return rows.length === 0 ? null : toCollection(rows[0]);
   }
 
@@ -105,7 +114,11 @@ export class DocumentRepository {
    * Upserts document versions in one statement. A document whose content hash is unchanged (and did not
    * fail) is left as it is; any other becomes a new queued version. Returns the new versions by external id.
    */
-  async upsertVersions(m: EntityManager, collectionId: string, docs: NewDocumentVersion[]): Promise<Map<string, DocumentJob>> {
+  async upsertVersions(
+    m: EntityManager,
+    collectionId: string,
+    docs: NewDocumentVersion[],
+  ): Promise<Map<string, DocumentJob>> {
     const rows: { external_id: string; id: string; version: number }[] = await m.query(
       `INSERT INTO documents (collection_id, external_id, title, metadata, source_kind, source_text, source_bytes, content_hash, status)
        SELECT $1, u.external_id, u.title, u.metadata::jsonb, u.source_kind, u.source_text, u.source_bytes, u.content_hash, 'queued'
@@ -138,7 +151,10 @@ export class DocumentRepository {
       `SELECT id, version FROM documents WHERE status IN ('queued', 'processing') ORDER BY updated_at, id LIMIT $1`,
       [limit],
     );
-    return rows.map((r: { id: string; version: number }) => ({ documentId: String(r.id), version: r.version }));
+    return rows.map((r: { id: string; version: number }) => ({
+      documentId: String(r.id),
+      version: r.version,
+    }));
   }
 
   /** Marks the still-current versions as processing and returns their sources. */
@@ -226,7 +242,11 @@ export class DocumentRepository {
          RETURNING id`,
         [collectionIdx, docIdx, positions, titles, texts, metadata, tokenCounts, termLists, dims, vectors],
       );
-      await this.insertPostings(m, live, inserted.map((r) => String(r.id)));
+      await this.insertPostings(
+        m,
+        live,
+        inserted.map((r) => String(r.id)),
+      );
 
       const perCollection = new Map<string, { chunks: number; tokens: number }>();
       for (const { source, chunks } of live) {
@@ -251,7 +271,11 @@ export class DocumentRepository {
     });
   }
 
-  private async insertPostings(m: EntityManager, live: { source: DocumentSource; chunks: IndexedChunk[] }[], chunkIds: string[]) {
+  private async insertPostings(
+    m: EntityManager,
+    live: { source: DocumentSource; chunks: IndexedChunk[] }[],
+    chunkIds: string[],
+  ) {
     const collectionIds: string[] = [];
     const terms: string[] = [];
     const ids: string[] = [];
@@ -300,10 +324,17 @@ export class DocumentRepository {
        SELECT collection_id, count(*) AS chunks, coalesce(sum(token_count), 0) AS tokens FROM gone GROUP BY collection_id`,
       [documentIds],
     );
-    return removed.map((r) => ({ collectionId: r.collection_id, chunks: Number(r.chunks), tokens: Number(r.tokens) }));
+    return removed.map((r) => ({
+      collectionId: r.collection_id,
+      chunks: Number(r.chunks),
+      tokens: Number(r.tokens),
+    }));
   }
 
-  private async adjustCounters(m: EntityManager, perCollection: Map<string, { chunks: number; tokens: number }>) {
+  private async adjustCounters(
+    m: EntityManager,
+    perCollection: Map<string, { chunks: number; tokens: number }>,
+  ) {
     // Sorted so concurrent transactions lock collections in the same order.
     for (const [id, d] of [...perCollection].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (d.chunks === 0 && d.tokens === 0) continue;
@@ -323,7 +354,10 @@ export class DocumentRepository {
       );
       if (rows.length === 0) return false;
       const removed = await this.removeChunks(m, [rows[0].id]);
-      await this.adjustCounters(m, new Map(removed.map((r) => [r.collectionId, { chunks: -r.chunks, tokens: -r.tokens }])));
+      await this.adjustCounters(
+        m,
+        new Map(removed.map((r) => [r.collectionId, { chunks: -r.chunks, tokens: -r.tokens }])),
+      );
       await m.query(`DELETE FROM documents WHERE id = $1`, [rows[0].id]);
       return true;
     });
@@ -341,11 +375,17 @@ export class DocumentRepository {
         GROUP BY c.id`,
       [name],
     );
-    if (rows.length === 0) throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    if (rows.length === 0)
+      throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
     const r = rows[0];
     return {
       name: r.name,
-      documents: { queued: Number(r.queued), processing: Number(r.processing), indexed: Number(r.indexed), failed: Number(r.failed) },
+      documents: {
+        queued: Number(r.queued),
+        processing: Number(r.processing),
+        indexed: Number(r.indexed),
+        failed: Number(r.failed),
+      },
       chunks: Number(r.chunk_count),
       embedding: { model: r.embedding_model, dimensions: r.dimensions },
     };
@@ -360,7 +400,10 @@ export class DocumentRepository {
       [collectionName, externalId],
     );
     if (rows.length === 0) {
-      throw AppError.notFound(DOCUMENT_NOT_FOUND, `document "${externalId}" does not exist in collection "${collectionName}"`);
+      throw AppError.notFound(
+        DOCUMENT_NOT_FOUND,
+        `document "${externalId}" does not exist in collection "${collectionName}"`,
+      );
     }
     const r = rows[0];
     return {
@@ -377,7 +420,11 @@ export class DocumentRepository {
   }
 
   /** Current versions of the given external ids that already exist (for `unchanged` answers). */
-  async currentVersions(collectionId: string, externalIds: string[], m: EntityManager): Promise<Map<string, DocumentJob>> {
+  async currentVersions(
+    collectionId: string,
+    externalIds: string[],
+    m: EntityManager,
+  ): Promise<Map<string, DocumentJob>> {
     const rows: { external_id: string; id: string; version: number }[] = await m.query(
       `SELECT external_id, id, version FROM documents WHERE collection_id = $1 AND external_id = ANY($2::text[])`,
       [collectionId, externalIds],

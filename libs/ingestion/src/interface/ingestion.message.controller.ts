@@ -25,22 +25,30 @@ export class IngestionMessageController {
   ) {}
 
   @MessagePattern(Pattern.IngestionIngest)
-  onIngest(@Payload(new ZodValidationPipe(IngestRequest, 'ingest request')) request: IngestRequest): Promise<IngestResponse> {
+  onIngest(
+    @Payload(new ZodValidationPipe(IngestRequest, 'ingest request')) request: IngestRequest,
+  ): Promise<IngestResponse> {
     return this.ingest.execute(request);
   }
 
   @MessagePattern(Pattern.IngestionGetCollection)
-  onGetCollection(@Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef): Promise<CollectionView> {
+  onGetCollection(
+    @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
+  ): Promise<CollectionView> {
     return this.getCollection.execute(request);
   }
 
   @MessagePattern(Pattern.IngestionGetDocument)
-  onGetDocument(@Payload(new ZodValidationPipe(DocumentRef, 'document reference')) request: DocumentRef): Promise<DocumentView> {
+  onGetDocument(
+    @Payload(new ZodValidationPipe(DocumentRef, 'document reference')) request: DocumentRef,
+  ): Promise<DocumentView> {
     return this.getDocument.execute(request);
   }
 
   @MessagePattern(Pattern.IngestionDeleteDocument)
-  onDeleteDocument(@Payload(new ZodValidationPipe(DocumentRef, 'document reference')) request: DocumentRef): Promise<{ deleted: true }> {
+  onDeleteDocument(
+    @Payload(new ZodValidationPipe(DocumentRef, 'document reference')) request: DocumentRef,
+  ): Promise<{ deleted: true }> {
     return this.deleteDocument.execute(request);
   }
 }

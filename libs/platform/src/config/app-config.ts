@@ -12,7 +12,7 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: optionalString,
@@ -38,6 +38,7 @@ const EnvSchema = z.object({
   HNSW_EF_SEARCH: int(1, 1000).default(100),
   BM25_K1: num(0, 10).default(0.9),
   BM25_B: num(0, 1).default(0.4),
+  HYBRID_FUSION: z.enum(['rrf', 'score']).default('rrf'),
   RRF_K: int(1, 1000).default(60),
   HYBRID_DENSE_WEIGHT: num(0, 10).default(1),
   HYBRID_SPARSE_WEIGHT: num(0, 10).default(1),
@@ -78,6 +79,7 @@ export interface AppConfig {
   retrieval: {
     efSearch: number;
     bm25: { k1: number; b: number };
+    fusion: 'rrf' | 'score';
     rrfK: number;
     denseWeight: number;
     sparseWeight: number;
@@ -121,7 +123,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (e.CHUNK_OVERLAP >= e.CHUNK_SIZE) {
-    throw new ConfigError(`CHUNK_OVERLAP (${e.CHUNK_OVERLAP}) must be smaller than CHUNK_SIZE (${e.CHUNK_SIZE})`);
+    throw new ConfigError(
+      `CHUNK_OVERLAP (${e.CHUNK_OVERLAP}) must be smaller than CHUNK_SIZE (${e.CHUNK_SIZE})`,
+    );
   }
   if (e.EMBEDDINGS_PROVIDER === 'openai' && !e.EMBEDDINGS_MODEL) {
     throw new ConfigError('EMBEDDINGS_PROVIDER=openai needs EMBEDDINGS_MODEL');
@@ -131,7 +135,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const contexts = parseContexts(e.RAG_CONTEXTS);
   return {
-    http: { port: e.PORT, host: e.HOST, bodyLimitBytes: e.BODY_LIMIT_BYTES, uploadLimitBytes: e.UPLOAD_LIMIT_BYTES },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
+    },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
     redisUrl: e.REDIS_URL,
     contexts,
@@ -157,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retrieval: {
       efSearch: e.HNSW_EF_SEARCH,
       bm25: { k1: e.BM25_K1, b: e.BM25_B },
+      fusion: e.HYBRID_FUSION,
       rrfK: e.RRF_K,
       denseWeight: e.HYBRID_DENSE_WEIGHT,
       sparseWeight: e.HYBRID_SPARSE_WEIGHT,

@@ -75,13 +75,19 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
     await dataSource.initialize();
   } catch (error) {
     await closeEmbedded?.();
-    throw new Error(`cannot connect to ${kind === 'postgres' ? 'PostgreSQL at DATABASE_URL' : 'embedded PGlite'}: ${(error as Error).message}`);
+    throw new Error(
+      `cannot connect to ${kind === 'postgres' ? 'PostgreSQL at DATABASE_URL' : 'embedded PGlite'}: ${(error as Error).message}`,
+    );
   }
   if (kind === 'pglite') {
     for (const [k, v] of Object.entries(settings)) await dataSource.query(`SET ${k} = '${v}'`);
   }
   await migrate(dataSource, logger);
-  logger.log(kind === 'postgres' ? 'connected to PostgreSQL' : `embedded PGlite in ${resolve(config.database.dataDir, 'pglite')}`);
+  logger.log(
+    kind === 'postgres'
+      ? 'connected to PostgreSQL'
+      : `embedded PGlite in ${resolve(config.database.dataDir, 'pglite')}`,
+  );
   return {
     dataSource,
     kind,

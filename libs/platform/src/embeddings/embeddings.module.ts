@@ -23,7 +23,9 @@ export async function createEmbedder(config: AppConfig['embeddings']): Promise<E
       try {
         await embedder.probeDimensions();
       } catch (error) {
-        throw new Error(`cannot learn the embedding size of ${config.model} (set EMBEDDINGS_DIMENSIONS): ${(error as Error).message}`);
+        throw new Error(
+          `cannot learn the embedding size of ${config.model} (set EMBEDDINGS_DIMENSIONS): ${(error as Error).message}`,
+        );
       }
     }
     return embedder;
@@ -33,7 +35,13 @@ export async function createEmbedder(config: AppConfig['embeddings']): Promise<E
 
 /** The embedder chosen by EMBEDDINGS_PROVIDER, shared by ingestion (documents) and retrieval (queries). */
 @Module({
-  providers: [{ provide: EMBEDDER, inject: [CONFIG], useFactory: (config: AppConfig) => createEmbedder(config.embeddings) }],
+  providers: [
+    {
+      provide: EMBEDDER,
+      inject: [CONFIG],
+      useFactory: (config: AppConfig) => createEmbedder(config.embeddings),
+    },
+  ],
   exports: [EMBEDDER],
 })
 export class EmbeddingsModule {}

@@ -45,12 +45,21 @@ export class AppExceptionFilter implements ExceptionFilter {
 /** Maps framework and body-parser errors onto stable codes. */
 export function toAppError(exception: unknown): AppError {
   if (exception instanceof AppError) return exception;
-  const e = exception as { type?: string; status?: number; statusCode?: number; message?: string; code?: string };
+  const e = exception as {
+    type?: string;
+    status?: number;
+    statusCode?: number;
+    message?: string;
+    code?: string;
+  };
   if (e?.type === 'entity.too.large' || e?.code === 'LIMIT_FILE_SIZE' || e?.status === 413) {
     return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
   }
   if (e?.type === 'entity.parse.failed') {
-    return AppError.badRequest(ErrorCode.ValidationFailed, `body is not valid JSON: ${e.message ?? ''}`.trim());
+    return AppError.badRequest(
+      ErrorCode.ValidationFailed,
+      `body is not valid JSON: ${e.message ?? ''}`.trim(),
+    );
   }
   if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) {
     return AppError.badRequest(ErrorCode.ValidationFailed, `invalid upload: ${e.message}`);
@@ -58,7 +67,8 @@ export function toAppError(exception: unknown): AppError {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status === 404) return AppError.notFound(ErrorCode.NotFound, exception.message);
-    if (status === 413) return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
+    if (status === 413)
+      return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
     if (status === 400) return AppError.badRequest(ErrorCode.ValidationFailed, exception.message);
     if (status < 500) return new AppError(`GATEWAY.HTTP_${status}`, exception.message, status);
   }

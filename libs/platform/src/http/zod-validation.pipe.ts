@@ -26,7 +26,8 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return issue.message;
 }
 

@@ -33,14 +33,21 @@ export class ContextCaller {
     const context = contextOf(pattern);
     const meta = this.meta(options.timeoutMs ?? this.config.callTimeoutMs);
     const remaining = meta.deadline - Date.now();
-    if (remaining <= 0) throw new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`, 504);
+    if (remaining <= 0)
+      throw new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`, 504);
     const envelope: Envelope = { meta, payload };
     return this.resilience.execute(context, async () => {
       try {
-        return await firstValueFrom(this.clients.clientFor(context).send<T>(pattern, envelope).pipe(rxTimeout(remaining)));
+        return await firstValueFrom(
+          this.clients.clientFor(context).send<T>(pattern, envelope).pipe(rxTimeout(remaining)),
+        );
       } catch (error) {
         if (error instanceof TimeoutError) {
-          throw new AppError(ErrorCode.TransportTimeout, `${pattern} did not answer within ${remaining} ms`, 504);
+          throw new AppError(
+            ErrorCode.TransportTimeout,
+            `${pattern} did not answer within ${remaining} ms`,
+            504,
+          );
         }
         if (AppError.isSerialized(error)) throw AppError.fromSerialized(error);
         throw error;

@@ -1,5 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { ClientProxy, type ReadPacket, Server, type WritePacket, type CustomTransportStrategy } from '@nestjs/microservices';
+import {
+  ClientProxy,
+  type ReadPacket,
+  Server,
+  type WritePacket,
+  type CustomTransportStrategy,
+} from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
@@ -34,7 +40,8 @@ export class InProcessServer extends Server implements CustomTransportStrategy {
 
   /** Runs the handler of a request pattern and resolves with its serialised reply. */
   async dispatch(pattern: string, data: unknown): Promise<unknown> {
-    if (!isEnvelope(data)) throw AppError.badRequest(ErrorCode.ValidationFailed, 'a message must carry meta and payload');
+    if (!isEnvelope(data))
+      throw AppError.badRequest(ErrorCode.ValidationFailed, 'a message must carry meta and payload');
     const handler = this.getHandlerByPattern(pattern);
     if (!handler) {
       throw AppError.unavailable(ErrorCode.TransportUnavailable, `no handler for ${pattern} in this process`);
@@ -56,9 +63,12 @@ export class InProcessServer extends Server implements CustomTransportStrategy {
     const { meta, payload } = copy(data);
     await RequestContext.run(meta, async () => {
       try {
-        await lastValueFrom(this.transformToObservable(await handler(payload, new TransportContext(pattern, meta))), {
-          defaultValue: undefined,
-        });
+        await lastValueFrom(
+          this.transformToObservable(await handler(payload, new TransportContext(pattern, meta))),
+          {
+            defaultValue: undefined,
+          },
+        );
       } catch (error) {
         this.log.error(`event ${pattern} failed: ${(error as Error).message}`);
       }

@@ -26,7 +26,12 @@ export interface TargetPolicyOptions {
   halfOpenAfterMs: number;
 }
 
-const DEFAULTS: TargetPolicyOptions = { maxConcurrent: 64, maxQueued: 256, breakerThreshold: 5, halfOpenAfterMs: 5_000 };
+const DEFAULTS: TargetPolicyOptions = {
+  maxConcurrent: 64,
+  maxQueued: 256,
+  breakerThreshold: 5,
+  halfOpenAfterMs: 5_000,
+};
 
 export function isTargetFailure(error: unknown): boolean {
   if (error instanceof AppError) return error.status >= 500;
@@ -36,7 +41,10 @@ export function isTargetFailure(error: unknown): boolean {
 @Injectable()
 export class ResilienceService {
   private readonly log = new Logger('Resilience');
-  private readonly policies = new Map<string, { policy: IPolicy; breaker: ReturnType<typeof circuitBreaker> }>();
+  private readonly policies = new Map<
+    string,
+    { policy: IPolicy; breaker: ReturnType<typeof circuitBreaker> }
+  >();
 
   policy(target: string, options: Partial<TargetPolicyOptions> = {}): IPolicy {
     return this.entry(target, options).policy;
@@ -57,7 +65,11 @@ export class ResilienceService {
         throw new AppError(`${target.toUpperCase()}.UNAVAILABLE`, `${target} is failing; circuit open`, 503);
       }
       if (error instanceof BulkheadRejectedError) {
-        throw new AppError(`${target.toUpperCase()}.OVERLOADED`, `${target} is at capacity; try again shortly`, 503);
+        throw new AppError(
+          `${target.toUpperCase()}.OVERLOADED`,
+          `${target} is at capacity; try again shortly`,
+          503,
+        );
       }
       throw error;
     }

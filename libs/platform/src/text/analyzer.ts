@@ -30,6 +30,7 @@ const STOP_WORDS: ReadonlySet<string> = new Set([
   'was', 'will', 'with',
 ]); // prettier-ignore
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
 const NON_ASCII = /[^\x00-\x7f]/;
 // Only the combining diacritical marks block: folding "é" to "e" helps search, while stripping every
 // \p{M} would destroy the vowel signs of Devanagari, Thai and the like.

@@ -9,7 +9,9 @@ export class PresentationMessageController {
   constructor(private readonly present: PresentAnswerHandler) {}
 
   @MessagePattern(Pattern.PresentationPresent)
-  onPresent(@Payload(new ZodValidationPipe(PresentRequest, 'present request')) request: PresentRequest): PresentResponse {
+  onPresent(
+    @Payload(new ZodValidationPipe(PresentRequest, 'present request')) request: PresentRequest,
+  ): PresentResponse {
     return this.present.execute(request);
   }
 }

@@ -9,7 +9,9 @@ export class QueryUnderstandingMessageController {
   constructor(private readonly understand: UnderstandQueryHandler) {}
 
   @MessagePattern(Pattern.QueryUnderstand)
-  onUnderstand(@Payload(new ZodValidationPipe(UnderstandRequest, 'understand request')) request: UnderstandRequest): UnderstoodQuery {
+  onUnderstand(
+    @Payload(new ZodValidationPipe(UnderstandRequest, 'understand request')) request: UnderstandRequest,
+  ): UnderstoodQuery {
     return this.understand.execute(request);
   }
 }

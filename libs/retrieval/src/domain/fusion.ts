@@ -41,3 +41,38 @@ function bestRank(item: FusedItem): number {
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+export interface ScoredList {
+  weight: number;
+  items: readonly { id: string; score: number }[];
+}
+
+/**
+ * Relative score fusion: each list's scores are min-max normalised to [0, 1] and summed with their
+ * weights (an id missing from a list gets 0 there). Unlike RRF it keeps how far ahead a result is, which
+ * matters when one retriever is much stronger than the other.
+ */
+export function relativeScoreFusion(lists: readonly ScoredList[]): FusedItem[] {
+  const items = new Map<string, FusedItem>();
+  lists.forEach((list, li) => {
+    if (list.items.length === 0) return;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const { score } of list.items) {
+      if (score < min) min = score;
+      if (score > max) max = score;
+    }
+    const range = max - min;
+    list.items.forEach(({ id, score }, i) => {
+      let item = items.get(id);
+      if (!item) {
+        item = { id, score: 0, ranks: lists.map(() => null) };
+        items.set(id, item);
+      }
+      if (item.ranks[li] !== null) return;
+      item.ranks[li] = i + 1;
+      item.score += list.weight * (range > 0 ? (score - min) / range : 1);
+    });
+  });
+  return [...items.values()].sort((a, b) => b.score - a.score || bestRank(a) - bestRank(b) || cmp(a.id, b.id));
+}

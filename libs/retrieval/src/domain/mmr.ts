@@ -17,7 +17,11 @@ export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number 
   return shared / (a.size + b.size - shared);
 }
 
-export function maximalMarginalRelevance<T>(candidates: readonly MmrCandidate<T>[], topK: number, lambda = 0.7): T[] {
+export function maximalMarginalRelevance<T>(
+  candidates: readonly MmrCandidate<T>[],
+  topK: number,
+  lambda = 0.7,
+): T[] {
   if (lambda < 0 || lambda > 1) throw new Error(`MMR lambda must be within [0, 1], got ${lambda}`);
   const max = Math.max(...candidates.map((c) => c.relevance), Number.MIN_VALUE);
   const remaining = candidates.map((c) => ({ ...c, relevance: c.relevance / max, maxSim: 0 }));

@@ -37,7 +37,8 @@ export class ChunkSearchRepository {
       `SELECT id, name, dimensions, embedding_model, analyzer, chunk_count, token_count FROM collections WHERE name = $1`,
       [name],
     );
-    if (rows.length === 0) throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    if (rows.length === 0)
+      throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
     const r = rows[0];
     return {
       id: r.id,
@@ -51,7 +52,12 @@ export class ChunkSearchRepository {
   }
 
   /** Nearest chunks by cosine distance through the collection's HNSW index; score = cosine similarity. */
-  async dense(collection: CollectionStats, vector: number[], limit: number, filter?: Filter): Promise<ScoredChunk[]> {
+  async dense(
+    collection: CollectionStats,
+    vector: number[],
+    limit: number,
+    filter?: Filter,
+  ): Promise<ScoredChunk[]> {
     const f = compileFilter(filter, 4);
     const distance = vectorDistanceSql(collection.dimensions, '$2');
     const rows: { id: string; distance: number }[] = await this.db.query(
@@ -99,7 +105,17 @@ export class ChunkSearchRepository {
        ${filtered ? `JOIN chunks c ON c.id = s.chunk_id WHERE ${f.sql}` : ''}
        ORDER BY s.score DESC, s.chunk_id
        LIMIT $8`,
-      [collection.id, [...terms.keys()], [...terms.values()], collection.chunkCount, k1, b, avgdl, limit, ...(filtered ? f.params : [])],
+      [
+        collection.id,
+        [...terms.keys()],
+        [...terms.values()],
+        collection.chunkCount,
+        k1,
+        b,
+        avgdl,
+        limit,
+        ...(filtered ? f.params : []),
+      ],
     );
     return rows.map((r) => ({ id: String(r.id), score: Number(r.score) }));
   }
@@ -107,17 +123,29 @@ export class ChunkSearchRepository {
   /** The chunks themselves, in the order of the ids given. */
   async hits(ids: string[]): Promise<Map<string, Omit<SearchHit, 'score'>>> {
     if (ids.length === 0) return new Map();
-    const rows: { id: string; external_id: string; position: number; title: string | null; text: string; metadata: Metadata }[] =
-      await this.db.query(
-        `SELECT c.id, d.external_id, c.position, c.title, c.text, c.metadata
+    const rows: {
+      id: string;
+      external_id: string;
+      position: number;
+      title: string | null;
+      text: string;
+      metadata: Metadata;
+    }[] = await this.db.query(
+      `SELECT c.id, d.external_id, c.position, c.title, c.text, c.metadata
            FROM chunks c JOIN documents d ON d.id = c.document_id
           WHERE c.id = ANY($1::bigint[])`,
-        [ids],
-      );
+      [ids],
+    );
     return new Map(
       rows.map((r) => [
         String(r.id),
-        { documentId: r.external_id, chunkId: `${r.external_id}#${r.position}`, title: r.title, text: r.text, metadata: r.metadata },
+        {
+          documentId: r.external_id,
+          chunkId: `${r.external_id}#${r.position}`,
+          title: r.title,
+          text: r.text,
+          metadata: r.metadata,
+        },
       ]),
     );
   }

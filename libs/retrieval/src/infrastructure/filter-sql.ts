@@ -27,7 +27,7 @@ export function compileFilter(filter: Filter | undefined, firstParam: number): C
   const clauses: string[] = [];
   for (const [key, condition] of Object.entries(filter ?? {})) {
     const path = key.split('.');
-    const ops: FilterOperators = isOperatorObject(condition) ? condition : { $eq: condition as Scalar };
+    const ops: FilterOperators = isOperatorObject(condition) ? condition : { $eq: condition };
     for (const [op, value] of Object.entries(ops)) {
       if (value === undefined) continue;
       clauses.push(compileOperator(op, path, value, bind));
@@ -77,7 +77,8 @@ function equals(path: string[], value: Scalar, bind: (v: unknown) => string): st
 function anyOf(path: string[], values: Scalar[], bind: (v: unknown) => string): string {
   const parts: string[] = [];
   const nonNull = values.filter((v) => v !== null);
-  if (nonNull.length > 0) parts.push(`(c.metadata @> ANY(${bind(nonNull.flatMap((v) => containments(path, v)))}::jsonb[]))`);
+  if (nonNull.length > 0)
+    parts.push(`(c.metadata @> ANY(${bind(nonNull.flatMap((v) => containments(path, v)))}::jsonb[]))`);
   if (nonNull.length < values.length) parts.push(equals(path, null, bind));
   return `(${parts.join(' OR ')})`;
 }

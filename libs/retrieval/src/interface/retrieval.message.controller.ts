@@ -13,12 +13,16 @@ export class RetrievalMessageController {
   ) {}
 
   @MessagePattern(Pattern.RetrievalSearch)
-  onSearch(@Payload(new ZodValidationPipe(SearchRequest, 'search request')) request: SearchRequest): Promise<SearchResponse> {
+  onSearch(
+    @Payload(new ZodValidationPipe(SearchRequest, 'search request')) request: SearchRequest,
+  ): Promise<SearchResponse> {
     return this.search.execute(request);
   }
 
   @MessagePattern(Pattern.RetrievalRerank)
-  onRerank(@Payload(new ZodValidationPipe(RerankRequest, 'rerank request')) request: RerankRequest): RerankResponse {
+  onRerank(
+    @Payload(new ZodValidationPipe(RerankRequest, 'rerank request')) request: RerankRequest,
+  ): RerankResponse {
     return this.rerank.execute(request);
   }
 }

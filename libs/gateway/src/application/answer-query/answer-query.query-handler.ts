@@ -46,7 +46,14 @@ export class AnswerQueryHandler {
   async execute(body: QueryBody, requestId: string, progress: QueryProgress = {}): Promise<QueryResponse> {
     const started = performance.now();
     const degraded: string[] = [];
-    const timings: QueryTimings = { understandMs: 0, retrieveMs: 0, rerankMs: 0, generateMs: 0, presentMs: 0, totalMs: 0 };
+    const timings: QueryTimings = {
+      understandMs: 0,
+      retrieveMs: 0,
+      rerankMs: 0,
+      generateMs: 0,
+      presentMs: 0,
+      totalMs: 0,
+    };
     const stage = async <T>(name: keyof QueryTimings, fn: () => Promise<T>): Promise<T> => {
       const t = performance.now();
       try {
@@ -55,7 +62,11 @@ export class AnswerQueryHandler {
         timings[name] = round(performance.now() - t);
       }
     };
-    const fallback = async <T>(name: string, fn: () => Promise<T>, alternative: () => T | Promise<T>): Promise<T> => {
+    const fallback = async <T>(
+      name: string,
+      fn: () => Promise<T>,
+      alternative: () => T | Promise<T>,
+    ): Promise<T> => {
       try {
         return await fn();
       } catch (error) {
@@ -69,7 +80,8 @@ export class AnswerQueryHandler {
     const query = await stage('understandMs', () =>
       fallback(
         'understanding',
-        async () => (await this.understanding.understand({ collection: body.collection, query: body.query })).text,
+        async () =>
+          (await this.understanding.understand({ collection: body.collection, query: body.query })).text,
         () => body.query,
       ),
     );
@@ -108,7 +120,14 @@ export class AnswerQueryHandler {
         () => this.presentation.present({ query, answer, sources }),
         (): PresentResponse => ({
           answer,
-          citations: sources.map((s, i) => ({ index: i + 1, documentId: s.documentId, chunkId: s.chunkId, title: s.title, text: s.text, score: s.score })),
+          citations: sources.map((s, i) => ({
+            index: i + 1,
+            documentId: s.documentId,
+            chunkId: s.chunkId,
+            title: s.title,
+            text: s.text,
+            score: s.score,
+          })),
         }),
       ),
     );

@@ -11,7 +11,10 @@ export class DeleteDocumentHandler {
     await this.repository.requireCollection(request.collection);
     const deleted = await this.repository.deleteDocument(request.collection, request.id);
     if (!deleted) {
-      throw AppError.notFound(DOCUMENT_NOT_FOUND, `document "${request.id}" does not exist in collection "${request.collection}"`);
+      throw AppError.notFound(
+        DOCUMENT_NOT_FOUND,
+        `document "${request.id}" does not exist in collection "${request.collection}"`,
+      );
     }
     return { deleted: true };
   }

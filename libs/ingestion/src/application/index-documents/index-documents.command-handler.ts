@@ -2,7 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type AppConfig, EMBEDDER, type Embedder, englishAnalyzer, termFrequencies } from '#platform';
 import type { SourceKind } from '#contracts';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
-import { UnreadableFileError, UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
+import {
+  UnreadableFileError,
+  UnsupportedFileError,
+} from '../../infrastructure/extraction/extraction.errors.js';
 import type { FileKind } from '../../infrastructure/extraction/extraction.types.js';
 import { extractText } from '../../infrastructure/extraction/text.extractor.js';
 import {
@@ -41,7 +44,9 @@ export class IndexDocumentsHandler {
     }
     if (prepared.length === 0) return;
     try {
-      const vectors = await this.embed(prepared.flatMap((p) => p.chunks.map((c) => embeddingInput(p.source.title, c.text))));
+      const vectors = await this.embed(
+        prepared.flatMap((p) => p.chunks.map((c) => embeddingInput(p.source.title, c.text))),
+      );
       let i = 0;
       for (const p of prepared) for (const c of p.chunks) c.embedding = vectors[i++];
       await this.repository.replaceChunks(prepared);
@@ -61,14 +66,21 @@ export class IndexDocumentsHandler {
     return pieces.map((p) => {
       // The title is indexed with every chunk: it is often the best summary of what the chunk is about.
       const terms = englishAnalyzer.terms(source.title ? `${source.title}\n${p.text}` : p.text);
-      return { position: p.position, text: p.text, tokenCount: terms.length, terms: termFrequencies(terms), embedding: [] };
+      return {
+        position: p.position,
+        text: p.text,
+        tokenCount: terms.length,
+        terms: termFrequencies(terms),
+        embedding: [],
+      };
     });
   }
 
   private async embed(texts: string[]): Promise<number[][]> {
     const size = this.config.embeddings.batchSize;
     const out: number[][] = [];
-    for (let i = 0; i < texts.length; i += size) out.push(...(await this.embedder.embedDocuments(texts.slice(i, i + size))));
+    for (let i = 0; i < texts.length; i += size)
+      out.push(...(await this.embedder.embedDocuments(texts.slice(i, i + size))));
     return out;
   }
 }

@@ -4,7 +4,11 @@ import { EMBEDDER, type Embedder, englishAnalyzer } from '#platform';
 import { contentHash } from '../../domain/content-hash.js';
 import { UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
 import { detectFileKind } from '../../infrastructure/extraction/file-kind.detector.js';
-import { DocumentRepository, jobId, type NewDocumentVersion } from '../../infrastructure/document.repository.js';
+import {
+  DocumentRepository,
+  jobId,
+  type NewDocumentVersion,
+} from '../../infrastructure/document.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
 
 /**
@@ -22,7 +26,11 @@ export class IngestDocumentsHandler {
   async execute(request: IngestRequest): Promise<IngestResponse> {
     const seen = new Set<string>();
     for (const d of request.documents) {
-      if (seen.has(d.id)) throw AppError.badRequest(ErrorCode.ValidationFailed, `document id "${d.id}" appears twice in one request`);
+      if (seen.has(d.id))
+        throw AppError.badRequest(
+          ErrorCode.ValidationFailed,
+          `document id "${d.id}" appears twice in one request`,
+        );
       seen.add(d.id);
     }
     const versions: NewDocumentVersion[] = request.documents.map((d) => {
@@ -32,7 +40,8 @@ export class IngestDocumentsHandler {
         try {
           kind = detectFileKind(d.file.name, d.file.mimeType);
         } catch (error) {
-          if (error instanceof UnsupportedFileError) throw new AppError(ErrorCode.UnsupportedMediaType, error.message, 415);
+          if (error instanceof UnsupportedFileError)
+            throw new AppError(ErrorCode.UnsupportedMediaType, error.message, 415);
           throw error;
         }
         const bytes = Buffer.from(d.file.contentBase64, 'base64');
@@ -58,10 +67,18 @@ export class IngestDocumentsHandler {
     });
 
     const { created, existing } = await this.repository.transaction(async (m) => {
-      const collection = await this.repository.ensureCollection(m, request.collection, this.embedder, englishAnalyzer.name);
+      const collection = await this.repository.ensureCollection(
+        m,
+        request.collection,
+        this.embedder,
+        englishAnalyzer.name,
+      );
       const created = await this.repository.upsertVersions(m, collection.id, versions);
       const unchangedIds = versions.map((v) => v.externalId).filter((id) => !created.has(id));
-      const existing = unchangedIds.length > 0 ? await this.repository.currentVersions(collection.id, unchangedIds, m) : new Map();
+      const existing =
+        unchangedIds.length > 0
+          ? await this.repository.currentVersions(collection.id, unchangedIds, m)
+          : new Map();
       return { created, existing };
     });
 

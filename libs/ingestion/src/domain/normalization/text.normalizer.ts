@@ -9,6 +9,7 @@ export interface NormalizeTextOptions {
 }
 
 // C0 and C1 controls except tab, line feed, vertical tab, form feed and carriage return (handled as whitespace).
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F]/g;
 const LINE_BREAKS = /\r\n?|[\u2028\u2029\u0085]/g;
 // `[^\S\n]` is every whitespace character but the line feed: tabs, NBSP, the Unicode spaces, BOM.

@@ -52,7 +52,9 @@ export class InProcessQueue<J> {
       for (const job of batch) this.keys.delete(this.key(job));
       this.running++;
       this.handler(batch)
-        .catch((error: Error) => this.log.error(`batch of ${batch.length} failed: ${error.stack ?? error.message}`))
+        .catch((error: Error) =>
+          this.log.error(`batch of ${batch.length} failed: ${error.stack ?? error.message}`),
+        )
         .finally(() => {
           this.running--;
           this.pump();

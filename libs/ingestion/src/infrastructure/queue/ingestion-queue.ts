@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
 import { IndexDocumentsHandler } from '../../application/index-documents/index-documents.command-handler.js';
 import { DocumentRepository, jobId, type DocumentJob } from '../document.repository.js';
@@ -19,7 +25,9 @@ const BATCH_SIZE = 64;
  * queued or processing, so a crash loses no document.
  */
 @Injectable()
-export class InProcessIngestionQueue implements IngestionQueue, OnApplicationBootstrap, OnApplicationShutdown {
+export class InProcessIngestionQueue
+  implements IngestionQueue, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly log = new Logger('IngestionQueue');
   private readonly queue: InProcessQueue<DocumentJob>;
 

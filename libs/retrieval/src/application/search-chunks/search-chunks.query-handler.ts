@@ -1,8 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type SearchHit, type SearchRequest, type SearchResponse } from '#contracts';
 import { CONFIG, type AppConfig, EMBEDDER, type Embedder, englishAnalyzer, termFrequencies } from '#platform';
-import { reciprocalRankFusion } from '../../domain/fusion.js';
-import { ChunkSearchRepository, type CollectionStats, type ScoredChunk } from '../../infrastructure/chunk-search.repository.js';
+import { reciprocalRankFusion, relativeScoreFusion } from '../../domain/fusion.js';
+import {
+  ChunkSearchRepository,
+  type CollectionStats,
+  type ScoredChunk,
+} from '../../infrastructure/chunk-search.repository.js';
 
 export const DIMENSION_MISMATCH = 'RETRIEVAL.DIMENSION_MISMATCH';
 
@@ -34,24 +38,33 @@ export class SearchChunksHandler {
 
     let ranked: ScoredChunk[];
     if (request.mode === 'dense') {
-      ranked = await timed('dense', () => this.dense(collection, request.query, request.topK, request.filter));
+      ranked = await timed('dense', () =>
+        this.dense(collection, request.query, request.topK, request.filter),
+      );
     } else if (request.mode === 'sparse') {
-      ranked = await timed('sparse', () => this.sparse(collection, request.query, request.topK, request.filter));
+      ranked = await timed('sparse', () =>
+        this.sparse(collection, request.query, request.topK, request.filter),
+      );
     } else {
       const [dense, sparse] = await Promise.all([
         timed('dense', () => this.dense(collection, request.query, depth, request.filter)),
         timed('sparse', () => this.sparse(collection, request.query, depth, request.filter)),
       ]);
-      const { rrfK, denseWeight, sparseWeight } = this.config.retrieval;
-      ranked = reciprocalRankFusion(
-        [
-          { weight: sparseWeight, ids: sparse.map((c) => c.id) },
-          { weight: denseWeight, ids: dense.map((c) => c.id) },
-        ],
-        rrfK,
-      )
-        .slice(0, request.topK)
-        .map((f) => ({ id: f.id, score: f.score }));
+      const { rrfK, denseWeight, sparseWeight, fusion } = this.config.retrieval;
+      const fused =
+        fusion === 'rrf'
+          ? reciprocalRankFusion(
+              [
+                { weight: sparseWeight, ids: sparse.map((c) => c.id) },
+                { weight: denseWeight, ids: dense.map((c) => c.id) },
+              ],
+              rrfK,
+            )
+          : relativeScoreFusion([
+              { weight: sparseWeight, items: sparse },
+              { weight: denseWeight, items: dense },
+            ]);
+      ranked = fused.slice(0, request.topK).map((f) => ({ id: f.id, score: f.score }));
     }
 
     const chunks = await timed('fetch', () => this.repository.hits(ranked.map((r) => r.id)));
@@ -64,8 +77,16 @@ export class SearchChunksHandler {
     return { results, timings };
   }
 
-  private async dense(collection: CollectionStats, query: string, limit: number, filter: SearchRequest['filter']) {
-    if (collection.dimensions !== this.embedder.dimensions || collection.embeddingModel !== this.embedder.model) {
+  private async dense(
+    collection: CollectionStats,
+    query: string,
+    limit: number,
+    filter: SearchRequest['filter'],
+  ) {
+    if (
+      collection.dimensions !== this.embedder.dimensions ||
+      collection.embeddingModel !== this.embedder.model
+    ) {
       throw new AppError(
         DIMENSION_MISMATCH,
         `collection "${collection.name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions, ` +

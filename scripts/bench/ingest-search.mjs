@@ -1,0 +1,490 @@
+#!/usr/bin/env node
+// Ingestion and search benchmark: ragnest as a user sees it, over HTTP against a real `ragnest serve`
+// child process, on PostgreSQL and/or the embedded PGlite database, with a BEIR data set (SciFact).
+//
+// For each backend it measures:
+//   - ingestion: the corpus POSTed to /rag/collections/bench/documents in batches of 500, wall time from
+//     the first POST until no document is queued or processing; documents/s and chunks/s;
+//   - search: POST /rag/search (sparse, dense, hybrid; topK 10) with the test queries, each sent once at
+//     every concurrency after 20 warm-up requests; p50/p95/p99 latency and requests/s;
+//   - answering: POST /rag/query (extractive generator) the same way;
+//   - the server's resident memory after ingestion and after the request runs.
+// It prints Markdown tables and writes the figures to bench-results/ingest-search-<timestamp>.json.
+// It asserts nothing: requests that fail are counted and printed.
+//
+// Run: npm run bench:ingest-search -- [--backend postgres|pglite|both] [--docs N] [--queries N]
+//                                     [--concurrency 1,8] [--dataset <beir-dir>]
+// PostgreSQL (with pgvector) must be reachable at postgres://postgres@127.0.0.1:5432/postgres, or at
+// BENCH_DATABASE_URL; a fresh database is created for the run and dropped afterwards.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const COLLECTION = 'bench';
+const INGEST_BATCH = 500;
+const WARMUP_REQUESTS = 20;
+const SEARCH_MODES = ['sparse', 'dense', 'hybrid'];
+const READY_TIMEOUT_MS = 180_000;
+const INGEST_TIMEOUT_MS = 60 * 60_000;
+const REQUEST_TIMEOUT_MS = 120_000;
+const POLL_MS = 100;
+const MAX_ERRORS_KEPT = 10;
+
+/* ---------- options ---------- */
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      backend: { type: 'string', default: 'both' },
+      docs: { type: 'string' },
+      queries: { type: 'string', default: '300' },
+      concurrency: { type: 'string', default: '1,8' },
+      dataset: { type: 'string', default: join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact') },
+    },
+    strict: true,
+  });
+  const backends = { both: ['postgres', 'pglite'], postgres: ['postgres'], pglite: ['pglite'] }[
+    values.backend
+  ];
+  if (!backends) throw new Error(`--backend must be postgres, pglite or both, not "${values.backend}"`);
+  const concurrency = values.concurrency.split(',').map((c) => positiveInt(c.trim(), '--concurrency'));
+  return {
+    backends,
+    docs: values.docs === undefined ? Infinity : positiveInt(values.docs, '--docs'),
+    queries: positiveInt(values.queries, '--queries'),
+    concurrency,
+    dataset: resolve(values.dataset),
+  };
+}
+
+function positiveInt(text, flag) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes positive integers, not "${text}"`);
+  return n;
+}
+
+/* ---------- data set ---------- */
+
+async function readJsonl(path) {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
+}
+
+async function loadDataset(dir, maxDocs, maxQueries) {
+  const corpus = (await readJsonl(join(dir, 'corpus.jsonl'))).slice(0, maxDocs);
+  const documents = corpus.map((d) => ({
+    id: String(d._id),
+    ...(d.title ? { title: d.title } : {}),
+    text: d.text,
+    metadata: d.metadata ?? {},
+  }));
+  const qrels = await readFile(join(dir, 'qrels', 'test.tsv'), 'utf8');
+  // The first line is the header (query-id, corpus-id, score).
+  const testIds = new Set(
+    qrels
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split('\t')[0])
+      .filter(Boolean),
+  );
+  const queries = (await readJsonl(join(dir, 'queries.jsonl')))
+    .filter((q) => testIds.has(String(q._id)))
+    .slice(0, maxQueries)
+    .map((q) => q.text);
+  if (documents.length === 0 || queries.length === 0)
+    throw new Error(`${dir} has no documents or no test queries`);
+  return { documents, queries };
+}
+
+/* ---------- databases for the server ---------- */
+
+async function withAdminClient(fn) {
+  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, empty store for one backend: the server's env, and how to remove the store afterwards. */
+async function prepareStore(backend) {
+  if (backend === 'postgres') {
+    const name = `ragnest_bench_${process.pid}_${Date.now()}`;
+    await withAdminClient((c) => c.query(`CREATE DATABASE ${name}`));
+    const url = new URL(ADMIN_DATABASE_URL);
+    url.pathname = `/${name}`;
+    return {
+      env: { DATABASE_URL: url.toString() },
+      remove: () => withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+    };
+  }
+  const dir = await mkdtemp(join(os.tmpdir(), 'ragnest-bench-'));
+  return { env: { DATA_DIR: dir }, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/* ---------- the server process ---------- */
+
+async function freePort() {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function startServer(backend, storeEnv) {
+  const port = await freePort();
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv };
+  if (backend === 'pglite') delete env.DATABASE_URL;
+  const child = spawn(process.execPath, ['bin/ragnest.js', 'serve'], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The server logs warnings only: pass them through, marked, so odd behaviour shows next to the figures.
+  const tail = [];
+  const relay = (chunk) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      tail.push(line);
+      if (tail.length > 50) tail.shift();
+      process.stderr.write(`  [server ${backend}] ${line}\n`);
+    }
+  };
+  child.stdout.on('data', relay);
+  child.stderr.on('data', relay);
+  const exited = once(child, 'exit');
+  const server = {
+    child,
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  try {
+    await waitReady(server, exited, tail);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+async function waitReady(server, exited, tail) {
+  const started = performance.now();
+  let died = false;
+  exited.then(() => (died = true));
+  while (performance.now() - started < READY_TIMEOUT_MS) {
+    if (died) throw new Error(`the server exited before it was ready:\n${tail.join('\n')}`);
+    try {
+      const res = await fetch(`${server.baseUrl}/health/ready`, {
+        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(5000)]),
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) return (performance.now() - started) / 1000;
+    } catch (error) {
+      // Not listening yet, unless the benchmark is being stopped.
+      if (stopping.signal.aborted) throw error;
+    }
+    await sleep(250);
+  }
+  throw new Error(`the server was not ready after ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+/** Resident and peak resident memory of a process, in MiB, from /proc. */
+async function memoryMiB(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+/* ---------- HTTP ---------- */
+
+async function call(baseUrl, method, path, body) {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+  });
+  const text = await res.text();
+  return { status: res.status, text };
+}
+
+/* ---------- ingestion ---------- */
+
+async function ingest(baseUrl, documents) {
+  const started = performance.now();
+  for (let i = 0; i < documents.length; i += INGEST_BATCH) {
+    const batch = documents.slice(i, i + INGEST_BATCH);
+    const res = await call(baseUrl, 'POST', `/rag/collections/${COLLECTION}/documents`, { documents: batch });
+    if (res.status !== 202)
+      throw new Error(`ingesting documents ${i}-${i + batch.length - 1}: HTTP ${res.status} ${res.text}`);
+  }
+  const postedSeconds = (performance.now() - started) / 1000;
+  const view = await waitIndexed(baseUrl, started);
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    documents: view.documents.indexed,
+    failed: view.documents.failed,
+    chunks: view.chunks,
+    embedding: view.embedding,
+    postedSeconds,
+    seconds,
+    documentsPerSecond: view.documents.indexed / seconds,
+    chunksPerSecond: view.chunks / seconds,
+  };
+}
+
+async function waitIndexed(baseUrl, started) {
+  while (performance.now() - started < INGEST_TIMEOUT_MS) {
+    const res = await call(baseUrl, 'GET', `/rag/collections/${COLLECTION}`);
+    if (res.status !== 200)
+      throw new Error(`GET /rag/collections/${COLLECTION}: HTTP ${res.status} ${res.text}`);
+    const view = JSON.parse(res.text);
+    if (view.documents.queued + view.documents.processing === 0) return view;
+    await sleep(POLL_MS);
+  }
+  throw new Error(`ingestion did not finish within ${INGEST_TIMEOUT_MS / 60_000} minutes`);
+}
+
+/* ---------- request runs ---------- */
+
+/** Sends one request per item with `concurrency` workers pulling from a shared index. */
+async function runLoad(items, concurrency, send) {
+  let next = 0;
+  const latencies = [];
+  const errors = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      const t0 = performance.now();
+      try {
+        const res = await send(item);
+        if (res.status === 200) latencies.push(performance.now() - t0);
+        else errors.push(`HTTP ${res.status} ${res.text.slice(0, 300)}`);
+      } catch (error) {
+        if (stopping.signal.aborted) throw error;
+        errors.push(`${error.name}: ${error.message}`);
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function summarise(endpoint, mode, concurrency, run) {
+  const sorted = [...run.latencies].sort((a, b) => a - b);
+  return {
+    endpoint,
+    mode,
+    concurrency,
+    requests: run.latencies.length + run.errors.length,
+    errors: run.errors.length,
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    p99Ms: percentile(sorted, 99),
+    requestsPerSecond: run.latencies.length / run.seconds,
+    seconds: run.seconds,
+    errorSamples: run.errors.slice(0, MAX_ERRORS_KEPT),
+  };
+}
+
+async function measure(baseUrl, endpoint, mode, concurrency, queries) {
+  const body = (query) =>
+    endpoint === '/rag/search'
+      ? { collection: COLLECTION, query, topK: 10, mode }
+      : { collection: COLLECTION, query };
+  const send = (query) => call(baseUrl, 'POST', endpoint, body(query));
+  const warmup = Array.from({ length: WARMUP_REQUESTS }, (_, i) => queries[i % queries.length]);
+  await runLoad(warmup, concurrency, send);
+  const row = summarise(endpoint, mode, concurrency, await runLoad(queries, concurrency, send));
+  process.stderr.write(
+    `  ${endpoint} ${mode} c=${concurrency}: p50 ${fmt(row.p50Ms, 1)} ms, ${fmt(row.requestsPerSecond, 1)} req/s\n`,
+  );
+  for (const e of row.errorSamples) process.stderr.write(`    error: ${e}\n`);
+  return row;
+}
+
+async function measureRequests(baseUrl, queries, concurrencies) {
+  const rows = [];
+  for (const mode of SEARCH_MODES) {
+    for (const c of concurrencies) rows.push(await measure(baseUrl, '/rag/search', mode, c, queries));
+  }
+  for (const c of concurrencies) rows.push(await measure(baseUrl, '/rag/query', 'hybrid', c, queries));
+  return rows;
+}
+
+/* ---------- one backend ---------- */
+
+async function benchBackend(backend, data, options) {
+  process.stderr.write(`\n${backend}: starting the server\n`);
+  const store = await prepareStore(backend);
+  let server;
+  try {
+    server = await startServer(backend, store.env);
+    process.stderr.write(`${backend}: ingesting ${data.documents.length} documents\n`);
+    const ingestion = await ingest(server.baseUrl, data.documents);
+    const afterIngestion = await memoryMiB(server.child.pid);
+    process.stderr.write(
+      `${backend}: ${ingestion.chunks} chunks in ${fmt(ingestion.seconds, 1)} s; searching\n`,
+    );
+    const requests = await measureRequests(server.baseUrl, data.queries, options.concurrency);
+    const afterRequests = await memoryMiB(server.child.pid);
+    return {
+      backend,
+      ingestion,
+      memoryMiB: {
+        afterIngestion: afterIngestion.rss,
+        afterRequests: afterRequests.rss,
+        peak: afterRequests.peak,
+      },
+      requests,
+    };
+  } finally {
+    await server?.stop();
+    await store.remove();
+  }
+}
+
+/* ---------- report ---------- */
+
+function fmt(n, digits = 0) {
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '–';
+}
+
+function environment(options) {
+  const cpus = os.cpus();
+  const invoked = process.env.npm_lifecycle_event
+    ? `npm run ${process.env.npm_lifecycle_event}${process.argv.length > 2 ? ' -- ' : ''}`
+    : `node ${relative(REPO_ROOT, process.argv[1])} `;
+  return {
+    command: `${invoked}${process.argv.slice(2).join(' ')}`.trim(),
+    cpu: `${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    loadAverage: os.loadavg(),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    dataset: relative(REPO_ROOT, options.dataset) || '.',
+  };
+}
+
+function formatEnvironment(env, data, options) {
+  return [
+    `Machine: ${env.cpu}, ${fmt(env.memoryGiB, 1)} GiB RAM, ${env.platform}; load average at start ${env.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
+    `Node ${env.node}`,
+    `Command: \`${env.command}\``,
+    `Data set: ${env.dataset} (${fmt(data.documents.length)} documents, ${fmt(data.queries.length)} test queries; ` +
+      `concurrency ${options.concurrency.join(', ')}; ${WARMUP_REQUESTS} warm-up requests per run)`,
+  ].join('\n');
+}
+
+function formatBackend(result) {
+  const i = result.ingestion;
+  const m = result.memoryMiB;
+  const lines = [
+    `### ${result.backend}`,
+    '',
+    `Ingestion: ${fmt(i.documents)} documents${i.failed ? ` (${fmt(i.failed)} failed)` : ''} → ${fmt(i.chunks)} chunks ` +
+      `(${i.embedding.model}, ${i.embedding.dimensions} dims) in ${fmt(i.seconds, 1)} s: ` +
+      `${fmt(i.documentsPerSecond, 1)} documents/s, ${fmt(i.chunksPerSecond, 1)} chunks/s.`,
+    `Server RSS: ${fmt(m.afterIngestion)} MiB after ingestion, ${fmt(m.afterRequests)} MiB after the request runs (peak ${fmt(m.peak)} MiB).`,
+    '',
+    '| endpoint | mode | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of result.requests) {
+    lines.push(
+      `| ${r.endpoint} | ${r.mode} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${fmt(r.p50Ms, 1)} | ` +
+        `${fmt(r.p95Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.requestsPerSecond, 1)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function writeResults(report) {
+  const dir = join(REPO_ROOT, 'bench-results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `ingest-search-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  return relative(REPO_ROOT, file);
+}
+
+/* ---------- process lifetime ---------- */
+
+const liveChildren = new Set();
+// Aborted on Ctrl-C / SIGTERM: pending requests fail, the run unwinds through its finally blocks, which
+// stop the server and drop its database or data directory.
+const stopping = new AbortController();
+
+// A server must never outlive the benchmark, whatever ends it.
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping\n`);
+    process.exitCode = 130;
+    stopping.abort(new Error(`stopped by ${signal}`));
+    setTimeout(() => process.exit(130), 20_000).unref();
+  });
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date().toISOString();
+  const data = await loadDataset(options.dataset, options.docs, options.queries);
+  const env = environment(options);
+  const results = [];
+  for (const backend of options.backends) results.push(await benchBackend(backend, data, options));
+  const report = {
+    startedAt,
+    environment: env,
+    options: { ...options, docs: data.documents.length },
+    results,
+  };
+  console.log(`\n## Ingestion and search benchmark\n\n${formatEnvironment(env, data, options)}\n`);
+  for (const r of results) console.log(`${formatBackend(r)}\n`);
+  console.log(`Figures written to ${await writeResults(report)}`);
+}
+
+main().catch((error) => {
+  if (stopping.signal.aborted) return;
+  console.error(`bench failed: ${error.stack ?? error.message}`);
+  process.exitCode = 1;
+});
