@@ -288,7 +288,9 @@ async function runLoad(items, concurrency, send) {
         else errors.push(`HTTP ${res.status} ${res.text.slice(0, 300)}`);
       } catch (error) {
         if (stopping.signal.aborted) throw error;
-        errors.push(`${error.name}: ${error.message}`);
+        errors.push(
+          `${error.name}: ${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ''}`,
+        );
       }
     }
   };
@@ -485,6 +487,8 @@ async function main() {
 
 main().catch((error) => {
   if (stopping.signal.aborted) return;
-  console.error(`bench failed: ${error.stack ?? error.message}`);
+  console.error(
+    `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
+  );
   process.exitCode = 1;
 });

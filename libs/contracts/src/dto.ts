@@ -11,14 +11,22 @@ export const CollectionName = z
     'a collection name is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
-export const DocumentId = z.string().trim().min(1).max(512);
+/** PostgreSQL cannot store NUL in text or jsonb: such input is refused up front, with the field named. */
+const NUL = '\u0000';
+const noNul = (s: string) => !s.includes(NUL);
+const NO_NUL = { message: 'must not contain NUL (\\u0000) characters' };
+
+export const DocumentId = z.string().trim().min(1).max(512).refine(noNul, NO_NUL);
 
 const QueryText = z
   .string()
   .max(4000)
   .refine((q) => q.trim().length > 0, { message: 'must not be empty' });
 
-export const Metadata = z.record(z.string().max(200), z.unknown());
+export const Metadata = z
+  .record(z.string().max(200), z.unknown())
+  // JSON.stringify escapes NUL, so it is the escape that is looked for.
+  .refine((m) => !JSON.stringify(m).includes('\\u0000'), NO_NUL);
 export type Metadata = z.infer<typeof Metadata>;
 
 export const SearchMode = z.enum(['hybrid', 'dense', 'sparse']);
@@ -35,8 +43,9 @@ export const JsonDocument = z
     text: z
       .string()
       .max(10_000_000)
-      .refine((t) => t.trim().length > 0, { message: 'must not be empty' }),
-    title: z.string().max(2000).optional(),
+      .refine((t) => t.trim().length > 0, { message: 'must not be empty' })
+      .refine(noNul, NO_NUL),
+    title: z.string().max(2000).refine(noNul, NO_NUL).optional(),
     metadata: Metadata.optional(),
   })
   .strict();

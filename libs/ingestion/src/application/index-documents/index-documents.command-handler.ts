@@ -49,17 +49,29 @@ export class IndexDocumentsHandler {
       );
       let i = 0;
       for (const p of prepared) for (const c of p.chunks) c.embedding = vectors[i++];
+    } catch (error) {
+      this.log.error(`embedding ${prepared.length} document(s) failed: ${describe(error)}`);
+      for (const p of prepared) await this.repository.markFailed(p.source, describe(error));
+      return;
+    }
+    try {
       await this.repository.replaceChunks(prepared);
     } catch (error) {
-      this.log.error(`indexing ${prepared.length} document(s) failed: ${describe(error)}`);
-      for (const p of prepared) await this.repository.markFailed(p.source, describe(error));
+      if (prepared.length === 1) {
+        await this.repository.markFailed(prepared[0].source, describe(error));
+        return;
+      }
+      // One document the database refuses must not fail the others of its batch: retry them one by one.
+      for (const p of prepared) {
+        await this.repository.replaceChunks([p]).catch((e: unknown) => this.repository.markFailed(p.source, describe(e)));
+      }
     }
   }
 
   private async chunk(source: DocumentSource): Promise<IndexedChunk[]> {
     const kind = source.sourceKind as SourceKind;
     const text = source.sourceBytes
-      ? (await extractText(kind as FileKind, source.sourceBytes)).text
+      ? (await extractText(kind as FileKind, source.sourceBytes)).text.replaceAll('\u0000', '')
       : (source.sourceText ?? '');
     const pieces = await chunkText(text, kind, this.config.chunking);
     if (pieces.length === 0) throw new UnreadableFileError('the document has no text to index');
