@@ -236,16 +236,51 @@ async function call(baseUrl, method, path, body) {
 
 /* ---------- ingestion ---------- */
 
+/**
+ * The ingestion phase's requests. While the server indexes, its event loop can stall for seconds; a
+ * keep-alive connection that waited through such a stall may then be reset by the server's idle timer
+ * before it reads the request. Ingestion requests are idempotent (documents carry ids), so they are sent
+ * again, as an HTTP client library would; the resets and the slowest status poll are reported, since a
+ * user sees both.
+ */
+function ingestionClient(baseUrl) {
+  const stats = { resets: 0, slowestPollMs: 0 };
+  const send = async (method, path, body) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call(baseUrl, method, path, body);
+      } catch (error) {
+        if (stopping.signal.aborted || attempt === 3 || !isConnectionReset(error)) throw error;
+        stats.resets++;
+      }
+    }
+  };
+  const poll = async (path) => {
+    const t0 = performance.now();
+    const res = await send('GET', path);
+    stats.slowestPollMs = Math.max(stats.slowestPollMs, performance.now() - t0);
+    return res;
+  };
+  return { stats, send, poll };
+}
+
+function isConnectionReset(error) {
+  const code = error?.cause?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
+}
+
 async function ingest(baseUrl, documents) {
+  const client = ingestionClient(baseUrl);
   const started = performance.now();
   for (let i = 0; i < documents.length; i += INGEST_BATCH) {
     const batch = documents.slice(i, i + INGEST_BATCH);
-    const res = await call(baseUrl, 'POST', `/rag/collections/${COLLECTION}/documents`, { documents: batch });
-    if (res.status !== 202)
+    const res = await client.send('POST', `/rag/collections/${COLLECTION}/documents`, { documents: batch });
+    if (res.status !== 202) {
       throw new Error(`ingesting documents ${i}-${i + batch.length - 1}: HTTP ${res.status} ${res.text}`);
+    }
   }
   const postedSeconds = (performance.now() - started) / 1000;
-  const view = await waitIndexed(baseUrl, started);
+  const view = await waitIndexed(client, started);
   const seconds = (performance.now() - started) / 1000;
   return {
     documents: view.documents.indexed,
@@ -256,14 +291,16 @@ async function ingest(baseUrl, documents) {
     seconds,
     documentsPerSecond: view.documents.indexed / seconds,
     chunksPerSecond: view.chunks / seconds,
+    slowestPollMs: client.stats.slowestPollMs,
+    connectionResets: client.stats.resets,
   };
 }
 
-async function waitIndexed(baseUrl, started) {
+async function waitIndexed(client, started) {
+  const path = `/rag/collections/${COLLECTION}`;
   while (performance.now() - started < INGEST_TIMEOUT_MS) {
-    const res = await call(baseUrl, 'GET', `/rag/collections/${COLLECTION}`);
-    if (res.status !== 200)
-      throw new Error(`GET /rag/collections/${COLLECTION}: HTTP ${res.status} ${res.text}`);
+    const res = await client.poll(path);
+    if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${res.text}`);
     const view = JSON.parse(res.text);
     if (view.documents.queued + view.documents.processing === 0) return view;
     await sleep(POLL_MS);
@@ -420,7 +457,9 @@ function formatBackend(result) {
     '',
     `Ingestion: ${fmt(i.documents)} documents${i.failed ? ` (${fmt(i.failed)} failed)` : ''} → ${fmt(i.chunks)} chunks ` +
       `(${i.embedding.model}, ${i.embedding.dimensions} dims) in ${fmt(i.seconds, 1)} s: ` +
-      `${fmt(i.documentsPerSecond, 1)} documents/s, ${fmt(i.chunksPerSecond, 1)} chunks/s.`,
+      `${fmt(i.documentsPerSecond, 1)} documents/s, ${fmt(i.chunksPerSecond, 1)} chunks/s ` +
+      `(all POSTed after ${fmt(i.postedSeconds, 1)} s; slowest status poll ${fmt(i.slowestPollMs)} ms` +
+      `${i.connectionResets ? `; ${i.connectionResets} connection(s) reset by the server and retried` : ''}).`,
     `Server RSS: ${fmt(m.afterIngestion)} MiB after ingestion, ${fmt(m.afterRequests)} MiB after the request runs (peak ${fmt(m.peak)} MiB).`,
     '',
     '| endpoint | mode | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |',
