@@ -200,7 +200,10 @@ describe('AppExceptionFilter', () => {
     const host = { getType: () => 'rpc' } as unknown as ArgumentsHost;
     const filter = new AppExceptionFilter();
 
-    const ours = filter.catch(AppError.notFound(ErrorCode.DocumentNotFound, 'no doc'), host) as Observable<unknown>;
+    const ours = filter.catch(
+      AppError.notFound(ErrorCode.DocumentNotFound, 'no doc'),
+      host,
+    ) as Observable<unknown>;
     await expect(firstValueFrom(ours)).rejects.toEqual({
       code: 'INGESTION.DOCUMENT_NOT_FOUND',
       message: 'no doc',

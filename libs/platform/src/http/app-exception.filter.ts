@@ -52,13 +52,22 @@ export function toAppError(exception: unknown): AppError {
     message?: string;
     code?: string;
   };
-  if (e?.type === 'entity.too.large' || e?.code === 'LIMIT_FILE_SIZE' || e?.status === 413) {
+  if (e?.type === 'entity.too.large' || e?.code === 'LIMIT_FILE_SIZE') {
     return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
   }
   if (e?.type === 'entity.parse.failed') {
     return AppError.badRequest(
       ErrorCode.ValidationFailed,
-      `body is not valid JSON: ${e.message ?? ''}`.trim(),
+      e.message ? `body is not valid JSON: ${e.message}` : 'body is not valid JSON',
+    );
+  }
+  // Other body-parser refusals (unsupported charset or encoding, aborted request) carry their own 4xx.
+  const status = e?.status ?? e?.statusCode;
+  if (typeof e?.type === 'string' && typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError(
+      status === 400 ? ErrorCode.ValidationFailed : `GATEWAY.HTTP_${status}`,
+      e.message ?? e.type,
+      status,
     );
   }
   if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) {

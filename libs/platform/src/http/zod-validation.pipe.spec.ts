@@ -74,7 +74,9 @@ describe('ZodValidationPipe', () => {
     });
 
     it('names unknown keys of a nested object under its path', () => {
-      const error = rejection(() => validate(IngestDocumentsBody, { documents: [{ text: 'ok', body: 'x' }] }));
+      const error = rejection(() =>
+        validate(IngestDocumentsBody, { documents: [{ text: 'ok', body: 'x' }] }),
+      );
       expect(issuesOf(error)).toEqual([{ field: 'documents.0', message: 'unknown field(s) "body"' }]);
     });
 

@@ -28,6 +28,10 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  // A refused record key hides the key schema's own message one level down.
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return `invalid key: ${issue.issues.map((i) => i.message).join('; ')}`;
+  }
   return issue.message;
 }
 

@@ -213,7 +213,11 @@ describe('compileFilter', () => {
     const filter = { lang: { $regex: 'e.*' } } as unknown as Filter;
     expect(() => compileFilter(filter, 1)).toThrow(AppError);
     expect(() => compileFilter(filter, 1)).toThrow(
-      expect.objectContaining({ code: INVALID_FILTER, status: 400, message: 'unknown filter operator $regex' }),
+      expect.objectContaining({
+        code: INVALID_FILTER,
+        status: 400,
+        message: 'unknown filter operator $regex',
+      }),
     );
   });
 });

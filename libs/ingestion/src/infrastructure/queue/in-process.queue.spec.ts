@@ -110,10 +110,14 @@ describe('InProcessQueue', () => {
 
   describe('idle', () => {
     it('resolves at once when nothing was added', async () => {
-      const queue = new InProcessQueue<Job>(async () => undefined, (j) => j.id, {
-        concurrency: 1,
-        batchSize: 1,
-      });
+      const queue = new InProcessQueue<Job>(
+        async () => undefined,
+        (j) => j.id,
+        {
+          concurrency: 1,
+          batchSize: 1,
+        },
+      );
       await expect(queue.idle()).resolves.toBeUndefined();
     });
 
@@ -169,10 +173,14 @@ describe('InProcessQueue', () => {
     });
 
     it('resolves at once when nothing is running', async () => {
-      const queue = new InProcessQueue<Job>(async () => undefined, (j) => j.id, {
-        concurrency: 1,
-        batchSize: 1,
-      });
+      const queue = new InProcessQueue<Job>(
+        async () => undefined,
+        (j) => j.id,
+        {
+          concurrency: 1,
+          batchSize: 1,
+        },
+      );
       await expect(queue.stop()).resolves.toBeUndefined();
     });
   });

@@ -51,7 +51,14 @@ export class InProcessQueue<J> {
       const batch = this.pending.splice(0, this.options.batchSize);
       for (const job of batch) this.keys.delete(this.key(job));
       this.running++;
-      this.handler(batch)
+      // A handler that throws synchronously still settles through the promise, so `running` comes back down.
+      let run: Promise<void>;
+      try {
+        run = this.handler(batch);
+      } catch (error) {
+        run = Promise.reject(error as Error);
+      }
+      run
         .catch((error: Error) =>
           this.log.error(`batch of ${batch.length} failed: ${error.stack ?? error.message}`),
         )

@@ -1,0 +1,98 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { AppError, ErrorCode, type SerializedError } from '#contracts';
+
+/**
+ * What the streams transport puts on the wire, shared by its client and server: the fields of a stream
+ * entry, the reply message, the stream bounds and the transport's own errors.
+ */
+
+/** Fields of a request entry; an event entry carries pattern, deadline and data. */
+export const Field = {
+  Pattern: 'pattern',
+  Id: 'id',
+  Reply: 'reply',
+  Deadline: 'deadline',
+  Data: 'data',
+} as const;
+
+/** Published on the caller's reply channel; `err` is absent when the handler succeeded. */
+export interface ReplyMessage {
+  id: string;
+  response?: unknown;
+  err?: SerializedError;
+}
+
+/**
+ * Approximate caps on stream length. Handled requests are deleted at once, so the request cap only bites
+ * on a backlog no replica drains; events are shared by every group and are only trimmed by this cap.
+ */
+export const REQUEST_STREAM_MAXLEN = 100_000;
+export const EVENT_STREAM_MAXLEN = 10_000;
+
+export const TransportErrorCode = {
+  NoReplica: 'TRANSPORT.NO_REPLICA',
+} as const;
+
+export const INTERNAL_ERROR: SerializedError = { code: 'INTERNAL.ERROR', message: 'internal error', status: 500 };
+
+export function noReplicaError(context: string): SerializedError {
+  return { code: TransportErrorCode.NoReplica, message: `no live replica of ${context}`, status: 503 };
+}
+
+export function timeoutError(pattern: string): SerializedError {
+  return { code: ErrorCode.TransportTimeout, message: `${pattern} did not answer before its deadline`, status: 504 };
+}
+
+export function unavailableError(message: string): SerializedError {
+  return { code: ErrorCode.TransportUnavailable, message, status: 503 };
+}
+
+export function invalidMessageError(): SerializedError {
+  return AppError.badRequest(ErrorCode.ValidationFailed, 'a message must carry meta and payload').toJSON();
+}
+
+/** `retrieval.search` → `retrieval`; undefined when the pattern names no context. */
+export function contextOfPattern(pattern: string): string | undefined {
+  const dot = pattern.indexOf('.');
+  return dot > 0 ? pattern.slice(0, dot) : undefined;
+}
+
+/** Redis returns an entry's fields as a flat [name, value, name, value, …] list. */
+export function fieldMap(flat: readonly unknown[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = String(flat[i + 1]);
+  return fields;
+}
+
+/**
+ * ioredis emits an error on every failed reconnect attempt; one warning per outage (and one line when the
+ * connection is back) says the same without flooding the log.
+ */
+export function logOutages(redis: Redis, log: LoggerService, name: string): void {
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    log.warn(`${name}: Redis connection lost (${error.message}); reconnecting`);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.log(`${name}: Redis connection restored`);
+  });
+}
+
+/** Quits politely, or drops the socket when Redis cannot be reached to say goodbye. */
+export async function quit(redis: Redis | undefined): Promise<void> {
+  if (!redis || redis.status === 'end') return;
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
