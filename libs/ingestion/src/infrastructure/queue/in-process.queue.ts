@@ -56,7 +56,7 @@ export class InProcessQueue<J> {
       try {
         run = this.handler(batch);
       } catch (error) {
-        run = Promise.reject(error as Error);
+        run = Promise.reject(error);
       }
       run
         .catch((error: Error) =>

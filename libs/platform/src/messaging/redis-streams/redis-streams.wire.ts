@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppError, ErrorCode, type SerializedError } from '#contracts';
+import { type Envelope, isEnvelope } from '../envelope.js';
 
 /**
  * What the streams transport puts on the wire, shared by its client and server: the fields of a stream
@@ -56,6 +57,17 @@ export function invalidMessageError(): SerializedError {
 export function contextOfPattern(pattern: string): string | undefined {
   const dot = pattern.indexOf('.');
   return dot > 0 ? pattern.slice(0, dot) : undefined;
+}
+
+/** The envelope in an entry's data field, or undefined when it is not JSON of one. */
+export function parseEnvelope(data: string | undefined): Envelope | undefined {
+  if (data === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(data);
+    return isEnvelope(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Redis returns an entry's fields as a flat [name, value, name, value, …] list. */
