@@ -56,7 +56,7 @@ export class InProcessQueue<J> {
       try {
         run = this.handler(batch);
       } catch (error) {
-        run = Promise.reject(error);
+        run = Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
       run
         .catch((error: Error) =>
