@@ -3,7 +3,7 @@ import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ContextName } from '#contracts';
-import { type AppConfig, InProcessServer } from '#platform';
+import { type AppConfig, InProcessServer, loadConfig } from '#platform';
 import { mountOpenApi } from '#gateway';
 import { AppModule } from './app.module.js';
 
@@ -49,4 +49,15 @@ export async function serve(config: AppConfig): Promise<INestApplication> {
     log.log(`Docs: http://${host}:${port}/docs`);
   }
   return app;
+}
+
+/** A process entry point: the environment's configuration, with the app's own overrides on top. */
+export function startProcess(overrides: Record<string, string> = {}): void {
+  const label = overrides.RAG_CONTEXTS ?? 'ragnest';
+  Promise.resolve()
+    .then(() => serve(loadConfig({ ...process.env, ...overrides })))
+    .catch((error: Error) => {
+      console.error(`${label} failed to start: ${error.message}`);
+      process.exit(1);
+    });
 }
