@@ -10,9 +10,9 @@ describe('HashingEmbedder', () => {
 
   it('describes itself', () => {
     expect(embedder.provider).toBe('hashing');
-    expect(embedder.model).toBe('hashing-v1-d384');
+    expect(embedder.model).toBe('hashing-v2-d384');
     expect(embedder.dimensions).toBe(384);
-    expect(new HashingEmbedder({ dimensions: 64 }).model).toBe('hashing-v1-d64');
+    expect(new HashingEmbedder({ dimensions: 64 }).model).toBe('hashing-v2-d64');
   });
 
   it('rejects dimensions that are not a positive integer', () => {
@@ -80,10 +80,17 @@ describe('HashingEmbedder', () => {
     expect(dot(query, typo)).toBeGreaterThan(dot(query, other) + 0.3);
   });
 
-  it('tells word order apart through bigrams', async () => {
+  it('is a bag of word fragments: word order does not matter, whole words carry no extra feature', async () => {
     const [a, b] = await embedder.embedDocuments(['build index fast', 'fast index build']);
-    expect(dot(a, b)).toBeLessThan(0.99);
-    expect(dot(a, b)).toBeGreaterThan(0.5);
+    expect(dot(a, b)).toBeCloseTo(1, 5);
+  });
+
+  it('keeps words too short for a 4-gram as one feature each', async () => {
+    const [uk, five, other] = await embedder.embedDocuments(['UK', '5', 'US']);
+    expect(isZeroVector(uk)).toBe(false);
+    expect(isZeroVector(five)).toBe(false);
+    expect(dot(uk, await embedder.embedQuery('uk'))).toBeCloseTo(1, 5);
+    expect(Math.abs(dot(uk, other))).toBeLessThan(0.5);
   });
 
   it('returns the zero vector, never NaN, for text without features', async () => {
