@@ -7,6 +7,7 @@ import {
   type SearchMode,
 } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
+import { englishAnalyzer, termFrequencies } from '#platform';
 import { startTestApp, type DatabaseKind, type TestApp } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
@@ -71,6 +72,39 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     const doc = await ingestion.getDocument({ collection: 'science', id: 'vitd' });
     expect(doc).toMatchObject({ id: 'vitd', status: 'indexed', chunkCount: 1, version: 1 });
     expect(doc.contentHash).toMatch(/^sha256:/);
+  });
+
+  it('scores sparse results with Okapi BM25 exactly', async () => {
+    // A reference BM25 over the same chunks (title + text, as indexed), computed here in plain code.
+    const docs = [
+      ['Vitamin D', 'Vitamin D supplementation improves bone mineral density in elderly women.'],
+      ['Statins', 'Statins lower LDL cholesterol and reduce cardiovascular events.'],
+      ['Sleep', 'Short sleep duration is associated with obesity in children.'],
+    ].map(([title, text]) => englishAnalyzer.terms(`${title}\n${text}`));
+    const { k1, b } = t.config.retrieval.bm25;
+    const avgdl = docs.reduce((s, d) => s + d.length, 0) / docs.length;
+    const query = 'vitamin D density and cholesterol in women';
+    const qtf = termFrequencies(englishAnalyzer.terms(query));
+    const expected = docs.map((d) => {
+      const tf = termFrequencies(d);
+      let score = 0;
+      for (const [term, q] of qtf) {
+        const df = docs.filter((x) => x.includes(term)).length;
+        const f = tf.get(term) ?? 0;
+        if (df === 0 || f === 0) continue;
+        score +=
+          q *
+          Math.log(1 + (docs.length - df + 0.5) / (df + 0.5)) *
+          ((f * (k1 + 1)) / (f + k1 * (1 - b + (b * d.length) / avgdl)));
+      }
+      return score;
+    });
+    const { results } = await retrieval.search({ collection: 'science', query, topK: 10, mode: 'sparse' });
+    const byId = new Map(results.map((r) => [r.documentId, r.score]));
+    expect(byId.get('vitd')).toBeCloseTo(expected[0], 5);
+    expect(byId.get('statin')).toBeCloseTo(expected[1], 5);
+    expect(byId.has('sleep')).toBe(false);
+    expect(expected[2]).toBe(0);
   });
 
   it.each<SearchMode>(['sparse', 'dense', 'hybrid'])(
