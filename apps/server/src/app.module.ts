@@ -1,7 +1,13 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ContextName } from '#contracts';
-import { AppExceptionFilter, type AppConfig, type InProcessServer, PlatformModule } from '#platform';
+import {
+  AppExceptionFilter,
+  type AppConfig,
+  HealthModule,
+  type InProcessServer,
+  PlatformModule,
+} from '#platform';
 import { GatewayModule } from '#gateway';
 import { GenerationModule } from '#generation';
 import { IngestionModule } from '#ingestion';
@@ -28,7 +34,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         PlatformModule.forRoot(config, server),
-        ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule.forRoot(config)] : []),
+        HealthModule.forRoot(config),
+        ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule] : []),
         ...contexts,
       ],
       providers: [{ provide: APP_FILTER, useClass: AppExceptionFilter }],

@@ -36,17 +36,22 @@ export async function createApp(
   return app;
 }
 
-/** Starts serving HTTP and prints where. */
+/**
+ * Starts serving HTTP and prints where: the API where the gateway is hosted, and in every process the
+ * health endpoints (each container's probes).
+ */
 export async function serve(config: AppConfig): Promise<INestApplication> {
   const app = await createApp(config);
+  await app.listen(config.http.port, config.http.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+  const log = new Logger('ragnest');
   if (config.contexts.has(ContextName.Gateway)) {
-    await app.listen(config.http.port, config.http.host);
-    const address = app.getHttpServer().address();
-    const port = typeof address === 'object' && address ? address.port : config.http.port;
-    const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
-    const log = new Logger('ragnest');
     log.log(`API:  http://${host}:${port}/rag`);
     log.log(`Docs: http://${host}:${port}/docs`);
+  } else {
+    log.log(`${[...config.contexts].join(', ')}: health on http://${host}:${port}/health/ready`);
   }
   return app;
 }

@@ -9,7 +9,7 @@ import { redisStreamsKeys, type RedisStreamsKeys } from './redis-streams.keys.js
 import {
   contextOfPattern,
   EVENT_STREAM_MAXLEN,
-  Field,
+  EntryField,
   invalidMessageError,
   logOutages,
   messageOf,
@@ -84,7 +84,8 @@ export class RedisStreamsClient extends ClientProxy {
     this.connections = undefined;
     this.connecting = undefined;
     this.replicaCounts.clear();
-    for (const id of [...this.pending.keys()]) this.settle(id, { err: unavailableError('the client was closed') });
+    for (const id of [...this.pending.keys()])
+      this.settle(id, { err: unavailableError('the client was closed') });
     await Promise.all([quit(connections?.commands), quit(connections?.subscriber)]);
   }
 
@@ -138,11 +139,11 @@ export class RedisStreamsClient extends ClientProxy {
         '~',
         EVENT_STREAM_MAXLEN,
         '*',
-        Field.Pattern,
+        EntryField.Pattern,
         pattern,
-        Field.Deadline,
+        EntryField.Deadline,
         String(envelope.meta.deadline),
-        Field.Data,
+        EntryField.Data,
         JSON.stringify(envelope),
       );
     } catch (error) {
@@ -158,12 +159,14 @@ export class RedisStreamsClient extends ClientProxy {
       autoResendUnfulfilledCommands: false,
       commandTimeout: COMMAND_TIMEOUT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      connectionName: `${this.callerId}:commands`,
     });
     // The subscription waits for Redis however long it takes; ioredis renews it after every reconnect.
     const subscriber = new Redis(this.url, {
       lazyConnect: true,
       maxRetriesPerRequest: null,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      connectionName: `${this.callerId}:replies`,
     });
     logOutages(commands, this.log, 'client commands');
     logOutages(subscriber, this.log, 'client replies');
@@ -182,9 +185,11 @@ export class RedisStreamsClient extends ClientProxy {
 
   private async enqueue(id: string, pattern: string, envelope: Envelope): Promise<void> {
     const context = contextOfPattern(pattern);
-    if (!context) throw invalidMessageError();
+    if (!context) throw AppError.fromSerialized(invalidMessageError(`${pattern} names no context`));
     const { commands } = this.ready();
-    if ((await this.replicaCount(commands, context)) === 0) throw noReplicaError(context);
+    if ((await this.replicaCount(commands, context)) === 0) {
+      throw AppError.fromSerialized(noReplicaError(context));
+    }
     // The caller may have given up while the count was read.
     if (!this.pending.has(id)) return;
     await commands.xadd(
@@ -193,15 +198,15 @@ export class RedisStreamsClient extends ClientProxy {
       '~',
       REQUEST_STREAM_MAXLEN,
       '*',
-      Field.Pattern,
+      EntryField.Pattern,
       pattern,
-      Field.Id,
+      EntryField.Id,
       id,
-      Field.Reply,
+      EntryField.Reply,
       this.replyChannel,
-      Field.Deadline,
+      EntryField.Deadline,
       String(envelope.meta.deadline),
-      Field.Data,
+      EntryField.Data,
       JSON.stringify(envelope),
     );
   }
@@ -220,11 +225,14 @@ export class RedisStreamsClient extends ClientProxy {
   }
 
   private onReply(message: string): void {
-    let reply: ReplyMessage;
+    let reply: ReplyMessage | undefined;
     try {
       reply = JSON.parse(message) as ReplyMessage;
     } catch {
-      this.log.warn(`ignored a reply that is not JSON on ${this.replyChannel}`);
+      reply = undefined;
+    }
+    if (typeof reply !== 'object' || reply === null || typeof reply.id !== 'string') {
+      this.log.warn(`ignored a malformed reply on ${this.replyChannel}`);
       return;
     }
     if (reply.err !== undefined) this.settle(reply.id, { err: reply.err });

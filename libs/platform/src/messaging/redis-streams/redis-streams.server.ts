@@ -11,7 +11,7 @@ import { type Envelope, TransportContext } from '../envelope.js';
 import { serializeError } from '../in-process.transport.js';
 import { redisStreamsKeys, type RedisStreamsKeys } from './redis-streams.keys.js';
 import {
-  Field,
+  EntryField,
   fieldMap,
   INTERNAL_ERROR,
   invalidMessageError,
@@ -81,11 +81,14 @@ interface StreamState {
   cursor: string;
 }
 
+/** Events of the underlying ioredis connections (`error`, `ready`, `reconnecting`, …). */
+type ConnectionEvents = Record<string, (...args: any[]) => void>;
+
 type ReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 type ClaimReply = [cursor: string, entries: [id: string, fields: string[] | null][], deleted?: string[]];
 type PendingRow = [id: string, consumer: string, idleMs: number, deliveries: number];
 
-export class RedisStreamsServer extends Server implements CustomTransportStrategy {
+export class RedisStreamsServer extends Server<ConnectionEvents> implements CustomTransportStrategy {
   /** This replica's name in its consumer groups and in the live-replica set. */
   readonly consumer: string;
   private readonly log = new Logger('RedisStreamsServer');
@@ -105,6 +108,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   private loop?: Promise<void>;
   private closed?: Promise<void>;
   private readerId?: number;
+  private connectError?: Error;
   private timers: NodeJS.Timeout[] = [];
   private refreshing = false;
   private claiming = false;
@@ -125,22 +129,30 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       lazyConnect: true,
       maxRetriesPerRequest: null,
       socketTimeout: READER_SOCKET_TIMEOUT_MS,
+      connectionName: `${this.consumer}:reader`,
     });
-    this.commands = new Redis(options.url, { lazyConnect: true, socketTimeout: COMMAND_SOCKET_TIMEOUT_MS });
+    this.commands = new Redis(options.url, {
+      lazyConnect: true,
+      socketTimeout: COMMAND_SOCKET_TIMEOUT_MS,
+      connectionName: `${this.consumer}:commands`,
+    });
     this.reader.on('close', () => {
       this.readerId = undefined;
+    });
+    this.commands.on('error', (error: Error) => {
+      this.connectError = error;
     });
     logOutages(this.reader, this.log, `${this.context} reader`);
     logOutages(this.commands, this.log, `${this.context} commands`);
   }
 
   /** Joins the groups, announces the replica and starts consuming; fails if Redis cannot be reached now. */
-  listen(callback: (error?: unknown) => void): void {
+  listen(callback: (error?: Error) => void): void {
     this.start().then(
       () => callback(),
       (error: unknown) => {
         void this.close();
-        callback(error);
+        callback(error instanceof Error ? error : new Error(messageOf(error)));
       },
     );
   }
@@ -151,7 +163,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     return this.closed;
   }
 
-  on(event: string, callback: (...args: unknown[]) => void): void {
+  on<K extends string>(event: K, callback: ConnectionEvents[K]): void {
     this.reader.on(event, callback);
     this.commands.on(event, callback);
   }
@@ -166,7 +178,12 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     if ([...this.messageHandlers.values()].some((handler) => handler.isEventHandler)) {
       this.streams.push(this.streamState(this.keys.events, 'event'));
     }
-    await Promise.all([this.reader.connect(), this.commands.connect()]);
+    try {
+      await Promise.all([this.reader.connect(), this.commands.connect()]);
+    } catch (error) {
+      // ioredis rejects with "Connection is closed"; the reason came with its error event.
+      throw new Error(`${this.context}: cannot reach Redis (${messageOf(this.connectError ?? error)})`);
+    }
     await this.ensureGroups();
     await this.heartbeat();
     this.timers = [
@@ -230,8 +247,8 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
           this.log.error(`${this.context}: reader connection closed for good; no longer consuming`);
           break;
         }
-        // After a Redis restart without persistence the streams and groups are gone: make them again.
-        if (messageOf(error).startsWith('NOGROUP')) {
+        // The stream was deleted under the read, or Redis restarted without persistence: make it again.
+        if (/^(NOGROUP|UNBLOCKED)/.test(messageOf(error))) {
           const recreated = await this.ensureGroups().then(
             () => true,
             () => false,
@@ -272,11 +289,14 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
       if (stream.held.has(id)) continue;
       const fields = fieldMap(flat);
       // Every subscribing context reads every event; those without a handler here are only acknowledged.
-      if (stream.kind === 'event' && !this.getHandlerByPattern(fields[Field.Pattern] ?? '')?.isEventHandler) {
+      if (
+        stream.kind === 'event' &&
+        !this.getHandlerByPattern(fields[EntryField.Pattern] ?? '')?.isEventHandler
+      ) {
         ignored.push(id);
         continue;
       }
-      const entry: HeldEntry = { id, fields, deadline: Number(fields[Field.Deadline]) || 0 };
+      const entry: HeldEntry = { id, fields, deadline: Number(fields[EntryField.Deadline]) || 0 };
       stream.held.set(id, entry);
       this.queue.push({ stream, entry });
     }
@@ -305,9 +325,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   /** Runs a request and publishes its outcome, acknowledging and deleting the entry in the same step. */
   private async answer(stream: StreamState, entry: HeldEntry): Promise<void> {
-    const pattern = entry.fields[Field.Pattern];
-    const id = entry.fields[Field.Id];
-    const reply = entry.fields[Field.Reply];
+    const pattern = entry.fields[EntryField.Pattern];
+    const id = entry.fields[EntryField.Id];
+    const reply = entry.fields[EntryField.Reply];
     if (!pattern || !id || !reply) {
       this.log.warn(`${this.context}: dropped malformed request ${entry.id}`);
       await this.quietly('acknowledge', () => this.ack(stream, [entry.id]));
@@ -316,7 +336,7 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     const outcome =
       Date.now() >= entry.deadline
         ? { err: timeoutError(pattern) }
-        : await this.invoke(pattern, entry.fields[Field.Data]);
+        : await this.invoke(pattern, entry.fields[EntryField.Data]);
     await this.quietly(`reply to ${pattern}`, () => this.reply(stream, entry.id, reply, { id, ...outcome }));
   }
 
@@ -365,8 +385,8 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   /** Events are acknowledged whether or not their handler succeeds: a failing event is logged, not retried. */
   private async deliver(stream: StreamState, entry: HeldEntry): Promise<void> {
-    const pattern = entry.fields[Field.Pattern] ?? '';
-    const envelope = parseEnvelope(entry.fields[Field.Data]);
+    const pattern = entry.fields[EntryField.Pattern] ?? '';
+    const envelope = parseEnvelope(entry.fields[EntryField.Data]);
     const handler = this.getHandlerByPattern(pattern);
     if (!envelope) this.log.warn(`${this.context}: dropped event ${pattern} without meta and payload`);
     else if (handler) {
@@ -456,10 +476,10 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   private async giveUp(stream: StreamState, [entryId, flat]: [string, string[]]): Promise<void> {
     const fields = fieldMap(flat);
-    const pattern = fields[Field.Pattern];
+    const pattern = fields[EntryField.Pattern];
     this.log.error(`${this.context}: gave up on ${pattern} (${entryId}) after ${MAX_DELIVERIES} deliveries`);
-    const id = fields[Field.Id];
-    const reply = fields[Field.Reply];
+    const id = fields[EntryField.Id];
+    const reply = fields[EntryField.Reply];
     if (stream.kind === 'request' && id && reply) {
       await this.reply(stream, entryId, reply, { id, err: INTERNAL_ERROR });
     } else {
@@ -469,7 +489,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
 
   /** Removes the group consumers of replicas that are gone and hold nothing, so groups do not accumulate them. */
   private async prune(): Promise<void> {
-    const live = new Set(await this.commands.zrangebyscore(this.keys.replicas(this.context), Date.now(), '+inf'));
+    const live = new Set(
+      await this.commands.zrangebyscore(this.keys.replicas(this.context), Date.now(), '+inf'),
+    );
     for (const stream of this.streams) {
       const consumers = (await this.commands.xinfo('CONSUMERS', stream.key, this.context)) as unknown[][];
       for (const info of consumers.map(fieldMap)) {
@@ -486,13 +508,14 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     await this.stopReading();
     await this.drain();
     for (const timer of this.timers) clearInterval(timer);
-    await this.quietly('leave', () => this.leave());
+    // Leaving is best effort: with Redis away the heartbeat simply expires.
+    if (this.commands.status === 'ready') await this.quietly('leave', () => this.leave());
     await Promise.all([quit(this.reader), quit(this.commands)]);
   }
 
   private async stopReading(): Promise<void> {
     if (!this.loop) return;
-    if (this.readerId !== undefined) {
+    if (this.readerId !== undefined && this.commands.status === 'ready') {
       await this.commands.client('UNBLOCK', this.readerId).catch(() => undefined);
     }
     const stopped = await Promise.race([this.loop.then(() => true), delay(UNBLOCK_GRACE_MS, false)]);
@@ -520,7 +543,9 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
   /** Leaves the live set, and the groups where nothing is still pending under this consumer. */
   private async leave(): Promise<void> {
     const pending = await Promise.all(
-      this.streams.map((stream) => this.commands.xpending(stream.key, this.context, '-', '+', 1, this.consumer)),
+      this.streams.map((stream) =>
+        this.commands.xpending(stream.key, this.context, '-', '+', 1, this.consumer),
+      ),
     );
     const tx = this.commands.multi().zrem(this.keys.replicas(this.context), this.consumer);
     this.streams.forEach((stream, i) => {
@@ -534,7 +559,8 @@ export class RedisStreamsServer extends Server implements CustomTransportStrateg
     try {
       await work();
     } catch (error) {
-      if (this.commands.status === 'ready') this.log.warn(`${this.context}: ${task} failed: ${messageOf(error)}`);
+      if (this.commands.status === 'ready')
+        this.log.warn(`${this.context}: ${task} failed: ${messageOf(error)}`);
     }
   }
 }

@@ -9,7 +9,7 @@ import { type Envelope, isEnvelope } from '../envelope.js';
  */
 
 /** Fields of a request entry; an event entry carries pattern, deadline and data. */
-export const Field = {
+export const EntryField = {
   Pattern: 'pattern',
   Id: 'id',
   Reply: 'reply',
@@ -35,22 +35,30 @@ export const TransportErrorCode = {
   NoReplica: 'TRANSPORT.NO_REPLICA',
 } as const;
 
-export const INTERNAL_ERROR: SerializedError = { code: 'INTERNAL.ERROR', message: 'internal error', status: 500 };
+export const INTERNAL_ERROR: SerializedError = {
+  code: 'INTERNAL.ERROR',
+  message: 'internal error',
+  status: 500,
+};
 
 export function noReplicaError(context: string): SerializedError {
   return { code: TransportErrorCode.NoReplica, message: `no live replica of ${context}`, status: 503 };
 }
 
 export function timeoutError(pattern: string): SerializedError {
-  return { code: ErrorCode.TransportTimeout, message: `${pattern} did not answer before its deadline`, status: 504 };
+  return {
+    code: ErrorCode.TransportTimeout,
+    message: `${pattern} did not answer before its deadline`,
+    status: 504,
+  };
 }
 
 export function unavailableError(message: string): SerializedError {
   return { code: ErrorCode.TransportUnavailable, message, status: 503 };
 }
 
-export function invalidMessageError(): SerializedError {
-  return AppError.badRequest(ErrorCode.ValidationFailed, 'a message must carry meta and payload').toJSON();
+export function invalidMessageError(message = 'a message must carry meta and payload'): SerializedError {
+  return AppError.badRequest(ErrorCode.ValidationFailed, message).toJSON();
 }
 
 /** `retrieval.search` → `retrieval`; undefined when the pattern names no context. */
@@ -86,7 +94,7 @@ export function logOutages(redis: Redis, log: LoggerService, name: string): void
   redis.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    log.warn(`${name}: Redis connection lost (${error.message}); reconnecting`);
+    log.warn(`${name}: Redis unreachable (${error.message}); reconnecting`);
   });
   redis.on('ready', () => {
     if (!down) return;
@@ -95,9 +103,13 @@ export function logOutages(redis: Redis, log: LoggerService, name: string): void
   });
 }
 
-/** Quits politely, or drops the socket when Redis cannot be reached to say goodbye. */
+/** Quits politely when connected; otherwise drops the socket and whatever waits for a reconnect. */
 export async function quit(redis: Redis | undefined): Promise<void> {
   if (!redis || redis.status === 'end') return;
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
   try {
     await redis.quit();
   } catch {
@@ -106,5 +118,7 @@ export async function quit(redis: Redis | undefined): Promise<void> {
 }
 
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
+  return String(error);
 }

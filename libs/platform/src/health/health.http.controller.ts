@@ -6,7 +6,7 @@ import {
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
-import { ResilienceService } from '#platform';
+import { ResilienceService } from '../resilience/resilience.service.js';
 
 /** Liveness says the process runs; readiness says it can serve: its database answers, no circuit is open. */
 @Controller('health')

@@ -1,0 +1,22 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ContextName } from '#contracts';
+import type { AppConfig } from '../config/app-config.js';
+import { DatabaseModule } from '../database/database.module.js';
+import { HealthHttpController } from './health.http.controller.js';
+
+/**
+ * /health/live and /health/ready in every process, whatever it hosts, so each container has its probes.
+ * Readiness checks the database only where this process keeps state.
+ */
+@Module({})
+export class HealthModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const stateful = config.contexts.has(ContextName.Ingestion) || config.contexts.has(ContextName.Retrieval);
+    return {
+      module: HealthModule,
+      imports: [TerminusModule.forRoot({ logger: false }), ...(stateful ? [DatabaseModule] : [])],
+      controllers: [HealthHttpController],
+    };
+  }
+}
