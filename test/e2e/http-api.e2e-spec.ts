@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, http, startTestApp, type DatabaseKind, type TestApp } from '#testing';
+import { deploy, eventually, http, type Deployment, type DeploymentKind } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
 /** Every endpoint of the HTTP API over real sockets, good input and bad. */
-describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => {
-  let t: TestApp;
+describe.each<DeploymentKind>(['postgres', 'pglite', 'distributed'])('HTTP API on %s', (kind) => {
+  let t: Deployment;
   const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     http(t.baseUrl, method, path, body, headers);
   const indexed = (collection: string, id: string) =>
@@ -14,7 +14,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
     });
 
   beforeAll(async () => {
-    t = await startTestApp(createApp, kind, {
+    t = await deploy(kind, createApp, {
       BODY_LIMIT_BYTES: String(64 * 1024),
       UPLOAD_LIMIT_BYTES: String(32 * 1024),
     });
@@ -509,7 +509,11 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('HTTP API on %s', (kind) => 
       expect((await call('GET', '/health/live')).status).toBe(200);
       const ready = await call('GET', '/health/ready');
       expect(ready.status).toBe(200);
-      expect(ready.body.info.database.status).toBe('up');
+      if (kind === 'distributed') {
+        expect(ready.body.info.contexts.replicas.retrieval).toHaveLength(2);
+      } else {
+        expect(ready.body.info.database.status).toBe('up');
+      }
     });
 
     it('serves the OpenAPI document and the docs UI', async () => {

@@ -7,6 +7,7 @@ import {
   HealthModule,
   type InProcessServer,
   PlatformModule,
+  type RedisStreamsServer,
 } from '#platform';
 import { GatewayModule } from '#gateway';
 import { GenerationModule } from '#generation';
@@ -26,14 +27,18 @@ const CONTEXT_MODULES: Record<Exclude<ContextName, ContextName.Gateway>, Type> =
 /** The composition root: the platform, plus each context this process hosts (RAG_CONTEXTS). */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, server: InProcessServer): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    server: InProcessServer,
+    remoteServers: RedisStreamsServer[] = [],
+  ): DynamicModule {
     const contexts = Object.entries(CONTEXT_MODULES)
       .filter(([name]) => config.contexts.has(name as ContextName))
       .map(([, module]) => module);
     return {
       module: AppModule,
       imports: [
-        PlatformModule.forRoot(config, server),
+        PlatformModule.forRoot(config, server, remoteServers),
         HealthModule.forRoot(config),
         ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule] : []),
         ...contexts,

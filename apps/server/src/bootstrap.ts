@@ -3,7 +3,7 @@ import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ContextName } from '#contracts';
-import { type AppConfig, InProcessServer, loadConfig } from '#platform';
+import { type AppConfig, InProcessServer, loadConfig, RedisStreamsServer } from '#platform';
 import { mountOpenApi } from '#gateway';
 import { AppModule } from './app.module.js';
 
@@ -18,18 +18,31 @@ export async function createApp(
   options: { logs?: boolean } = {},
 ): Promise<INestApplication> {
   const server = new InProcessServer();
+  // With Redis, each context hosted here also answers remote callers, one consumer group per context.
+  const remoteServers = config.redisUrl
+    ? [...config.contexts]
+        .filter((c) => c !== ContextName.Gateway)
+        .map(
+          (context) => new RedisStreamsServer({ url: config.redisUrl!, prefix: config.redisPrefix, context }),
+        )
+    : [];
   const logger = options.logs === false ? false : LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, server), {
-    bodyParser: false,
-    logger,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, server, remoteServers),
+    {
+      bodyParser: false,
+      logger,
+      abortOnError: false,
+    },
+  );
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.disable('x-powered-by');
   app.set('etag', false);
   app.enableShutdownHooks();
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  for (const remote of remoteServers)
+    app.connectMicroservice({ strategy: remote }, { inheritAppConfig: true });
   if (config.contexts.has(ContextName.Gateway)) mountOpenApi(app);
   await app.startAllMicroservices();
   await app.init();

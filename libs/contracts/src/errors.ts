@@ -19,6 +19,7 @@ export const ErrorCode = {
   GenerationUnavailable: 'GENERATION.UNAVAILABLE',
   TransportTimeout: 'TRANSPORT.TIMEOUT',
   TransportUnavailable: 'TRANSPORT.UNAVAILABLE',
+  TransportNoReplica: 'TRANSPORT.NO_REPLICA',
   DatabaseUnavailable: 'DATABASE.UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode] | `${string}.${string}`;

@@ -19,6 +19,12 @@ export * from './embeddings/openai.embedder.js';
 export * from './embeddings/embeddings.module.js';
 export * from './health/health.module.js';
 export * from './messaging/redis-streams/redis-streams.keys.js';
-export { RedisStreamsServer, type RedisStreamsServerOptions } from './messaging/redis-streams/redis-streams.server.js';
-export { RedisStreamsClient, type RedisStreamsClientOptions } from './messaging/redis-streams/redis-streams.client.js';
+export {
+  RedisStreamsServer,
+  type RedisStreamsServerOptions,
+} from './messaging/redis-streams/redis-streams.server.js';
+export {
+  RedisStreamsClient,
+  type RedisStreamsClientOptions,
+} from './messaging/redis-streams/redis-streams.client.js';
 export { TransportErrorCode } from './messaging/redis-streams/redis-streams.wire.js';

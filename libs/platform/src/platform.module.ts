@@ -1,5 +1,11 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
-import type { ClientProxy } from '@nestjs/microservices';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import {
   ContextName,
   GENERATION_PORT,
@@ -18,42 +24,68 @@ import {
   QueryUnderstandingClient,
   RetrievalClient,
 } from './messaging/port-clients.js';
+import { RedisStreamsClient } from './messaging/redis-streams/redis-streams.client.js';
+import type { RedisStreamsServer } from './messaging/redis-streams/redis-streams.server.js';
 import { ResilienceService } from './resilience/resilience.service.js';
 
 export const IN_PROCESS_SERVER = Symbol('InProcessServer');
+/** The Redis Streams servers through which this process's contexts answer remote callers. */
+export const REMOTE_SERVERS = Symbol('RemoteServers');
 
 /**
  * Decides once, at start, how each context is reached: contexts hosted by this process answer through
- * the in-process transport; any other needs a remote transport. A context that is neither stops start-up.
+ * the in-process transport; the others over Redis Streams. A context that is neither stops start-up.
  */
 export function buildContextClients(config: AppConfig, server: InProcessServer): ContextClients {
   const local = new InProcessClient(server);
-  const missing = Object.values(ContextName).filter(
+  const remote = Object.values(ContextName).filter(
     (c) => c !== ContextName.Gateway && !config.contexts.has(c),
   );
-  if (missing.length > 0 && !config.redisUrl) {
+  if (remote.length > 0 && !config.redisUrl) {
     throw new ConfigError(
-      `context(s) ${missing.join(', ')} are not hosted by this process (RAG_CONTEXTS) and REDIS_URL is unset, so they cannot be reached`,
+      `context(s) ${remote.join(', ')} are not hosted by this process (RAG_CONTEXTS) and REDIS_URL is unset, so they cannot be reached`,
     );
   }
+  const redis =
+    remote.length > 0
+      ? new RedisStreamsClient({ url: config.redisUrl!, prefix: config.redisPrefix })
+      : undefined;
   return {
-    clientFor(context: ContextName): ClientProxy {
-      if (config.contexts.has(context)) return local;
-      throw new ConfigError(`context ${context} is not hosted here and no remote transport is configured`);
+    clientFor: (context) => (config.contexts.has(context) ? local : redis!),
+    async remoteReplicas() {
+      const entries = await Promise.all(remote.map(async (c) => [c, await redis!.liveReplicas(c)] as const));
+      return Object.fromEntries(entries);
+    },
+    async close() {
+      await redis?.close();
     },
   };
+}
+
+@Injectable()
+class ContextClientsCloser implements OnApplicationShutdown {
+  constructor(@Inject(CONTEXT_CLIENTS) private readonly clients: ContextClients) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.clients.close();
+  }
 }
 
 @Global()
 @Module({})
 export class PlatformModule {
-  static forRoot(config: AppConfig, server: InProcessServer): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    server: InProcessServer,
+    remoteServers: RedisStreamsServer[] = [],
+  ): DynamicModule {
     return {
       module: PlatformModule,
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: IN_PROCESS_SERVER, useValue: server },
+        { provide: REMOTE_SERVERS, useValue: remoteServers },
         { provide: CONTEXT_CLIENTS, useValue: buildContextClients(config, server) },
+        ContextClientsCloser,
         ResilienceService,
         ContextCaller,
         { provide: QUERY_UNDERSTANDING_PORT, useClass: QueryUnderstandingClient },
@@ -65,6 +97,8 @@ export class PlatformModule {
       exports: [
         CONFIG,
         IN_PROCESS_SERVER,
+        REMOTE_SERVERS,
+        CONTEXT_CLIENTS,
         ResilienceService,
         ContextCaller,
         QUERY_UNDERSTANDING_PORT,

@@ -2,3 +2,5 @@
 export * from './test-database.js';
 export * from './test-app.js';
 export * from './http-client.js';
+export * from './free-port.js';
+export * from './distributed-deployment.js';

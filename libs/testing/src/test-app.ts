@@ -48,3 +48,29 @@ export async function startTestApp(
     },
   };
 }
+
+export type DeploymentKind = DatabaseKind | 'distributed';
+
+export interface Deployment {
+  kind: DeploymentKind;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The same API, deployed three ways: one process on PostgreSQL, one process on PGlite, or one process
+ * per context over Redis (from the built apps).
+ */
+export async function deploy(
+  kind: DeploymentKind,
+  create: (config: AppConfig) => Promise<INestApplication>,
+  env: Record<string, string> = {},
+): Promise<Deployment> {
+  if (kind === 'distributed') {
+    const { DistributedDeployment } = await import('./distributed-deployment.js');
+    const d = await DistributedDeployment.start({ env });
+    return { kind, baseUrl: d.baseUrl, close: () => d.close() };
+  }
+  const t = await startTestApp(create, kind, env);
+  return { kind, baseUrl: t.baseUrl, close: () => t.close() };
+}

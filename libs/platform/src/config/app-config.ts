@@ -19,6 +19,10 @@ export const EnvSchema = z.object({
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   DATA_DIR: z.string().default('./data'),
   REDIS_URL: optionalString,
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .default('ragnest'),
   RAG_CONTEXTS: z.string().default('all'),
   EMBEDDINGS_PROVIDER: z.enum(['hashing', 'openai']).default('hashing'),
   EMBEDDINGS_MODEL: optionalString,
@@ -55,6 +59,8 @@ export interface AppConfig {
   http: { port: number; host: string; bodyLimitBytes: number; uploadLimitBytes: number };
   database: { url?: string; poolSize: number; dataDir: string };
   redisUrl?: string;
+  /** Prefix of every Redis key and channel, so deployments can share one Redis. */
+  redisPrefix: string;
   contexts: ReadonlySet<ContextName>;
   embeddings: {
     provider: 'hashing' | 'openai';
@@ -143,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
     contexts,
     embeddings: {
       provider: e.EMBEDDINGS_PROVIDER,

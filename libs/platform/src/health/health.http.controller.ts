@@ -6,7 +6,14 @@ import {
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
+import { ContextName } from '#contracts';
+import { CONTEXT_CLIENTS, type ContextClients } from '../messaging/context-caller.js';
+import type { RedisStreamsServer } from '../messaging/redis-streams/redis-streams.server.js';
+import { REMOTE_SERVERS } from '../platform.module.js';
 import { ResilienceService } from '../resilience/resilience.service.js';
+
+/** Remote contexts without which no request can be served: their absence makes this process unready. */
+const ESSENTIAL: ContextName[] = [ContextName.Retrieval, ContextName.Ingestion];
 
 /** Liveness says the process runs; readiness says it can serve: its database answers, no circuit is open. */
 @Controller('health')
@@ -15,13 +22,22 @@ export class HealthHttpController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly resilience: ResilienceService,
+    @Inject(CONTEXT_CLIENTS) private readonly clients: ContextClients,
+    @Inject(REMOTE_SERVERS) private readonly servers: RedisStreamsServer[],
     @Optional() @Inject(DataSource) private readonly db?: DataSource,
   ) {}
 
   @Get('live')
   @HealthCheck()
   live() {
-    return this.health.check([async () => this.indicators.check('process').up({ pid: process.pid })]);
+    return this.health.check([
+      async () => this.indicators.check('process').up({ pid: process.pid }),
+      // What this replica has served over the transport, per pattern.
+      async () =>
+        this.indicators.check('transport').up({
+          replicas: Object.fromEntries(this.servers.map((s) => [s.consumer, Object.fromEntries(s.handled)])),
+        }),
+    ]);
   }
 
   @Get('ready')
@@ -35,7 +51,19 @@ export class HealthHttpController {
       const indicator = this.indicators.check('circuits');
       return open.length === 0 ? indicator.up({ states }) : indicator.down({ states });
     });
+    checks.push(() => this.remoteContexts());
     return this.health.check(checks);
+  }
+
+  private async remoteContexts(): Promise<HealthIndicatorResult> {
+    const indicator = this.indicators.check('contexts');
+    try {
+      const replicas = await this.clients.remoteReplicas();
+      const missing = ESSENTIAL.filter((c) => replicas[c]?.length === 0);
+      return missing.length === 0 ? indicator.up({ replicas }) : indicator.down({ replicas, missing });
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
   }
 
   private async database(): Promise<HealthIndicatorResult> {

@@ -23,6 +23,12 @@ export class AppExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request & { requestId?: string }>();
     const res = http.getResponse<Response>();
+    if (exception instanceof HttpException && req.path?.startsWith('/health')) {
+      // Terminus reports which dependency is down in its own JSON: keep it as it is.
+      res.setHeader('Retry-After', '5');
+      res.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
     const error = toAppError(exception);
     if (error.status >= 500 && !(exception instanceof AppError)) this.log.error(describe(exception));
     if (res.headersSent) {
@@ -80,6 +86,7 @@ export function toAppError(exception: unknown): AppError {
       return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
     if (status === 400) return AppError.badRequest(ErrorCode.ValidationFailed, exception.message);
     if (status < 500) return new AppError(`GATEWAY.HTTP_${status}`, exception.message, status);
+    if (status === 503) return AppError.unavailable('GATEWAY.UNAVAILABLE', exception.message);
   }
   return new AppError(ErrorCode.Internal, 'internal error', 500);
 }

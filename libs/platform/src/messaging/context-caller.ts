@@ -10,6 +10,9 @@ import type { Envelope } from './envelope.js';
 /** Resolves the client that reaches a context: in-process when hosted here, a remote transport otherwise. */
 export interface ContextClients {
   clientFor(context: ContextName): ClientProxy;
+  /** The contexts reached remotely, with the replicas alive now (empty when all are hosted here). */
+  remoteReplicas(): Promise<Partial<Record<ContextName, string[]>>>;
+  close(): Promise<void>;
 }
 export const CONTEXT_CLIENTS = Symbol('ContextClients');
 

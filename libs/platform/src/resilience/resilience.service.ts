@@ -10,7 +10,7 @@ import {
   BulkheadRejectedError,
   CircuitState,
 } from 'cockatiel';
-import { AppError } from '#contracts';
+import { AppError, ErrorCode } from '#contracts';
 
 /**
  * One resilience policy per call target (a context, a model, an embedder), so what happens under faults
@@ -34,7 +34,8 @@ const DEFAULTS: TargetPolicyOptions = {
 };
 
 export function isTargetFailure(error: unknown): boolean {
-  if (error instanceof AppError) return error.status >= 500;
+  // No live replica already fails fast: opening the circuit would only delay recovery when one returns.
+  if (error instanceof AppError) return error.status >= 500 && error.code !== ErrorCode.TransportNoReplica;
   return true;
 }
 

@@ -22,7 +22,15 @@ describe('reciprocalRankFusion', () => {
       { weight: 3, ids: ['b', 'a'] },
     ];
     expect(reciprocalRankFusion(lists, 60)[0].id).toBe('b');
-    expect(reciprocalRankFusion([{ ...lists[0], weight: 3 }, { ...lists[1], weight: 1 }], 60)[0].id).toBe('a');
+    expect(
+      reciprocalRankFusion(
+        [
+          { ...lists[0], weight: 3 },
+          { ...lists[1], weight: 1 },
+        ],
+        60,
+      )[0].id,
+    ).toBe('a');
   });
 
   it('is deterministic on ties and ignores repeated ids', () => {

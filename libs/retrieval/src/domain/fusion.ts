@@ -29,7 +29,9 @@ export function reciprocalRankFusion(lists: readonly RankedList[], k: number): F
       item.score += list.weight / (k + i + 1);
     });
   });
-  return [...items.values()].sort((a, b) => b.score - a.score || bestRank(a) - bestRank(b) || cmp(a.id, b.id));
+  return [...items.values()].sort(
+    (a, b) => b.score - a.score || bestRank(a) - bestRank(b) || cmp(a.id, b.id),
+  );
 }
 
 function bestRank(item: FusedItem): number {
@@ -74,5 +76,7 @@ export function relativeScoreFusion(lists: readonly ScoredList[]): FusedItem[] {
       item.score += list.weight * (range > 0 ? (score - min) / range : 1);
     });
   });
-  return [...items.values()].sort((a, b) => b.score - a.score || bestRank(a) - bestRank(b) || cmp(a.id, b.id));
+  return [...items.values()].sort(
+    (a, b) => b.score - a.score || bestRank(a) - bestRank(b) || cmp(a.id, b.id),
+  );
 }

@@ -63,7 +63,9 @@ export class IndexDocumentsHandler {
       }
       // One document the database refuses must not fail the others of its batch: retry them one by one.
       for (const p of prepared) {
-        await this.repository.replaceChunks([p]).catch((e: unknown) => this.repository.markFailed(p.source, describe(e)));
+        await this.repository
+          .replaceChunks([p])
+          .catch((e: unknown) => this.repository.markFailed(p.source, describe(e)));
       }
     }
   }

@@ -91,6 +91,8 @@ type PendingRow = [id: string, consumer: string, idleMs: number, deliveries: num
 export class RedisStreamsServer extends Server<ConnectionEvents> implements CustomTransportStrategy {
   /** This replica's name in its consumer groups and in the live-replica set. */
   readonly consumer: string;
+  /** Requests this replica has run, per pattern: what /health/live reports, and how tests see who did the work. */
+  readonly handled = new Map<string, number>();
   private readonly log = new Logger('RedisStreamsServer');
   private readonly keys: RedisStreamsKeys;
   private readonly context: string;
@@ -347,6 +349,7 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
     if (!handler || handler.isEventHandler) {
       return { err: unavailableError(`no handler for ${pattern} in ${this.context}`) };
     }
+    this.handled.set(pattern, (this.handled.get(pattern) ?? 0) + 1);
     try {
       return { response: await this.run(handler, pattern, envelope) };
     } catch (error) {

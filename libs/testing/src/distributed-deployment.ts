@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { ContextName } from '#contracts';
+import { freePort } from './free-port.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+export interface ServiceProcess {
+  name: string;
+  context: ContextName;
+  port: number;
+  child: ChildProcess;
+  output: string[];
+}
+
+/**
+ * A distributed deployment as separate OS processes, one per context (two retrieval replicas by default),
+ * from the built apps (`npm run build`), on a fresh database and its own Redis key prefix.
+ */
+export class DistributedDeployment {
+  readonly services = new Map<string, ServiceProcess>();
+  baseUrl = '';
+
+  private constructor(
+    readonly env: Record<string, string>,
+    private readonly db: TestDatabase,
+  ) {}
+
+  static async start(
+    options: { retrievalReplicas?: number; env?: Record<string, string> } = {},
+  ): Promise<DistributedDeployment> {
+    const entry = join(ROOT, 'dist/apps/gateway/main.js');
+    if (!existsSync(entry))
+      throw new Error('the distributed tests run the built apps: run `npm run build` first');
+    const db = await createTestDatabase();
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `ragnest-e2e-${randomBytes(4).toString('hex')}`,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    };
+    const d = new DistributedDeployment(env, db);
+    try {
+      // Stateful contexts first, so migrations run once before the others connect.
+      await d.startService('ingestion', ContextName.Ingestion);
+      const others: [string, ContextName][] = [
+        ['query-understanding', ContextName.QueryUnderstanding],
+        ['generation', ContextName.Generation],
+        ['presentation', ContextName.Presentation],
+      ];
+      for (let i = 1; i <= (options.retrievalReplicas ?? 2); i++)
+        others.push([`retrieval-${i}`, ContextName.Retrieval]);
+      await Promise.all(others.map(([name, context]) => d.startService(name, context)));
+      const gateway = await d.startService('gateway', ContextName.Gateway);
+      d.baseUrl = `http://127.0.0.1:${gateway.port}`;
+      await d.waitReady(d.baseUrl);
+      return d;
+    } catch (error) {
+      await d.close();
+      throw error;
+    }
+  }
+
+  async startService(name: string, context: ContextName): Promise<ServiceProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(ROOT, `dist/apps/${context}/main.js`)], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service: ServiceProcess = { name, context, port, child, output: [] };
+    const keep = (chunk: Buffer) => {
+      service.output.push(chunk.toString());
+      if (service.output.length > 200) service.output.shift();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.services.set(name, service);
+    await this.waitLive(service);
+    return service;
+  }
+
+  /** Kills a service (SIGKILL by default) and waits for it to be gone. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const service = this.services.get(name);
+    if (!service) return;
+    this.services.delete(name);
+    if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+    await new Promise<void>((done) => {
+      service.child.once('exit', () => done());
+      service.child.kill(signal);
+    });
+  }
+
+  /** Requests this service's replica has run over the transport, per pattern (from its /health/live). */
+  async handled(name: string): Promise<Record<string, number>> {
+    const service = this.services.get(name)!;
+    const res = await fetch(`http://127.0.0.1:${service.port}/health/live`);
+    const body = (await res.json()) as {
+      info: { transport: { replicas: Record<string, Record<string, number>> } };
+    };
+    return Object.assign({}, ...Object.values(body.info.transport.replicas));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.services.keys()].map((name) => this.kill(name, 'SIGTERM')));
+    const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      const keys = await redis.keys(`${this.env.REDIS_PREFIX}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    } catch {
+      // Redis being down must not hide the test's own result.
+    } finally {
+      redis.disconnect();
+    }
+    await this.db.drop();
+  }
+
+  private async waitLive(service: ServiceProcess, timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (service.child.exitCode !== null) {
+        throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output.join('')}`);
+      }
+      try {
+        const res = await fetch(`http://127.0.0.1:${service.port}/health/live`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(
+      `${service.name} did not become live within ${timeoutMs} ms:\n${service.output.join('')}`,
+    );
+  }
+
+  async waitReady(baseUrl = this.baseUrl, timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < until) {
+      try {
+        const res = await fetch(`${baseUrl}/health/ready`);
+        last = await res.text();
+        if (res.ok) return;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`gateway not ready within ${timeoutMs} ms: ${last}`);
+  }
+}
