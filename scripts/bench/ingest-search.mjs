@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Ingestion and search benchmark: ragnest as a user sees it, over HTTP against a real `ragnest serve`
-// child process, on PostgreSQL and/or the embedded PGlite database, with a BEIR data set (SciFact).
+// child process, on PostgreSQL and/or the embedded PGlite database, with a BEIR data set (SciFact); and the
+// same through the distributed deployment: one process per context (two retrieval replicas) talking over
+// Redis Streams, on PostgreSQL, measured at its gateway.
 //
 // For each backend it measures:
 //   - ingestion: the corpus POSTed to /rag/collections/bench/documents in batches of 500, wall time from
@@ -8,16 +10,21 @@
 //   - search: POST /rag/search (sparse, dense, hybrid; topK 10) with the test queries, each sent once at
 //     every concurrency after 20 warm-up requests; p50/p95/p99 latency and requests/s;
 //   - answering: POST /rag/query (extractive generator) the same way;
-//   - the server's resident memory after ingestion and after the request runs.
+//   - each server process's resident memory after ingestion and after the request runs.
+// With both postgres and distributed it also compares their /rag/search latencies side by side.
 // It prints Markdown tables and writes the figures to bench-results/ingest-search-<timestamp>.json.
 // It asserts nothing: requests that fail are counted and printed.
 //
-// Run: npm run bench:ingest-search -- [--backend postgres|pglite|both] [--docs N] [--queries N]
-//                                     [--concurrency 1,8] [--dataset <beir-dir>]
+// Run: npm run bench:ingest-search -- [--backend postgres|pglite|distributed|both|all|<a,b>] [--docs N]
+//                                     [--queries N] [--concurrency 1,8] [--dataset <beir-dir>]
+// `both` is postgres and pglite, `all` adds distributed; a comma-separated list picks any of them.
 // PostgreSQL (with pgvector) must be reachable at postgres://postgres@127.0.0.1:5432/postgres, or at
-// BENCH_DATABASE_URL; a fresh database is created for the run and dropped afterwards.
+// BENCH_DATABASE_URL; a fresh database is created for each backend and dropped afterwards. The distributed
+// deployment runs the built apps (`npm run build`) and needs Redis at redis://127.0.0.1:6379, or at
+// BENCH_REDIS_URL; its keys live under a prefix of their own and are deleted afterwards.
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -26,10 +33,15 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BACKENDS = ['postgres', 'pglite', 'distributed'];
+const BACKEND_GROUPS = { both: ['postgres', 'pglite'], all: BACKENDS };
+const RETRIEVAL_REPLICAS = 2;
 const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
 const WARMUP_REQUESTS = 20;
@@ -54,10 +66,15 @@ function parseOptions(argv) {
     },
     strict: true,
   });
-  const backends = { both: ['postgres', 'pglite'], postgres: ['postgres'], pglite: ['pglite'] }[
-    values.backend
+  const backends = [
+    ...new Set(values.backend.split(',').flatMap((b) => BACKEND_GROUPS[b.trim()] ?? [b.trim()])),
   ];
-  if (!backends) throw new Error(`--backend must be postgres, pglite or both, not "${values.backend}"`);
+  const unknown = backends.filter((b) => !BACKENDS.includes(b));
+  if (unknown.length > 0) {
+    throw new Error(
+      `--backend takes ${BACKENDS.join(', ')}, both or all (or a comma-separated list), not "${unknown.join(',')}"`,
+    );
+  }
   const concurrency = values.concurrency.split(',').map((c) => positiveInt(c.trim(), '--concurrency'));
   return {
     backends,
@@ -124,7 +141,7 @@ async function withAdminClient(fn) {
 
 /** A fresh, empty store for one backend: the server's env, and how to remove the store afterwards. */
 async function prepareStore(backend) {
-  if (backend === 'postgres') {
+  if (backend === 'postgres' || backend === 'distributed') {
     const name = `ragnest_bench_${process.pid}_${Date.now()}`;
     await withAdminClient((c) => c.query(`CREATE DATABASE ${name}`));
     const url = new URL(ADMIN_DATABASE_URL);

@@ -5,8 +5,8 @@ import { CONFIG, type AppConfig, RequestContext } from '#platform';
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Gives each HTTP request its id (the client's X-Request-Id when it is sane, else a new one) and its
- * deadline; both travel with every call the request causes, in this process and across transports.
+ * Gives each HTTP request its id (the client's X-Request-Id when it is sane, else a new one), its trace
+ * context (the client's W3C traceparent, else a new trace) and its deadline; all three travel with every call the request causes, in this process and across transports.
  */
 @Injectable()
 export class RequestContextMiddleware implements NestMiddleware {
@@ -17,6 +17,7 @@ export class RequestContextMiddleware implements NestMiddleware {
     const requestId = given && CLIENT_ID.test(given) ? given : RequestContext.newRequestId();
     req.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
-    RequestContext.run({ requestId, deadline: Date.now() + this.config.requestTimeoutMs }, () => next());
+    const traceparent = RequestContext.traceparent(req.header('traceparent'));
+    RequestContext.run({ requestId, deadline: Date.now() + this.config.requestTimeoutMs, traceparent }, () => next());
   }
 }

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 /**
  * What travels with a request across every hop: its id (for logs and error bodies) and its deadline
@@ -8,7 +8,11 @@ import { randomUUID } from 'node:crypto';
 export interface RequestMeta {
   requestId: string;
   deadline: number;
+  /** W3C trace context of the request (`traceparent`), carried unchanged across every hop. */
+  traceparent?: string;
 }
+
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 const storage = new AsyncLocalStorage<RequestMeta>();
 
@@ -21,6 +25,11 @@ export const RequestContext = {
   },
   newRequestId(): string {
     return randomUUID();
+  },
+  /** The client's traceparent when well formed, else the start of a new trace. */
+  traceparent(given: string | undefined): string {
+    if (given && TRACEPARENT.test(given)) return given;
+    return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   },
   /** Milliseconds left before the current request's deadline (Infinity outside a request). */
   remainingMs(): number {

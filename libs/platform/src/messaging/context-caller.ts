@@ -62,7 +62,7 @@ export class ContextCaller {
     const current = RequestContext.current();
     const ownDeadline = Date.now() + timeoutMs;
     return current
-      ? { requestId: current.requestId, deadline: Math.min(current.deadline, ownDeadline) }
+      ? { ...current, deadline: Math.min(current.deadline, ownDeadline) }
       : { requestId: RequestContext.newRequestId(), deadline: ownDeadline };
   }
 }
