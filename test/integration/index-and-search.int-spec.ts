@@ -231,6 +231,30 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     expect(counts[0]).toEqual({ chunks: '0', orphans: '0' });
   });
 
+  it('vacuums and analyses the index tables once the queue is idle after a burst of documents', async () => {
+    const docs = Array.from({ length: 520 }, (_, i) => ({
+      id: `burst-${i}`,
+      text: `burst document number ${i} about topic ${i % 7}`,
+    }));
+    await ingest('burst', docs);
+    const db = t.app.get((await import('typeorm')).DataSource);
+    const rows: { relname: string; vacuumed: boolean; analysed: boolean }[] = await db.query(
+      `SELECT relname, last_vacuum IS NOT NULL AS vacuumed, last_analyze IS NOT NULL AS analysed
+         FROM pg_stat_user_tables WHERE relname IN ('chunks', 'chunk_terms') ORDER BY relname`,
+    );
+    expect(rows).toEqual([
+      { relname: 'chunk_terms', vacuumed: true, analysed: true },
+      { relname: 'chunks', vacuumed: true, analysed: true },
+    ]);
+    const { results } = await retrieval.search({
+      collection: 'burst',
+      query: 'document number 42',
+      topK: 1,
+      mode: 'sparse',
+    });
+    expect(results[0].documentId).toBe('burst-42');
+  });
+
   it('answers 404 for an unknown collection or document', async () => {
     await expect(
       retrieval.search({ collection: 'nope', query: 'x', topK: 1, mode: 'hybrid' }),

@@ -345,6 +345,12 @@ export class DocumentRepository {
     }
   }
 
+  /** VACUUM cannot run in a transaction: each statement goes alone. */
+  async vacuumIndex(): Promise<void> {
+    await this.db.query('VACUUM (ANALYZE) chunk_terms');
+    await this.db.query('VACUUM (ANALYZE) chunks');
+  }
+
   async deleteDocument(collectionName: string, externalId: string): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const rows: { id: string }[] = await m.query(

@@ -16,7 +16,7 @@ export class InProcessQueue<J> {
   constructor(
     private readonly handler: (batch: J[]) => Promise<void>,
     private readonly key: (job: J) => string,
-    private readonly options: { concurrency: number; batchSize: number },
+    private readonly options: { concurrency: number; batchSize: number; onIdle?: () => Promise<void> },
   ) {}
 
   /** Adds jobs not already waiting; returns at once. */
@@ -46,6 +46,14 @@ export class InProcessQueue<J> {
     while (this.running > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** Runs the idle hook (its failure is logged), then releases whoever waits for idleness. */
+  private async settle(): Promise<void> {
+    await this.options
+      .onIdle?.()
+      .catch((error: Error) => this.log.warn(`idle hook failed: ${error.message}`));
+    if (this.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
   private pump(): void {
     while (!this.stopped && this.running < this.options.concurrency && this.pending.length > 0) {
       const batch = this.pending.splice(0, this.options.batchSize);
@@ -65,7 +73,7 @@ export class InProcessQueue<J> {
         .finally(() => {
           this.running--;
           this.pump();
-          if (this.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+          if (this.size === 0) void this.settle();
         });
     }
   }
