@@ -26,6 +26,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -155,7 +156,7 @@ async function prepareStore(backend) {
   return { env: { DATA_DIR: dir }, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/* ---------- the server process ---------- */
+/* ---------- the server processes ---------- */
 
 async function freePort() {
   const server = net.createServer();
@@ -167,28 +168,31 @@ async function freePort() {
   return port;
 }
 
-async function startServer(backend, storeEnv) {
+/**
+ * Starts one server process from `script` and waits until it answers `healthPath` with 200. Returns the
+ * process with its base URL and a `stop()` that waits for it to be gone.
+ */
+async function startProcess(name, label, script, args, env, healthPath) {
   const port = await freePort();
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv };
-  if (backend === 'pglite') delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ['bin/ragnest.js', 'serve'], {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: REPO_ROOT,
-    env,
+    env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // The server logs warnings only: pass them through, marked, so odd behaviour shows next to the figures.
+  // The servers log warnings only: pass them through, marked, so odd behaviour shows next to the figures.
   const tail = [];
   const relay = (chunk) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
       tail.push(line);
       if (tail.length > 50) tail.shift();
-      process.stderr.write(`  [server ${backend}] ${line}\n`);
+      process.stderr.write(`  [${label}] ${line}\n`);
     }
   };
   child.stdout.on('data', relay);
   child.stderr.on('data', relay);
   const exited = once(child, 'exit');
   const server = {
+    name,
     child,
     baseUrl: `http://127.0.0.1:${port}`,
     stop: async () => {
@@ -202,7 +206,7 @@ async function startServer(backend, storeEnv) {
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
   try {
-    await waitReady(server, exited, tail);
+    await waitHealthy(server, healthPath, exited, tail, label);
   } catch (error) {
     await server.stop();
     throw error;
@@ -210,25 +214,104 @@ async function startServer(backend, storeEnv) {
   return server;
 }
 
-async function waitReady(server, exited, tail) {
+async function waitHealthy(server, healthPath, exited, tail, label) {
   const started = performance.now();
   let died = false;
   exited.then(() => (died = true));
   while (performance.now() - started < READY_TIMEOUT_MS) {
-    if (died) throw new Error(`the server exited before it was ready:\n${tail.join('\n')}`);
+    if (died) throw new Error(`${label} exited before ${healthPath} answered:\n${tail.join('\n')}`);
     try {
-      const res = await fetch(`${server.baseUrl}/health/ready`, {
+      const res = await fetch(`${server.baseUrl}${healthPath}`, {
         signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(5000)]),
       });
       await res.arrayBuffer();
-      if (res.status === 200) return (performance.now() - started) / 1000;
+      if (res.status === 200) return;
     } catch (error) {
       // Not listening yet, unless the benchmark is being stopped.
       if (stopping.signal.aborted) throw error;
     }
     await sleep(250);
   }
-  throw new Error(`the server was not ready after ${READY_TIMEOUT_MS / 1000} s`);
+  throw new Error(`${label}: ${healthPath} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+/** `ragnest serve`: every context in one process. */
+async function startMonolith(backend, storeEnv) {
+  const env = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv };
+  if (backend === 'pglite') delete env.DATABASE_URL;
+  const server = await startProcess(
+    'server',
+    `server ${backend}`,
+    'bin/ragnest.js',
+    ['serve'],
+    env,
+    '/health/ready',
+  );
+  return { baseUrl: server.baseUrl, processes: [server], stop: () => server.stop() };
+}
+
+/** The contexts the distributed deployment runs besides ingestion and the gateway, as [process, context]. */
+const DISTRIBUTED_SERVICES = [
+  ['query-understanding', 'query-understanding'],
+  ['generation', 'generation'],
+  ['presentation', 'presentation'],
+  ...Array.from({ length: RETRIEVAL_REPLICAS }, (_, i) => [`retrieval-${i + 1}`, 'retrieval']),
+];
+
+/**
+ * One process per context from the built apps, started as the test harness does
+ * (libs/testing/src/distributed-deployment.ts): ingestion first, since it migrates the database, then the
+ * other contexts, then the gateway, ready once the gateway's /health/ready answers 200.
+ */
+async function startDistributed(storeEnv) {
+  if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/main.js')))
+    throw new Error('the distributed deployment runs the built apps: run `npm run build` first');
+  const prefix = `ragnest-bench-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const env = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    ...storeEnv,
+  };
+  const start = (name, context, healthPath = '/health/live') =>
+    startProcess(name, `distributed ${name}`, `dist/apps/${context}/main.js`, [], env, healthPath);
+  const processes = [];
+  const stop = async () => {
+    try {
+      await Promise.all(processes.map((p) => p.stop()));
+    } finally {
+      await deleteRedisKeys(prefix);
+    }
+  };
+  try {
+    processes.push(await start('ingestion', 'ingestion'));
+    const others = await Promise.allSettled(
+      DISTRIBUTED_SERVICES.map(([name, context]) => start(name, context)),
+    );
+    processes.push(...others.filter((o) => o.status === 'fulfilled').map((o) => o.value));
+    const failed = others.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    const gateway = await start('gateway', 'gateway', '/health/ready');
+    processes.push(gateway);
+    return { baseUrl: gateway.baseUrl, processes, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function deleteRedisKeys(prefix) {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Resident and peak resident memory of a process, in MiB, from /proc. */
@@ -236,6 +319,10 @@ async function memoryMiB(pid) {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+async function memoryOf(processes) {
+  return Promise.all(processes.map((p) => memoryMiB(p.child.pid)));
 }
 
 /* ---------- HTTP ---------- */
@@ -403,32 +490,38 @@ async function measureRequests(baseUrl, queries, concurrencies) {
 /* ---------- one backend ---------- */
 
 async function benchBackend(backend, data, options) {
-  process.stderr.write(`\n${backend}: starting the server\n`);
+  process.stderr.write(`\n${backend}: starting the server${backend === 'distributed' ? 's' : ''}\n`);
   const store = await prepareStore(backend);
-  let server;
+  let deployment;
   try {
-    server = await startServer(backend, store.env);
+    deployment =
+      backend === 'distributed' ? await startDistributed(store.env) : await startMonolith(backend, store.env);
     process.stderr.write(`${backend}: ingesting ${data.documents.length} documents\n`);
-    const ingestion = await ingest(server.baseUrl, data.documents);
-    const afterIngestion = await memoryMiB(server.child.pid);
+    const ingestion = await ingest(deployment.baseUrl, data.documents);
+    const afterIngestion = await memoryOf(deployment.processes);
     process.stderr.write(
       `${backend}: ${ingestion.chunks} chunks in ${fmt(ingestion.seconds, 1)} s; searching\n`,
     );
-    const requests = await measureRequests(server.baseUrl, data.queries, options.concurrency);
-    const afterRequests = await memoryMiB(server.child.pid);
+    const requests = await measureRequests(deployment.baseUrl, data.queries, options.concurrency);
+    const afterRequests = await memoryOf(deployment.processes);
     return {
       backend,
       ingestion,
-      memoryMiB: {
-        afterIngestion: afterIngestion.rss,
-        afterRequests: afterRequests.rss,
-        peak: afterRequests.peak,
-      },
+      // Per server process: one for the monolith, one per context (and replica) when distributed.
+      memoryMiB: deployment.processes.map((p, i) => ({
+        process: p.name,
+        afterIngestion: afterIngestion[i].rss,
+        afterRequests: afterRequests[i].rss,
+        peak: afterRequests[i].peak,
+      })),
       requests,
     };
   } finally {
-    await server?.stop();
-    await store.remove();
+    try {
+      await deployment?.stop();
+    } finally {
+      await store.remove();
+    }
   }
 }
 
@@ -468,16 +561,15 @@ function formatEnvironment(env, data, options) {
 
 function formatBackend(result) {
   const i = result.ingestion;
-  const m = result.memoryMiB;
   const lines = [
-    `### ${result.backend}`,
+    `### ${result.backend}${result.backend === 'distributed' ? ` (one process per context, ${RETRIEVAL_REPLICAS} retrieval replicas, over Redis Streams)` : ''}`,
     '',
     `Ingestion: ${fmt(i.documents)} documents${i.failed ? ` (${fmt(i.failed)} failed)` : ''} → ${fmt(i.chunks)} chunks ` +
       `(${i.embedding.model}, ${i.embedding.dimensions} dims) in ${fmt(i.seconds, 1)} s: ` +
       `${fmt(i.documentsPerSecond, 1)} documents/s, ${fmt(i.chunksPerSecond, 1)} chunks/s ` +
       `(all POSTed after ${fmt(i.postedSeconds, 1)} s; slowest status poll ${fmt(i.slowestPollMs)} ms` +
       `${i.connectionResets ? `; ${i.connectionResets} connection(s) reset by the server and retried` : ''}).`,
-    `Server RSS: ${fmt(m.afterIngestion)} MiB after ingestion, ${fmt(m.afterRequests)} MiB after the request runs (peak ${fmt(m.peak)} MiB).`,
+    ...formatMemory(result.memoryMiB),
     '',
     '| endpoint | mode | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -486,6 +578,49 @@ function formatBackend(result) {
     lines.push(
       `| ${r.endpoint} | ${r.mode} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${fmt(r.p50Ms, 1)} | ` +
         `${fmt(r.p95Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.requestsPerSecond, 1)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function formatMemory(processes) {
+  if (processes.length === 1) {
+    const [m] = processes;
+    return [
+      `Server RSS: ${fmt(m.afterIngestion)} MiB after ingestion, ${fmt(m.afterRequests)} MiB after the request runs (peak ${fmt(m.peak)} MiB).`,
+    ];
+  }
+  const sum = (field) => processes.reduce((total, m) => total + m[field], 0);
+  return [
+    '',
+    '| process | RSS after ingestion MiB | RSS after requests MiB | peak RSS MiB |',
+    '| --- | ---: | ---: | ---: |',
+    ...processes.map(
+      (m) => `| ${m.process} | ${fmt(m.afterIngestion)} | ${fmt(m.afterRequests)} | ${fmt(m.peak)} |`,
+    ),
+    // Peaks need not coincide, so their sum bounds the deployment's peak from above.
+    `| **total** | ${fmt(sum('afterIngestion'))} | ${fmt(sum('afterRequests'))} | ≤ ${fmt(sum('peak'))} |`,
+  ];
+}
+
+/** The monolith on PostgreSQL against the distributed deployment, run for run. */
+function formatComparison(monolith, distributed) {
+  const lines = [
+    '### postgres (monolith) vs distributed',
+    '',
+    '| endpoint | mode | concurrency | monolith p50 ms | monolith p95 ms | monolith req/s | ' +
+      'distributed p50 ms | distributed p95 ms | distributed req/s | distributed p50 / monolith p50 |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const m of monolith.requests) {
+    const d = distributed.requests.find(
+      (r) => r.endpoint === m.endpoint && r.mode === m.mode && r.concurrency === m.concurrency,
+    );
+    if (!d) continue;
+    lines.push(
+      `| ${m.endpoint} | ${m.mode} | ${m.concurrency} | ${fmt(m.p50Ms, 1)} | ${fmt(m.p95Ms, 1)} | ` +
+        `${fmt(m.requestsPerSecond, 1)} | ${fmt(d.p50Ms, 1)} | ${fmt(d.p95Ms, 1)} | ` +
+        `${fmt(d.requestsPerSecond, 1)} | ${fmt(d.p50Ms / m.p50Ms, 2)}× |`,
     );
   }
   return lines.join('\n');
@@ -538,6 +673,9 @@ async function main() {
   };
   console.log(`\n## Ingestion and search benchmark\n\n${formatEnvironment(env, data, options)}\n`);
   for (const r of results) console.log(`${formatBackend(r)}\n`);
+  const monolith = results.find((r) => r.backend === 'postgres');
+  const distributed = results.find((r) => r.backend === 'distributed');
+  if (monolith && distributed) console.log(`${formatComparison(monolith, distributed)}\n`);
   console.log(`Figures written to ${await writeResults(report)}`);
 }
 
