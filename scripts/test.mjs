@@ -2,6 +2,9 @@
 // `npm test`: checks that the services the suite needs are reachable, stops at once with what to do if
 // not, then type-checks, builds (the CLI tests run the built binary) and runs every Vitest project.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 
 const pgUrl = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
@@ -45,4 +48,24 @@ const run = (cmd, args) => {
 };
 run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 run('npm', ['run', '--silent', 'build']);
-run('npx', ['vitest', 'run', ...process.argv.slice(2)]);
+const report = join(mkdtempSync(join(tmpdir(), 'ragnest-test-')), 'vitest.json');
+const vitest = spawnSync(
+  'npx',
+  [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ],
+  {
+    stdio: 'inherit',
+  },
+);
+// A plain closing line that any CI can read, whatever the runner's own format.
+if (existsSync(report)) {
+  const { numPassedTests, numFailedTests, numPendingTests } = JSON.parse(readFileSync(report, 'utf8'));
+  console.log(`tests: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests} skipped`);
+}
+process.exit(vitest.status ?? 1);

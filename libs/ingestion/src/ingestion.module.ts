@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule, EmbeddingsModule } from '#platform';
+import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule } from '#platform';
 import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
 import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
 import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
 import { IndexDocumentsHandler } from './application/index-documents/index-documents.command-handler.js';
 import { IngestDocumentsHandler } from './application/ingest-documents/ingest-documents.command-handler.js';
 import { DocumentRepository } from './infrastructure/document.repository.js';
+import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
 import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
 
@@ -20,7 +21,15 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     GetCollectionHandler,
     GetDocumentHandler,
     DeleteDocumentHandler,
-    { provide: INGESTION_QUEUE, useClass: InProcessIngestionQueue },
+    {
+      // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
+      provide: INGESTION_QUEUE,
+      inject: [CONFIG, DocumentRepository, IndexDocumentsHandler],
+      useFactory: (config: AppConfig, repository: DocumentRepository, handler: IndexDocumentsHandler) =>
+        config.redisUrl
+          ? new BullMqIngestionQueue(repository, handler, config)
+          : new InProcessIngestionQueue(repository, handler, config),
+    },
   ],
   exports: [INGESTION_QUEUE],
 })

@@ -146,10 +146,12 @@ export class DocumentRepository {
   }
 
   /** Document versions still waiting or interrupted (queued or processing), oldest first. */
-  async pendingJobs(limit: number): Promise<DocumentJob[]> {
+  async pendingJobs(limit: number, untouchedForMs = 0): Promise<DocumentJob[]> {
     const rows = await this.db.query(
-      `SELECT id, version FROM documents WHERE status IN ('queued', 'processing') ORDER BY updated_at, id LIMIT $1`,
-      [limit],
+      `SELECT id, version FROM documents
+        WHERE status IN ('queued', 'processing') AND updated_at <= now() - make_interval(secs => $2::float8 / 1000)
+        ORDER BY updated_at, id LIMIT $1`,
+      [limit, untouchedForMs],
     );
     return rows.map((r: { id: string; version: number }) => ({
       documentId: String(r.id),

@@ -1,0 +1,108 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { CONFIG, type AppConfig } from '#platform';
+import { IndexDocumentsHandler } from '../../application/index-documents/index-documents.command-handler.js';
+import { DocumentRepository, type DocumentJob } from '../document.repository.js';
+import type { IngestionQueue } from './ingestion-queue.js';
+
+export const INGESTION_QUEUE_NAME = 'ingestion';
+const INDEX_JOB = 'index-document';
+/** How often the database is compared with the queue, and how long a pending document may sit untouched. */
+const RECONCILE_EVERY_MS = 10_000;
+const UNTOUCHED_FOR_MS = 30_000;
+
+/**
+ * Ingestion on BullMQ (with REDIS_URL): one job per document version, id `<document>-v<version>`, so
+ * adding a version twice queues it once. The queue only dispatches: the database holds every
+ * document's state, and the index transaction checks the version under the row lock, so a job run
+ * twice (stalled and re-delivered, a worker killed) still leaves one set of chunks. Redis holds nothing
+ * that cannot be rebuilt: at start and every few seconds, documents left queued or processing without
+ * progress are queued again (after a Redis restart with no persistence, say).
+ */
+@Injectable()
+export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('IngestionQueue');
+  private readonly queue: Queue;
+  private readonly connections: Redis[] = [];
+  private worker?: Worker;
+  private reconciler?: NodeJS.Timeout;
+
+  constructor(
+    private readonly repository: DocumentRepository,
+    private readonly handler: IndexDocumentsHandler,
+    @Inject(CONFIG) private readonly config: AppConfig,
+  ) {
+    this.queue = new Queue(INGESTION_QUEUE_NAME, {
+      connection: this.connection(),
+      prefix: config.redisPrefix,
+      defaultJobOptions: {
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+        removeOnComplete: { count: 10_000 },
+        removeOnFail: { count: 10_000 },
+      },
+    });
+    this.queue.on('error', (error) => this.log.warn(`queue: ${error.message}`));
+  }
+
+  async enqueue(jobs: DocumentJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(jobs.map((job) => ({ name: INDEX_JOB, data: job, opts: { jobId: bullJobId(job) } })));
+  }
+
+  async drained(): Promise<void> {
+    for (;;) {
+      const counts = await this.queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+      if (Object.values(counts).every((n) => n === 0)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.worker = new Worker<DocumentJob>(INGESTION_QUEUE_NAME, (job) => this.handler.execute([job.data]), {
+      connection: this.connection(),
+      prefix: this.config.redisPrefix,
+      concurrency: this.config.ingestion.concurrency,
+      // A killed worker's job is handed to another after a few seconds, not the default 30.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+    });
+    this.worker.on('error', (error) => this.log.warn(`worker: ${error.message}`));
+    await this.reconcile(0);
+    this.reconciler = setInterval(() => void this.reconcile(UNTOUCHED_FOR_MS), RECONCILE_EVERY_MS);
+    this.reconciler.unref();
+  }
+
+  /** Stops taking jobs and lets the running ones finish (BullMQ waits for them). */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.reconciler) clearInterval(this.reconciler);
+    await this.worker?.close();
+    await this.queue.close();
+    for (const c of this.connections) c.disconnect();
+  }
+
+  private async reconcile(untouchedForMs: number): Promise<void> {
+    try {
+      const pending = await this.repository.pendingJobs(100_000, untouchedForMs);
+      if (pending.length > 0) {
+        await this.enqueue(pending);
+        if (untouchedForMs === 0) this.log.log(`resuming ${pending.length} document(s) left queued or processing`);
+      }
+    } catch (error) {
+      this.log.warn(`could not re-queue pending documents: ${(error as Error).message}`);
+    }
+  }
+
+  private connection(): Redis {
+    // BullMQ's blocking commands need unlimited retries per request; reconnects are ioredis's job.
+    const redis = new Redis(this.config.redisUrl!, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined);
+    this.connections.push(redis);
+    return redis;
+  }
+}
+
+export function bullJobId(job: DocumentJob): string {
+  return `${job.documentId}-v${job.version}`;
+}
