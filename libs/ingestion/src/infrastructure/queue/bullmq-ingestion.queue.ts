@@ -33,8 +33,10 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
     private readonly handler: IndexDocumentsHandler,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {
+    const connection = this.connection();
+    this.watchReconnects(connection);
     this.queue = new Queue(INGESTION_QUEUE_NAME, {
-      connection: this.connection(),
+      connection,
       prefix: config.redisPrefix,
       defaultJobOptions: {
         attempts: 8,
@@ -44,6 +46,18 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
       },
     });
     this.queue.on('error', (error) => this.log.warn(`queue: ${error.message}`));
+  }
+
+  /** After Redis comes back (it may have lost every job), the database says what is still to do. */
+  private watchReconnects(redis: Redis): void {
+    let connectedBefore = false;
+    redis.on('ready', () => {
+      if (connectedBefore) {
+        this.log.log('Redis is back: re-queuing pending documents');
+        void this.reconcile(0);
+      }
+      connectedBefore = true;
+    });
   }
 
   async enqueue(jobs: DocumentJob[]): Promise<void> {

@@ -1,0 +1,133 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ContextName } from '#contracts';
+import { DistributedDeployment, eventually, freePort, http } from '#testing';
+
+/**
+ * Ingestion on BullMQ with real processes, real Redis and real PostgreSQL: a worker killed mid-ingest
+ * and a Redis restart lose no document and duplicate no chunk.
+ */
+const corpus = readFileSync(new URL('../../../shared/datasets/scifact/corpus.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((line) => JSON.parse(line) as { _id: string; title: string; text: string });
+
+function documents(n: number) {
+  return corpus.slice(0, n).map((d) => ({ id: d._id, title: d.title, text: d.text }));
+}
+
+async function post(
+  d: DistributedDeployment,
+  collection: string,
+  docs: ReturnType<typeof documents>,
+): Promise<void> {
+  for (let i = 0; i < docs.length; i += 500) {
+    const res = await http(d.baseUrl, 'POST', `/rag/collections/${collection}/documents`, {
+      documents: docs.slice(i, i + 500),
+    });
+    expect(res.status).toBe(202);
+  }
+}
+
+async function view(d: DistributedDeployment, collection: string) {
+  const res = await http(d.baseUrl, 'GET', `/rag/collections/${collection}`);
+  return res.status === 200 ? (res.body as { documents: Record<string, number>; chunks: number }) : undefined;
+}
+
+async function allIndexed(d: DistributedDeployment, collection: string, n: number, timeoutMs = 180_000) {
+  return eventually(
+    async () => {
+      const v = await view(d, collection);
+      return v && v.documents.indexed === n && v.documents.queued + v.documents.processing === 0
+        ? v
+        : undefined;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function duplicateChunks(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM (SELECT document_id, position FROM chunks GROUP BY 1, 2 HAVING count(*) > 1) d`,
+    );
+    return rows[0].n;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('durable ingestion', () => {
+  let d: DistributedDeployment | undefined;
+  let redis: ChildProcess | undefined;
+
+  afterEach(async () => {
+    await d?.close();
+    d = undefined;
+  });
+  afterAll(() => {
+    redis?.kill('SIGKILL');
+  });
+
+  it('finishes a 2,000-document ingest after its worker is killed with SIGKILL, with the chunks of a clean run', async () => {
+    d = await DistributedDeployment.start({ retrievalReplicas: 1 });
+    const docs = documents(2000);
+    await post(d, 'killed', docs);
+    const before = await eventually(
+      async () => {
+        const indexed = (await view(d!, 'killed'))?.documents.indexed ?? 0;
+        return indexed >= 300 ? indexed : undefined;
+      },
+      120_000,
+      100,
+    );
+    await d.kill('ingestion', 'SIGKILL');
+    // Killed part-way: there was work left for the restarted worker.
+    expect(before).toBeLessThan(2000);
+    await d.startService('ingestion', ContextName.Ingestion);
+    const killed = await allIndexed(d, 'killed', 2000);
+
+    await post(d, 'clean', docs);
+    const clean = await allIndexed(d, 'clean', 2000);
+    expect(killed.chunks).toBe(clean.chunks);
+    expect(killed.documents.failed).toBe(0);
+    expect(await duplicateChunks(d.env.DATABASE_URL)).toBe(0);
+  }, 300_000);
+
+  it('loses no document when Redis restarts during an ingest, and resumes', async () => {
+    const port = await freePort();
+    const startRedis = () =>
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
+    redis = startRedis();
+    const url = `redis://127.0.0.1:${port}`;
+    await eventually(() => portOpen(port), 5_000);
+    d = await DistributedDeployment.start({ retrievalReplicas: 1, env: { REDIS_URL: url } });
+    const docs = documents(1000);
+    await post(d, 'restart', docs);
+    await eventually(async () => ((await view(d!, 'restart'))?.documents.indexed ?? 0) >= 150, 120_000, 100);
+    redis.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1_500));
+    redis = startRedis();
+    const done = await allIndexed(d, 'restart', 1000);
+    expect(done.documents.failed).toBe(0);
+    expect(await duplicateChunks(d.env.DATABASE_URL)).toBe(0);
+  }, 300_000);
+});
