@@ -121,6 +121,102 @@ export interface DocumentView {
   updatedAt: string;
 }
 
+/**
+ * A page cursor is the base64url of the last external id of the previous page: opaque to clients, and
+ * checked here so that a damaged one is refused instead of silently restarting or skipping the listing.
+ */
+export function encodeDocumentCursor(externalId: string): string {
+  return Buffer.from(externalId, 'utf8').toString('base64url');
+}
+
+export function decodeDocumentCursor(cursor: string): string {
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+// Node's decoder skips characters it does not know, so only a cursor that encodes back to itself is sound.
+const isDocumentCursor = (cursor: string) => {
+  if (!BASE64URL.test(cursor)) return false;
+  const id = decodeDocumentCursor(cursor);
+  return encodeDocumentCursor(id) === cursor && id.length <= 512 && noNul(id);
+};
+export const DocumentCursor = z
+  .string()
+  .max(2048)
+  .refine(isDocumentCursor, { message: 'is not a cursor returned by this listing' });
+
+export const LIST_DOCUMENTS_MAX_LIMIT = 500;
+export const LIST_DOCUMENTS_DEFAULT_LIMIT = 50;
+
+/** The query string of a listing: every value arrives as text, so `limit` is parsed here. */
+export const ListDocumentsQuery = z
+  .object({
+    status: DocumentStatus.optional(),
+    limit: z
+      .string()
+      .regex(/^\d+$/, `must be a whole number from 1 to ${LIST_DOCUMENTS_MAX_LIMIT}`)
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(LIST_DOCUMENTS_MAX_LIMIT))
+      .default(LIST_DOCUMENTS_DEFAULT_LIMIT),
+    cursor: DocumentCursor.optional(),
+  })
+  .strict();
+export type ListDocumentsQuery = z.infer<typeof ListDocumentsQuery>;
+
+export const ListDocumentsRequest = z
+  .object({
+    collection: CollectionName,
+    status: DocumentStatus.optional(),
+    limit: z.number().int().min(1).max(LIST_DOCUMENTS_MAX_LIMIT),
+    cursor: DocumentCursor.optional(),
+  })
+  .strict();
+export type ListDocumentsRequest = z.infer<typeof ListDocumentsRequest>;
+
+/** Documents in external-id order; `nextCursor` is null on the last page. */
+export interface DocumentPage {
+  documents: DocumentView[];
+  nextCursor: string | null;
+}
+
+export interface RetriedDocument {
+  id: string;
+  status: 'queued';
+  jobId: string;
+}
+
+/**
+ * A job is one version of one document, named `<document number>:<version>`. Both parts are bounded by
+ * their column types (bigint, int), so a well-formed id never makes the database raise.
+ */
+const JOB_ID = /^([1-9]\d{0,18}):([1-9]\d{0,9})$/;
+const MAX_DOCUMENT_NUMBER = 2n ** 63n - 1n;
+const MAX_VERSION = 2 ** 31 - 1;
+// Zod runs every check of a schema, so the range check leaves the wrong shapes to the regex.
+const jobIdInRange = (id: string) => {
+  const parts = JOB_ID.exec(id);
+  return !parts || (BigInt(parts[1]) <= MAX_DOCUMENT_NUMBER && Number(parts[2]) <= MAX_VERSION);
+};
+export const JobId = z
+  .string()
+  .regex(JOB_ID, 'must be "<document number>:<version>", as ingestion returned it')
+  .refine(jobIdInRange, { message: 'is out of range' });
+
+export const JobRef = z.object({ jobId: JobId }).strict();
+export type JobRef = z.infer<typeof JobRef>;
+
+/** A job's state is its document's row: a version that is no longer the document's is `superseded`. */
+export interface JobView {
+  jobId: string;
+  collection: string;
+  documentId: string;
+  version: number;
+  status: DocumentStatus | 'superseded';
+  error?: string;
+  updatedAt: string;
+  current: boolean;
+}
+
 /* ---------- query understanding ---------- */
 
 export const UnderstandRequest = z.object({ collection: CollectionName, query: QueryText }).strict();

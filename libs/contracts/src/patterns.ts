@@ -9,5 +9,8 @@ export const Pattern = {
   IngestionGetCollection: 'ingestion.get-collection',
   IngestionGetDocument: 'ingestion.get-document',
   IngestionDeleteDocument: 'ingestion.delete-document',
+  IngestionListDocuments: 'ingestion.list-documents',
+  IngestionRetryDocument: 'ingestion.retry-document',
+  IngestionGetJob: 'ingestion.get-job',
 } as const;
 export type Pattern = (typeof Pattern)[keyof typeof Pattern];

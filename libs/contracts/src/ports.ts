@@ -1,16 +1,21 @@
 import type {
   CollectionRef,
   CollectionView,
+  DocumentPage,
   DocumentRef,
   DocumentView,
   GenerateRequest,
   GenerateResponse,
   IngestRequest,
   IngestResponse,
+  JobRef,
+  JobView,
+  ListDocumentsRequest,
   PresentRequest,
   PresentResponse,
   RerankRequest,
   RerankResponse,
+  RetriedDocument,
   SearchRequest,
   SearchResponse,
   UnderstandRequest,
@@ -43,6 +48,9 @@ export interface IngestionPort {
   getCollection(request: CollectionRef): Promise<CollectionView>;
   getDocument(request: DocumentRef): Promise<DocumentView>;
   deleteDocument(request: DocumentRef): Promise<{ deleted: true }>;
+  listDocuments(request: ListDocumentsRequest): Promise<DocumentPage>;
+  retryDocument(request: DocumentRef): Promise<RetriedDocument>;
+  getJob(request: JobRef): Promise<JobView>;
 }
 
 export const QUERY_UNDERSTANDING_PORT = Symbol('QueryUnderstandingPort');

@@ -3,6 +3,7 @@ import { MulterModule } from '@nestjs/platform-express';
 import { CONFIG, type AppConfig } from '#platform';
 import { AnswerQueryHandler } from './application/answer-query/answer-query.query-handler.js';
 import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
+import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
 import { RequestContextMiddleware } from './interface/request-context.middleware.js';
 import { SearchHttpController } from './interface/search.http.controller.js';
@@ -17,7 +18,7 @@ import { SearchHttpController } from './interface/search.http.controller.js';
       }),
     }),
   ],
-  controllers: [CollectionsHttpController, SearchHttpController, QueryHttpController],
+  controllers: [CollectionsHttpController, JobsHttpController, SearchHttpController, QueryHttpController],
   providers: [AnswerQueryHandler],
 })
 export class GatewayModule implements NestModule {

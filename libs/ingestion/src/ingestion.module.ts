@@ -3,8 +3,11 @@ import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule } from '#platf
 import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
 import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
 import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
+import { GetJobHandler } from './application/get-job/get-job.query-handler.js';
 import { IndexDocumentsHandler } from './application/index-documents/index-documents.command-handler.js';
 import { IngestDocumentsHandler } from './application/ingest-documents/ingest-documents.command-handler.js';
+import { ListDocumentsHandler } from './application/list-documents/list-documents.query-handler.js';
+import { RetryDocumentHandler } from './application/retry-document/retry-document.command-handler.js';
 import { DocumentRepository } from './infrastructure/document.repository.js';
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
 import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
@@ -21,6 +24,9 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     GetCollectionHandler,
     GetDocumentHandler,
     DeleteDocumentHandler,
+    ListDocumentsHandler,
+    RetryDocumentHandler,
+    GetJobHandler,
     {
       // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
       provide: INGESTION_QUEUE,

@@ -6,6 +6,7 @@ import {
   Inject,
   Param,
   Post,
+  Query,
   Req,
   UploadedFiles,
   UseInterceptors,
@@ -19,14 +20,17 @@ import {
   IngestDocumentsBody,
   Metadata,
   type CollectionView,
+  type DocumentPage,
   type DocumentView,
   type IngestionPort,
   type IngestItem,
   type IngestResponse,
+  type ListDocumentsQuery,
+  type RetriedDocument,
 } from '#contracts';
 import { validate } from '#platform';
 import { createHash } from 'node:crypto';
-import { collectionParam, documentIdParam } from './params.js';
+import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
 
 export const MAX_FILES_PER_REQUEST = 100;
 
@@ -47,6 +51,15 @@ export class CollectionsHttpController {
     return this.ingestion.ingest({ collection, documents });
   }
 
+  /** `?status=&limit=&cursor=`: a page of documents in id order; `nextCursor` asks for the next one. */
+  @Get(':collection/documents')
+  listDocuments(
+    @Param('collection', collectionParam) collection: string,
+    @Query(listDocumentsQuery) query: ListDocumentsQuery,
+  ): Promise<DocumentPage> {
+    return this.ingestion.listDocuments({ collection, ...query });
+  }
+
   @Get(':collection')
   getCollection(@Param('collection', collectionParam) collection: string): Promise<CollectionView> {
     return this.ingestion.getCollection({ collection });
@@ -58,6 +71,16 @@ export class CollectionsHttpController {
     @Param('id', documentIdParam) id: string,
   ): Promise<DocumentView> {
     return this.ingestion.getDocument({ collection, id });
+  }
+
+  /** A failed document becomes a new queued version of the same content. */
+  @Post(':collection/documents/:id/retry')
+  @HttpCode(202)
+  retryDocument(
+    @Param('collection', collectionParam) collection: string,
+    @Param('id', documentIdParam) id: string,
+  ): Promise<RetriedDocument> {
+    return this.ingestion.retryDocument({ collection, id });
   }
 
   @Delete(':collection/documents/:id')

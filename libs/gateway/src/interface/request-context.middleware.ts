@@ -18,6 +18,8 @@ export class RequestContextMiddleware implements NestMiddleware {
     req.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const traceparent = RequestContext.traceparent(req.header('traceparent'));
-    RequestContext.run({ requestId, deadline: Date.now() + this.config.requestTimeoutMs, traceparent }, () => next());
+    RequestContext.run({ requestId, deadline: Date.now() + this.config.requestTimeoutMs, traceparent }, () =>
+      next(),
+    );
   }
 }

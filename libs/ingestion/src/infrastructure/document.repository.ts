@@ -12,6 +12,8 @@ import { ensureVectorIndex, toVectorLiteral } from '#platform';
 export const COLLECTION_NOT_FOUND = 'INGESTION.COLLECTION_NOT_FOUND';
 export const DOCUMENT_NOT_FOUND = 'INGESTION.DOCUMENT_NOT_FOUND';
 export const EMBEDDER_MISMATCH = 'INGESTION.EMBEDDER_MISMATCH';
+export const NOT_FAILED = 'INGESTION.NOT_FAILED';
+export const JOB_NOT_FOUND = 'INGESTION.JOB_NOT_FOUND';
 
 export interface CollectionRow {
   id: string;
@@ -55,8 +57,39 @@ export interface IndexedChunk {
   embedding: ArrayLike<number>;
 }
 
+/** Where a document stands, with the collection it belongs to (what a job's state is read from). */
+export interface DocumentState {
+  collection: string;
+  externalId: string;
+  version: number;
+  status: DocumentStatus;
+  error: string | null;
+  updatedAt: string;
+}
+
 export function jobId(job: DocumentJob): string {
   return `${job.documentId}:${job.version}`;
+}
+
+/** The inverse of `jobId`, for ids already checked against the `JobId` schema. */
+export function parseJobId(id: string): DocumentJob {
+  const colon = id.indexOf(':');
+  return { documentId: id.slice(0, colon), version: Number(id.slice(colon + 1)) };
+}
+
+/** Vectors of another model or size must never land in a collection: its embedder is fixed at creation. */
+export function assertSameEmbedder(
+  collection: CollectionRow,
+  embedder: { model: string; dimensions: number },
+): void {
+  if (collection.embeddingModel !== embedder.model || collection.dimensions !== embedder.dimensions) {
+    throw new AppError(
+      EMBEDDER_MISMATCH,
+      `collection "${collection.name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions; ` +
+        `the configured embedder is ${embedder.model} with ${embedder.dimensions}`,
+      409,
+    );
+  }
 }
 
 /**
@@ -99,14 +132,7 @@ export class DocumentRepository {
       [name, embedder.model, embedder.dimensions, analyzer],
     );
     const collection = (await this.findCollection(name, m))!;
-    if (collection.embeddingModel !== embedder.model || collection.dimensions !== embedder.dimensions) {
-      throw new AppError(
-        EMBEDDER_MISMATCH,
-        `collection "${name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions; ` +
-          `the configured embedder is ${embedder.model} with ${embedder.dimensions}`,
-        409,
-      );
-    }
+    assertSameEmbedder(collection, embedder);
     return collection;
   }
 
@@ -400,12 +426,10 @@ export class DocumentRepository {
   }
 
   async documentView(collectionName: string, externalId: string): Promise<DocumentView> {
-    await this.requireCollection(collectionName);
+    const collection = await this.requireCollection(collectionName);
     const rows = await this.db.query(
-      `SELECT d.external_id, d.status, d.title, d.metadata, d.chunk_count, d.content_hash, d.version, d.error, d.updated_at
-         FROM documents d JOIN collections c ON c.id = d.collection_id
-        WHERE c.name = $1 AND d.external_id = $2`,
-      [collectionName, externalId],
+      `SELECT ${DOCUMENT_VIEW_COLUMNS} FROM documents WHERE collection_id = $1 AND external_id = $2`,
+      [collection.id, externalId],
     );
     if (rows.length === 0) {
       throw AppError.notFound(
@@ -413,16 +437,76 @@ export class DocumentRepository {
         `document "${externalId}" does not exist in collection "${collectionName}"`,
       );
     }
+    return toDocumentView(rows[0]);
+  }
+
+  /**
+   * A page of a collection's documents in external-id order, after the given id (keyset paging: each page
+   * is one range read of the (collection_id, external_id) index, however deep it is).
+   */
+  async listDocuments(
+    collectionId: string,
+    filter: { status?: DocumentStatus; after?: string },
+    limit: number,
+  ): Promise<DocumentView[]> {
+    const params: unknown[] = [collectionId, limit];
+    let where = 'collection_id = $1';
+    if (filter.status !== undefined) {
+      params.push(filter.status);
+      where += ` AND status = $${params.length}`;
+    }
+    if (filter.after !== undefined) {
+      params.push(filter.after);
+      where += ` AND external_id > $${params.length}`;
+    }
+    const rows = await this.db.query(
+      `SELECT ${DOCUMENT_VIEW_COLUMNS} FROM documents WHERE ${where} ORDER BY external_id LIMIT $2`,
+      params,
+    );
+    return rows.map(toDocumentView);
+  }
+
+  /**
+   * Makes a failed document a new queued version, its error cleared, in one statement so that two retries
+   * cannot both win. Returns the new version, or null when the document is missing or not failed.
+   */
+  async requeueFailed(collectionId: string, externalId: string): Promise<DocumentJob | null> {
+    const rows: { id: string; version: number }[] = await this.db.query(
+      // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
+      `WITH requeued AS (
+         UPDATE documents SET status = 'queued', version = version + 1, error = NULL, updated_at = now()
+          WHERE collection_id = $1 AND external_id = $2 AND status = 'failed'
+         RETURNING id, version)
+       SELECT * FROM requeued`,
+      [collectionId, externalId],
+    );
+    return rows.length === 0 ? null : { documentId: String(rows[0].id), version: rows[0].version };
+  }
+
+  async documentStatus(collectionId: string, externalId: string): Promise<DocumentStatus | null> {
+    const rows: { status: DocumentStatus }[] = await this.db.query(
+      `SELECT status FROM documents WHERE collection_id = $1 AND external_id = $2`,
+      [collectionId, externalId],
+    );
+    return rows.length === 0 ? null : rows[0].status;
+  }
+
+  /** The document a job belongs to, by its row id, whatever version it is at now. */
+  async documentState(documentId: string): Promise<DocumentState | null> {
+    const rows = await this.db.query(
+      `SELECT c.name, d.external_id, d.version, d.status, d.error, d.updated_at
+         FROM documents d JOIN collections c ON c.id = d.collection_id
+        WHERE d.id = $1`,
+      [documentId],
+    );
+    if (rows.length === 0) return null;
     const r = rows[0];
     return {
-      id: r.external_id,
-      status: r.status as DocumentStatus,
-      title: r.title,
-      metadata: r.metadata,
-      chunkCount: r.chunk_count,
-      contentHash: r.content_hash,
+      collection: r.name,
+      externalId: r.external_id,
       version: r.version,
-      ...(r.error ? { error: r.error } : {}),
+      status: r.status as DocumentStatus,
+      error: r.error,
       updatedAt: new Date(r.updated_at).toISOString(),
     };
   }
@@ -439,6 +523,23 @@ export class DocumentRepository {
     );
     return new Map(rows.map((r) => [r.external_id, { documentId: String(r.id), version: r.version }]));
   }
+}
+
+const DOCUMENT_VIEW_COLUMNS =
+  'external_id, status, title, metadata, chunk_count, content_hash, version, error, updated_at';
+
+function toDocumentView(r: Record<string, unknown>): DocumentView {
+  return {
+    id: r.external_id as string,
+    status: r.status as DocumentStatus,
+    title: r.title as string | null,
+    metadata: r.metadata as Metadata,
+    chunkCount: r.chunk_count as number,
+    contentHash: r.content_hash as string,
+    version: r.version as number,
+    ...(r.error ? { error: r.error as string } : {}),
+    updatedAt: new Date(r.updated_at as string | Date).toISOString(),
+  };
 }
 
 function toCollection(r: Record<string, unknown>): CollectionRow {

@@ -4,16 +4,24 @@ import {
   CollectionRef,
   DocumentRef,
   IngestRequest,
+  JobRef,
+  ListDocumentsRequest,
   Pattern,
   type CollectionView,
+  type DocumentPage,
   type DocumentView,
   type IngestResponse,
+  type JobView,
+  type RetriedDocument,
 } from '#contracts';
 import { ZodValidationPipe } from '#platform';
 import { DeleteDocumentHandler } from '../application/delete-document/delete-document.command-handler.js';
 import { GetCollectionHandler } from '../application/get-collection/get-collection.query-handler.js';
 import { GetDocumentHandler } from '../application/get-document/get-document.query-handler.js';
+import { GetJobHandler } from '../application/get-job/get-job.query-handler.js';
 import { IngestDocumentsHandler } from '../application/ingest-documents/ingest-documents.command-handler.js';
+import { ListDocumentsHandler } from '../application/list-documents/list-documents.query-handler.js';
+import { RetryDocumentHandler } from '../application/retry-document/retry-document.command-handler.js';
 
 @Controller()
 export class IngestionMessageController {
@@ -22,6 +30,9 @@ export class IngestionMessageController {
     private readonly getCollection: GetCollectionHandler,
     private readonly getDocument: GetDocumentHandler,
     private readonly deleteDocument: DeleteDocumentHandler,
+    private readonly listDocuments: ListDocumentsHandler,
+    private readonly retryDocument: RetryDocumentHandler,
+    private readonly getJob: GetJobHandler,
   ) {}
 
   @MessagePattern(Pattern.IngestionIngest)
@@ -50,5 +61,25 @@ export class IngestionMessageController {
     @Payload(new ZodValidationPipe(DocumentRef, 'document reference')) request: DocumentRef,
   ): Promise<{ deleted: true }> {
     return this.deleteDocument.execute(request);
+  }
+
+  @MessagePattern(Pattern.IngestionListDocuments)
+  onListDocuments(
+    @Payload(new ZodValidationPipe(ListDocumentsRequest, 'list documents request'))
+    request: ListDocumentsRequest,
+  ): Promise<DocumentPage> {
+    return this.listDocuments.execute(request);
+  }
+
+  @MessagePattern(Pattern.IngestionRetryDocument)
+  onRetryDocument(
+    @Payload(new ZodValidationPipe(DocumentRef, 'document reference')) request: DocumentRef,
+  ): Promise<RetriedDocument> {
+    return this.retryDocument.execute(request);
+  }
+
+  @MessagePattern(Pattern.IngestionGetJob)
+  onGetJob(@Payload(new ZodValidationPipe(JobRef, 'job reference')) request: JobRef): Promise<JobView> {
+    return this.getJob.execute(request);
   }
 }

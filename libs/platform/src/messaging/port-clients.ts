@@ -3,6 +3,7 @@ import {
   Pattern,
   type CollectionRef,
   type CollectionView,
+  type DocumentPage,
   type DocumentRef,
   type DocumentView,
   type GenerateRequest,
@@ -11,12 +12,16 @@ import {
   type IngestionPort,
   type IngestRequest,
   type IngestResponse,
+  type JobRef,
+  type JobView,
+  type ListDocumentsRequest,
   type PresentationPort,
   type PresentRequest,
   type PresentResponse,
   type QueryUnderstandingPort,
   type RerankRequest,
   type RerankResponse,
+  type RetriedDocument,
   type RetrievalPort,
   type SearchRequest,
   type SearchResponse,
@@ -81,5 +86,14 @@ export class IngestionClient implements IngestionPort {
   }
   deleteDocument(request: DocumentRef): Promise<{ deleted: true }> {
     return this.caller.call(Pattern.IngestionDeleteDocument, request);
+  }
+  listDocuments(request: ListDocumentsRequest): Promise<DocumentPage> {
+    return this.caller.call(Pattern.IngestionListDocuments, request);
+  }
+  retryDocument(request: DocumentRef): Promise<RetriedDocument> {
+    return this.caller.call(Pattern.IngestionRetryDocument, request);
+  }
+  getJob(request: JobRef): Promise<JobView> {
+    return this.caller.call(Pattern.IngestionGetJob, request);
   }
 }

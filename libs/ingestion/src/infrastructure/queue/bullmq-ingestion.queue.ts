@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CONFIG, type AppConfig } from '#platform';
@@ -62,7 +68,9 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
 
   async enqueue(jobs: DocumentJob[]): Promise<void> {
     if (jobs.length === 0) return;
-    await this.queue.addBulk(jobs.map((job) => ({ name: INDEX_JOB, data: job, opts: { jobId: bullJobId(job) } })));
+    await this.queue.addBulk(
+      jobs.map((job) => ({ name: INDEX_JOB, data: job, opts: { jobId: bullJobId(job) } })),
+    );
   }
 
   async drained(): Promise<void> {
@@ -101,7 +109,8 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
       const pending = await this.repository.pendingJobs(100_000, untouchedForMs);
       if (pending.length > 0) {
         await this.enqueue(pending);
-        if (untouchedForMs === 0) this.log.log(`resuming ${pending.length} document(s) left queued or processing`);
+        if (untouchedForMs === 0)
+          this.log.log(`resuming ${pending.length} document(s) left queued or processing`);
       }
     } catch (error) {
       this.log.warn(`could not re-queue pending documents: ${(error as Error).message}`);

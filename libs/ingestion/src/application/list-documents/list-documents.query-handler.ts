@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import {
+  decodeDocumentCursor,
+  encodeDocumentCursor,
+  type DocumentPage,
+  type ListDocumentsRequest,
+} from '#contracts';
+import { DocumentRepository } from '../../infrastructure/document.repository.js';
+
+/** Lists a collection's documents in external-id order, a page at a time, optionally of one status. */
+@Injectable()
+export class ListDocumentsHandler {
+  constructor(private readonly repository: DocumentRepository) {}
+
+  async execute(request: ListDocumentsRequest): Promise<DocumentPage> {
+    const collection = await this.repository.requireCollection(request.collection);
+    // One row more than asked says whether another page follows, without counting.
+    const rows = await this.repository.listDocuments(
+      collection.id,
+      {
+        status: request.status,
+        after: request.cursor === undefined ? undefined : decodeDocumentCursor(request.cursor),
+      },
+      request.limit + 1,
+    );
+    const documents = rows.slice(0, request.limit);
+    return {
+      documents,
+      nextCursor: rows.length > request.limit ? encodeDocumentCursor(documents.at(-1)!.id) : null,
+    };
+  }
+}

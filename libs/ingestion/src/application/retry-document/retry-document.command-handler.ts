@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError, type DocumentRef, type RetriedDocument } from '#contracts';
+import { EMBEDDER, type Embedder } from '#platform';
+import {
+  assertSameEmbedder,
+  DOCUMENT_NOT_FOUND,
+  DocumentRepository,
+  jobId,
+  NOT_FAILED,
+} from '../../infrastructure/document.repository.js';
+import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
+
+/**
+ * Gives a failed document another go: it becomes a new queued version of the same content, and is
+ * queued like any new version. Only a failed document can be retried; any other is already on its way.
+ */
+@Injectable()
+export class RetryDocumentHandler {
+  constructor(
+    private readonly repository: DocumentRepository,
+    @Inject(EMBEDDER) private readonly embedder: Embedder,
+    @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
+  ) {}
+
+  async execute(request: DocumentRef): Promise<RetriedDocument> {
+    const collection = await this.repository.requireCollection(request.collection);
+    assertSameEmbedder(collection, this.embedder);
+    const job = await this.repository.requeueFailed(collection.id, request.id);
+    if (!job) {
+      const status = await this.repository.documentStatus(collection.id, request.id);
+      if (status === null) {
+        throw AppError.notFound(
+          DOCUMENT_NOT_FOUND,
+          `document "${request.id}" does not exist in collection "${request.collection}"`,
+        );
+      }
+      throw new AppError(
+        NOT_FAILED,
+        `document "${request.id}" is ${status}: only a failed document can be retried`,
+        409,
+        { status },
+      );
+    }
+    await this.queue.enqueue([job]);
+    return { id: request.id, status: 'queued', jobId: jobId(job) };
+  }
+}
