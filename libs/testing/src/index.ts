@@ -4,3 +4,4 @@ export * from './test-app.js';
 export * from './http-client.js';
 export * from './free-port.js';
 export * from './distributed-deployment.js';
+export * from './fake-embeddings.server.js';

@@ -210,6 +210,16 @@ export class DocumentRepository {
     }));
   }
 
+  /** Puts versions that were being processed back in the queue's hands, untouched. */
+  async requeue(jobs: DocumentJob[]): Promise<void> {
+    await this.db.query(
+      `UPDATE documents d SET status = 'queued', updated_at = now()
+         FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
+        WHERE d.id = j.id AND d.version = j.version AND d.status = 'processing'`,
+      [jobs.map((j) => j.documentId), jobs.map((j) => j.version)],
+    );
+  }
+
   async markFailed(job: DocumentJob, error: string): Promise<void> {
     await this.db.query(
       `UPDATE documents SET status = 'failed', error = $3, updated_at = now() WHERE id = $1 AND version = $2`,

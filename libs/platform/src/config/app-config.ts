@@ -30,6 +30,7 @@ export const EnvSchema = z.object({
   EMBEDDINGS_API_KEY: optionalString,
   EMBEDDINGS_DIMENSIONS: int(8, 16000).optional(),
   EMBEDDINGS_BATCH_SIZE: int(1, 4096).default(256),
+  EMBEDDINGS_MAX_RETRIES: int(0, 20).default(2),
   LLM_PROVIDER: z.enum(['extractive', 'openai']).default('extractive'),
   LLM_MODEL: optionalString,
   LLM_BASE_URL: optionalString,
@@ -70,6 +71,8 @@ export interface AppConfig {
     /** Unset for `openai`: learned from the model at start. */
     dimensions?: number;
     batchSize: number;
+    /** Retries inside one embedding call; beyond them the document is retried later by the queue. */
+    maxRetries: number;
   };
   llm: {
     provider: 'extractive' | 'openai';
@@ -158,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: e.EMBEDDINGS_API_KEY,
       dimensions: e.EMBEDDINGS_DIMENSIONS,
       batchSize: e.EMBEDDINGS_BATCH_SIZE,
+      maxRetries: e.EMBEDDINGS_MAX_RETRIES,
     },
     llm: {
       provider: e.LLM_PROVIDER,

@@ -24,3 +24,46 @@ export function isZeroVector(vector: ArrayLike<number>): boolean {
   for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) return false;
   return true;
 }
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const TRANSIENT_NAMES = new Set([
+  'APIConnectionError',
+  'APIConnectionTimeoutError',
+  'TimeoutError',
+  'AbortError',
+]);
+
+/**
+ * Whether an embedding call failed for a reason that passes (rate limited, the provider overloaded or
+ * unreachable), and how long the provider asked us to wait. Looks through the error's causes, since
+ * each layer (LangChain, the OpenAI client, fetch) wraps the one below.
+ */
+export function transientFailure(error: unknown): { retryAfterMs?: number } | undefined {
+  for (let e: any = error, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    const status = typeof e.status === 'number' ? e.status : undefined;
+    if (
+      status === 429 ||
+      (status !== undefined && status >= 500) ||
+      TRANSIENT_CODES.has(e.code) ||
+      TRANSIENT_NAMES.has(e.name)
+    ) {
+      const header =
+        typeof e.headers?.get === 'function' ? e.headers.get('retry-after') : e.headers?.['retry-after'];
+      const fromHeader =
+        header !== undefined && header !== null && Number.isFinite(Number(header))
+          ? Number(header) * 1000
+          : undefined;
+      const retryAfterMs = typeof e.retryAfterMs === 'number' ? e.retryAfterMs : fromHeader;
+      return retryAfterMs !== undefined ? { retryAfterMs } : {};
+    }
+  }
+  return undefined;
+}

@@ -18,6 +18,7 @@ export async function createEmbedder(config: AppConfig['embeddings']): Promise<E
       apiKey: config.apiKey,
       dimensions: config.dimensions,
       batchSize: config.batchSize,
+      maxRetries: config.maxRetries,
     });
     if (config.dimensions === undefined) {
       try {

@@ -1,5 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CONFIG, type AppConfig, EMBEDDER, type Embedder, englishAnalyzer, termFrequencies } from '#platform';
+import {
+  CONFIG,
+  type AppConfig,
+  EMBEDDER,
+  type Embedder,
+  englishAnalyzer,
+  termFrequencies,
+  transientFailure,
+} from '#platform';
 import type { SourceKind } from '#contracts';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
 import {
@@ -50,6 +58,12 @@ export class IndexDocumentsHandler {
       let i = 0;
       for (const p of prepared) for (const c of p.chunks) c.embedding = vectors[i++];
     } catch (error) {
+      const transient = transientFailure(error);
+      if (transient) {
+        // The provider is rate limiting or down: the documents wait in the queue, they have not failed.
+        await this.repository.requeue(prepared.map((p) => p.source));
+        throw new TransientIndexingError(describe(error), transient.retryAfterMs);
+      }
       this.log.error(`embedding ${prepared.length} document(s) failed: ${describe(error)}`);
       for (const p of prepared) await this.repository.markFailed(p.source, describe(error));
       return;
@@ -96,6 +110,17 @@ export class IndexDocumentsHandler {
     for (let i = 0; i < texts.length; i += size)
       out.push(...(await this.embedder.embedDocuments(texts.slice(i, i + size))));
     return out;
+  }
+}
+
+/** Indexing that should be tried again later, after `retryAfterMs` when the provider said so. */
+export class TransientIndexingError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'TransientIndexingError';
   }
 }
 

@@ -8,7 +8,10 @@ import {
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CONFIG, type AppConfig } from '#platform';
-import { IndexDocumentsHandler } from '../../application/index-documents/index-documents.command-handler.js';
+import {
+  IndexDocumentsHandler,
+  TransientIndexingError,
+} from '../../application/index-documents/index-documents.command-handler.js';
 import { DocumentRepository, type DocumentJob } from '../document.repository.js';
 import type { IngestionQueue } from './ingestion-queue.js';
 
@@ -82,7 +85,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.worker = new Worker<DocumentJob>(INGESTION_QUEUE_NAME, (job) => this.handler.execute([job.data]), {
+    this.worker = new Worker<DocumentJob>(INGESTION_QUEUE_NAME, (job) => this.process(job.data), {
       connection: this.connection(),
       prefix: this.config.redisPrefix,
       concurrency: this.config.ingestion.concurrency,
@@ -91,6 +94,14 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
       stalledInterval: 5_000,
     });
     this.worker.on('error', (error) => this.log.warn(`worker: ${error.message}`));
+    // Out of attempts on a passing failure: the document fails with the reason, and can be retried by the API.
+    this.worker.on('failed', (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        void this.repository
+          .markFailed(job.data, `gave up after ${job.attemptsMade} attempts: ${error.message}`)
+          .catch((e: Error) => this.log.warn(`could not mark ${job.id} failed: ${e.message}`));
+      }
+    });
     await this.reconcile(0);
     this.reconciler = setInterval(() => void this.reconcile(UNTOUCHED_FOR_MS), RECONCILE_EVERY_MS);
     this.reconciler.unref();
@@ -102,6 +113,22 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
     await this.worker?.close();
     await this.queue.close();
     for (const c of this.connections) c.disconnect();
+  }
+
+  /**
+   * A provider that asked us to wait (429 with Retry-After) pauses the whole queue that long: every job
+   * would hit the same limit. Other passing failures retry the job with exponential backoff and jitter.
+   */
+  private async process(job: DocumentJob): Promise<void> {
+    try {
+      await this.handler.execute([job]);
+    } catch (error) {
+      if (error instanceof TransientIndexingError && error.retryAfterMs !== undefined) {
+        await this.queue.rateLimit(error.retryAfterMs);
+        throw Worker.RateLimitError();
+      }
+      throw error;
+    }
   }
 
   private async reconcile(untouchedForMs: number): Promise<void> {

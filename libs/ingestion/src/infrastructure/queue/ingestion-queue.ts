@@ -6,7 +6,10 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
-import { IndexDocumentsHandler } from '../../application/index-documents/index-documents.command-handler.js';
+import {
+  IndexDocumentsHandler,
+  TransientIndexingError,
+} from '../../application/index-documents/index-documents.command-handler.js';
 import { DocumentRepository, jobId, type DocumentJob } from '../document.repository.js';
 import { InProcessQueue } from './in-process.queue.js';
 
@@ -19,6 +22,9 @@ export interface IngestionQueue {
 export const INGESTION_QUEUE = Symbol('IngestionQueue');
 
 const BATCH_SIZE = 64;
+const MAX_ATTEMPTS = 8;
+const BASE_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
 /** Documents indexed before the index tables are vacuumed and analysed, once the queue is idle. */
 const MAINTENANCE_AFTER = 500;
 
@@ -33,6 +39,8 @@ export class InProcessIngestionQueue
   private readonly log = new Logger('IngestionQueue');
   private readonly queue: InProcessQueue<DocumentJob>;
   private processedSinceMaintenance = 0;
+  private readonly attempts = new Map<string, number>();
+  private scheduled = 0;
 
   constructor(
     private readonly repository: DocumentRepository,
@@ -41,8 +49,13 @@ export class InProcessIngestionQueue
   ) {
     this.queue = new InProcessQueue(
       async (batch) => {
-        await handler.execute(batch);
-        this.processedSinceMaintenance += batch.length;
+        try {
+          await handler.execute(batch);
+          this.processedSinceMaintenance += batch.length;
+        } catch (error) {
+          if (!(error instanceof TransientIndexingError)) throw error;
+          await this.retryLater(batch, error);
+        }
       },
       jobId,
       {
@@ -57,8 +70,41 @@ export class InProcessIngestionQueue
     this.queue.add(jobs);
   }
 
-  drained(): Promise<void> {
-    return this.queue.idle();
+  async drained(): Promise<void> {
+    for (;;) {
+      await this.queue.idle();
+      if (this.scheduled === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * A passing failure (rate limit, provider down) puts the batch back after the provider's Retry-After,
+   * or an exponential backoff with jitter; after MAX_ATTEMPTS the documents fail with the reason.
+   */
+  private async retryLater(batch: DocumentJob[], error: TransientIndexingError): Promise<void> {
+    const retry: DocumentJob[] = [];
+    for (const job of batch) {
+      const attempt = (this.attempts.get(jobId(job)) ?? 0) + 1;
+      if (attempt >= MAX_ATTEMPTS) {
+        this.attempts.delete(jobId(job));
+        await this.repository.markFailed(job, `gave up after ${attempt} attempts: ${error.message}`);
+      } else {
+        this.attempts.set(jobId(job), attempt);
+        retry.push(job);
+      }
+    }
+    if (retry.length === 0) return;
+    const attempt = Math.max(...retry.map((j) => this.attempts.get(jobId(j))!));
+    const backoff =
+      Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    const delay = error.retryAfterMs ?? backoff;
+    this.log.warn(`${retry.length} document(s) will be retried in ${Math.round(delay)} ms: ${error.message}`);
+    this.scheduled++;
+    setTimeout(() => {
+      this.scheduled--;
+      this.queue.add(retry);
+    }, delay).unref();
   }
 
   async onApplicationBootstrap(): Promise<void> {
