@@ -72,6 +72,7 @@ describe.each<DeploymentKind>(['postgres', 'pglite'])('ingestion API on %s', (ki
       expect(res.body.documents[1]).toEqual({
         id: 'd01',
         status: 'indexed',
+        progress: 100,
         title: 'Note d01',
         metadata: {},
         chunkCount: 1,
@@ -190,6 +191,7 @@ describe.each<DeploymentKind>(['postgres', 'pglite'])('ingestion API on %s', (ki
         documentId: 'memo',
         version: 1,
         status: 'indexed',
+        progress: 100,
         updatedAt: expect.any(String),
         current: true,
       });

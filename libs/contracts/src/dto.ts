@@ -35,6 +35,10 @@ export type SearchMode = z.infer<typeof SearchMode>;
 export const DocumentStatus = z.enum(['queued', 'processing', 'indexed', 'failed']);
 export type DocumentStatus = z.infer<typeof DocumentStatus>;
 
+/** The step a document is at while processing; a failed document keeps the step it failed at. */
+export const DocumentStage = z.enum(['extract', 'chunk', 'embed', 'index']);
+export type DocumentStage = z.infer<typeof DocumentStage>;
+
 /* ---------- ingestion ---------- */
 
 export const JsonDocument = z
@@ -112,6 +116,9 @@ export interface CollectionView {
 export interface DocumentView {
   id: string;
   status: DocumentStatus;
+  stage?: DocumentStage;
+  /** Percent of the pipeline done, 0..100: 0 while queued, 100 once indexed. */
+  progress: number;
   title: string | null;
   metadata: Metadata;
   chunkCount: number;
@@ -212,6 +219,9 @@ export interface JobView {
   documentId: string;
   version: number;
   status: DocumentStatus | 'superseded';
+  stage?: DocumentStage;
+  /** The document's progress (see DocumentView); absent once superseded, as it is the newer version's. */
+  progress?: number;
   error?: string;
   updatedAt: string;
   current: boolean;

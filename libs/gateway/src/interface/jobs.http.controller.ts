@@ -1,8 +1,19 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { INGESTION_PORT, type IngestionPort, type JobView } from '#contracts';
+import { RequestContext, toAppError } from '#platform';
+import { isFinal, JobEventTracker, SSE_HEARTBEAT, sseFrame } from './job-events.js';
 import { jobIdParam } from './params.js';
 
-/** Ingestion jobs by the id an upload or a retry returned: where that document version stands. */
+/** How often a followed job is read, and how often an idle stream is kept alive. */
+const POLL_MS = 200;
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Ingestion jobs by the id an upload or a retry returned: where that document version stands, once or
+ * as a stream of server-sent events. The stream reads the job through the ingestion port like any other
+ * call, so it behaves the same whether ingestion runs in this process or behind the transport.
+ */
 @Controller('rag/jobs')
 export class JobsHttpController {
   constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
@@ -10,5 +21,71 @@ export class JobsHttpController {
   @Get(':jobId')
   getJob(@Param('jobId', jobIdParam) jobId: string): Promise<JobView> {
     return this.ingestion.getJob({ jobId });
+  }
+
+  /**
+   * `progress` events as the job's state changes, then `done`, `failed` or `superseded`, and the end.
+   * At the request deadline the stream ends without a final event: a client reconnects to go on.
+   */
+  @Get(':jobId/events')
+  async events(
+    @Param('jobId', jobIdParam) jobId: string,
+    @Req() req: Request & { requestId?: string },
+    @Res() res: Response,
+  ): Promise<void> {
+    // Read before the stream opens, so an unknown job is the usual JSON error.
+    let view = await this.ingestion.getJob({ jobId });
+
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+
+    // The client may be gone before the listener is attached: the response then is already destroyed.
+    let closed = false;
+    let wake = () => {};
+    const onClose = () => {
+      closed = true;
+      wake();
+    };
+    req.on('close', onClose);
+    const gone = () => closed || res.destroyed;
+    const write = (frame: string) => {
+      if (!gone()) res.write(frame);
+    };
+    const heartbeat = setInterval(() => write(SSE_HEARTBEAT), HEARTBEAT_MS);
+    const tracker = new JobEventTracker();
+    try {
+      for (;;) {
+        const event = tracker.next(view);
+        if (event) write(sseFrame(event.event, event.data));
+        if (gone() || (event && isFinal(event))) break;
+        const remaining = RequestContext.remainingMs();
+        if (remaining <= 0) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(POLL_MS, remaining));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (gone() || RequestContext.remainingMs() <= 0) break;
+        view = await this.ingestion.getJob({ jobId });
+      }
+    } catch (error) {
+      // A read that ran into the deadline ends the stream like the deadline does; any other is told.
+      if (RequestContext.remainingMs() > 0) {
+        const e = toAppError(error);
+        write(
+          sseFrame('error', { error: { code: e.code, message: e.message, requestId: req.requestId ?? '' } }),
+        );
+      }
+    } finally {
+      clearInterval(heartbeat);
+      req.off('close', onClose);
+      res.end();
+    }
   }
 }

@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import {
   AppError,
   type CollectionView,
+  type DocumentStage,
   type DocumentStatus,
   type DocumentView,
   type Metadata,
@@ -63,6 +64,8 @@ export interface DocumentState {
   externalId: string;
   version: number;
   status: DocumentStatus;
+  stage: DocumentStage | null;
+  progress: number;
   error: string | null;
   updatedAt: string;
 }
@@ -154,7 +157,7 @@ export class DocumentRepository {
           SET title = excluded.title, metadata = excluded.metadata, source_kind = excluded.source_kind,
               source_text = excluded.source_text, source_bytes = excluded.source_bytes,
               content_hash = excluded.content_hash, status = 'queued', version = documents.version + 1,
-              error = NULL, updated_at = now()
+              stage = NULL, progress = 0, error = NULL, updated_at = now()
         WHERE documents.content_hash <> excluded.content_hash OR documents.status = 'failed'
        RETURNING external_id, id, version`,
       [
@@ -213,7 +216,7 @@ export class DocumentRepository {
   /** Puts versions that were being processed back in the queue's hands, untouched. */
   async requeue(jobs: DocumentJob[]): Promise<void> {
     await this.db.query(
-      `UPDATE documents d SET status = 'queued', updated_at = now()
+      `UPDATE documents d SET status = 'queued', stage = NULL, progress = 0, updated_at = now()
          FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
         WHERE d.id = j.id AND d.version = j.version AND d.status = 'processing'`,
       [jobs.map((j) => j.documentId), jobs.map((j) => j.version)],
@@ -301,7 +304,7 @@ export class DocumentRepository {
       }
       await this.adjustCounters(m, perCollection);
       await m.query(
-        `UPDATE documents d SET status = 'indexed', chunk_count = j.n, error = NULL, updated_at = now()
+        `UPDATE documents d SET status = 'indexed', stage = NULL, progress = 100, chunk_count = j.n, error = NULL, updated_at = now()
            FROM unnest($1::bigint[], $2::int[]) AS j(id, n) WHERE d.id = j.id`,
         [liveIds, live.map((b) => b.chunks.length)],
       );
@@ -484,7 +487,8 @@ export class DocumentRepository {
     const rows: { id: string; version: number }[] = await this.db.query(
       // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
       `WITH requeued AS (
-         UPDATE documents SET status = 'queued', version = version + 1, error = NULL, updated_at = now()
+         UPDATE documents SET status = 'queued', version = version + 1, stage = NULL, progress = 0, error = NULL,
+                updated_at = now()
           WHERE collection_id = $1 AND external_id = $2 AND status = 'failed'
          RETURNING id, version)
        SELECT * FROM requeued`,
@@ -504,7 +508,7 @@ export class DocumentRepository {
   /** The document a job belongs to, by its row id, whatever version it is at now. */
   async documentState(documentId: string): Promise<DocumentState | null> {
     const rows = await this.db.query(
-      `SELECT c.name, d.external_id, d.version, d.status, d.error, d.updated_at
+      `SELECT c.name, d.external_id, d.version, d.status, d.stage, d.progress, d.error, d.updated_at
          FROM documents d JOIN collections c ON c.id = d.collection_id
         WHERE d.id = $1`,
       [documentId],
@@ -516,6 +520,8 @@ export class DocumentRepository {
       externalId: r.external_id,
       version: r.version,
       status: r.status as DocumentStatus,
+      stage: r.stage as DocumentStage | null,
+      progress: r.progress,
       error: r.error,
       updatedAt: new Date(r.updated_at).toISOString(),
     };
@@ -533,15 +539,31 @@ export class DocumentRepository {
     );
     return new Map(rows.map((r) => [r.external_id, { documentId: String(r.id), version: r.version }]));
   }
+
+  /**
+   * Records the stage the versions being processed have entered, in one statement for the batch.
+   * Versions superseded, deleted or no longer processing meanwhile are left alone.
+   */
+  async recordStage(jobs: DocumentJob[], stage: DocumentStage, progress: number): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.db.query(
+      `UPDATE documents d SET stage = $3, progress = $4, updated_at = now()
+         FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
+        WHERE d.id = j.id AND d.version = j.version AND d.status = 'processing'`,
+      [jobs.map((j) => j.documentId), jobs.map((j) => j.version), stage, progress],
+    );
+  }
 }
 
 const DOCUMENT_VIEW_COLUMNS =
-  'external_id, status, title, metadata, chunk_count, content_hash, version, error, updated_at';
+  'external_id, status, stage, progress, title, metadata, chunk_count, content_hash, version, error, updated_at';
 
 function toDocumentView(r: Record<string, unknown>): DocumentView {
   return {
     id: r.external_id as string,
     status: r.status as DocumentStatus,
+    ...(r.stage ? { stage: r.stage as DocumentStage } : {}),
+    progress: r.progress as number,
     title: r.title as string | null,
     metadata: r.metadata as Metadata,
     chunkCount: r.chunk_count as number,

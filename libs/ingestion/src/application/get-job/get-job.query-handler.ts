@@ -23,7 +23,9 @@ export class GetJobHandler {
       documentId: document.externalId,
       version: job.version,
       status: current ? document.status : 'superseded',
-      // The row's error belongs to its current version only.
+      // The row's stage, progress and error belong to its current version only.
+      ...(current && document.stage ? { stage: document.stage } : {}),
+      ...(current ? { progress: document.progress } : {}),
       ...(current && document.error ? { error: document.error } : {}),
       updatedAt: document.updatedAt,
       current,

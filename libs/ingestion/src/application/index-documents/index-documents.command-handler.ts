@@ -8,7 +8,7 @@ import {
   termFrequencies,
   transientFailure,
 } from '#platform';
-import type { SourceKind } from '#contracts';
+import type { DocumentStage, SourceKind } from '#contracts';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
 import {
   UnreadableFileError,
@@ -24,8 +24,20 @@ import {
 } from '../../infrastructure/document.repository.js';
 
 /**
- * The ingestion pipeline for a batch of document versions: extract → chunk → embed → index. A document
- * that cannot be read fails alone, with its reason; the rest of the batch is indexed in one transaction.
+ * The percent a document has reached on entering each stage (it reaches 100 once indexed), weighted by
+ * how long the stages usually take: extraction of files and embedding dominate.
+ */
+export const STAGE_PROGRESS: Readonly<Record<DocumentStage, number>> = {
+  extract: 10,
+  chunk: 30,
+  embed: 60,
+  index: 90,
+};
+
+/**
+ * The ingestion pipeline for a batch of document versions: extract → chunk → embed → index, each stage
+ * run for the whole batch and recorded with one statement. A document that cannot be read fails alone,
+ * with its reason and the stage it failed at; the rest of the batch is indexed in one transaction.
  */
 @Injectable()
 export class IndexDocumentsHandler {
@@ -39,18 +51,11 @@ export class IndexDocumentsHandler {
 
   async execute(jobs: DocumentJob[]): Promise<void> {
     const sources = await this.repository.startProcessing(jobs);
-    const prepared: { source: DocumentSource; chunks: IndexedChunk[] }[] = [];
-    const texts: string[] = [];
-    for (const source of sources) {
-      try {
-        const chunks = await this.chunk(source);
-        prepared.push({ source, chunks });
-        for (const c of chunks) texts.push(c.text);
-      } catch (error) {
-        await this.repository.markFailed(source, describe(error));
-      }
-    }
+    const prepared = await this.prepare(sources);
     if (prepared.length === 0) return;
+
+    const batch = prepared.map((p) => p.source);
+    await this.enter(batch, 'embed');
     try {
       const vectors = await this.embed(
         prepared.flatMap((p) => p.chunks.map((c) => embeddingInput(p.source.title, c.text))),
@@ -61,13 +66,15 @@ export class IndexDocumentsHandler {
       const transient = transientFailure(error);
       if (transient) {
         // The provider is rate limiting or down: the documents wait in the queue, they have not failed.
-        await this.repository.requeue(prepared.map((p) => p.source));
+        await this.repository.requeue(batch);
         throw new TransientIndexingError(describe(error), transient.retryAfterMs);
       }
       this.log.error(`embedding ${prepared.length} document(s) failed: ${describe(error)}`);
       for (const p of prepared) await this.repository.markFailed(p.source, describe(error));
       return;
     }
+
+    await this.enter(batch, 'index');
     try {
       await this.repository.replaceChunks(prepared);
     } catch (error) {
@@ -84,12 +91,46 @@ export class IndexDocumentsHandler {
     }
   }
 
-  private async chunk(source: DocumentSource): Promise<IndexedChunk[]> {
-    const kind = source.sourceKind as SourceKind;
-    const text = source.sourceBytes
-      ? (await extractText(kind as FileKind, source.sourceBytes)).text.replaceAll('\u0000', '')
-      : (source.sourceText ?? '');
-    const pieces = await chunkText(text, kind, this.config.chunking);
+  /** Extracts then chunks the batch; the extracted texts are let go once chunked. */
+  private async prepare(
+    sources: DocumentSource[],
+  ): Promise<{ source: DocumentSource; chunks: IndexedChunk[] }[]> {
+    await this.enter(sources, 'extract');
+    const extracted: { source: DocumentSource; text: string }[] = [];
+    for (const source of sources) {
+      try {
+        extracted.push({ source, text: await this.extract(source) });
+      } catch (error) {
+        await this.repository.markFailed(source, describe(error));
+      }
+    }
+    await this.enter(
+      extracted.map((e) => e.source),
+      'chunk',
+    );
+    const prepared: { source: DocumentSource; chunks: IndexedChunk[] }[] = [];
+    for (const { source, text } of extracted) {
+      try {
+        prepared.push({ source, chunks: await this.chunk(source, text) });
+      } catch (error) {
+        await this.repository.markFailed(source, describe(error));
+      }
+    }
+    return prepared;
+  }
+
+  private enter(jobs: DocumentJob[], stage: DocumentStage): Promise<void> {
+    return this.repository.recordStage(jobs, stage, STAGE_PROGRESS[stage]);
+  }
+
+  private async extract(source: DocumentSource): Promise<string> {
+    if (!source.sourceBytes) return source.sourceText ?? '';
+    const { text } = await extractText(source.sourceKind as FileKind, source.sourceBytes);
+    return text.replaceAll('\u0000', '');
+  }
+
+  private async chunk(source: DocumentSource, text: string): Promise<IndexedChunk[]> {
+    const pieces = await chunkText(text, source.sourceKind as SourceKind, this.config.chunking);
     if (pieces.length === 0) throw new UnreadableFileError('the document has no text to index');
     return pieces.map((p) => {
       // The title is indexed with every chunk: it is often the best summary of what the chunk is about.
