@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '#contracts';
-import { isFinal, jobEvent, JobEventTracker, sseFrame } from './job-events.js';
+import { isFinal, jobEvent, JobEventTracker } from './job-events.js';
+import { sseFrame } from './sse.js';
 
 const view = (overrides: Partial<JobView>): JobView => ({
   jobId: '7:1',

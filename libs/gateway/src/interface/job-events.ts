@@ -58,11 +58,3 @@ export class JobEventTracker {
     return event;
   }
 }
-
-/** One server-sent event frame. JSON never contains a raw newline, so the data fits on one line. */
-export function sseFrame(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
-/** A comment line: ignored by clients, it keeps proxies from closing an idle stream. */
-export const SSE_HEARTBEAT = ': ping\n\n';

@@ -2,7 +2,8 @@ import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { INGESTION_PORT, type IngestionPort, type JobView } from '#contracts';
 import { RequestContext, toAppError } from '#platform';
-import { isFinal, JobEventTracker, SSE_HEARTBEAT, sseFrame } from './job-events.js';
+import { isFinal, JobEventTracker } from './job-events.js';
+import { openEventStream, SSE_HEARTBEAT, sseFrame } from './sse.js';
 import { jobIdParam } from './params.js';
 
 /** How often a followed job is read, and how often an idle stream is kept alive. */
@@ -36,12 +37,7 @@ export class JobsHttpController {
     // Read before the stream opens, so an unknown job is the usual JSON error.
     let view = await this.ingestion.getJob({ jobId });
 
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
+    openEventStream(res);
 
     // The client may be gone before the listener is attached: the response then is already destroyed.
     let closed = false;

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { QueryBody, type QueryResponse, type QueryTimings } from '#contracts';
 import { toAppError, ZodValidationPipe } from '#platform';
 import { AnswerQueryHandler } from '../application/answer-query/answer-query.query-handler.js';
+import { openEventStream, sseFrame } from './sse.js';
 
 @Controller('rag')
 export class QueryHttpController {
@@ -26,14 +27,8 @@ export class QueryHttpController {
 
   /** Server-sent events: `sources`, then `token` events, then `done` with the full response (or `error`). */
   private async stream(body: QueryBody, requestId: string, res: Response): Promise<void> {
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    const send = (event: string, data: unknown) =>
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    openEventStream(res);
+    const send = (event: string, data: unknown) => res.write(sseFrame(event, data));
     try {
       const response = await this.answer.execute(body, requestId, {
         onSources: (sources) => send('sources', { sources }),
