@@ -1,0 +1,845 @@
+#!/usr/bin/env node
+// Ingestion against its floor: how fast ragnest fills PostgreSQL + pgvector through its API, next to how
+// fast PostgreSQL itself takes the very same rows with a bare COPY, on a BEIR data set (SciFact).
+//
+//   - ragnest: the distributed deployment (REDIS_URL set, so ingestion runs on BullMQ) with 1 and with 2
+//     ingestion processes, plus the gateway and one process of each other context, at each
+//     INGESTION_CONCURRENCY asked for; a fresh database per run. The corpus is POSTed to
+//     /rag/collections/bench/documents in batches of 500; the time runs from the first POST until no
+//     document is queued or processing.
+//   - the floor: the chunks and chunk_terms rows of the first run, read back with COPY … TO STDOUT (in
+//     their physical order, which is the order ragnest wrote them), then COPYed FROM STDIN into a fresh
+//     database that ragnest migrated (same tables, same indexes), once into the indexed tables, once into
+//     tables stripped of their indexes that are then rebuilt. The collection and document rows the chunks
+//     reference are copied first, untimed.
+//
+// Besides wall time it takes, per phase, the CPU seconds of each server process, of PostgreSQL (every
+// postgres process, backends that exited included) and of Redis, and how busy the machine was as a whole,
+// from /proc: that shows where the time goes, and how much of the machine something else was using.
+// It prints Markdown and writes the figures to bench-results/ingest-floor-<timestamp>.json; it asserts
+// nothing.
+//
+// Run: npm run bench:ingest -- [--docs N] [--workers 1,2] [--ingestion-concurrency 2,8] [--dataset <beir-dir>]
+// Needs `npm run build`, PostgreSQL with pgvector at postgres://postgres@127.0.0.1:5432/postgres (or
+// BENCH_DATABASE_URL) on this machine, and Redis at redis://127.0.0.1:6379 (or BENCH_REDIS_URL). Its
+// databases and Redis keys are its own and are removed afterwards.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const COLLECTION = 'bench';
+const INGEST_BATCH = 500;
+const READY_TIMEOUT_MS = 180_000;
+const INGEST_TIMEOUT_MS = 60 * 60_000;
+const REQUEST_TIMEOUT_MS = 120_000;
+const POLL_MS = 100;
+/** The contexts started once each beside the ingestion processes and the gateway. */
+const OTHER_CONTEXTS = ['query-understanding', 'generation', 'presentation', 'retrieval'];
+/** The tables ragnest fills while indexing, with the columns it writes (chunk ids kept: postings point at them). */
+const LOADED_TABLES = [
+  {
+    table: 'chunks',
+    columns:
+      'id, collection_id, document_id, position, title, text, metadata, token_count, terms, dimensions, embedding',
+  },
+  { table: 'chunk_terms', columns: 'collection_id, term, chunk_id, tf, len' },
+];
+/** What the chunks reference, copied untimed before the timed COPYs. */
+const REFERENCED_TABLES = ['collections', 'documents'];
+const TARGET_CHUNKS_PER_SECOND = 2000;
+const TARGET_RATIO = 1.5;
+const PG_SETTINGS = [
+  'shared_buffers',
+  'maintenance_work_mem',
+  'max_parallel_maintenance_workers',
+  'synchronous_commit',
+  'fsync',
+  'wal_level',
+  'autovacuum',
+];
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/* ---------- options ---------- */
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      docs: { type: 'string' },
+      workers: { type: 'string', default: '1,2' },
+      'ingestion-concurrency': { type: 'string', default: '2,8' },
+      dataset: { type: 'string', default: join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact') },
+    },
+    strict: true,
+  });
+  const list = (text, flag) => [...new Set(text.split(',').map((v) => positiveInt(v.trim(), flag)))];
+  return {
+    docs: values.docs === undefined ? Infinity : positiveInt(values.docs, '--docs'),
+    workers: list(values.workers, '--workers'),
+    ingestionConcurrency: list(values['ingestion-concurrency'], '--ingestion-concurrency'),
+    dataset: resolve(values.dataset),
+  };
+}
+
+function positiveInt(text, flag) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes positive integers, not "${text}"`);
+  return n;
+}
+
+async function loadCorpus(dir, maxDocs) {
+  const text = await readFile(join(dir, 'corpus.jsonl'), 'utf8');
+  const documents = text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(0, maxDocs)
+    .map((line) => {
+      const d = JSON.parse(line);
+      return {
+        id: String(d._id),
+        ...(d.title ? { title: d.title } : {}),
+        text: d.text,
+        metadata: d.metadata ?? {},
+      };
+    });
+  if (documents.length === 0) throw new Error(`${dir}/corpus.jsonl has no documents`);
+  return documents;
+}
+
+/* ---------- databases ---------- */
+
+async function withClient(url, fn) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const databases = new Set();
+
+async function createDatabase(tag) {
+  const name = `ragnest_floor_${process.pid}_${tag}_${Date.now()}`;
+  await withClient(ADMIN_DATABASE_URL, (c) => c.query(`CREATE DATABASE ${name}`));
+  databases.add(name);
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+async function dropDatabase(db) {
+  await withClient(ADMIN_DATABASE_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`));
+  databases.delete(db.name);
+}
+
+async function pgSettings() {
+  const { rows } = await withClient(ADMIN_DATABASE_URL, (c) =>
+    c.query(`SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name`, [PG_SETTINGS]),
+  );
+  const version = await withClient(ADMIN_DATABASE_URL, (c) =>
+    c.query(`SELECT current_setting('server_version') AS server, default_version AS vector
+               FROM pg_available_extensions WHERE name = 'vector'`),
+  );
+  return {
+    server: version.rows[0]?.server,
+    pgvector: version.rows[0]?.vector,
+    settings: Object.fromEntries(rows.map((r) => [r.name, `${r.setting}${r.unit ?? ''}`])),
+  };
+}
+
+/** The indexes of the loaded tables, each with the statement that rebuilds it (a primary key as a constraint). */
+async function loadedTableIndexes(client) {
+  const { rows } = await client.query(
+    `SELECT t.relname AS table, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS indexdef,
+            con.conname AS constraint, pg_get_constraintdef(con.oid) AS constraintdef
+       FROM pg_index i
+       JOIN pg_class t ON t.oid = i.indrelid
+       JOIN pg_class ic ON ic.oid = i.indexrelid
+       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype = 'p'
+      WHERE t.relname = ANY($1) AND t.relnamespace = 'public'::regnamespace
+      ORDER BY t.relname, ic.relname`,
+    [LOADED_TABLES.map((t) => t.table)],
+  );
+  return rows.map((r) => ({
+    table: r.table,
+    name: r.name,
+    drop: r.constraint ? `ALTER TABLE ${r.table} DROP CONSTRAINT ${r.constraint}` : `DROP INDEX ${r.name}`,
+    create: r.constraint
+      ? `ALTER TABLE ${r.table} ADD CONSTRAINT ${r.constraint} ${r.constraintdef}`
+      : r.indexdef,
+    definition: r.indexdef,
+  }));
+}
+
+/* ---------- CPU accounting from /proc ---------- */
+
+async function procStat(pid) {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  // Fields after the command name, from field 3 (state) on: ppid is 4, utime..cstime are 14-17.
+  const f = text.slice(close + 2).split(' ');
+  return {
+    pid,
+    comm,
+    ppid: Number(f[1]),
+    own: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS,
+    children: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS,
+  };
+}
+
+/**
+ * CPU seconds used so far by every process named `comm`, with the children they reaped: PostgreSQL's
+ * backends exit with their connections, and their time then shows on the postmaster.
+ */
+async function cpuOfCommand(comm) {
+  const stats = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const s = await procStat(Number(entry));
+      if (s.comm === comm) stats.push(s);
+    } catch {
+      // The process ended between readdir and read.
+    }
+  }
+  const pids = new Set(stats.map((s) => s.pid));
+  return stats.reduce((sum, s) => sum + s.own + (pids.has(s.ppid) ? 0 : s.children), 0);
+}
+
+/** Busy and total CPU seconds of the whole machine so far (iowait counts as idle). */
+async function machineCpu() {
+  const [line] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: (total - ticks[3] - ticks[4]) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+}
+
+async function cpuSnapshot(processes) {
+  const [machine, postgres, redis, own] = await Promise.all([
+    machineCpu(),
+    cpuOfCommand('postgres'),
+    cpuOfCommand('redis-server'),
+    Promise.all(processes.map(async (p) => ({ name: p.name, seconds: (await procStat(p.child.pid)).own }))),
+  ]);
+  return { machine, postgres, redis, processes: own, bench: process.cpuUsage(), at: performance.now() };
+}
+
+/** What each part used between two snapshots; `other` is the machine's busy time nobody here accounts for. */
+function cpuBetween(before, after) {
+  const processes = after.processes.map((p, i) => ({
+    name: p.name,
+    seconds: p.seconds - before.processes[i].seconds,
+  }));
+  const bench = (after.bench.user + after.bench.system - before.bench.user - before.bench.system) / 1e6;
+  const postgres = after.postgres - before.postgres;
+  const redis = after.redis - before.redis;
+  const busy = after.machine.busy - before.machine.busy;
+  const accounted = processes.reduce((s, p) => s + p.seconds, 0) + postgres + redis + bench;
+  return {
+    wallSeconds: (after.at - before.at) / 1000,
+    cores: os.cpus().length,
+    busy,
+    machineBusyShare: busy / (after.machine.total - before.machine.total),
+    processes,
+    postgres,
+    redis,
+    bench,
+    other: Math.max(0, busy - accounted),
+  };
+}
+
+/* ---------- server processes ---------- */
+
+const liveChildren = new Set();
+// Aborted on Ctrl-C / SIGTERM: the run unwinds through its finally blocks, stopping servers and dropping
+// its databases.
+const stopping = new AbortController();
+
+async function freePort() {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Starts a server process and waits until `healthPath` answers 200; `stop()` waits for it to be gone. */
+async function startProcess(name, script, args, env, healthPath) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The servers log warnings only: pass them through, marked, so odd behaviour shows next to the figures.
+  const tail = [];
+  const relay = (chunk) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      tail.push(line);
+      if (tail.length > 50) tail.shift();
+      process.stderr.write(`  [${name}] ${line}\n`);
+    }
+  };
+  child.stdout.on('data', relay);
+  child.stderr.on('data', relay);
+  const exited = once(child, 'exit');
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  const server = {
+    name,
+    child,
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  let died = false;
+  exited.then(() => (died = true));
+  const started = performance.now();
+  try {
+    for (;;) {
+      if (died) throw new Error(`${name} exited before ${healthPath} answered:\n${tail.join('\n')}`);
+      if (performance.now() - started > READY_TIMEOUT_MS)
+        throw new Error(`${name}: ${healthPath} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
+      try {
+        const res = await fetch(`${server.baseUrl}${healthPath}`, {
+          signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(5000)]),
+        });
+        await res.arrayBuffer();
+        if (res.status === 200) return server;
+      } catch (error) {
+        // Not listening yet, unless the benchmark is being stopped.
+        if (stopping.signal.aborted) throw error;
+      }
+      await sleep(250);
+    }
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/**
+ * The distributed deployment from the built apps: the first ingestion process alone (it migrates the
+ * database), then the other ingestion processes and one process per other context, then the gateway.
+ */
+async function startDistributed(db, workers, concurrency) {
+  const prefix = `ragnest-floor-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const env = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    INGESTION_CONCURRENCY: String(concurrency),
+  };
+  const start = (name, context, healthPath = '/health/live') =>
+    startProcess(name, `dist/apps/${context}/main.js`, [], env, healthPath);
+  const processes = [];
+  const stop = async () => {
+    try {
+      await Promise.all(processes.map((p) => p.stop()));
+    } finally {
+      await deleteRedisKeys(prefix);
+    }
+  };
+  try {
+    processes.push(await start('ingestion-1', 'ingestion'));
+    const others = await Promise.allSettled([
+      ...Array.from({ length: workers - 1 }, (_, i) => start(`ingestion-${i + 2}`, 'ingestion')),
+      ...OTHER_CONTEXTS.map((context) => start(context, context)),
+    ]);
+    processes.push(...others.filter((o) => o.status === 'fulfilled').map((o) => o.value));
+    const failed = others.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    const gateway = await start('gateway', 'gateway', '/health/ready');
+    processes.push(gateway);
+    return { baseUrl: gateway.baseUrl, processes, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function deleteRedisKeys(prefix) {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Runs ragnest's migrations on a database: one monolith started on it until ready, then stopped. */
+async function migrate(db) {
+  const env = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_URL: db.url };
+  delete env.REDIS_URL;
+  const server = await startProcess('migrate', 'bin/ragnest.js', ['serve'], env, '/health/ready');
+  await server.stop();
+}
+
+/* ---------- ragnest ingestion ---------- */
+
+async function call(baseUrl, method, path, body) {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+/**
+ * Ingestion requests are idempotent (documents carry ids): one whose keep-alive connection the server
+ * reset while it was busy is sent again, as an HTTP client library would, and counted.
+ */
+async function send(baseUrl, stats, method, path, body) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call(baseUrl, method, path, body);
+    } catch (error) {
+      const code = error?.cause?.code;
+      const reset = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
+      if (stopping.signal.aborted || attempt === 3 || !reset) throw error;
+      stats.resets++;
+    }
+  }
+}
+
+async function ingest(baseUrl, documents) {
+  const stats = { resets: 0 };
+  const started = performance.now();
+  for (let i = 0; i < documents.length; i += INGEST_BATCH) {
+    const batch = documents.slice(i, i + INGEST_BATCH);
+    const res = await send(baseUrl, stats, 'POST', `/rag/collections/${COLLECTION}/documents`, {
+      documents: batch,
+    });
+    if (res.status !== 202)
+      throw new Error(`ingesting documents ${i}-${i + batch.length - 1}: HTTP ${res.status} ${res.text}`);
+  }
+  const postedSeconds = (performance.now() - started) / 1000;
+  const path = `/rag/collections/${COLLECTION}`;
+  for (;;) {
+    if (performance.now() - started > INGEST_TIMEOUT_MS)
+      throw new Error(`ingestion did not finish within ${INGEST_TIMEOUT_MS / 60_000} minutes`);
+    const res = await send(baseUrl, stats, 'GET', path);
+    if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${res.text}`);
+    const view = JSON.parse(res.text);
+    if (view.documents.queued + view.documents.processing === 0) {
+      const seconds = (performance.now() - started) / 1000;
+      return {
+        documents: view.documents.indexed,
+        failed: view.documents.failed,
+        chunks: view.chunks,
+        embedding: view.embedding,
+        postedSeconds,
+        seconds,
+        documentsPerSecond: view.documents.indexed / seconds,
+        chunksPerSecond: view.chunks / seconds,
+        connectionResets: stats.resets,
+      };
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+async function benchRagnest(documents, workers, concurrency) {
+  const label = `${workers} ingestion process${workers > 1 ? 'es' : ''}, INGESTION_CONCURRENCY=${concurrency}`;
+  process.stderr.write(`\nragnest, ${label}: starting the servers\n`);
+  const db = await createDatabase(`w${workers}c${concurrency}`);
+  let deployment;
+  try {
+    deployment = await startDistributed(db, workers, concurrency);
+    process.stderr.write(`ragnest, ${label}: ingesting ${documents.length} documents\n`);
+    const loadBefore = os.loadavg();
+    const before = await cpuSnapshot(deployment.processes);
+    const ingestion = await ingest(deployment.baseUrl, documents);
+    const cpu = cpuBetween(before, await cpuSnapshot(deployment.processes));
+    const postings = await withClient(db.url, (c) => c.query('SELECT count(*)::int AS n FROM chunk_terms'));
+    process.stderr.write(
+      `ragnest, ${label}: ${ingestion.chunks} chunks in ${fmt(ingestion.seconds, 1)} s ` +
+        `(${fmt(ingestion.chunksPerSecond)} chunks/s)\n`,
+    );
+    return {
+      db,
+      result: {
+        workers,
+        ingestionConcurrency: concurrency,
+        ...ingestion,
+        postings: postings.rows[0].n,
+        cpu,
+        loadAverage: { before: loadBefore, after: os.loadavg() },
+      },
+    };
+  } catch (error) {
+    await dropDatabase(db);
+    throw error;
+  } finally {
+    await deployment?.stop();
+  }
+}
+
+/* ---------- the floor: bare COPY ---------- */
+
+async function copyOut(client, sql) {
+  const parts = [];
+  await pipeline(
+    client.query(copyTo(sql)),
+    new Writable({
+      write(chunk, _encoding, done) {
+        parts.push(chunk);
+        done();
+      },
+    }),
+  );
+  return Buffer.concat(parts);
+}
+
+async function copyIn(client, sql, data) {
+  const t0 = performance.now();
+  await pipeline(Readable.from([data]), client.query(copyFrom(sql)));
+  return (performance.now() - t0) / 1000;
+}
+
+/** The rows to load, read back from the database ragnest filled, in the order they were written. */
+async function exportRows(source) {
+  return withClient(source.url, async (c) => {
+    const referenced = [];
+    for (const table of REFERENCED_TABLES) {
+      referenced.push({ table, data: await copyOut(c, `COPY ${table} TO STDOUT`) });
+    }
+    const loaded = [];
+    for (const { table, columns } of LOADED_TABLES) {
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM ${table}`);
+      const data = await copyOut(c, `COPY (SELECT ${columns} FROM ${table}) TO STDOUT`);
+      loaded.push({ table, columns, rows: rows[0].n, data });
+    }
+    return { referenced, loaded, indexes: await loadedTableIndexes(c) };
+  });
+}
+
+/** A fresh database migrated by ragnest, its indexes checked against the source's, holding the referenced rows. */
+async function prepareTarget(tag, rows) {
+  const db = await createDatabase(tag);
+  try {
+    await migrate(db);
+    await withClient(db.url, async (c) => {
+      const indexes = await loadedTableIndexes(c);
+      const want = rows.indexes.map((i) => i.definition).join('\n');
+      const have = indexes.map((i) => i.definition).join('\n');
+      if (want !== have)
+        throw new Error(
+          `a freshly migrated database has other indexes than ragnest's:\n${have}\nvs\n${want}`,
+        );
+      for (const { table, data } of rows.referenced) await copyIn(c, `COPY ${table} FROM STDIN`, data);
+      await c.query('ANALYZE collections, documents');
+    });
+    return db;
+  } catch (error) {
+    await dropDatabase(db);
+    throw error;
+  }
+}
+
+async function copyLoadedTables(client, rows, steps) {
+  for (const { table, columns, rows: n, data } of rows.loaded) {
+    const seconds = await copyIn(client, `COPY ${table} (${columns}) FROM STDIN`, data);
+    steps.push({ step: `COPY ${table}`, rows: n, bytes: data.length, seconds });
+  }
+}
+
+/** COPY into tables that already carry all their indexes, as ragnest's inserts find them. */
+async function floorIndexed(rows) {
+  process.stderr.write('\nfloor: COPY into indexed tables\n');
+  const db = await prepareTarget('copy_indexed', rows);
+  try {
+    return await withClient(db.url, async (c) => {
+      const steps = [];
+      const before = await cpuSnapshot([]);
+      await copyLoadedTables(c, rows, steps);
+      return { steps, cpu: cpuBetween(before, await cpuSnapshot([])) };
+    });
+  } finally {
+    await dropDatabase(db);
+  }
+}
+
+/** COPY into tables stripped of their indexes (the foreign key stays), then each index built again. */
+async function floorThenIndex(rows) {
+  process.stderr.write('floor: COPY into index-less tables, then CREATE INDEX\n');
+  const db = await prepareTarget('copy_then_index', rows);
+  try {
+    return await withClient(db.url, async (c) => {
+      for (const index of rows.indexes) await c.query(index.drop);
+      const steps = [];
+      const before = await cpuSnapshot([]);
+      await copyLoadedTables(c, rows, steps);
+      for (const index of rows.indexes) {
+        const t0 = performance.now();
+        await c.query(index.create);
+        steps.push({ step: `build ${index.name}`, seconds: (performance.now() - t0) / 1000 });
+      }
+      return { steps, cpu: cpuBetween(before, await cpuSnapshot([])) };
+    });
+  } finally {
+    await dropDatabase(db);
+  }
+}
+
+/* ---------- report ---------- */
+
+function fmt(n, digits = 0) {
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '–';
+}
+
+const loadText = (l) => l.map((x) => x.toFixed(2)).join(' ');
+const total = (steps) => steps.reduce((s, x) => s + x.seconds, 0);
+
+function environment(options, postgres) {
+  const cpus = os.cpus();
+  const invoked = process.env.npm_lifecycle_event
+    ? `npm run ${process.env.npm_lifecycle_event}${process.argv.length > 2 ? ' -- ' : ''}`
+    : `node ${relative(REPO_ROOT, process.argv[1])} `;
+  return {
+    command: `${invoked}${process.argv.slice(2).join(' ')}`.trim(),
+    cpu: `${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    loadAverageAtStart: os.loadavg(),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    dataset: relative(REPO_ROOT, options.dataset) || '.',
+    postgres,
+  };
+}
+
+function formatHeader(env, documents, loadAtEnd) {
+  const settings = Object.entries(env.postgres.settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  return [
+    `Machine: ${env.cpu}, ${fmt(env.memoryGiB, 1)} GiB RAM, ${env.platform}; ` +
+      `load average ${loadText(env.loadAverageAtStart)} at start, ${loadText(loadAtEnd)} at the end`,
+    `Node ${env.node}; PostgreSQL ${env.postgres.server}, pgvector ${env.postgres.pgvector} (${settings})`,
+    `Command: \`${env.command}\``,
+    `Data set: ${env.dataset} (${fmt(documents.length)} documents)`,
+  ].join('\n');
+}
+
+function cpuColumns(cpu) {
+  const sum = (prefix) =>
+    cpu.processes.filter((p) => p.name.startsWith(prefix)).reduce((s, p) => s + p.seconds, 0);
+  const ingestion = sum('ingestion-');
+  const gateway = sum('gateway');
+  const others = cpu.processes.reduce((s, p) => s + p.seconds, 0) - ingestion - gateway;
+  return [ingestion, gateway, others, cpu.postgres, cpu.redis, cpu.bench, cpu.other].map((s) => fmt(s, 1));
+}
+
+function formatRagnest(runs) {
+  const lines = [
+    '### ragnest through its API (distributed, BullMQ; one process of each other context and the gateway)',
+    '',
+    'From the first POST until no document is queued or processing; CPU seconds over the same window.',
+    '',
+    '| ingestion processes | INGESTION_CONCURRENCY | documents | chunks | postings | s | documents/s | chunks/s | ' +
+      'all POSTed at s | machine busy | CPU s: ingestion | gateway | other contexts | postgres | redis | bench client | unaccounted | load avg 1 min before → after |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of runs) {
+    lines.push(
+      `| ${r.workers} | ${r.ingestionConcurrency} | ${fmt(r.documents)}${r.failed ? ` (${r.failed} failed)` : ''} | ` +
+        `${fmt(r.chunks)} | ${fmt(r.postings)} | ${fmt(r.seconds, 1)} | ${fmt(r.documentsPerSecond, 1)} | ` +
+        `${fmt(r.chunksPerSecond)} | ${fmt(r.postedSeconds, 1)} | ${fmt(100 * r.cpu.machineBusyShare)} % | ` +
+        `${cpuColumns(r.cpu).join(' | ')} | ${r.loadAverage.before[0].toFixed(2)} → ${r.loadAverage.after[0].toFixed(2)} |`,
+    );
+  }
+  const resets = runs.filter((r) => r.connectionResets > 0);
+  for (const r of resets) {
+    lines.push(
+      '',
+      `(${r.workers} × ${r.ingestionConcurrency}: ${r.connectionResets} connection(s) reset and retried)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function formatFloor(rows, indexed, thenIndex) {
+  const chunks = rows.loaded.find((t) => t.table === 'chunks').rows;
+  const stepRows = (label, result) =>
+    result.steps.map(
+      (s) =>
+        `| ${label} | ${s.step} | ${s.rows === undefined ? '' : fmt(s.rows)} | ` +
+        `${s.bytes === undefined ? '' : fmt(s.bytes / 1024 ** 2, 1)} | ${fmt(s.seconds, 2)} | ` +
+        `${s.rows === undefined ? '' : fmt(s.rows / s.seconds)} |`,
+    );
+  const totalRow = (label, result) =>
+    `| ${label} | **total** | | | **${fmt(total(result.steps), 2)}** | **${fmt(chunks / total(result.steps))} chunks/s** |`;
+  const cpuLine = (label, cpu) =>
+    `${label}: PostgreSQL ${fmt(cpu.postgres, 1)} CPU s, this client ${fmt(cpu.bench, 1)}, ` +
+    `unaccounted ${fmt(cpu.other, 1)}; machine ${fmt(100 * cpu.machineBusyShare)} % busy over ${fmt(cpu.wallSeconds, 1)} s.`;
+  return [
+    '### The floor: bare COPY of the same rows (text format, one connection, each COPY its own transaction)',
+    '',
+    "Rows read back from the 1st run's database; collections and documents copied first, untimed; the chunks → documents foreign key is kept in both cases.",
+    '',
+    '| case | step | rows | MiB | s | rows/s |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+    ...stepRows('into indexed tables', indexed),
+    totalRow('into indexed tables', indexed),
+    ...stepRows('index-less, then indexes', thenIndex),
+    totalRow('index-less, then indexes', thenIndex),
+    '',
+    cpuLine('Into indexed tables', indexed.cpu),
+    cpuLine('Index-less then indexes', thenIndex.cpu),
+  ].join('\n');
+}
+
+function formatComparison(runs, indexed, thenIndex) {
+  const copySeconds = total(indexed.steps);
+  const rebuildSeconds = total(thenIndex.steps);
+  const lines = [
+    '### ragnest against the floor',
+    '',
+    `Target: at least ${fmt(TARGET_CHUNKS_PER_SECOND)} chunks/s and at most ${TARGET_RATIO}× the bare COPY into indexed tables.`,
+    '',
+    '| ingestion processes | INGESTION_CONCURRENCY | chunks/s | vs 2,000 chunks/s | ragnest s / COPY-into-indexed s | ragnest s / (COPY + index build) s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of runs) {
+    lines.push(
+      `| ${r.workers} | ${r.ingestionConcurrency} | ${fmt(r.chunksPerSecond)} | ` +
+        `${fmt(r.chunksPerSecond / TARGET_CHUNKS_PER_SECOND, 2)}× | ${fmt(r.seconds / copySeconds, 1)}× | ` +
+        `${fmt(r.seconds / rebuildSeconds, 1)}× |`,
+    );
+  }
+  const best = runs.reduce((a, b) => (b.chunksPerSecond > a.chunksPerSecond ? b : a));
+  const ratio = best.seconds / copySeconds;
+  const speed =
+    best.chunksPerSecond >= TARGET_CHUNKS_PER_SECOND
+      ? `meets the ${fmt(TARGET_CHUNKS_PER_SECOND)} chunks/s target`
+      : `misses the ${fmt(TARGET_CHUNKS_PER_SECOND)} chunks/s target by ${fmt(TARGET_CHUNKS_PER_SECOND / best.chunksPerSecond, 1)}× ` +
+        `(${fmt(TARGET_CHUNKS_PER_SECOND - best.chunksPerSecond)} chunks/s short)`;
+  const floor =
+    ratio <= TARGET_RATIO
+      ? `is within ${TARGET_RATIO}× the bare COPY (${fmt(ratio, 2)}×)`
+      : `takes ${fmt(ratio, 1)}× the bare COPY's time against at most ${TARGET_RATIO}×: ` +
+        `${fmt(ratio / TARGET_RATIO, 1)}× too slow (it would need ${fmt(TARGET_RATIO * copySeconds, 1)} s, not ${fmt(best.seconds, 1)} s)`;
+  lines.push(
+    '',
+    `Best run (${best.workers} ingestion process${best.workers > 1 ? 'es' : ''}, INGESTION_CONCURRENCY=${best.ingestionConcurrency}): ` +
+      `${fmt(best.chunksPerSecond)} chunks/s ${speed}; it ${floor}.`,
+  );
+  return lines.join('\n');
+}
+
+async function writeResults(report) {
+  const dir = join(REPO_ROOT, 'bench-results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `ingest-floor-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  return relative(REPO_ROOT, file);
+}
+
+/* ---------- process lifetime ---------- */
+
+// A server must never outlive the benchmark, whatever ends it.
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping\n`);
+    process.exitCode = 130;
+    stopping.abort(new Error(`stopped by ${signal}`));
+    setTimeout(() => process.exit(130), 20_000).unref();
+  });
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
+  if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/main.js')))
+    throw new Error('the benchmark runs the built apps: run `npm run build` first');
+  const startedAt = new Date().toISOString();
+  const documents = await loadCorpus(options.dataset, options.docs);
+  const env = environment(options, await pgSettings());
+  const runs = [];
+  let source;
+  try {
+    for (const concurrency of options.ingestionConcurrency) {
+      for (const workers of options.workers) {
+        const { db, result } = await benchRagnest(documents, workers, concurrency);
+        runs.push(result);
+        // The first run's database is the floor's source; the others go at once.
+        if (source) await dropDatabase(db);
+        else source = db;
+      }
+    }
+    const rows = await exportRows(source);
+    const indexed = await floorIndexed(rows);
+    const thenIndex = await floorThenIndex(rows);
+    const loadAtEnd = os.loadavg();
+    const report = {
+      startedAt,
+      environment: { ...env, loadAverageAtEnd: loadAtEnd },
+      options: { ...options, docs: documents.length },
+      ragnest: runs,
+      floor: {
+        rows: rows.loaded.map(({ table, rows: n, data }) => ({ table, rows: n, bytes: data.length })),
+        indexes: rows.indexes.map(({ name, create }) => ({ name, create })),
+        intoIndexedTables: indexed,
+        indexLessThenIndexes: thenIndex,
+      },
+    };
+    console.log(`\n## Ingestion against the bare-COPY floor\n\n${formatHeader(env, documents, loadAtEnd)}\n`);
+    console.log(`${formatRagnest(runs)}\n`);
+    console.log(`${formatFloor(rows, indexed, thenIndex)}\n`);
+    console.log(`${formatComparison(runs, indexed, thenIndex)}\n`);
+    console.log(`Figures written to ${await writeResults(report)}`);
+  } finally {
+    for (const name of [...databases]) await dropDatabase({ name });
+  }
+}
+
+main().catch((error) => {
+  if (stopping.signal.aborted) return;
+  console.error(
+    `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
+  );
+  process.exitCode = 1;
+});
