@@ -29,7 +29,6 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,13 +36,12 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { deleteRedisKeys, fmt, freePort, positiveInt, REDIS_URL } from './lib.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
 const READY_TIMEOUT_MS = 180_000;
@@ -96,12 +94,6 @@ function parseOptions(argv) {
     ingestionConcurrency: list(values['ingestion-concurrency'], '--ingestion-concurrency'),
     dataset: resolve(values.dataset),
   };
-}
-
-function positiveInt(text, flag) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes positive integers, not "${text}"`);
-  return n;
 }
 
 async function loadCorpus(dir, maxDocs) {
@@ -275,16 +267,6 @@ const liveChildren = new Set();
 // its databases.
 const stopping = new AbortController();
 
-async function freePort() {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 /** Starts a server process and waits until `healthPath` answers 200; `stop()` waits for it to be gone. */
 async function startProcess(name, script, args, env, healthPath) {
   const port = await freePort();
@@ -385,18 +367,6 @@ async function startDistributed(db, workers, concurrency) {
   } catch (error) {
     await stop();
     throw error;
-  }
-}
-
-async function deleteRedisKeys(prefix) {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
-      if (keys.length > 0) await redis.unlink(...keys);
-    }
-  } finally {
-    redis.disconnect();
   }
 }
 
@@ -618,12 +588,6 @@ async function floorThenIndex(rows) {
 }
 
 /* ---------- report ---------- */
-
-function fmt(n, digits = 0) {
-  return Number.isFinite(n)
-    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : '–';
-}
 
 const loadText = (l) => l.map((x) => x.toFixed(2)).join(' ');
 const total = (steps) => steps.reduce((s, x) => s + x.seconds, 0);

@@ -28,18 +28,16 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import pg from 'pg';
+import { deleteRedisKeys, fmt, freePort, positiveInt, REDIS_URL } from './lib.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const BACKENDS = ['postgres', 'pglite', 'distributed'];
 const BACKEND_GROUPS = { both: ['postgres', 'pglite'], all: BACKENDS };
 const RETRIEVAL_REPLICAS = 2;
@@ -84,12 +82,6 @@ function parseOptions(argv) {
     concurrency,
     dataset: resolve(values.dataset),
   };
-}
-
-function positiveInt(text, flag) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes positive integers, not "${text}"`);
-  return n;
 }
 
 /* ---------- data set ---------- */
@@ -157,16 +149,6 @@ async function prepareStore(backend) {
 }
 
 /* ---------- the server processes ---------- */
-
-async function freePort() {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /**
  * Starts one server process from `script` and waits until it answers `healthPath` with 200. Returns the
@@ -299,18 +281,6 @@ async function startDistributed(storeEnv) {
   } catch (error) {
     await stop();
     throw error;
-  }
-}
-
-async function deleteRedisKeys(prefix) {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
-      if (keys.length > 0) await redis.unlink(...keys);
-    }
-  } finally {
-    redis.disconnect();
   }
 }
 
@@ -526,12 +496,6 @@ async function benchBackend(backend, data, options) {
 }
 
 /* ---------- report ---------- */
-
-function fmt(n, digits = 0) {
-  return Number.isFinite(n)
-    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : '–';
-}
 
 function environment(options) {
   const cpus = os.cpus();

@@ -21,12 +21,11 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
+import { deleteRedisKeys, REDIS_URL } from './lib.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PLATFORM = join(REPO_ROOT, 'dist/libs/platform/src/index.js');
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONTEXT = 'retrieval';
 const PATTERN = `${CONTEXT}.echo`;
 const DEADLINE_MS = 5_000;
@@ -144,18 +143,6 @@ async function firstSuccessfulCall(client) {
         throw new Error(`no call succeeded within ${FIRST_CALL_TIMEOUT_MS} ms`, { cause: error });
       await new Promise((r) => setTimeout(r, 50));
     }
-  }
-}
-
-async function deleteRedisKeys(prefix) {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) {
-      if (keys.length > 0) await redis.unlink(...keys);
-    }
-  } finally {
-    redis.disconnect();
   }
 }
 
