@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CONFIG, type AppConfig } from '#platform';
 import {
@@ -85,7 +85,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.worker = new Worker<DocumentJob>(INGESTION_QUEUE_NAME, (job) => this.process(job.data), {
+    this.worker = new Worker<DocumentJob>(INGESTION_QUEUE_NAME, (job, token) => this.process(job, token), {
       connection: this.connection(),
       prefix: this.config.redisPrefix,
       concurrency: this.config.ingestion.concurrency,
@@ -116,16 +116,16 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   }
 
   /**
-   * A provider that asked us to wait (429 with Retry-After) pauses the whole queue that long: every job
-   * would hit the same limit. Other passing failures retry the job with exponential backoff and jitter.
+   * A provider that asked us to wait (429 with Retry-After) delays the job that long, without spending
+   * one of its attempts. Other passing failures retry the job with exponential backoff and jitter.
    */
-  private async process(job: DocumentJob): Promise<void> {
+  private async process(job: Job<DocumentJob>, token?: string): Promise<void> {
     try {
-      await this.handler.execute([job]);
+      await this.handler.execute([job.data]);
     } catch (error) {
       if (error instanceof TransientIndexingError && error.retryAfterMs !== undefined) {
-        await this.queue.rateLimit(error.retryAfterMs);
-        throw Worker.RateLimitError();
+        await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
+        throw new DelayedError();
       }
       throw error;
     }
