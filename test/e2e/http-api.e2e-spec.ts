@@ -109,6 +109,7 @@ describe.each<DeploymentKind>(['postgres', 'pglite', 'distributed'])('HTTP API o
       const search = await call('POST', '/rag/search', { collection: 'files', query: 'moon tides', topK: 1 });
       expect(search.body.results[0]).toMatchObject({
         documentId: 'tides.html',
+        title: 'Tides',
         metadata: { source: 'upload', filename: 'tides.html' },
       });
     });

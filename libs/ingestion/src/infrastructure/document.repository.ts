@@ -304,9 +304,10 @@ export class DocumentRepository {
       }
       await this.adjustCounters(m, perCollection);
       await m.query(
-        `UPDATE documents d SET status = 'indexed', stage = NULL, progress = 100, chunk_count = j.n, error = NULL, updated_at = now()
-           FROM unnest($1::bigint[], $2::int[]) AS j(id, n) WHERE d.id = j.id`,
-        [liveIds, live.map((b) => b.chunks.length)],
+        `UPDATE documents d SET status = 'indexed', stage = NULL, progress = 100, chunk_count = j.n, error = NULL,
+                title = j.title, updated_at = now()
+           FROM unnest($1::bigint[], $2::int[], $3::text[]) AS j(id, n, title) WHERE d.id = j.id`,
+        [liveIds, live.map((b) => b.chunks.length), live.map((b) => b.source.title)],
       );
       return live.map((b) => ({ documentId: b.source.documentId, version: b.source.version }));
     });

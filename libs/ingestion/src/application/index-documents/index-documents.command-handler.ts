@@ -125,7 +125,9 @@ export class IndexDocumentsHandler {
 
   private async extract(source: DocumentSource): Promise<string> {
     if (!source.sourceBytes) return source.sourceText ?? '';
-    const { text } = await extractText(source.sourceKind as FileKind, source.sourceBytes);
+    const { text, title } = await extractText(source.sourceKind as FileKind, source.sourceBytes);
+    // A file's own title (HTML <title>, a markdown heading, PDF info) names it when the client gave none.
+    source.title ??= title?.trim() || null;
     return text.replaceAll('\u0000', '');
   }
 
