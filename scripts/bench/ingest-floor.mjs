@@ -24,27 +24,33 @@
 // BENCH_DATABASE_URL) on this machine, and Redis at redis://127.0.0.1:6379 (or BENCH_REDIS_URL). Its
 // databases and Redis keys are its own and are removed afterwards.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { deleteRedisKeys, fmt, freePort, positiveInt, REDIS_URL } from './lib.mjs';
+import {
+  deleteRedisKeys,
+  fmt,
+  positiveInt,
+  REDIS_URL,
+  REPO_ROOT,
+  guardProcesses,
+  sleep,
+  startProcess,
+  stopping,
+} from './lib.mjs';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
-const READY_TIMEOUT_MS = 180_000;
 const INGEST_TIMEOUT_MS = 60 * 60_000;
 const REQUEST_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
@@ -258,73 +264,6 @@ function cpuBetween(before, after) {
     bench,
     other: Math.max(0, busy - accounted),
   };
-}
-
-/* ---------- server processes ---------- */
-
-const liveChildren = new Set();
-// Aborted on Ctrl-C / SIGTERM: the run unwinds through its finally blocks, stopping servers and dropping
-// its databases.
-const stopping = new AbortController();
-
-/** Starts a server process and waits until `healthPath` answers 200; `stop()` waits for it to be gone. */
-async function startProcess(name, script, args, env, healthPath) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [script, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // The servers log warnings only: pass them through, marked, so odd behaviour shows next to the figures.
-  const tail = [];
-  const relay = (chunk) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      tail.push(line);
-      if (tail.length > 50) tail.shift();
-      process.stderr.write(`  [${name}] ${line}\n`);
-    }
-  };
-  child.stdout.on('data', relay);
-  child.stderr.on('data', relay);
-  const exited = once(child, 'exit');
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  const server = {
-    name,
-    child,
-    baseUrl: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-  let died = false;
-  exited.then(() => (died = true));
-  const started = performance.now();
-  try {
-    for (;;) {
-      if (died) throw new Error(`${name} exited before ${healthPath} answered:\n${tail.join('\n')}`);
-      if (performance.now() - started > READY_TIMEOUT_MS)
-        throw new Error(`${name}: ${healthPath} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
-      try {
-        const res = await fetch(`${server.baseUrl}${healthPath}`, {
-          signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(5000)]),
-        });
-        await res.arrayBuffer();
-        if (res.status === 200) return server;
-      } catch (error) {
-        // Not listening yet, unless the benchmark is being stopped.
-        if (stopping.signal.aborted) throw error;
-      }
-      await sleep(250);
-    }
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
 }
 
 /**
@@ -736,24 +675,7 @@ async function writeResults(report) {
   return relative(REPO_ROOT, file);
 }
 
-/* ---------- process lifetime ---------- */
-
-// A server must never outlive the benchmark, whatever ends it.
-process.on('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping\n`);
-    process.exitCode = 130;
-    stopping.abort(new Error(`stopped by ${signal}`));
-    setTimeout(() => process.exit(130), 20_000).unref();
-  });
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
+guardProcesses();
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));

@@ -23,20 +23,26 @@
 // deployment runs the built apps (`npm run build`) and needs Redis at redis://127.0.0.1:6379, or at
 // BENCH_REDIS_URL; its keys live under a prefix of their own and are deleted afterwards.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { deleteRedisKeys, fmt, freePort, positiveInt, REDIS_URL } from './lib.mjs';
+import {
+  deleteRedisKeys,
+  fmt,
+  positiveInt,
+  REDIS_URL,
+  REPO_ROOT,
+  guardProcesses,
+  sleep,
+  startProcess,
+  stopping,
+} from './lib.mjs';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BACKENDS = ['postgres', 'pglite', 'distributed'];
 const BACKEND_GROUPS = { both: ['postgres', 'pglite'], all: BACKENDS };
@@ -45,7 +51,6 @@ const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
 const WARMUP_REQUESTS = 20;
 const SEARCH_MODES = ['sparse', 'dense', 'hybrid'];
-const READY_TIMEOUT_MS = 180_000;
 const INGEST_TIMEOUT_MS = 60 * 60_000;
 const REQUEST_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
@@ -150,84 +155,17 @@ async function prepareStore(backend) {
 
 /* ---------- the server processes ---------- */
 
-/**
- * Starts one server process from `script` and waits until it answers `healthPath` with 200. Returns the
- * process with its base URL and a `stop()` that waits for it to be gone.
- */
-async function startProcess(name, label, script, args, env, healthPath) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [script, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // The servers log warnings only: pass them through, marked, so odd behaviour shows next to the figures.
-  const tail = [];
-  const relay = (chunk) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      tail.push(line);
-      if (tail.length > 50) tail.shift();
-      process.stderr.write(`  [${label}] ${line}\n`);
-    }
-  };
-  child.stdout.on('data', relay);
-  child.stderr.on('data', relay);
-  const exited = once(child, 'exit');
-  const server = {
-    name,
-    child,
-    baseUrl: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  try {
-    await waitHealthy(server, healthPath, exited, tail, label);
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-  return server;
-}
-
-async function waitHealthy(server, healthPath, exited, tail, label) {
-  const started = performance.now();
-  let died = false;
-  exited.then(() => (died = true));
-  while (performance.now() - started < READY_TIMEOUT_MS) {
-    if (died) throw new Error(`${label} exited before ${healthPath} answered:\n${tail.join('\n')}`);
-    try {
-      const res = await fetch(`${server.baseUrl}${healthPath}`, {
-        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(5000)]),
-      });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch (error) {
-      // Not listening yet, unless the benchmark is being stopped.
-      if (stopping.signal.aborted) throw error;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${label}: ${healthPath} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
-}
-
 /** `ragnest serve`: every context in one process. */
 async function startMonolith(backend, storeEnv) {
   const env = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv };
   if (backend === 'pglite') delete env.DATABASE_URL;
   const server = await startProcess(
     'server',
-    `server ${backend}`,
     'bin/ragnest.js',
     ['serve'],
     env,
     '/health/ready',
+    `server ${backend}`,
   );
   return { baseUrl: server.baseUrl, processes: [server], stop: () => server.stop() };
 }
@@ -258,7 +196,7 @@ async function startDistributed(storeEnv) {
     ...storeEnv,
   };
   const start = (name, context, healthPath = '/health/live') =>
-    startProcess(name, `distributed ${name}`, `dist/apps/${context}/main.js`, [], env, healthPath);
+    startProcess(name, `dist/apps/${context}/main.js`, [], env, healthPath, `distributed ${name}`);
   const processes = [];
   const stop = async () => {
     try {
@@ -598,29 +536,7 @@ async function writeResults(report) {
   return relative(REPO_ROOT, file);
 }
 
-/* ---------- process lifetime ---------- */
-
-const liveChildren = new Set();
-// Aborted on Ctrl-C / SIGTERM: pending requests fail, the run unwinds through its finally blocks, which
-// stop the server and drop its database or data directory.
-const stopping = new AbortController();
-
-// A server must never outlive the benchmark, whatever ends it.
-process.on('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping\n`);
-    process.exitCode = 130;
-    stopping.abort(new Error(`stopped by ${signal}`));
-    setTimeout(() => process.exit(130), 20_000).unref();
-  });
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
+guardProcesses();
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));

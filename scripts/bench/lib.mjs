@@ -1,8 +1,13 @@
 // Helpers shared by the benchmark scripts.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export function positiveInt(text, flag) {
@@ -37,4 +42,98 @@ export function fmt(n, digits = 0) {
   return Number.isFinite(n)
     ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : '–';
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/* ---------- server processes and the benchmark's lifetime ---------- */
+
+const READY_TIMEOUT_MS = 180_000;
+const liveChildren = new Set();
+// Aborted on Ctrl-C / SIGTERM: pending requests fail, and the run unwinds through its finally blocks,
+// which stop the servers and drop their databases or data directories.
+export const stopping = new AbortController();
+
+/** No server outlives the benchmark, whatever ends it; Ctrl-C unwinds through `stopping`. */
+export function guardProcesses() {
+  process.on('exit', () => {
+    for (const child of liveChildren) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping\n`);
+      process.exitCode = 130;
+      stopping.abort(new Error(`stopped by ${signal}`));
+      setTimeout(() => process.exit(130), 20_000).unref();
+    });
+  }
+}
+
+/**
+ * Starts one server process from `script` and waits until it answers `healthPath` with 200. Returns the
+ * process with its base URL and a `stop()` that waits for it to be gone. Its output is passed through,
+ * marked with `label`, so odd behaviour shows next to the figures.
+ */
+export async function startProcess(name, script, args, env, healthPath, label = name) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail = [];
+  const relay = (chunk) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      tail.push(line);
+      if (tail.length > 50) tail.shift();
+      process.stderr.write(`  [${label}] ${line}\n`);
+    }
+  };
+  child.stdout.on('data', relay);
+  child.stderr.on('data', relay);
+  const exited = once(child, 'exit');
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  const server = {
+    name,
+    child,
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  try {
+    await waitHealthy(server, healthPath, exited, tail, label);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+async function waitHealthy(server, healthPath, exited, tail, label) {
+  const started = performance.now();
+  let died = false;
+  void exited.then(() => (died = true));
+  while (performance.now() - started < READY_TIMEOUT_MS) {
+    if (died) throw new Error(`${label} exited before ${healthPath} answered:\n${tail.join('\n')}`);
+    try {
+      const res = await fetch(`${server.baseUrl}${healthPath}`, {
+        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(5000)]),
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch (error) {
+      // Not listening yet, unless the benchmark is being stopped.
+      if (stopping.signal.aborted) throw error;
+    }
+    await sleep(250);
+  }
+  throw new Error(`${label}: ${healthPath} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
 }

@@ -24,13 +24,17 @@ export interface CollectionRow {
   analyzer: string;
 }
 
-export interface NewDocumentVersion {
+/** What a document version holds: its identity in the collection, its description and its source. */
+interface DocumentContent {
   externalId: string;
   title: string | null;
   metadata: Metadata;
   sourceKind: string;
   sourceText: string | null;
   sourceBytes: Buffer | null;
+}
+
+export interface NewDocumentVersion extends DocumentContent {
   contentHash: string;
 }
 
@@ -40,14 +44,8 @@ export interface DocumentJob {
   version: number;
 }
 
-export interface DocumentSource extends DocumentJob {
+export interface DocumentSource extends DocumentJob, DocumentContent {
   collectionId: string;
-  externalId: string;
-  title: string | null;
-  metadata: Metadata;
-  sourceKind: string;
-  sourceText: string | null;
-  sourceBytes: Buffer | null;
 }
 
 export interface IndexedChunk {
