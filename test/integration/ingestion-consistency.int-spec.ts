@@ -36,7 +36,12 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
               (SELECT count(*)::int FROM chunk_terms t WHERE t.collection_id = c.id
                  AND NOT EXISTS (SELECT 1 FROM chunks k WHERE k.id = t.chunk_id)) AS orphan_postings,
               (SELECT count(*)::int FROM chunks k WHERE k.collection_id = c.id
-                 AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = k.document_id)) AS orphan_chunks
+                 AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = k.document_id)) AS orphan_chunks,
+              (SELECT count(*)::int FROM chunk_vectors v JOIN embedding_sets s ON s.id = v.set_id
+                WHERE s.collection_id = c.id AND NOT EXISTS (SELECT 1 FROM chunks k WHERE k.id = v.chunk_id)) AS orphan_vectors,
+              (SELECT count(*)::int FROM chunks k JOIN embedding_sets s ON s.collection_id = k.collection_id AND s.state = 'active'
+                WHERE k.collection_id = c.id
+                  AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.set_id = s.id AND v.chunk_id = k.id)) AS unembedded
          FROM collections c WHERE c.name = $1`,
       [collection],
     );
@@ -69,7 +74,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     const inv = await invariants('race');
     expect(inv.counted).toBe(inv.chunks);
     expect(inv.tokens).toBe(inv.summed);
-    expect(inv).toMatchObject({ orphan_postings: 0, orphan_chunks: 0 });
+    expect(inv).toMatchObject({ orphan_postings: 0, orphan_chunks: 0, orphan_vectors: 0, unembedded: 0 });
     const { results } = await retrieval.search({
       collection: 'race',
       query: 'document 3 topic 3',

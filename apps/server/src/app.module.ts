@@ -4,6 +4,7 @@ import { ContextName } from '#contracts';
 import {
   AppExceptionFilter,
   type AppConfig,
+  DomainEventsModule,
   HealthModule,
   type InProcessServer,
   PlatformModule,
@@ -24,7 +25,10 @@ const CONTEXT_MODULES: Record<Exclude<ContextName, ContextName.Gateway>, Type> =
   [ContextName.Presentation]: PresentationModule,
 };
 
-/** The composition root: the platform, plus each context this process hosts (RAG_CONTEXTS). */
+/**
+ * The composition root: the platform and the domain events (every process, so that any context can
+ * publish and any can react), plus each context this process hosts (RAG_CONTEXTS).
+ */
 @Module({})
 export class AppModule {
   static forRoot(
@@ -39,6 +43,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         PlatformModule.forRoot(config, server, remoteServers),
+        DomainEventsModule,
         HealthModule.forRoot(config),
         ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule] : []),
         ...contexts,

@@ -110,7 +110,29 @@ export interface CollectionView {
   name: string;
   documents: Record<DocumentStatus, number>;
   chunks: number;
-  embedding: { model: string; dimensions: number };
+  /**
+   * The model whose vectors search uses, and how: through the HNSW index, or by an exact scan while a
+   * first bulk load is under way (the index is built in one pass when it is done).
+   */
+  embedding: { model: string; dimensions: number; index: 'hnsw' | 'exact' };
+  /** A re-index towards another model, while it runs (or after it failed, until asked again). */
+  reindex?: {
+    model: string;
+    dimensions: number;
+    status: 'running' | 'failed';
+    /** Chunks that have their new vector. */
+    embedded: number;
+    progress: number;
+    error?: string;
+  };
+}
+
+export interface ReindexResponse {
+  collection: string;
+  /** `reindexing`: under way, search keeps the current vectors until it switches; `current`: nothing to do. */
+  status: 'reindexing' | 'current';
+  model: string;
+  dimensions: number;
 }
 
 export interface DocumentView {

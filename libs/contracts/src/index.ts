@@ -5,3 +5,4 @@ export * from './patterns.js';
 export * from './filter.js';
 export * from './dto.js';
 export * from './ports.js';
+export * from './events.js';

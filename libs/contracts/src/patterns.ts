@@ -12,5 +12,6 @@ export const Pattern = {
   IngestionListDocuments: 'ingestion.list-documents',
   IngestionRetryDocument: 'ingestion.retry-document',
   IngestionGetJob: 'ingestion.get-job',
+  IngestionReindex: 'ingestion.reindex',
 } as const;
 export type Pattern = (typeof Pattern)[keyof typeof Pattern];

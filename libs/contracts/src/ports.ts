@@ -10,6 +10,7 @@ import type {
   IngestResponse,
   JobRef,
   JobView,
+  ReindexResponse,
   ListDocumentsRequest,
   PresentRequest,
   PresentResponse,
@@ -51,6 +52,7 @@ export interface IngestionPort {
   listDocuments(request: ListDocumentsRequest): Promise<DocumentPage>;
   retryDocument(request: DocumentRef): Promise<RetriedDocument>;
   getJob(request: JobRef): Promise<JobView>;
+  reindex(request: CollectionRef): Promise<ReindexResponse>;
 }
 
 export const QUERY_UNDERSTANDING_PORT = Symbol('QueryUnderstandingPort');

@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { CONFIG, type AppConfig } from '#platform';
+import { AnswerCache, AnswerCacheInvalidator } from './application/answer-query/answer-cache.js';
 import { AnswerQueryHandler } from './application/answer-query/answer-query.query-handler.js';
 import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
@@ -8,7 +9,10 @@ import { QueryHttpController } from './interface/query.http.controller.js';
 import { RequestContextMiddleware } from './interface/request-context.middleware.js';
 import { SearchHttpController } from './interface/search.http.controller.js';
 
-/** The API gateway owns the HTTP API and orchestrates the query path through the contexts' ports. */
+/**
+ * The API gateway owns the HTTP API and orchestrates the query path through the contexts' ports; it
+ * caches whole answers, kept current by the domain events of ingestion (DomainEventsModule).
+ */
 @Module({
   imports: [
     MulterModule.registerAsync({
@@ -19,7 +23,15 @@ import { SearchHttpController } from './interface/search.http.controller.js';
     }),
   ],
   controllers: [CollectionsHttpController, JobsHttpController, SearchHttpController, QueryHttpController],
-  providers: [AnswerQueryHandler],
+  providers: [
+    AnswerQueryHandler,
+    {
+      provide: AnswerCache,
+      inject: [CONFIG],
+      useFactory: (c: AppConfig) => new AnswerCache(c.answerCache),
+    },
+    AnswerCacheInvalidator,
+  ],
 })
 export class GatewayModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

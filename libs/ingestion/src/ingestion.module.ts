@@ -7,9 +7,13 @@ import { GetJobHandler } from './application/get-job/get-job.query-handler.js';
 import { IndexDocumentsHandler } from './application/index-documents/index-documents.command-handler.js';
 import { IngestDocumentsHandler } from './application/ingest-documents/ingest-documents.command-handler.js';
 import { ListDocumentsHandler } from './application/list-documents/list-documents.query-handler.js';
+import { ReindexCollectionHandler } from './application/reindex-collection/reindex-collection.command-handler.js';
+import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
 import { RetryDocumentHandler } from './application/retry-document/retry-document.command-handler.js';
 import { DocumentRepository } from './infrastructure/document.repository.js';
+import { EmbeddingSetRepository } from './infrastructure/embedding-set.repository.js';
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
+import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
 import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
 
@@ -19,6 +23,10 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
   controllers: [IngestionMessageController],
   providers: [
     DocumentRepository,
+    EmbeddingSetRepository,
+    IndexMaintenance,
+    ReindexRunner,
+    ReindexCollectionHandler,
     IngestDocumentsHandler,
     IndexDocumentsHandler,
     GetCollectionHandler,
@@ -30,11 +38,25 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     {
       // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
       provide: INGESTION_QUEUE,
-      inject: [CONFIG, DocumentRepository, IndexDocumentsHandler],
-      useFactory: (config: AppConfig, repository: DocumentRepository, handler: IndexDocumentsHandler) =>
+      inject: [
+        CONFIG,
+        DocumentRepository,
+        IndexDocumentsHandler,
+        EmbeddingSetRepository,
+        ReindexRunner,
+        IndexMaintenance,
+      ],
+      useFactory: (
+        config: AppConfig,
+        repository: DocumentRepository,
+        handler: IndexDocumentsHandler,
+        sets: EmbeddingSetRepository,
+        runner: ReindexRunner,
+        maintenance: IndexMaintenance,
+      ) =>
         config.redisUrl
-          ? new BullMqIngestionQueue(repository, handler, config)
-          : new InProcessIngestionQueue(repository, handler, config),
+          ? new BullMqIngestionQueue(repository, handler, sets, runner, maintenance, config)
+          : new InProcessIngestionQueue(repository, handler, sets, runner, maintenance, config),
     },
   ],
   exports: [INGESTION_QUEUE],

@@ -17,6 +17,7 @@ export * from './embeddings/embedder.js';
 export * from './embeddings/hashing.embedder.js';
 export * from './embeddings/openai.embedder.js';
 export * from './embeddings/embeddings.module.js';
+export * from './embeddings/embedder-registry.js';
 export * from './health/health.module.js';
 export * from './messaging/redis-streams/redis-streams.keys.js';
 export {
@@ -28,3 +29,4 @@ export {
   type RedisStreamsClientOptions,
 } from './messaging/redis-streams/redis-streams.client.js';
 export { TransportErrorCode } from './messaging/redis-streams/redis-streams.wire.js';
+export * from './events/domain-events.module.js';

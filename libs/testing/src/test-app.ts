@@ -16,7 +16,8 @@ export interface TestApp {
 
 /**
  * A whole ragnest process for a test: a real HTTP server on a free port, on a fresh PostgreSQL
- * database or a fresh embedded PGlite directory. `env` overrides configuration as the environment would.
+ * database or a fresh embedded PGlite directory (or the one `env` names). `env` overrides configuration
+ * as the environment would.
  */
 export async function startTestApp(
   create: (config: AppConfig) => Promise<INestApplication>,
@@ -26,10 +27,11 @@ export async function startTestApp(
   let db: TestDatabase | undefined;
   let dataDir: string | undefined;
   const vars: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env };
-  if (kind === 'postgres') {
+  // A database given in `env` is the caller's (a restart on the same data): it is neither made nor dropped.
+  if (kind === 'postgres' && !env.DATABASE_URL) {
     db = await createTestDatabase();
     vars.DATABASE_URL = db.url;
-  } else {
+  } else if (kind === 'pglite' && !env.DATA_DIR) {
     dataDir = mkdtempSync(join(tmpdir(), 'ragnest-pglite-'));
     vars.DATA_DIR = dataDir;
   }

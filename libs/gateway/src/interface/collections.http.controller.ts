@@ -26,6 +26,7 @@ import {
   type IngestItem,
   type IngestResponse,
   type ListDocumentsQuery,
+  type ReindexResponse,
   type RetriedDocument,
 } from '#contracts';
 import { validate } from '#platform';
@@ -81,6 +82,17 @@ export class CollectionsHttpController {
     @Param('id', documentIdParam) id: string,
   ): Promise<RetriedDocument> {
     return this.ingestion.retryDocument({ collection, id });
+  }
+
+  /**
+   * Re-embeds the collection with the configured embedder (after a model change, say). Search keeps
+   * using the current vectors until the new ones are complete, then switches at once; progress is in
+   * `GET /rag/collections/{collection}` under `reindex`.
+   */
+  @Post(':collection/reindex')
+  @HttpCode(202)
+  reindex(@Param('collection', collectionParam) collection: string): Promise<ReindexResponse> {
+    return this.ingestion.reindex({ collection });
   }
 
   @Delete(':collection/documents/:id')

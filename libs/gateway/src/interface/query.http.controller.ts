@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryBody, type QueryResponse, type QueryTimings } from '#contracts';
 import { toAppError, ZodValidationPipe } from '#platform';
+import type { AnswerCacheStatus } from '../application/answer-query/answer-cache.js';
 import { AnswerQueryHandler } from '../application/answer-query/answer-query.query-handler.js';
 import { openEventStream, sseFrame } from './sse.js';
 
@@ -18,8 +19,22 @@ export class QueryHttpController {
   ): Promise<QueryResponse | void> {
     const requestId = req.requestId ?? '';
     if (!body.stream) {
-      const response = await this.answer.execute(body, requestId);
-      res.setHeader('Server-Timing', serverTiming(response.timings));
+      const started = performance.now();
+      let cache = 'bypass' as AnswerCacheStatus;
+      const response = await this.answer.execute(body, requestId, {
+        onCache: (status) => {
+          cache = status;
+          res.setHeader('Cache-Status', cacheStatus(status));
+        },
+      });
+      // A replayed answer keeps the timings of its first computation in the body; the header tells
+      // what this request took.
+      res.setHeader(
+        'Server-Timing',
+        cache === 'hit'
+          ? `cache;desc=hit, total;dur=${(performance.now() - started).toFixed(2)}`
+          : serverTiming(response.timings),
+      );
       return response;
     }
     return this.stream(body, requestId, res);
@@ -27,21 +42,32 @@ export class QueryHttpController {
 
   /** Server-sent events: `sources`, then `token` events, then `done` with the full response (or `error`). */
   private async stream(body: QueryBody, requestId: string, res: Response): Promise<void> {
-    openEventStream(res);
     const send = (event: string, data: unknown) => res.write(sseFrame(event, data));
     try {
+      // The cache is consulted before anything else, so the stream opens at once, saying whether it
+      // replays a cached answer.
       const response = await this.answer.execute(body, requestId, {
+        onCache: (status) => {
+          res.setHeader('Cache-Status', cacheStatus(status));
+          openEventStream(res);
+        },
         onSources: (sources) => send('sources', { sources }),
       });
       for (const token of response.answer.match(/\S+\s*/g) ?? []) send('token', { text: token });
       send('done', response);
     } catch (error) {
+      if (!res.headersSent) openEventStream(res);
       const e = toAppError(error);
       send('error', { error: { code: e.code, message: e.message, requestId } });
     } finally {
       res.end();
     }
   }
+}
+
+/** RFC 9211 Cache-Status: whether the answer was served by the gateway's answer cache. */
+export function cacheStatus(status: AnswerCacheStatus): string {
+  return status === 'hit' ? 'ragnest; hit' : `ragnest; fwd=${status}`;
 }
 
 export function serverTiming(t: QueryTimings): string {

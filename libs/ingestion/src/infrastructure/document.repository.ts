@@ -8,7 +8,9 @@ import {
   type DocumentView,
   type Metadata,
 } from '#contracts';
-import { ensureVectorIndex, toVectorLiteral } from '#platform';
+import type { EmbedderRegistry } from '#platform';
+import { embeddingInput } from '../domain/embedding-input.js';
+import { EmbeddingSetRepository, type EmbeddingSet } from './embedding-set.repository.js';
 
 export const COLLECTION_NOT_FOUND = 'INGESTION.COLLECTION_NOT_FOUND';
 export const DOCUMENT_NOT_FOUND = 'INGESTION.DOCUMENT_NOT_FOUND';
@@ -46,6 +48,7 @@ export interface DocumentJob {
 
 export interface DocumentSource extends DocumentJob, DocumentContent {
   collectionId: string;
+  collection: string;
 }
 
 export interface IndexedChunk {
@@ -53,7 +56,16 @@ export interface IndexedChunk {
   text: string;
   tokenCount: number;
   terms: Map<string, number>;
-  embedding: ArrayLike<number>;
+  /** The chunk's vector in each embedding set it was embedded for, as a pgvector literal. */
+  vectors: Map<number, string>;
+}
+
+/** The sets of a batch's collections changed between embedding and writing: embed again. */
+export class EmbeddingSetsChangedError extends Error {
+  constructor() {
+    super('the collection was re-indexed while these documents were embedded');
+    this.name = 'EmbeddingSetsChangedError';
+  }
 }
 
 /** Where a document stands, with the collection it belongs to (what a job's state is read from). */
@@ -78,16 +90,18 @@ export function parseJobId(id: string): DocumentJob {
   return { documentId: id.slice(0, colon), version: Number(id.slice(colon + 1)) };
 }
 
-/** Vectors of another model or size must never land in a collection: its embedder is fixed at creation. */
-export function assertSameEmbedder(
-  collection: CollectionRow,
-  embedder: { model: string; dimensions: number },
-): void {
-  if (collection.embeddingModel !== embedder.model || collection.dimensions !== embedder.dimensions) {
+/**
+ * A collection is filled with its own model's vectors until a re-index moves it to another: this process
+ * must be able to make them (the hashing embedder always can; another model of the configured provider
+ * is reached at the same endpoint).
+ */
+export function assertEmbeddable(collection: CollectionRow, embedders: EmbedderRegistry): void {
+  if (!embedders.get(collection.embeddingModel, collection.dimensions)) {
     throw new AppError(
       EMBEDDER_MISMATCH,
-      `collection "${collection.name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions; ` +
-        `the configured embedder is ${embedder.model} with ${embedder.dimensions}`,
+      `collection "${collection.name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions, ` +
+        `which this server cannot make (its embedder is ${embedders.configured.model}); ` +
+        `re-index it with POST /rag/collections/${collection.name}/reindex`,
       409,
     );
   }
@@ -100,7 +114,10 @@ export function assertSameEmbedder(
  */
 @Injectable()
 export class DocumentRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly sets: EmbeddingSetRepository,
+  ) {}
 
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);
@@ -120,20 +137,25 @@ export class DocumentRepository {
     return c;
   }
 
-  /** Creates the collection on first use, bound to the embedder and analyzer that will fill it. */
+  /**
+   * Creates the collection on first use, bound to the configured embedder (its first, active embedding
+   * set) and analyzer; an existing collection keeps its model.
+   */
   async ensureCollection(
     m: EntityManager,
     name: string,
-    embedder: { model: string; dimensions: number },
+    embedders: EmbedderRegistry,
     analyzer: string,
   ): Promise<CollectionRow> {
-    await ensureVectorIndex(m, embedder.dimensions);
-    await m.query(
-      `INSERT INTO collections (name, embedding_model, dimensions, analyzer) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
-      [name, embedder.model, embedder.dimensions, analyzer],
+    const { model, dimensions } = embedders.configured;
+    const created: { id: string }[] = await m.query(
+      `INSERT INTO collections (name, embedding_model, dimensions, analyzer) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO NOTHING RETURNING id`,
+      [name, model, dimensions, analyzer],
     );
+    if (created.length > 0) await this.sets.createActive(m, created[0].id, model, dimensions);
     const collection = (await this.findCollection(name, m))!;
-    assertSameEmbedder(collection, embedder);
+    assertEmbeddable(collection, embedders);
     return collection;
   }
 
@@ -195,13 +217,14 @@ export class DocumentRepository {
            FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
           WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
          RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes)
-       SELECT * FROM started`,
+       SELECT started.*, c.name AS collection FROM started JOIN collections c ON c.id = started.collection_id`,
       [jobs.map((j) => j.documentId), jobs.map((j) => j.version)],
     );
     return rows.map((r: Record<string, unknown>) => ({
       documentId: String(r.id),
       version: r.version as number,
       collectionId: r.collection_id as string,
+      collection: r.collection as string,
       externalId: r.external_id as string,
       title: r.title as string | null,
       metadata: r.metadata as Metadata,
@@ -230,11 +253,20 @@ export class DocumentRepository {
 
   /**
    * Replaces the chunks of several document versions in one transaction. Versions that were superseded
-   * or deleted meanwhile are skipped. Returns the versions that were indexed.
+   * or deleted meanwhile are skipped. Every chunk gets its vector in each set of its collection that it
+   * was embedded for; a set that became active since the batch was embedded (a re-index switched) is
+   * missing its vectors, so the batch is refused with EmbeddingSetsChangedError, to be embedded again.
+   * A building set may miss them: the re-index fills it before it switches. Returns the versions indexed.
    */
   async replaceChunks(batch: { source: DocumentSource; chunks: IndexedChunk[] }[]): Promise<DocumentJob[]> {
     if (batch.length === 0) return [];
     return this.db.transaction(async (m) => {
+      // Key-share locks on the collections hold back a re-index switch until this commits (see switchTo).
+      const collectionIds = [...new Set(batch.map((b) => b.source.collectionId))].sort();
+      await m.query(`SELECT 1 FROM collections WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [
+        collectionIds,
+      ]);
+      const sets = await this.sets.writableSets(collectionIds, m);
       const ids = batch.map((b) => b.source.documentId);
       const locked: { id: string; version: number }[] = await m.query(
         `SELECT id, version FROM documents WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
@@ -246,46 +278,9 @@ export class DocumentRepository {
       const liveIds = live.map((b) => b.source.documentId);
 
       const removed = await this.removeChunks(m, liveIds);
-      const docIdx: string[] = [];
-      const collectionIdx: string[] = [];
-      const positions: number[] = [];
-      const titles: (string | null)[] = [];
-      const texts: string[] = [];
-      const metadata: string[] = [];
-      const tokenCounts: number[] = [];
-      const termLists: string[] = [];
-      const dims: number[] = [];
-      const vectors: string[] = [];
-      for (const { source, chunks } of live) {
-        const meta = JSON.stringify(source.metadata);
-        for (const c of chunks) {
-          docIdx.push(source.documentId);
-          collectionIdx.push(source.collectionId);
-          positions.push(c.position);
-          titles.push(source.title);
-          texts.push(c.text);
-          metadata.push(meta);
-          tokenCounts.push(c.tokenCount);
-          termLists.push(JSON.stringify([...c.terms.keys()]));
-          dims.push(c.embedding.length);
-          vectors.push(toVectorLiteral(c.embedding));
-        }
-      }
-      const inserted: { id: string }[] = await m.query(
-        `INSERT INTO chunks (collection_id, document_id, position, title, text, metadata, token_count, terms, dimensions, embedding)
-         SELECT u.collection_id, u.document_id, u.position, u.title, u.text, u.metadata::jsonb, u.token_count,
-                ARRAY(SELECT jsonb_array_elements_text(u.terms::jsonb)), u.dimensions, u.embedding::vector
-           FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[], $10::text[])
-             WITH ORDINALITY AS u(collection_id, document_id, position, title, text, metadata, token_count, terms, dimensions, embedding, ord)
-          ORDER BY u.ord
-         RETURNING id`,
-        [collectionIdx, docIdx, positions, titles, texts, metadata, tokenCounts, termLists, dims, vectors],
-      );
-      await this.insertPostings(
-        m,
-        live,
-        inserted.map((r) => String(r.id)),
-      );
+      const chunkIds = await this.insertChunks(m, live);
+      await this.insertPostings(m, live, chunkIds);
+      await this.insertVectors(m, live, chunkIds, sets);
 
       const perCollection = new Map<string, { chunks: number; tokens: number }>();
       for (const { source, chunks } of live) {
@@ -309,6 +304,105 @@ export class DocumentRepository {
       );
       return live.map((b) => ({ documentId: b.source.documentId, version: b.source.version }));
     });
+  }
+
+  /** Inserts the chunks in batch order; returns their ids in the same order. */
+  private async insertChunks(
+    m: EntityManager,
+    live: { source: DocumentSource; chunks: IndexedChunk[] }[],
+  ): Promise<string[]> {
+    const docIdx: string[] = [];
+    const collectionIdx: string[] = [];
+    const positions: number[] = [];
+    const titles: (string | null)[] = [];
+    const texts: string[] = [];
+    const metadata: string[] = [];
+    const tokenCounts: number[] = [];
+    const termLists: string[] = [];
+    for (const { source, chunks } of live) {
+      const meta = JSON.stringify(source.metadata);
+      for (const c of chunks) {
+        docIdx.push(source.documentId);
+        collectionIdx.push(source.collectionId);
+        positions.push(c.position);
+        titles.push(source.title);
+        texts.push(c.text);
+        metadata.push(meta);
+        tokenCounts.push(c.tokenCount);
+        termLists.push(JSON.stringify([...c.terms.keys()]));
+      }
+    }
+    const inserted: { id: string }[] = await m.query(
+      `INSERT INTO chunks (collection_id, document_id, position, title, text, metadata, token_count, terms)
+       SELECT u.collection_id, u.document_id, u.position, u.title, u.text, u.metadata::jsonb, u.token_count,
+              ARRAY(SELECT jsonb_array_elements_text(u.terms::jsonb))
+         FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
+           WITH ORDINALITY AS u(collection_id, document_id, position, title, text, metadata, token_count, terms, ord)
+        ORDER BY u.ord
+       RETURNING id`,
+      [collectionIdx, docIdx, positions, titles, texts, metadata, tokenCounts, termLists],
+    );
+    return inserted.map((r) => String(r.id));
+  }
+
+  private async insertVectors(
+    m: EntityManager,
+    live: { source: DocumentSource; chunks: IndexedChunk[] }[],
+    chunkIds: string[],
+    sets: EmbeddingSet[],
+  ) {
+    const setIds: number[] = [];
+    const ids: string[] = [];
+    const vectors: string[] = [];
+    let i = 0;
+    for (const { source, chunks } of live) {
+      const ofCollection = sets.filter((s) => s.collectionId === source.collectionId);
+      for (const c of chunks) {
+        const id = chunkIds[i++];
+        for (const set of ofCollection) {
+          const vector = c.vectors.get(set.id);
+          if (vector === undefined) {
+            if (set.state === 'active') throw new EmbeddingSetsChangedError();
+            continue;
+          }
+          setIds.push(set.id);
+          ids.push(id);
+          vectors.push(vector);
+        }
+      }
+    }
+    // Slices keep each statement's parameter arrays bounded.
+    const slice = 5_000;
+    for (let s = 0; s < ids.length; s += slice) {
+      await m.query(
+        `INSERT INTO chunk_vectors (set_id, chunk_id, embedding)
+         SELECT u.set_id, u.chunk_id, u.embedding::vector
+           FROM unnest($1::int[], $2::bigint[], $3::text[]) AS u(set_id, chunk_id, embedding)`,
+        [setIds.slice(s, s + slice), ids.slice(s, s + slice), vectors.slice(s, s + slice)],
+      );
+    }
+  }
+
+  /**
+   * The vectors the documents' current chunks have in the given sets, by embedding input: a new version
+   * reuses them for its unchanged chunks instead of embedding them again.
+   */
+  async previousVectors(documentIds: string[], setIds: number[]): Promise<Map<number, Map<string, string>>> {
+    const out = new Map<number, Map<string, string>>();
+    if (documentIds.length === 0 || setIds.length === 0) return out;
+    const rows: { set_id: number; title: string | null; text: string; embedding: string }[] =
+      await this.db.query(
+        `SELECT v.set_id, c.title, c.text, v.embedding::text AS embedding
+           FROM chunks c JOIN chunk_vectors v ON v.chunk_id = c.id AND v.set_id = ANY($2::int[])
+          WHERE c.document_id = ANY($1::bigint[])`,
+        [documentIds, setIds],
+      );
+    for (const r of rows) {
+      let bySet = out.get(r.set_id);
+      if (!bySet) out.set(r.set_id, (bySet = new Map()));
+      bySet.set(embeddingInput(r.title, r.text), r.embedding);
+    }
+    return out;
   }
 
   private async insertPostings(
@@ -351,24 +445,42 @@ export class DocumentRepository {
     }
   }
 
-  /** Deletes the chunks and postings of documents; returns what was removed per collection. */
+  /**
+   * Deletes the chunks of documents with their postings and vectors; returns what was removed per
+   * collection. The vectors go in a second statement: a re-index adding a vector to one of these chunks
+   * holds it share-locked, so the chunk delete waits for it to commit, and only a later statement's
+   * snapshot sees that vector.
+   */
   private async removeChunks(m: EntityManager, documentIds: string[]) {
+    const gone: { id: string; collection_id: string; token_count: number }[] = await m.query(
+      `WITH gone AS (DELETE FROM chunks WHERE document_id = ANY($1::bigint[]) RETURNING id, collection_id, terms, token_count),
+            postings AS (
+              DELETE FROM chunk_terms t
+               USING (SELECT collection_id, id, unnest(terms) AS term FROM gone) o
+               WHERE t.collection_id = o.collection_id AND t.term = o.term AND t.chunk_id = o.id)
+       SELECT id, collection_id, token_count FROM gone`,
+      [documentIds],
+    );
+    if (gone.length === 0) return [];
     await m.query(
-      `DELETE FROM chunk_terms t
-        USING (SELECT c.collection_id, c.id, unnest(c.terms) AS term FROM chunks c WHERE c.document_id = ANY($1::bigint[])) old
-        WHERE t.collection_id = old.collection_id AND t.term = old.term AND t.chunk_id = old.id`,
-      [documentIds],
+      `DELETE FROM chunk_vectors v
+        USING unnest($1::bigint[], $2::uuid[]) AS g(id, collection_id)
+        JOIN embedding_sets s ON s.collection_id = g.collection_id
+        WHERE v.set_id = s.id AND v.chunk_id = g.id`,
+      [gone.map((g) => g.id), gone.map((g) => g.collection_id)],
     );
-    const removed: { collection_id: string; chunks: string; tokens: string }[] = await m.query(
-      `WITH gone AS (DELETE FROM chunks WHERE document_id = ANY($1::bigint[]) RETURNING collection_id, token_count)
-       SELECT collection_id, count(*) AS chunks, coalesce(sum(token_count), 0) AS tokens FROM gone GROUP BY collection_id`,
-      [documentIds],
-    );
-    return removed.map((r) => ({
-      collectionId: r.collection_id,
-      chunks: Number(r.chunks),
-      tokens: Number(r.tokens),
-    }));
+    const perCollection = new Map<string, { collectionId: string; chunks: number; tokens: number }>();
+    for (const g of gone) {
+      const agg = perCollection.get(g.collection_id) ?? {
+        collectionId: g.collection_id,
+        chunks: 0,
+        tokens: 0,
+      };
+      agg.chunks += 1;
+      agg.tokens += g.token_count;
+      perCollection.set(g.collection_id, agg);
+    }
+    return [...perCollection.values()];
   }
 
   private async adjustCounters(
@@ -389,6 +501,7 @@ export class DocumentRepository {
   async vacuumIndex(): Promise<void> {
     await this.db.query('VACUUM (ANALYZE) chunk_terms');
     await this.db.query('VACUUM (ANALYZE) chunks');
+    await this.db.query('VACUUM (ANALYZE) chunk_vectors');
   }
 
   async deleteDocument(collectionName: string, externalId: string): Promise<boolean> {
@@ -412,6 +525,7 @@ export class DocumentRepository {
   async collectionView(name: string): Promise<CollectionView> {
     const rows = await this.db.query(
       `SELECT c.name, c.embedding_model, c.dimensions, c.chunk_count,
+              (SELECT indexed FROM embedding_sets s WHERE s.collection_id = c.id AND s.state = 'active') AS hnsw,
               count(d.id) FILTER (WHERE d.status = 'queued') AS queued,
               count(d.id) FILTER (WHERE d.status = 'processing') AS processing,
               count(d.id) FILTER (WHERE d.status = 'indexed') AS indexed,
@@ -424,6 +538,20 @@ export class DocumentRepository {
     if (rows.length === 0)
       throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
     const r = rows[0];
+    const chunks = Number(r.chunk_count);
+    const building = await this.sets.buildingSet(name);
+    let reindex: CollectionView['reindex'];
+    if (building) {
+      const embedded = await this.sets.vectorCount(building.id);
+      reindex = {
+        model: building.model,
+        dimensions: building.dimensions,
+        status: building.error ? 'failed' : 'running',
+        embedded,
+        progress: chunks === 0 ? 100 : Math.min(100, Math.floor((embedded / chunks) * 100)),
+        ...(building.error ? { error: building.error } : {}),
+      };
+    }
     return {
       name: r.name,
       documents: {
@@ -432,8 +560,9 @@ export class DocumentRepository {
         indexed: Number(r.indexed),
         failed: Number(r.failed),
       },
-      chunks: Number(r.chunk_count),
-      embedding: { model: r.embedding_model, dimensions: r.dimensions },
+      chunks,
+      embedding: { model: r.embedding_model, dimensions: r.dimensions, index: r.hnsw ? 'hnsw' : 'exact' },
+      ...(reindex ? { reindex } : {}),
     };
   }
 

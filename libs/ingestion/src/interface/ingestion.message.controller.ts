@@ -12,6 +12,7 @@ import {
   type DocumentView,
   type IngestResponse,
   type JobView,
+  type ReindexResponse,
   type RetriedDocument,
 } from '#contracts';
 import { ZodValidationPipe } from '#platform';
@@ -21,6 +22,7 @@ import { GetDocumentHandler } from '../application/get-document/get-document.que
 import { GetJobHandler } from '../application/get-job/get-job.query-handler.js';
 import { IngestDocumentsHandler } from '../application/ingest-documents/ingest-documents.command-handler.js';
 import { ListDocumentsHandler } from '../application/list-documents/list-documents.query-handler.js';
+import { ReindexCollectionHandler } from '../application/reindex-collection/reindex-collection.command-handler.js';
 import { RetryDocumentHandler } from '../application/retry-document/retry-document.command-handler.js';
 
 @Controller()
@@ -33,6 +35,7 @@ export class IngestionMessageController {
     private readonly listDocuments: ListDocumentsHandler,
     private readonly retryDocument: RetryDocumentHandler,
     private readonly getJob: GetJobHandler,
+    private readonly reindexCollection: ReindexCollectionHandler,
   ) {}
 
   @MessagePattern(Pattern.IngestionIngest)
@@ -81,5 +84,12 @@ export class IngestionMessageController {
   @MessagePattern(Pattern.IngestionGetJob)
   onGetJob(@Payload(new ZodValidationPipe(JobRef, 'job reference')) request: JobRef): Promise<JobView> {
     return this.getJob.execute(request);
+  }
+
+  @MessagePattern(Pattern.IngestionReindex)
+  onReindex(
+    @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
+  ): Promise<ReindexResponse> {
+    return this.reindexCollection.execute(request);
   }
 }

@@ -40,6 +40,7 @@ export const EnvSchema = z.object({
   CHUNK_SIZE: int(100, 100_000).default(1000),
   CHUNK_OVERLAP: int(0, 50_000).default(150),
   INGESTION_CONCURRENCY: int(1, 64).default(2),
+  VECTOR_INDEX_MIN_CHUNKS: int(0, 100_000_000).default(2000),
   HNSW_EF_SEARCH: int(1, 1000).default(100),
   BM25_K1: num(0, 10).default(0.9),
   BM25_B: num(0, 1).default(0.4),
@@ -53,6 +54,8 @@ export const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   CALL_TIMEOUT_MS: int(10, 600_000).default(10_000),
   GENERATION_TIMEOUT_MS: int(10, 600_000).default(60_000),
+  ANSWER_CACHE_SIZE: int(0, 1_000_000).default(1000),
+  ANSWER_CACHE_TTL_MS: int(1, 7 * 24 * 3_600_000).default(300_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 
@@ -84,7 +87,7 @@ export interface AppConfig {
     timeoutMs: number;
   };
   chunking: { size: number; overlap: number };
-  ingestion: { concurrency: number };
+  ingestion: { concurrency: number; vectorIndexMinChunks: number };
   retrieval: {
     efSearch: number;
     bm25: { k1: number; b: number };
@@ -96,6 +99,8 @@ export interface AppConfig {
   };
   requestTimeoutMs: number;
   callTimeoutMs: number;
+  /** The gateway's cache of whole answers; `maxEntries` 0 turns it off. */
+  answerCache: { maxEntries: number; ttlMs: number };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
 
@@ -173,7 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.GENERATION_TIMEOUT_MS,
     },
     chunking: { size: e.CHUNK_SIZE, overlap: e.CHUNK_OVERLAP },
-    ingestion: { concurrency: e.INGESTION_CONCURRENCY },
+    ingestion: { concurrency: e.INGESTION_CONCURRENCY, vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS },
     retrieval: {
       efSearch: e.HNSW_EF_SEARCH,
       bm25: { k1: e.BM25_K1, b: e.BM25_B },
@@ -185,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     callTimeoutMs: e.CALL_TIMEOUT_MS,
+    answerCache: { maxEntries: e.ANSWER_CACHE_SIZE, ttlMs: e.ANSWER_CACHE_TTL_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,12 +1,12 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 
 /**
- * Each embedding size has its own partial HNSW index, so collections with different embedders share the
- * chunks table. Queries must use the same expression and predicate for the planner to pick the index:
- * `embedding::vector(n) <=> $q::vector(n)` with `dimensions = n` (see vectorDistanceSql).
+ * Each embedding set has its own partial HNSW index on `chunk_vectors`, `WHERE set_id = n`, over the
+ * expression `embedding::vector(d)`. Queries must use the same expression and the set id as a literal
+ * for the planner to pick it (see vectorDistanceSql); without the index they scan the set exactly.
  */
-export function vectorIndexName(dimensions: number): string {
-  return `chunks_embedding_${dimensions}_hnsw`;
+export function vectorIndexName(setId: number): string {
+  return `chunk_vectors_set_${assertId(setId)}_hnsw`;
 }
 
 export function assertDimensions(dimensions: number): number {
@@ -16,17 +16,71 @@ export function assertDimensions(dimensions: number): number {
   return dimensions;
 }
 
-export async function ensureVectorIndex(manager: EntityManager, dimensions: number): Promise<void> {
-  const n = assertDimensions(dimensions);
-  await manager.query(
-    `CREATE INDEX IF NOT EXISTS ${vectorIndexName(n)} ON chunks USING hnsw ((embedding::vector(${n})) vector_cosine_ops) WHERE dimensions = ${n}`,
+function assertId(setId: number): number {
+  if (!Number.isSafeInteger(setId) || setId < 1) throw new Error(`invalid embedding set id: ${setId}`);
+  return setId;
+}
+
+/**
+ * Builds a set's HNSW index in one pass. On PostgreSQL it is built CONCURRENTLY, so ingestion into other
+ * collections and search go on meanwhile, under a session advisory lock so that two ingestion replicas
+ * do not build it twice; an invalid index left by an interrupted build is dropped first. PGlite has a
+ * single connection and a single process, so it simply builds it. Returns false when another process
+ * holds the lock.
+ */
+export async function buildVectorIndex(
+  db: DataSource,
+  kind: 'postgres' | 'pglite',
+  set: { id: number; dimensions: number },
+): Promise<boolean> {
+  const name = vectorIndexName(set.id);
+  const n = assertDimensions(set.dimensions);
+  const definition = `ON chunk_vectors USING hnsw ((embedding::vector(${n})) vector_cosine_ops) WHERE set_id = ${set.id}`;
+  if (kind === 'pglite') {
+    await db.query(`CREATE INDEX IF NOT EXISTS ${name} ${definition}`);
+    return true;
+  }
+  const runner = db.createQueryRunner();
+  try {
+    const [{ locked }] = await runner.query(
+      `SELECT pg_try_advisory_lock(hashtext('ragnest.vector-index'), $1) AS locked`,
+      [set.id],
+    );
+    if (!locked) return false;
+    try {
+      const invalid = await runner.query(
+        `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1 AND NOT i.indisvalid`,
+        [name],
+      );
+      if (invalid.length > 0) await runner.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+      await runner.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ${definition}`);
+      return true;
+    } finally {
+      await runner.query(`SELECT pg_advisory_unlock(hashtext('ragnest.vector-index'), $1)`, [set.id]);
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+export async function dropVectorIndex(db: DataSource, kind: 'postgres' | 'pglite', setId: number) {
+  await db.query(
+    `DROP INDEX ${kind === 'postgres' ? 'CONCURRENTLY ' : ''}IF EXISTS ${vectorIndexName(setId)}`,
   );
 }
 
-/** The dimensions are an integer checked above, never user text, so inlining them is safe. */
-export function vectorDistanceSql(dimensions: number, param: string): string {
-  const n = assertDimensions(dimensions);
-  return `(c.embedding::vector(${n}) <=> ${param}::vector(${n}))`;
+/**
+ * The cosine distance between the set's vectors (alias `v`) and a query vector parameter. The set id and
+ * dimensions are integers checked here, never user text, so inlining them is safe.
+ */
+export function vectorDistanceSql(set: { id: number; dimensions: number }, param: string): string {
+  const n = assertDimensions(set.dimensions);
+  return `(v.embedding::vector(${n}) <=> ${param}::vector(${n}))`;
+}
+
+/** The condition that selects a set's vectors; a literal, so the planner can match the partial index. */
+export function vectorSetSql(setId: number): string {
+  return `v.set_id = ${assertId(setId)}`;
 }
 
 export function toVectorLiteral(vector: ArrayLike<number>): string {

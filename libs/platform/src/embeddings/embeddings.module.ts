@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '../config/app-config.js';
 import { EMBEDDER, type Embedder } from './embedder.js';
+import { EMBEDDERS, EmbedderRegistry } from './embedder-registry.js';
 import { HashingEmbedder } from './hashing.embedder.js';
 import { OpenAIEmbedder } from './openai.embedder.js';
 
@@ -34,7 +35,10 @@ export async function createEmbedder(config: AppConfig['embeddings']): Promise<E
   return new HashingEmbedder({ dimensions: config.dimensions ?? DEFAULT_HASHING_DIMENSIONS });
 }
 
-/** The embedder chosen by EMBEDDINGS_PROVIDER, shared by ingestion (documents) and retrieval (queries). */
+/**
+ * The embedder chosen by EMBEDDINGS_PROVIDER, shared by ingestion (documents) and retrieval (queries),
+ * and the registry that also knows the models collections were filled with before.
+ */
 @Module({
   providers: [
     {
@@ -42,7 +46,13 @@ export async function createEmbedder(config: AppConfig['embeddings']): Promise<E
       inject: [CONFIG],
       useFactory: (config: AppConfig) => createEmbedder(config.embeddings),
     },
+    {
+      provide: EMBEDDERS,
+      inject: [EMBEDDER, CONFIG],
+      useFactory: (embedder: Embedder, config: AppConfig) =>
+        new EmbedderRegistry(embedder, config.embeddings),
+    },
   ],
-  exports: [EMBEDDER],
+  exports: [EMBEDDER, EMBEDDERS],
 })
 export class EmbeddingsModule {}

@@ -21,6 +21,7 @@ import {
   type QueryUnderstandingPort,
   type RerankRequest,
   type RerankResponse,
+  type ReindexResponse,
   type RetriedDocument,
   type RetrievalPort,
   type SearchRequest,
@@ -95,5 +96,8 @@ export class IngestionClient implements IngestionPort {
   }
   getJob(request: JobRef): Promise<JobView> {
     return this.caller.call(Pattern.IngestionGetJob, request);
+  }
+  reindex(request: CollectionRef): Promise<ReindexResponse> {
+    return this.caller.call(Pattern.IngestionReindex, request);
   }
 }

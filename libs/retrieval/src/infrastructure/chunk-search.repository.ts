@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, type Filter, type Metadata, type SearchHit } from '#contracts';
-import { CONFIG, type AppConfig, toVectorLiteral, vectorDistanceSql } from '#platform';
+import { CONFIG, type AppConfig, toVectorLiteral, vectorDistanceSql, vectorSetSql } from '#platform';
 import { compileFilter } from './filter-sql.js';
 
 export interface CollectionStats {
   id: string;
   name: string;
+  /** The active embedding set: the vectors dense search reads. */
+  setId: number;
   dimensions: number;
   embeddingModel: string;
   analyzer: string;
@@ -34,7 +36,10 @@ export class ChunkSearchRepository {
 
   async collection(name: string): Promise<CollectionStats> {
     const rows = await this.db.query(
-      `SELECT id, name, dimensions, embedding_model, analyzer, chunk_count, token_count FROM collections WHERE name = $1`,
+      // The active set and the collection's model change together, in the re-index switch's transaction.
+      `SELECT c.id, c.name, s.id AS set_id, s.dimensions, s.model, c.analyzer, c.chunk_count, c.token_count
+         FROM collections c JOIN embedding_sets s ON s.collection_id = c.id AND s.state = 'active'
+        WHERE c.name = $1`,
       [name],
     );
     if (rows.length === 0)
@@ -43,30 +48,36 @@ export class ChunkSearchRepository {
     return {
       id: r.id,
       name: r.name,
+      setId: Number(r.set_id),
       dimensions: r.dimensions,
-      embeddingModel: r.embedding_model,
+      embeddingModel: r.model,
       analyzer: r.analyzer,
       chunkCount: Number(r.chunk_count),
       tokenCount: Number(r.token_count),
     };
   }
 
-  /** Nearest chunks by cosine distance through the collection's HNSW index; score = cosine similarity. */
+  /**
+   * Nearest chunks by cosine distance in the collection's active embedding set, through its HNSW index
+   * (or exactly, before the index is built); score = cosine similarity.
+   */
   async dense(
     collection: CollectionStats,
     vector: number[],
     limit: number,
     filter?: Filter,
   ): Promise<ScoredChunk[]> {
-    const f = compileFilter(filter, 4);
-    const distance = vectorDistanceSql(collection.dimensions, '$2');
+    const f = compileFilter(filter, 3);
+    const set = { id: collection.setId, dimensions: collection.dimensions };
+    const distance = vectorDistanceSql(set, '$1');
+    const filtered = filter && Object.keys(filter).length > 0;
     const rows: { id: string; distance: number }[] = await this.db.query(
-      `SELECT c.id, ${distance} AS distance
-         FROM chunks c
-        WHERE c.collection_id = $1 AND c.dimensions = ${collection.dimensions} AND ${f.sql}
+      `SELECT v.chunk_id AS id, ${distance} AS distance
+         FROM chunk_vectors v ${filtered ? 'JOIN chunks c ON c.id = v.chunk_id' : ''}
+        WHERE ${vectorSetSql(set.id)} ${filtered ? `AND ${f.sql}` : ''}
         ORDER BY ${distance}
-        LIMIT $3`,
-      [collection.id, toVectorLiteral(vector), limit, ...f.params],
+        LIMIT $2`,
+      [toVectorLiteral(vector), limit, ...(filtered ? f.params : [])],
     );
     // Iterative scans return rows in relaxed order: restore the exact order here.
     return rows

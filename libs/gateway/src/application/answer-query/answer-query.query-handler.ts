@@ -17,11 +17,14 @@ import {
 } from '#contracts';
 import { englishAnalyzer } from '#platform';
 import { ExtractiveGenerator } from '#generation';
+import { AnswerCache, type AnswerCacheStatus } from './answer-cache.js';
 
 /** How many candidates retrieval hands the re-ranker for each answer source it keeps. */
 const CANDIDATES_PER_SOURCE = 4;
 
 export interface QueryProgress {
+  /** Called first, before any other callback: whether the answer comes from the cache. */
+  onCache?(status: AnswerCacheStatus): void;
   /** Called once the sources are known, before generation starts (streaming sends them first). */
   onSources?(sources: SearchHit[]): void;
 }
@@ -29,7 +32,8 @@ export interface QueryProgress {
 /**
  * The query path: understand → retrieve → re-rank → generate → present, each stage reached through its
  * port only. A stage that fails with a server-side error falls back and is named in `degraded`; only
- * retrieval has no fallback, since an answer without sources would be made up.
+ * retrieval has no fallback, since an answer without sources would be made up. Complete answers are
+ * cached (see AnswerCache), and a cached one is replayed through the same callbacks.
  */
 @Injectable()
 export class AnswerQueryHandler {
@@ -41,9 +45,17 @@ export class AnswerQueryHandler {
     @Inject(RETRIEVAL_PORT) private readonly retrieval: RetrievalPort,
     @Inject(GENERATION_PORT) private readonly generation: GenerationPort,
     @Inject(PRESENTATION_PORT) private readonly presentation: PresentationPort,
+    private readonly cache: AnswerCache,
   ) {}
 
   async execute(body: QueryBody, requestId: string, progress: QueryProgress = {}): Promise<QueryResponse> {
+    const cached = this.cache.get(body);
+    progress.onCache?.(cached ? 'hit' : this.cache.enabled ? 'miss' : 'bypass');
+    if (cached) {
+      progress.onSources?.(cached.sources);
+      return { ...cached.response, requestId };
+    }
+    const epoch = this.cache.epoch(body.collection);
     const started = performance.now();
     const degraded: string[] = [];
     const timings: QueryTimings = {
@@ -132,7 +144,9 @@ export class AnswerQueryHandler {
       ),
     );
     timings.totalMs = round(performance.now() - started);
-    return { answer: presented.answer, citations: presented.citations, degraded, timings, requestId };
+    const response = { answer: presented.answer, citations: presented.citations, degraded, timings };
+    this.cache.set(body, { response, sources }, epoch);
+    return { ...response, requestId };
   }
 }
 

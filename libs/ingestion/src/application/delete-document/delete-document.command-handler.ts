@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, type DocumentRef } from '#contracts';
+import { EventBus } from '@nestjs/cqrs';
+import { AppError, DocumentDeleted, type DocumentRef } from '#contracts';
 import { DOCUMENT_NOT_FOUND, DocumentRepository } from '../../infrastructure/document.repository.js';
 
 /** Removes a document with its chunks, vectors and postings in one transaction. */
 @Injectable()
 export class DeleteDocumentHandler {
-  constructor(private readonly repository: DocumentRepository) {}
+  constructor(
+    private readonly repository: DocumentRepository,
+    private readonly events: EventBus,
+  ) {}
 
   async execute(request: DocumentRef): Promise<{ deleted: true }> {
     await this.repository.requireCollection(request.collection);
@@ -16,6 +20,7 @@ export class DeleteDocumentHandler {
         `document "${request.id}" does not exist in collection "${request.collection}"`,
       );
     }
+    this.events.publish(new DocumentDeleted(request.collection, request.id));
     return { deleted: true };
   }
 }

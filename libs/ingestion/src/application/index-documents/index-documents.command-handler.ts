@@ -1,15 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
 import {
   CONFIG,
   type AppConfig,
-  EMBEDDER,
-  type Embedder,
+  EMBEDDERS,
+  type EmbedderRegistry,
   englishAnalyzer,
   termFrequencies,
+  toVectorLiteral,
   transientFailure,
 } from '#platform';
-import type { DocumentStage, SourceKind } from '#contracts';
+import { DocumentIngested, type DocumentStage, type SourceKind } from '#contracts';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
+import { embeddingInput } from '../../domain/embedding-input.js';
 import {
   UnreadableFileError,
   UnsupportedFileError,
@@ -18,10 +21,12 @@ import type { FileKind } from '../../infrastructure/extraction/extraction.types.
 import { extractText } from '../../infrastructure/extraction/text.extractor.js';
 import {
   DocumentRepository,
+  EmbeddingSetsChangedError,
   type DocumentJob,
   type DocumentSource,
   type IndexedChunk,
 } from '../../infrastructure/document.repository.js';
+import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 
 /**
  * The percent a document has reached on entering each stage (it reaches 100 once indexed), weighted by
@@ -45,23 +50,22 @@ export class IndexDocumentsHandler {
 
   constructor(
     private readonly repository: DocumentRepository,
-    @Inject(EMBEDDER) private readonly embedder: Embedder,
+    private readonly sets: EmbeddingSetRepository,
+    @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
+    private readonly events: EventBus,
   ) {}
 
-  async execute(jobs: DocumentJob[]): Promise<void> {
+  /** Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile). */
+  async execute(jobs: DocumentJob[]): Promise<DocumentSource[]> {
     const sources = await this.repository.startProcessing(jobs);
     const prepared = await this.prepare(sources);
-    if (prepared.length === 0) return;
+    if (prepared.length === 0) return [];
 
     const batch = prepared.map((p) => p.source);
     await this.enter(batch, 'embed');
     try {
-      const vectors = await this.embed(
-        prepared.flatMap((p) => p.chunks.map((c) => embeddingInput(p.source.title, c.text))),
-      );
-      let i = 0;
-      for (const p of prepared) for (const c of p.chunks) c.embedding = vectors[i++];
+      await this.embed(prepared);
     } catch (error) {
       const transient = transientFailure(error);
       if (transient) {
@@ -71,24 +75,37 @@ export class IndexDocumentsHandler {
       }
       this.log.error(`embedding ${prepared.length} document(s) failed: ${describe(error)}`);
       for (const p of prepared) await this.repository.markFailed(p.source, describe(error));
-      return;
+      return [];
     }
 
     await this.enter(batch, 'index');
+    const indexed = new Set<string>();
     try {
-      await this.repository.replaceChunks(prepared);
+      for (const j of await this.repository.replaceChunks(prepared)) indexed.add(j.documentId);
     } catch (error) {
+      if (error instanceof EmbeddingSetsChangedError) {
+        await this.repository.requeue(batch);
+        throw new TransientIndexingError(error.message, 0);
+      }
       if (prepared.length === 1) {
         await this.repository.markFailed(prepared[0].source, describe(error));
-        return;
+        return [];
       }
       // One document the database refuses must not fail the others of its batch: retry them one by one.
       for (const p of prepared) {
-        await this.repository
-          .replaceChunks([p])
-          .catch((e: unknown) => this.repository.markFailed(p.source, describe(e)));
+        await this.repository.replaceChunks([p]).then(
+          (done) => done.forEach((j) => indexed.add(j.documentId)),
+          (e: unknown) => this.repository.markFailed(p.source, describe(e)),
+        );
       }
     }
+    const done = batch.filter((s) => indexed.has(s.documentId));
+    // After the commit, so nothing cached from the old chunks outlives the news.
+    const byCollection = new Map<string, string[]>();
+    for (const s of done)
+      byCollection.set(s.collection, [...(byCollection.get(s.collection) ?? []), s.externalId]);
+    for (const [collection, ids] of byCollection) this.events.publish(new DocumentIngested(collection, ids));
+    return done;
   }
 
   /** Extracts then chunks the batch; the extracted texts are let go once chunked. */
@@ -142,17 +159,47 @@ export class IndexDocumentsHandler {
         text: p.text,
         tokenCount: terms.length,
         terms: termFrequencies(terms),
-        embedding: [],
+        vectors: new Map(),
       };
     });
   }
 
-  private async embed(texts: string[]): Promise<number[][]> {
-    const size = this.config.embeddings.batchSize;
-    const out: number[][] = [];
-    for (let i = 0; i < texts.length; i += size)
-      out.push(...(await this.embedder.embedDocuments(texts.slice(i, i + size))));
-    return out;
+  /**
+   * Gives every chunk its vector in each embedding set of its collection (the active one, and a
+   * re-index's), each made by that set's model. A chunk whose text is unchanged from the document's
+   * previous version keeps the vector it had.
+   */
+  private async embed(prepared: { source: DocumentSource; chunks: IndexedChunk[] }[]): Promise<void> {
+    const sets = await this.sets.writableSets([...new Set(prepared.map((p) => p.source.collectionId))]);
+    const previous = await this.repository.previousVectors(
+      prepared.map((p) => p.source.documentId),
+      sets.map((s) => s.id),
+    );
+    for (const set of sets) {
+      const embedder = this.embedders.get(set.model, set.dimensions);
+      if (!embedder) {
+        // A re-index's set is filled by the re-index itself; the active set's model must be at hand.
+        if (set.state === 'building') continue;
+        throw new Error(`this server cannot make ${set.model} vectors: re-index the collection`);
+      }
+      const reuse = previous.get(set.id);
+      const todo: { chunk: IndexedChunk; input: string }[] = [];
+      for (const p of prepared) {
+        if (p.source.collectionId !== set.collectionId) continue;
+        for (const chunk of p.chunks) {
+          const input = embeddingInput(p.source.title, chunk.text);
+          const vector = reuse?.get(input);
+          if (vector !== undefined) chunk.vectors.set(set.id, vector);
+          else todo.push({ chunk, input });
+        }
+      }
+      const size = this.config.embeddings.batchSize;
+      for (let i = 0; i < todo.length; i += size) {
+        const slice = todo.slice(i, i + size);
+        const vectors = await embedder.embedDocuments(slice.map((t) => t.input));
+        slice.forEach((t, k) => t.chunk.vectors.set(set.id, toVectorLiteral(vectors[k])));
+      }
+    }
   }
 }
 
@@ -165,10 +212,6 @@ export class TransientIndexingError extends Error {
     super(message);
     this.name = 'TransientIndexingError';
   }
-}
-
-export function embeddingInput(title: string | null, text: string): string {
-  return title ? `${title}\n${text}` : text;
 }
 
 function describe(error: unknown): string {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, type IngestRequest, type IngestResponse } from '#contracts';
-import { EMBEDDER, type Embedder, englishAnalyzer } from '#platform';
+import { EMBEDDERS, type EmbedderRegistry, englishAnalyzer } from '#platform';
 import { contentHash } from '../../domain/content-hash.js';
 import { UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
 import { detectFileKind } from '../../infrastructure/extraction/file-kind.detector.js';
@@ -19,7 +19,7 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
 export class IngestDocumentsHandler {
   constructor(
     private readonly repository: DocumentRepository,
-    @Inject(EMBEDDER) private readonly embedder: Embedder,
+    @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
   ) {}
 
@@ -70,7 +70,7 @@ export class IngestDocumentsHandler {
       const collection = await this.repository.ensureCollection(
         m,
         request.collection,
-        this.embedder,
+        this.embedders,
         englishAnalyzer.name,
       );
       const created = await this.repository.upsertVersions(m, collection.id, versions);

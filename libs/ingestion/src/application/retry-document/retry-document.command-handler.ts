@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type DocumentRef, type RetriedDocument } from '#contracts';
-import { EMBEDDER, type Embedder } from '#platform';
+import { EMBEDDERS, type EmbedderRegistry } from '#platform';
 import {
-  assertSameEmbedder,
+  assertEmbeddable,
   DOCUMENT_NOT_FOUND,
   DocumentRepository,
   jobId,
@@ -18,13 +18,13 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
 export class RetryDocumentHandler {
   constructor(
     private readonly repository: DocumentRepository,
-    @Inject(EMBEDDER) private readonly embedder: Embedder,
+    @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
   ) {}
 
   async execute(request: DocumentRef): Promise<RetriedDocument> {
     const collection = await this.repository.requireCollection(request.collection);
-    assertSameEmbedder(collection, this.embedder);
+    assertEmbeddable(collection, this.embedders);
     const job = await this.repository.requeueFailed(collection.id, request.id);
     if (!job) {
       const status = await this.repository.documentStatus(collection.id, request.id);

@@ -7,16 +7,29 @@ import {
 } from '@nestjs/common';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CONFIG, type AppConfig } from '#platform';
+import { CONFIG, type AppConfig, transientFailure } from '#platform';
 import {
   IndexDocumentsHandler,
   TransientIndexingError,
 } from '../../application/index-documents/index-documents.command-handler.js';
+import { ReindexRunner } from '../../application/reindex-collection/reindex-runner.js';
 import { DocumentRepository, type DocumentJob } from '../document.repository.js';
-import type { IngestionQueue } from './ingestion-queue.js';
+import { EmbeddingSetRepository } from '../embedding-set.repository.js';
+import { IndexMaintenance } from './index-maintenance.js';
+import { BATCH_SIZE, MAX_ATTEMPTS, type IngestionQueue } from './ingestion-queue.js';
+import { JobBatcher } from './job-batcher.js';
 
 export const INGESTION_QUEUE_NAME = 'ingestion';
 const INDEX_JOB = 'index-document';
+const REINDEX_JOB = 'reindex-collection';
+/** How long a job waits for others to share its batch. */
+const BATCH_LINGER_MS = 20;
+/** Quiet time after the last batch before the index maintenance runs. */
+const IDLE_AFTER_MS = 500;
+
+interface ReindexJob {
+  setId: number;
+}
 /** How often the database is compared with the queue, and how long a pending document may sit untouched. */
 const RECONCILE_EVERY_MS = 10_000;
 const UNTOUCHED_FOR_MS = 30_000;
@@ -36,19 +49,32 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   private readonly connections: Redis[] = [];
   private worker?: Worker;
   private reconciler?: NodeJS.Timeout;
+  private idleTimer?: NodeJS.Timeout;
+  private readonly batcher: JobBatcher<DocumentJob>;
 
   constructor(
     private readonly repository: DocumentRepository,
     private readonly handler: IndexDocumentsHandler,
+    private readonly sets: EmbeddingSetRepository,
+    private readonly runner: ReindexRunner,
+    private readonly maintenance: IndexMaintenance,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {
+    // BullMQ hands jobs over one by one; they are indexed in batches, INGESTION_CONCURRENCY at once.
+    this.batcher = new JobBatcher(
+      async (jobs) => {
+        this.maintenance.recordIndexed((await this.handler.execute(jobs)).length);
+        this.scheduleMaintenance();
+      },
+      { concurrency: config.ingestion.concurrency, batchSize: BATCH_SIZE, lingerMs: BATCH_LINGER_MS },
+    );
     const connection = this.connection();
     this.watchReconnects(connection);
     this.queue = new Queue(INGESTION_QUEUE_NAME, {
       connection,
       prefix: config.redisPrefix,
       defaultJobOptions: {
-        attempts: 8,
+        attempts: MAX_ATTEMPTS,
         backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
         removeOnComplete: { count: 10_000 },
         removeOnFail: { count: 10_000 },
@@ -76,6 +102,24 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
     );
   }
 
+  /** One job per set: a re-index asked again after it failed replaces its finished job. */
+  async reindex(setId: number): Promise<void> {
+    const id = reindexJobId(setId);
+    const existing = await this.queue.getJob(id);
+    if (existing && ((await existing.isFailed()) || (await existing.isCompleted()))) await existing.remove();
+    await this.queue.add(REINDEX_JOB, { setId } satisfies ReindexJob, { jobId: id });
+  }
+
+  private scheduleMaintenance(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      void this.maintenance
+        .whenIdle()
+        .catch((error: Error) => this.log.warn(`index maintenance failed: ${error.message}`));
+    }, IDLE_AFTER_MS);
+    this.idleTimer.unref();
+  }
+
   async drained(): Promise<void> {
     for (;;) {
       const counts = await this.queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
@@ -85,21 +129,29 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.worker = new Worker<DocumentJob>(INGESTION_QUEUE_NAME, (job, token) => this.process(job, token), {
-      connection: this.connection(),
-      prefix: this.config.redisPrefix,
-      concurrency: this.config.ingestion.concurrency,
-      // A killed worker's job is handed to another after a few seconds, not the default 30.
-      lockDuration: 10_000,
-      stalledInterval: 5_000,
-    });
+    this.worker = new Worker<DocumentJob | ReindexJob>(
+      INGESTION_QUEUE_NAME,
+      (job, token) => this.process(job, token),
+      {
+        connection: this.connection(),
+        prefix: this.config.redisPrefix,
+        // Enough jobs in hand to fill every batch the batcher may run at once.
+        concurrency: this.config.ingestion.concurrency * BATCH_SIZE,
+        // A killed worker's job is handed to another after a few seconds, not the default 30.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+      },
+    );
     this.worker.on('error', (error) => this.log.warn(`worker: ${error.message}`));
     // Out of attempts on a passing failure: the document fails with the reason, and can be retried by the API.
     this.worker.on('failed', (job, error) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-        void this.repository
-          .markFailed(job.data, `gave up after ${job.attemptsMade} attempts: ${error.message}`)
-          .catch((e: Error) => this.log.warn(`could not mark ${job.id} failed: ${e.message}`));
+        const reason = `gave up after ${job.attemptsMade} attempts: ${error.message}`;
+        const failed =
+          job.name === REINDEX_JOB
+            ? this.sets.markFailed((job.data as ReindexJob).setId, reason)
+            : this.repository.markFailed(job.data as DocumentJob, reason);
+        void failed.catch((e: Error) => this.log.warn(`could not mark ${job.id} failed: ${e.message}`));
       }
     });
     await this.reconcile(0);
@@ -110,6 +162,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   /** Stops taking jobs and lets the running ones finish (BullMQ waits for them). */
   async onApplicationShutdown(): Promise<void> {
     if (this.reconciler) clearInterval(this.reconciler);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     await this.worker?.close();
     await this.queue.close();
     for (const c of this.connections) c.disconnect();
@@ -119,15 +172,30 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
    * A provider that asked us to wait (429 with Retry-After) delays the job that long, without spending
    * one of its attempts. Other passing failures retry the job with exponential backoff and jitter.
    */
-  private async process(job: Job<DocumentJob>, token?: string): Promise<void> {
+  private async process(job: Job<DocumentJob | ReindexJob>, token?: string): Promise<void> {
     try {
-      await this.handler.execute([job.data]);
+      if (job.name === REINDEX_JOB) await this.runReindex((job.data as ReindexJob).setId);
+      else await this.batcher.submit(job.data as DocumentJob);
     } catch (error) {
       if (error instanceof TransientIndexingError && error.retryAfterMs !== undefined) {
         await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
         throw new DelayedError();
       }
       throw error;
+    }
+  }
+
+  /** A re-index that cannot go on for a lasting reason is recorded on its set at once, not retried. */
+  private async runReindex(setId: number): Promise<void> {
+    try {
+      if (await this.runner.run(setId)) this.maintenance.afterSwitch();
+    } catch (error) {
+      const transient = transientFailure(error);
+      if (!transient) {
+        await this.sets.markFailed(setId, (error as Error).message);
+        return;
+      }
+      throw new TransientIndexingError((error as Error).message, transient.retryAfterMs);
     }
   }
 
@@ -139,6 +207,14 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
         if (untouchedForMs === 0)
           this.log.log(`resuming ${pending.length} document(s) left queued or processing`);
       }
+      // A re-index's job id is stable, so one still queued or running is not added twice.
+      for (const set of await this.sets.building()) {
+        await this.queue.add(REINDEX_JOB, { setId: set.id } satisfies ReindexJob, {
+          jobId: reindexJobId(set.id),
+        });
+      }
+      // What a process that stopped before its maintenance left: an index to build, a replaced set.
+      await this.maintenance.whenIdle();
     } catch (error) {
       this.log.warn(`could not re-queue pending documents: ${(error as Error).message}`);
     }
@@ -151,6 +227,10 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
     this.connections.push(redis);
     return redis;
   }
+}
+
+function reindexJobId(setId: number): string {
+  return `reindex-${setId}`;
 }
 
 export function bullJobId(job: DocumentJob): string {

@@ -6,27 +6,37 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
+import { transientFailure } from '#platform';
 import {
   IndexDocumentsHandler,
   TransientIndexingError,
 } from '../../application/index-documents/index-documents.command-handler.js';
+import { ReindexRunner } from '../../application/reindex-collection/reindex-runner.js';
 import { DocumentRepository, jobId, type DocumentJob } from '../document.repository.js';
+import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { InProcessQueue } from './in-process.queue.js';
+import { IndexMaintenance } from './index-maintenance.js';
 
-/** Where accepted document versions wait to be indexed. */
+/** Where accepted document versions wait to be indexed, and re-indexes to be run. */
 export interface IngestionQueue {
   enqueue(jobs: DocumentJob[]): Promise<void>;
+  /** Runs (or resumes) the re-index that fills embedding set `setId`. */
+  reindex(setId: number): Promise<void>;
   /** Resolves when every job enqueued so far has been processed (tests, CLI). */
   drained(): Promise<void>;
 }
 export const INGESTION_QUEUE = Symbol('IngestionQueue');
 
-const BATCH_SIZE = 64;
-const MAX_ATTEMPTS = 8;
+/** Document versions indexed together: one embedding call and one transaction per batch. */
+export const BATCH_SIZE = 64;
+export const MAX_ATTEMPTS = 8;
 const BASE_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
-/** Documents indexed before the index tables are vacuumed and analysed, once the queue is idle. */
-const MAINTENANCE_AFTER = 500;
+
+/** Exponential backoff with jitter before attempt `attempt + 1`. */
+export function backoffMs(attempt: number): number {
+  return Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+}
 
 /**
  * The queue of the embedded deployment. At start it picks up the versions a previous process left
@@ -38,20 +48,23 @@ export class InProcessIngestionQueue
 {
   private readonly log = new Logger('IngestionQueue');
   private readonly queue: InProcessQueue<DocumentJob>;
-  private processedSinceMaintenance = 0;
   private readonly attempts = new Map<string, number>();
   private scheduled = 0;
+  /** Re-indexes run one after the other, beside document indexing. */
+  private reindexes: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repository: DocumentRepository,
     handler: IndexDocumentsHandler,
+    private readonly sets: EmbeddingSetRepository,
+    private readonly runner: ReindexRunner,
+    private readonly maintenance: IndexMaintenance,
     @Inject(CONFIG) config: AppConfig,
   ) {
     this.queue = new InProcessQueue(
       async (batch) => {
         try {
-          await handler.execute(batch);
-          this.processedSinceMaintenance += batch.length;
+          maintenance.recordIndexed((await handler.execute(batch)).length);
         } catch (error) {
           if (!(error instanceof TransientIndexingError)) throw error;
           await this.retryLater(batch, error);
@@ -61,13 +74,41 @@ export class InProcessIngestionQueue
       {
         concurrency: config.ingestion.concurrency,
         batchSize: BATCH_SIZE,
-        onIdle: () => this.maintain(),
+        onIdle: () => maintenance.whenIdle(),
       },
     );
   }
 
   async enqueue(jobs: DocumentJob[]): Promise<void> {
     this.queue.add(jobs);
+  }
+
+  async reindex(setId: number): Promise<void> {
+    this.scheduled++;
+    this.reindexes = this.reindexes.then(async () => {
+      try {
+        await this.runReindex(setId);
+      } finally {
+        this.scheduled--;
+      }
+    });
+  }
+
+  /** A passing failure waits and resumes (the run only adds missing vectors); any other is recorded. */
+  private async runReindex(setId: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await this.runner.run(setId)) this.maintenance.afterSwitch();
+        return;
+      } catch (error) {
+        const transient = transientFailure(error);
+        if (!transient || attempt >= MAX_ATTEMPTS) {
+          await this.sets.markFailed(setId, (error as Error).message);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, transient.retryAfterMs ?? backoffMs(attempt)));
+      }
+    }
   }
 
   async drained(): Promise<void> {
@@ -96,9 +137,7 @@ export class InProcessIngestionQueue
     }
     if (retry.length === 0) return;
     const attempt = Math.max(...retry.map((j) => this.attempts.get(jobId(j))!));
-    const backoff =
-      Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-    const delay = error.retryAfterMs ?? backoff;
+    const delay = error.retryAfterMs ?? backoffMs(attempt);
     this.log.warn(`${retry.length} document(s) will be retried in ${Math.round(delay)} ms: ${error.message}`);
     this.scheduled++;
     setTimeout(() => {
@@ -113,16 +152,10 @@ export class InProcessIngestionQueue
       this.log.log(`resuming ${pending.length} document(s) left queued or processing`);
       this.queue.add(pending);
     }
-  }
-
-  /**
-   * After a burst of writes, refresh the planner's statistics and the visibility map, so BM25 queries are
-   * index-only scans at once instead of after autovacuum gets round to it (a SciFact query under EXPLAIN ANALYZE: 178 ms → 31 ms).
-   */
-  private async maintain(): Promise<void> {
-    if (this.processedSinceMaintenance < MAINTENANCE_AFTER) return;
-    this.processedSinceMaintenance = 0;
-    await this.repository.vacuumIndex();
+    for (const set of await this.sets.building()) await this.reindex(set.id);
+    void this.maintenance
+      .whenIdle()
+      .catch((error: Error) => this.log.warn(`index maintenance failed: ${error.message}`));
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type SearchHit, type SearchRequest, type SearchResponse } from '#contracts';
-import { CONFIG, type AppConfig, EMBEDDER, type Embedder, englishAnalyzer, termFrequencies } from '#platform';
+import {
+  CONFIG,
+  type AppConfig,
+  EMBEDDERS,
+  type EmbedderRegistry,
+  englishAnalyzer,
+  termFrequencies,
+} from '#platform';
 import { reciprocalRankFusion, relativeScoreFusion } from '../../domain/fusion.js';
 import {
   ChunkSearchRepository,
@@ -18,7 +25,7 @@ export const DIMENSION_MISMATCH = 'RETRIEVAL.DIMENSION_MISMATCH';
 export class SearchChunksHandler {
   constructor(
     private readonly repository: ChunkSearchRepository,
-    @Inject(EMBEDDER) private readonly embedder: Embedder,
+    @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -83,18 +90,17 @@ export class SearchChunksHandler {
     limit: number,
     filter: SearchRequest['filter'],
   ) {
-    if (
-      collection.dimensions !== this.embedder.dimensions ||
-      collection.embeddingModel !== this.embedder.model
-    ) {
+    // The query is embedded by the model of the vectors searched: the collection's until a re-index switches.
+    const embedder = this.embedders.get(collection.embeddingModel, collection.dimensions);
+    if (!embedder) {
       throw new AppError(
         DIMENSION_MISMATCH,
         `collection "${collection.name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions, ` +
-          `but the configured embedder is ${this.embedder.model} with ${this.embedder.dimensions}; re-index the collection or use its embedder`,
+          `which this server cannot make (its embedder is ${this.embedders.configured.model}); re-index the collection`,
         409,
       );
     }
-    const vector = await this.embedder.embedQuery(query);
+    const vector = await embedder.embedQuery(query);
     if (!vector.some((v) => v !== 0)) return [];
     return this.repository.dense(collection, vector, limit, filter);
   }

@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CollectionRef, ReindexResponse } from '#contracts';
+import { EMBEDDERS, type EmbedderRegistry } from '#platform';
+import { DocumentRepository } from '../../infrastructure/document.repository.js';
+import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
+import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
+
+/**
+ * Moves a collection to the configured embedder: a new embedding set is filled beside the active one
+ * (search keeps using the active one) and switched to once complete. Asking again while it runs, or
+ * after it failed, resumes it; a collection already on the configured model has nothing to do.
+ */
+@Injectable()
+export class ReindexCollectionHandler {
+  constructor(
+    private readonly repository: DocumentRepository,
+    private readonly sets: EmbeddingSetRepository,
+    @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
+    @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
+  ) {}
+
+  async execute(request: CollectionRef): Promise<ReindexResponse> {
+    const collection = await this.repository.requireCollection(request.collection);
+    const { model, dimensions } = this.embedders.configured;
+    const set = await this.sets.startReindex(collection.id, model, dimensions);
+    if (set) await this.queue.reindex(set.id);
+    return { collection: collection.name, status: set ? 'reindexing' : 'current', model, dimensions };
+  }
+}
