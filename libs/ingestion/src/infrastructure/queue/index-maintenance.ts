@@ -38,6 +38,9 @@ export class IndexMaintenance {
   }
 
   async whenIdle(): Promise<void> {
+    await this.sets.dropRetired(RETIRED_SET_GRACE_MS);
+    // A pause in the middle of a bulk load is not the end of it: vacuuming now would be wasted work.
+    if (await this.repository.hasPendingDocuments()) return;
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
       const started = performance.now();
       if (await this.sets.buildIndex(set))
@@ -49,6 +52,5 @@ export class IndexMaintenance {
       this.indexedSinceVacuum = 0;
       await this.repository.vacuumIndex();
     }
-    await this.sets.dropRetired(RETIRED_SET_GRACE_MS);
   }
 }
