@@ -4,6 +4,7 @@ export const Pattern = {
   RetrievalSearch: 'retrieval.search',
   RetrievalRerank: 'retrieval.rerank',
   GenerationGenerate: 'generation.generate',
+  GenerationStream: 'generation.stream',
   PresentationPresent: 'presentation.present',
   IngestionIngest: 'ingestion.ingest',
   IngestionGetCollection: 'ingestion.get-collection',

@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type {
   CollectionRef,
   CollectionView,
@@ -36,8 +37,15 @@ export interface RetrievalPort {
   rerank(request: RerankRequest): Promise<RerankResponse>;
 }
 
+/** A piece of an answer as the model produced it. */
+export interface AnswerToken {
+  text: string;
+}
+
 export interface GenerationPort {
   generate(request: GenerateRequest): Promise<GenerateResponse>;
+  /** The answer as the model produces it; unsubscribing cancels the model call. */
+  stream(request: GenerateRequest): Observable<AnswerToken>;
 }
 
 export interface PresentationPort {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
-import { firstValueFrom, timeout as rxTimeout, TimeoutError } from 'rxjs';
+import { firstValueFrom, Observable, timeout as rxTimeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ContextName, ErrorCode, type Pattern } from '#contracts';
 import { CONFIG, type AppConfig } from '../config/app-config.js';
 import { RequestContext, type RequestMeta } from '../context/request-context.js';
@@ -22,7 +22,8 @@ export function contextOf(pattern: string): ContextName {
 
 /**
  * The one place where calls cross a context boundary. Every call carries the request id and the
- * deadline, is bounded by it, and passes through the target context's resilience policy.
+ * deadline, is bounded by it, and passes through the resilience policy of its pattern: a breaker per
+ * pattern, so a failing re-ranking model (a stage with a fallback) does not cut off search.
  */
 @Injectable()
 export class ContextCaller {
@@ -39,7 +40,7 @@ export class ContextCaller {
     if (remaining <= 0)
       throw new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`, 504);
     const envelope: Envelope = { meta, payload };
-    return this.resilience.execute(context, async () => {
+    return this.resilience.execute(pattern, async () => {
       try {
         return await firstValueFrom(
           this.clients.clientFor(context).send<T>(pattern, envelope).pipe(rxTimeout(remaining)),
@@ -55,6 +56,69 @@ export class ContextCaller {
         if (AppError.isSerialized(error)) throw AppError.fromSerialized(error);
         throw error;
       }
+    });
+  }
+
+  /**
+   * A call whose reply is a stream of values (the handler returns an Observable). The whole stream is
+   * bounded by the deadline and holds a place in the target's bulkhead while it runs; a stream that
+   * fails counts against the target's breaker. Unsubscribing cancels it at the replica producing it.
+   */
+  stream<T>(pattern: Pattern, payload: unknown, options: { timeoutMs?: number } = {}): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const context = contextOf(pattern);
+      const meta = this.meta(options.timeoutMs ?? this.config.callTimeoutMs);
+      const remaining = meta.deadline - Date.now();
+      let inner: Subscription | undefined;
+      let stop: (() => void) | undefined;
+      let deadline: NodeJS.Timeout | undefined;
+      this.resilience
+        .execute(
+          pattern,
+          () =>
+            new Promise<void>((resolve, reject) => {
+              if (remaining <= 0) {
+                reject(new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`, 504));
+                return;
+              }
+              stop = resolve;
+              deadline = setTimeout(() => {
+                inner?.unsubscribe();
+                reject(
+                  new AppError(
+                    ErrorCode.TransportTimeout,
+                    `${pattern} did not finish within ${remaining} ms`,
+                    504,
+                  ),
+                );
+              }, remaining);
+              inner = this.clients
+                .clientFor(context)
+                .send<T>(pattern, { meta, payload } satisfies Envelope)
+                .subscribe({
+                  next: (value) => subscriber.next(value),
+                  error: (error: unknown) =>
+                    reject(
+                      AppError.isSerialized(error)
+                        ? AppError.fromSerialized(error)
+                        : error instanceof Error
+                          ? error
+                          : new Error(String(error)),
+                    ),
+                  complete: () => resolve(),
+                });
+            }),
+        )
+        .then(
+          () => subscriber.complete(),
+          (error: unknown) => subscriber.error(error),
+        )
+        .finally(() => clearTimeout(deadline));
+      return () => {
+        // The caller went away: cancel upstream and give the bulkhead its place back.
+        inner?.unsubscribe();
+        stop?.();
+      };
     });
   }
 

@@ -6,7 +6,7 @@ import {
   type WritePacket,
   type CustomTransportStrategy,
 } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
+import { defer, isObservable, lastValueFrom, map, mergeMap, Observable } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
 import { isEnvelope, TransportContext } from './envelope.js';
@@ -38,22 +38,40 @@ export class InProcessServer extends Server implements CustomTransportStrategy {
     return this.messageHandlers.has(pattern);
   }
 
-  /** Runs the handler of a request pattern and resolves with its serialised reply. */
-  async dispatch(pattern: string, data: unknown): Promise<unknown> {
-    if (!isEnvelope(data))
-      throw AppError.badRequest(ErrorCode.ValidationFailed, 'a message must carry meta and payload');
-    const handler = this.getHandlerByPattern(pattern);
-    if (!handler) {
-      throw AppError.unavailable(ErrorCode.TransportUnavailable, `no handler for ${pattern} in this process`);
-    }
-    const { meta, payload } = copy(data);
-    if (Date.now() >= meta.deadline) {
-      throw new AppError(ErrorCode.TransportTimeout, `deadline passed before ${pattern} was processed`, 504);
-    }
-    return RequestContext.run(meta, async () => {
-      const result$ = this.transformToObservable(await handler(payload, new TransportContext(pattern, meta)));
-      return copy(await lastValueFrom(result$, { defaultValue: undefined }));
-    });
+  /**
+   * Runs the handler of a request pattern: its serialised reply, or each value of the Observable it
+   * returned (a streamed reply). Unsubscribing stops the handler's Observable, as a cancel does remotely.
+   */
+  dispatch(pattern: string, data: unknown): Observable<unknown> {
+    return defer(async () => {
+      if (!isEnvelope(data))
+        throw AppError.badRequest(ErrorCode.ValidationFailed, 'a message must carry meta and payload');
+      const handler = this.getHandlerByPattern(pattern);
+      if (!handler) {
+        throw AppError.unavailable(
+          ErrorCode.TransportUnavailable,
+          `no handler for ${pattern} in this process`,
+        );
+      }
+      const { meta, payload } = copy(data);
+      if (Date.now() >= meta.deadline) {
+        throw new AppError(
+          ErrorCode.TransportTimeout,
+          `deadline passed before ${pattern} was processed`,
+          504,
+        );
+      }
+      const result = await RequestContext.run(meta, () =>
+        handler(payload, new TransportContext(pattern, meta)),
+      );
+      if (isObservable(result)) return result;
+      return this.transformToObservable(
+        await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined }),
+      );
+    }).pipe(
+      mergeMap((values) => values),
+      map((value) => copy(value)),
+    );
   }
 
   /** Events reach every handler registered for the pattern in this process; errors are logged, not thrown. */
@@ -90,14 +108,12 @@ export class InProcessClient extends ClientProxy {
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    let cancelled = false;
-    this.server.dispatch(packet.pattern as string, packet.data).then(
-      (response) => !cancelled && callback({ response, isDisposed: true }),
-      (err) => !cancelled && callback({ err: serializeError(err), isDisposed: true }),
-    );
-    return () => {
-      cancelled = true;
-    };
+    const subscription = this.server.dispatch(packet.pattern as string, packet.data).subscribe({
+      next: (response) => callback({ response, isDisposed: false }),
+      error: (err: unknown) => callback({ err: serializeError(err), isDisposed: true }),
+      complete: () => callback({ isDisposed: true }),
+    });
+    return () => subscription.unsubscribe();
   }
 
   protected async dispatchEvent<T>(packet: ReadPacket): Promise<T> {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import {
   Pattern,
   type CollectionRef,
@@ -8,6 +9,7 @@ import {
   type DocumentView,
   type GenerateRequest,
   type GenerateResponse,
+  type AnswerToken,
   type GenerationPort,
   type IngestionPort,
   type IngestRequest,
@@ -62,6 +64,9 @@ export class GenerationClient implements GenerationPort {
   generate(request: GenerateRequest): Promise<GenerateResponse> {
     // A model takes longer than the other stages: its own budget, still bounded by the request deadline.
     return this.caller.call(Pattern.GenerationGenerate, request, { timeoutMs: this.config.llm.timeoutMs });
+  }
+  stream(request: GenerateRequest): Observable<AnswerToken> {
+    return this.caller.stream(Pattern.GenerationStream, request, { timeoutMs: this.config.llm.timeoutMs });
   }
 }
 

@@ -43,6 +43,8 @@ const CONNECT_TIMEOUT_MS = 2_000;
 interface Pending {
   callback: (packet: WritePacket) => void;
   timer: NodeJS.Timeout;
+  /** The replica streaming the reply, once its first value came. */
+  by?: string;
 }
 
 interface Connections {
@@ -124,7 +126,19 @@ export class RedisStreamsClient extends ClientProxy {
     this.enqueue(id, pattern, envelope).catch((error: unknown) =>
       this.settle(id, { err: this.unreachable(error).toJSON() }),
     );
-    return () => this.forget(id);
+    return () => this.abandon(id);
+  }
+
+  /**
+   * The caller stopped listening (a client that went away, say). A reply being streamed is cancelled at
+   * the replica producing it, so it stops working (and stops paying a model) for nobody.
+   */
+  private abandon(id: string): void {
+    const by = this.pending.get(id)?.by;
+    this.forget(id);
+    if (by !== undefined && this.connections?.commands.status === 'ready') {
+      this.connections.commands.publish(this.keys.cancelChannel(by), id).catch(() => undefined);
+    }
   }
 
   protected async dispatchEvent<T>(packet: ReadPacket): Promise<T> {
@@ -235,8 +249,27 @@ export class RedisStreamsClient extends ClientProxy {
       this.log.warn(`ignored a malformed reply on ${this.replyChannel}`);
       return;
     }
-    if (reply.err !== undefined) this.settle(reply.id, { err: reply.err });
+    if (reply.more) this.stream(reply);
+    else if (reply.err !== undefined) this.settle(reply.id, { err: reply.err });
     else this.settle(reply.id, { response: reply.response });
+  }
+
+  /**
+   * One value of a streamed reply. A stream is produced by one replica from start to end: values from
+   * another (a peer that claimed the request after the first replica died, and started over) would
+   * repeat what the caller already has, so the call fails instead.
+   */
+  private stream(reply: ReplyMessage): void {
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    if (pending.by !== undefined && pending.by !== reply.by) {
+      this.settle(reply.id, {
+        err: unavailableError('the replica streaming this reply stopped before the end'),
+      });
+      return;
+    }
+    pending.by = reply.by;
+    pending.callback({ response: reply.response, isDisposed: false });
   }
 
   private settle(id: string, packet: { err: SerializedError } | { response: unknown }): void {

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { firstValueFrom, interval, lastValueFrom, map, Observable, take, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError } from '#contracts';
 import { RequestContext } from '../../context/request-context.js';
@@ -337,7 +337,7 @@ describe('Redis Streams transport', () => {
       .filter((line) => / name=(\S+):/.test(line))
       .filter((line) => line.includes(` name=${consumer}:`) || line.includes(` name=${client.callerId}:`))
       .map((line) => /\bid=(\d+)/.exec(line)![1]);
-    expect(ours).toHaveLength(4);
+    expect(ours).toHaveLength(5);
     for (const id of ours) await admin.client('KILL', 'ID', id);
     await until(answered);
 
@@ -405,5 +405,67 @@ describe('Redis Streams transport', () => {
       `redis-streams round trip over 1,000 calls: p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`,
     );
     expect(p50).toBeLessThan(5);
+  });
+
+  it('streams the values of a handler that returns an Observable, in order, then completes', async () => {
+    const context = newContext();
+    const pattern = `${context}.count`;
+    await startServer(context, {
+      [pattern]: async (payload: unknown) =>
+        interval(5).pipe(
+          take((payload as { n: number }).n),
+          map((i) => ({ i })),
+        ),
+    });
+    const client = newClient();
+    const values = await lastValueFrom(client.send(pattern, envelope({ n: 20 })).pipe(toArray()));
+    expect(values).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
+  });
+
+  it('ends a streamed reply with the error the handler raised mid-way, after the values before it', async () => {
+    const context = newContext();
+    const pattern = `${context}.fails`;
+    await startServer(context, {
+      [pattern]: async () =>
+        new Observable((subscriber) => {
+          subscriber.next('one');
+          setTimeout(() => subscriber.error(AppError.unavailable('TEST.DOWN', 'model went away')), 10);
+        }),
+    });
+    const seen: unknown[] = [];
+    await expect(lastValueFrom(client(pattern).pipe(map((v) => (seen.push(v), v))))).rejects.toMatchObject({
+      code: 'TEST.DOWN',
+    });
+    expect(seen).toEqual(['one']);
+
+    function client(p: string) {
+      return newClient().send(p, envelope({}));
+    }
+  });
+
+  it('cancels a streamed reply at the replica when the caller unsubscribes', async () => {
+    const context = newContext();
+    const pattern = `${context}.endless`;
+    const stopped = deferred();
+    await startServer(context, {
+      [pattern]: async () =>
+        new Observable<number>((subscriber) => {
+          const timer = setInterval(() => subscriber.next(1), 5);
+          return () => {
+            clearInterval(timer);
+            stopped.resolve();
+          };
+        }),
+    });
+    const client = newClient();
+    const first = await firstValueFrom(client.send(pattern, envelope({}, 10_000)));
+    expect(first).toBe(1);
+    // firstValueFrom unsubscribed after the first value: the replica must stop producing.
+    await Promise.race([
+      stopped.promise,
+      delay(2_000).then(() => {
+        throw new Error('the handler was not cancelled');
+      }),
+    ]);
   });
 });

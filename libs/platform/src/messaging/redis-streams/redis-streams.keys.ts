@@ -8,6 +8,7 @@ const REQUESTS = 'req';
 const EVENTS = 'events';
 const REPLICAS = 'replicas';
 const REPLY = 'reply';
+const CANCEL = 'cancel';
 
 export interface RedisStreamsKeys {
   /** Stream of requests for a context; its consumer group is named after the context. */
@@ -18,6 +19,8 @@ export interface RedisStreamsKeys {
   replicas(context: string): string;
   /** Pub/Sub channel on which a caller receives its replies. */
   replyChannel(callerId: string): string;
+  /** Pub/Sub channel on which a replica hears that a caller gave up on a streamed reply. */
+  cancelChannel(consumer: string): string;
 }
 
 export function redisStreamsKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisStreamsKeys {
@@ -26,5 +29,6 @@ export function redisStreamsKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisStre
     events: `${prefix}:${EVENTS}`,
     replicas: (context) => `${prefix}:${REPLICAS}:${context}`,
     replyChannel: (callerId) => `${prefix}:${REPLY}:${callerId}`,
+    cancelChannel: (consumer) => `${prefix}:${CANCEL}:${consumer}`,
   };
 }

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom, type Observable, type Subscription } from 'rxjs';
 import { AppError, type SerializedError } from '#contracts';
 import { RequestContext } from '../../context/request-context.js';
 import { type Envelope, TransportContext } from '../envelope.js';
@@ -65,6 +65,8 @@ const RETRY_MAX_MS = 5_000;
 const UNBLOCK_GRACE_MS = 200;
 
 type Outcome = { response: unknown } | { err: SerializedError };
+/** What a request handler gave: one outcome, or a stream of values (it returned an Observable). */
+type Result = Outcome | { stream: Observable<unknown>; meta: Envelope['meta'] };
 
 interface HeldEntry {
   id: string;
@@ -102,6 +104,10 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
   /** The blocking XREADGROUP owns this connection; everything else goes through `commands`. */
   private readonly reader: Redis;
   private readonly commands: Redis;
+  /** Subscribed to this replica's cancel channel: callers that gave up on a streamed reply. */
+  private readonly cancels: Redis;
+  /** Streamed replies in progress, by request id, with what stops them. */
+  private readonly streaming = new Map<string, () => void>();
   private streams: StreamState[] = [];
   private readonly queue: { stream: StreamState; entry: HeldEntry }[] = [];
   private running = 0;
@@ -138,6 +144,12 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
       socketTimeout: COMMAND_SOCKET_TIMEOUT_MS,
       connectionName: `${this.consumer}:commands`,
     });
+    this.cancels = new Redis(options.url, {
+      lazyConnect: true,
+      connectionName: `${this.consumer}:cancels`,
+    });
+    this.cancels.on('message', (_channel: string, id: string) => this.streaming.get(id)?.());
+    this.cancels.on('error', () => undefined);
     this.reader.on('close', () => {
       this.readerId = undefined;
     });
@@ -181,7 +193,8 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
       this.streams.push(this.streamState(this.keys.events, 'event'));
     }
     try {
-      await Promise.all([this.reader.connect(), this.commands.connect()]);
+      await Promise.all([this.reader.connect(), this.commands.connect(), this.cancels.connect()]);
+      await this.cancels.subscribe(this.keys.cancelChannel(this.consumer));
     } catch (error) {
       // ioredis rejects with "Connection is closed"; the reason came with its error event.
       throw new Error(`${this.context}: cannot reach Redis (${messageOf(this.connectError ?? error)})`);
@@ -335,14 +348,55 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
       await this.quietly('acknowledge', () => this.ack(stream, [entry.id]));
       return;
     }
-    const outcome =
+    const result =
       Date.now() >= entry.deadline
         ? { err: timeoutError(pattern) }
         : await this.invoke(pattern, entry.fields[EntryField.Data]);
+    const outcome = 'stream' in result ? await this.streamReply(pattern, id, reply, entry, result) : result;
     await this.quietly(`reply to ${pattern}`, () => this.reply(stream, entry.id, reply, { id, ...outcome }));
   }
 
-  private async invoke(pattern: string, data: string | undefined): Promise<Outcome> {
+  /**
+   * Publishes each value of a streamed reply as it comes (in order: one connection carries them all),
+   * until the stream ends, fails, passes its deadline, or the caller cancels it; resolves with the
+   * outcome of the last message.
+   */
+  private streamReply(
+    pattern: string,
+    id: string,
+    channel: string,
+    entry: HeldEntry,
+    { stream, meta }: { stream: Observable<unknown>; meta: Envelope['meta'] },
+  ): Promise<Outcome | { response?: undefined }> {
+    return new Promise((resolve) => {
+      let done = false;
+      // Set once subscribed; a stream that ends while subscribing finds it unset and is let go after.
+      const held: { subscription?: Subscription } = {};
+      const finish = (outcome: Outcome | { response?: undefined }) => {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        this.streaming.delete(id);
+        held.subscription?.unsubscribe();
+        resolve(outcome);
+      };
+      const deadline = setTimeout(() => finish({ err: timeoutError(pattern) }), entry.deadline - Date.now());
+      this.streaming.set(id, () => finish({ err: unavailableError('the caller cancelled the call') }));
+      held.subscription = RequestContext.run(meta, () =>
+        stream.subscribe({
+          next: (response) => {
+            const message = this.encode({ id, response, more: true, by: this.consumer });
+            void this.quietly(`stream ${pattern}`, () => this.commands.publish(channel, message));
+          },
+          error: (error: unknown) => finish({ err: serializeError(error) as SerializedError }),
+          complete: () => finish({}),
+        }),
+      );
+      if (done) held.subscription.unsubscribe();
+    });
+  }
+
+  private async invoke(pattern: string, data: string | undefined): Promise<Result> {
     const envelope = parseEnvelope(data);
     if (!envelope) return { err: invalidMessageError() };
     const handler = this.getHandlerByPattern(pattern);
@@ -351,7 +405,13 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
     }
     this.handled.set(pattern, (this.handled.get(pattern) ?? 0) + 1);
     try {
-      return { response: await this.run(handler, pattern, envelope) };
+      const result = await RequestContext.run(envelope.meta, () =>
+        handler(envelope.payload, new TransportContext(pattern, envelope.meta)),
+      );
+      if (isObservable(result)) return { stream: result, meta: envelope.meta };
+      return {
+        response: await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined }),
+      };
     } catch (error) {
       if (!(error instanceof AppError) && !AppError.isSerialized(error)) {
         this.log.error(`${pattern} failed: ${messageOf(error)}`, (error as Error)?.stack);
@@ -513,7 +573,7 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
     for (const timer of this.timers) clearInterval(timer);
     // Leaving is best effort: with Redis away the heartbeat simply expires.
     if (this.commands.status === 'ready') await this.quietly('leave', () => this.leave());
-    await Promise.all([quit(this.reader), quit(this.commands)]);
+    await Promise.all([quit(this.reader), quit(this.commands), quit(this.cancels)]);
   }
 
   private async stopReading(): Promise<void> {

@@ -18,10 +18,17 @@ export const EntryField = {
 } as const;
 
 /** Published on the caller's reply channel; `err` is absent when the handler succeeded. */
+/**
+ * A reply. A handler that returns an Observable streams: each value goes as its own message with `more`
+ * and `by` (the replica producing it), then a last message without `more` ends the stream (with `err`
+ * if it failed). Any other handler answers with one message.
+ */
 export interface ReplyMessage {
   id: string;
   response?: unknown;
   err?: SerializedError;
+  more?: true;
+  by?: string;
 }
 
 /**
