@@ -25,7 +25,6 @@
 // databases and Redis keys are its own and are removed afterwards.
 
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,13 +36,12 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import {
-  deleteRedisKeys,
   fmt,
   positiveInt,
-  REDIS_URL,
   REPO_ROOT,
   guardProcesses,
   sleep,
+  startDistributed,
   startProcess,
   stopping,
 } from './lib.mjs';
@@ -267,49 +265,21 @@ function cpuBetween(before, after) {
   };
 }
 
-/**
- * The distributed deployment from the built apps: the first ingestion process alone (it migrates the
- * database), then the other ingestion processes and one process per other context, then the gateway.
- */
-async function startDistributed(db, workers, concurrency) {
-  const prefix = `ragnest-floor-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const env = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    INGESTION_CONCURRENCY: String(concurrency),
-    // The HNSW index is always built (and timed), however few documents --docs asks for.
-    VECTOR_INDEX_MIN_CHUNKS: '1',
-  };
-  const start = (name, context, healthPath = '/health/live') =>
-    startProcess(name, `dist/apps/${context}/main.js`, [], env, healthPath);
-  const processes = [];
-  const stop = async () => {
-    try {
-      await Promise.all(processes.map((p) => p.stop()));
-    } finally {
-      await deleteRedisKeys(prefix);
-    }
-  };
-  try {
-    processes.push(await start('ingestion-1', 'ingestion'));
-    const others = await Promise.allSettled([
-      ...Array.from({ length: workers - 1 }, (_, i) => start(`ingestion-${i + 2}`, 'ingestion')),
-      ...OTHER_CONTEXTS.map((context) => start(context, context)),
-    ]);
-    processes.push(...others.filter((o) => o.status === 'fulfilled').map((o) => o.value));
-    const failed = others.find((o) => o.status === 'rejected');
-    if (failed) throw failed.reason;
-    const gateway = await start('gateway', 'gateway', '/health/ready');
-    processes.push(gateway);
-    return { baseUrl: gateway.baseUrl, processes, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+/** The distributed deployment with `workers` ingestion processes and one process of each other context. */
+function startRagnest(db, workers, concurrency) {
+  return startDistributed({
+    tag: 'floor',
+    env: {
+      DATABASE_URL: db.url,
+      INGESTION_CONCURRENCY: String(concurrency),
+      // The HNSW index is always built (and timed), however few documents --docs asks for.
+      VECTOR_INDEX_MIN_CHUNKS: '1',
+    },
+    services: [
+      ...Array.from({ length: workers - 1 }, (_, i) => [`ingestion-${i + 2}`, 'ingestion']),
+      ...OTHER_CONTEXTS.map((context) => [context, context]),
+    ],
+  });
 }
 
 /** Runs ragnest's migrations on a database: one monolith started on it until ready, then stopped. */
@@ -393,7 +363,7 @@ async function benchRagnest(documents, workers, concurrency) {
   const db = await createDatabase(`w${workers}c${concurrency}`);
   let deployment;
   try {
-    deployment = await startDistributed(db, workers, concurrency);
+    deployment = await startRagnest(db, workers, concurrency);
     process.stderr.write(`ragnest, ${label}: ingesting ${documents.length} documents\n`);
     const loadBefore = os.loadavg();
     const before = await cpuSnapshot(deployment.processes);

@@ -23,8 +23,6 @@
 // deployment runs the built apps (`npm run build`) and needs Redis at redis://127.0.0.1:6379, or at
 // BENCH_REDIS_URL; its keys live under a prefix of their own and are deleted afterwards.
 
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -32,13 +30,12 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import {
-  deleteRedisKeys,
   fmt,
   positiveInt,
-  REDIS_URL,
   REPO_ROOT,
   guardProcesses,
   sleep,
+  startDistributed,
   startProcess,
   stopping,
 } from './lib.mjs';
@@ -178,48 +175,12 @@ const DISTRIBUTED_SERVICES = [
   ...Array.from({ length: RETRIEVAL_REPLICAS }, (_, i) => [`retrieval-${i + 1}`, 'retrieval']),
 ];
 
-/**
- * One process per context from the built apps, started as the test harness does
- * (libs/testing/src/distributed-deployment.ts): ingestion first, since it migrates the database, then the
- * other contexts, then the gateway, ready once the gateway's /health/ready answers 200.
- */
-async function startDistributed(storeEnv) {
-  if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/main.js')))
-    throw new Error('the distributed deployment runs the built apps: run `npm run build` first');
-  const prefix = `ragnest-bench-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const env = {
-    ...process.env,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    ...storeEnv,
-  };
-  const start = (name, context, healthPath = '/health/live') =>
-    startProcess(name, `dist/apps/${context}/main.js`, [], env, healthPath, `distributed ${name}`);
-  const processes = [];
-  const stop = async () => {
-    try {
-      await Promise.all(processes.map((p) => p.stop()));
-    } finally {
-      await deleteRedisKeys(prefix);
-    }
-  };
-  try {
-    processes.push(await start('ingestion', 'ingestion'));
-    const others = await Promise.allSettled(
-      DISTRIBUTED_SERVICES.map(([name, context]) => start(name, context)),
-    );
-    processes.push(...others.filter((o) => o.status === 'fulfilled').map((o) => o.value));
-    const failed = others.find((o) => o.status === 'rejected');
-    if (failed) throw failed.reason;
-    const gateway = await start('gateway', 'gateway', '/health/ready');
-    processes.push(gateway);
-    return { baseUrl: gateway.baseUrl, processes, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+function startRagnestDistributed(storeEnv) {
+  return startDistributed({
+    env: storeEnv,
+    services: DISTRIBUTED_SERVICES,
+    label: (name) => `distributed ${name}`,
+  });
 }
 
 /** Resident and peak resident memory of a process, in MiB, from /proc. */
@@ -403,7 +364,9 @@ async function benchBackend(backend, data, options) {
   let deployment;
   try {
     deployment =
-      backend === 'distributed' ? await startDistributed(store.env) : await startMonolith(backend, store.env);
+      backend === 'distributed'
+        ? await startRagnestDistributed(store.env)
+        : await startMonolith(backend, store.env);
     process.stderr.write(`${backend}: ingesting ${data.documents.length} documents\n`);
     const ingestion = await ingest(deployment.baseUrl, data.documents);
     const afterIngestion = await memoryOf(deployment.processes);

@@ -1,8 +1,10 @@
 // Helpers shared by the benchmark scripts.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -136,4 +138,48 @@ async function waitHealthy(server, healthPath, exited, tail, label) {
     await sleep(250);
   }
   throw new Error(`${label}: ${healthPath} did not answer 200 within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+/**
+ * The distributed deployment from the built apps, started as the test harness does
+ * (libs/testing/src/distributed-deployment.ts): the first ingestion process alone (it migrates the
+ * database), then `services` ([process name, context] pairs, more ingestion processes included), then the
+ * gateway, ready once its /health/ready answers 200. Its Redis keys live under a prefix of their own,
+ * removed by `stop()`.
+ */
+export async function startDistributed({ env, services, tag = 'bench', label = (name) => name }) {
+  if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/main.js')))
+    throw new Error('the distributed deployment runs the built apps: run `npm run build` first');
+  const prefix = `ragnest-${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const processEnv = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    ...env,
+  };
+  const start = (name, context, healthPath = '/health/live') =>
+    startProcess(name, `dist/apps/${context}/main.js`, [], processEnv, healthPath, label(name));
+  const processes = [];
+  const stop = async () => {
+    try {
+      await Promise.all(processes.map((p) => p.stop()));
+    } finally {
+      await deleteRedisKeys(prefix);
+    }
+  };
+  try {
+    processes.push(await start('ingestion-1', 'ingestion'));
+    const others = await Promise.allSettled(services.map(([name, context]) => start(name, context)));
+    processes.push(...others.filter((o) => o.status === 'fulfilled').map((o) => o.value));
+    const failed = others.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    const gateway = await start('gateway', 'gateway', '/health/ready');
+    processes.push(gateway);
+    return { baseUrl: gateway.baseUrl, processes, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

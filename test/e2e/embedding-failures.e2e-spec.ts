@@ -72,4 +72,19 @@ describe.each(['in-process', 'bullmq'])('embedding provider failures, %s queue',
     }, 30_000);
     expect(indexed.version).toBe(failed.version + 1);
   });
+
+  it('fails a document whose vectors have another size than the collection, naming both, and stores none', async () => {
+    fake.reply({ status: 200, dimensions: 12 });
+    await http(t.baseUrl, 'POST', '/rag/collections/resized/documents', {
+      documents: [{ id: 'd3', text: 'a model that is not the configured one' }],
+    });
+    const failed = await eventually(async () => {
+      const d = await doc('resized', 'd3');
+      return d.status === 'failed' ? d : undefined;
+    }, 30_000);
+    expect(failed.error).toMatch(/12/);
+    expect(failed.error).toMatch(/\b8\b/);
+    expect(failed.chunkCount).toBe(0);
+    fake.reply({ status: 200 });
+  });
 });

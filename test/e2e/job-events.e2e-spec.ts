@@ -1,7 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploy, eventually, http, type Deployment, type DeploymentKind } from '#testing';
+import {
+  deploy,
+  eventually,
+  http,
+  openEventStream,
+  type Deployment,
+  type DeploymentKind,
+  type SseEvent,
+} from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
 /**
@@ -57,40 +65,7 @@ class HeldEmbeddingsServer {
   }
 }
 
-interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** An open event stream, read one event at a time (comment lines skipped); undefined once it has ended. */
-async function openEvents(url: string) {
-  const res = await fetch(url);
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  const next = async (): Promise<SseEvent | undefined> => {
-    for (;;) {
-      const end = buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const lines = buffer.slice(0, end).split('\n');
-        buffer = buffer.slice(end + 2);
-        const event = lines.find((l) => l.startsWith('event: '));
-        const data = lines.find((l) => l.startsWith('data: '));
-        if (event && data) return { event: event.slice(7), data: JSON.parse(data.slice(6)) };
-        continue;
-      }
-      const { done, value } = await reader.read();
-      if (done) return undefined;
-      buffer += value;
-    }
-  };
-  /** Reads until `stop` holds for an event (which is returned last), or to the end of the stream. */
-  const readUntil = async (stop: (e: SseEvent) => boolean = () => false): Promise<SseEvent[]> => {
-    const events: SseEvent[] = [];
-    for (let e = await next(); e; e = stop(e) ? undefined : await next()) events.push(e);
-    return events;
-  };
-  return { status: res.status, headers: res.headers, readUntil };
-}
+const openEvents = (url: string) => openEventStream(url);
 
 const longText = Array.from(
   { length: 40 },

@@ -1,23 +1,42 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
 import { GenerateAnswerHandler } from './application/generate-answer/generate-answer.command-handler.js';
+import { StreamAnswerHandler } from './application/stream-answer/stream-answer.query-handler.js';
 import { ExtractiveGenerator } from './domain/extractive.generator.js';
 import { GENERATOR, type Generator } from './domain/generator.js';
-import { OpenAIChatGenerator } from './infrastructure/openai-chat.generator.js';
+import type { ChatGeneratorOptions } from './infrastructure/chat-model.generator.js';
 import { GenerationMessageController } from './interface/generation.message.controller.js';
 
-export function createGenerator(config: AppConfig['llm']): Generator {
-  if (config.provider === 'openai') {
-    return new OpenAIChatGenerator({
-      model: config.model!,
-      baseUrl: config.baseUrl,
-      apiKey: config.apiKey,
-      temperature: config.temperature,
-      maxTokens: config.maxTokens,
-      timeoutMs: config.timeoutMs,
-    });
+/**
+ * The configured generator. Chat providers are loaded only when chosen: their clients (and the
+ * tokenizer's ranks) add a noticeable moment to the start of every process, the CLI's included.
+ */
+export async function createGenerator(config: AppConfig['llm']): Promise<Generator> {
+  if (config.provider === 'extractive') return new ExtractiveGenerator({ analyzer: englishAnalyzer });
+  const options: ChatGeneratorOptions = {
+    // Configuration checks at load that every chat provider has its model.
+    model: config.model!,
+    temperature: config.temperature,
+    maxTokens: config.maxTokens,
+    contextTokens: config.contextTokens,
+    timeoutMs: config.timeoutMs,
+    maxRetries: config.maxRetries,
+  };
+  const connection = { baseUrl: config.baseUrl, apiKey: config.apiKey };
+  switch (config.provider) {
+    case 'openai': {
+      const { OpenAIChatGenerator } = await import('./infrastructure/openai-chat.generator.js');
+      return new OpenAIChatGenerator({ ...options, ...connection });
+    }
+    case 'anthropic': {
+      const { AnthropicChatGenerator } = await import('./infrastructure/anthropic-chat.generator.js');
+      return new AnthropicChatGenerator({ ...options, ...connection });
+    }
+    case 'ollama': {
+      const { OllamaChatGenerator } = await import('./infrastructure/ollama-chat.generator.js');
+      return new OllamaChatGenerator({ ...options, baseUrl: config.baseUrl });
+    }
   }
-  return new ExtractiveGenerator({ analyzer: englishAnalyzer });
 }
 
 /** Generation: the LLM abstraction. LLM_PROVIDER picks the model; `extractive` needs none. */
@@ -25,6 +44,7 @@ export function createGenerator(config: AppConfig['llm']): Generator {
   controllers: [GenerationMessageController],
   providers: [
     GenerateAnswerHandler,
+    StreamAnswerHandler,
     { provide: GENERATOR, inject: [CONFIG], useFactory: (config: AppConfig) => createGenerator(config.llm) },
   ],
 })

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
  * A fake OpenAI-compatible embeddings server: real HTTP on 127.0.0.1, scripted answers. Each request
  * takes the next scripted reply (the last one repeats); vectors are deterministic per input text.
  */
-export type FakeReply = { status: 200 } | { status: number; retryAfterSeconds?: number; message?: string };
+/** A 200 may give vectors of another size than the server's (a model that is not the one configured). */
+export type FakeReply =
+  { status: 200; dimensions?: number } | { status: number; retryAfterSeconds?: number; message?: string };
 
 export class FakeEmbeddingsServer {
   readonly requests: { at: number; inputs: string[] }[] = [];
@@ -58,15 +60,19 @@ export class FakeEmbeddingsServer {
       JSON.stringify({
         object: 'list',
         model: 'fake',
-        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: this.vector(text) })),
+        data: inputs.map((text, index) => ({
+          object: 'embedding',
+          index,
+          embedding: this.vector(text, ('dimensions' in reply && reply.dimensions) || this.dimensions),
+        })),
         usage: { prompt_tokens: 0, total_tokens: 0 },
       }),
     );
   }
 
-  private vector(text: string): number[] {
-    const v = new Array<number>(this.dimensions).fill(0);
-    for (let i = 0; i < text.length; i++) v[text.charCodeAt(i) % this.dimensions] += 1;
+  private vector(text: string, dimensions: number): number[] {
+    const v = new Array<number>(dimensions).fill(0);
+    for (let i = 0; i < text.length; i++) v[text.charCodeAt(i) % dimensions] += 1;
     const norm = Math.hypot(...v) || 1;
     return v.map((x) => x / norm);
   }

@@ -5,3 +5,6 @@ export * from './http-client.js';
 export * from './free-port.js';
 export * from './distributed-deployment.js';
 export * from './fake-embeddings.server.js';
+export * from './fake-rerank.server.js';
+export * from './sse-client.js';
+export * from './fake-llm.server.js';

@@ -43,6 +43,11 @@ export class QueryHttpController {
   /** Server-sent events: `sources`, then `token` events, then `done` with the full response (or `error`). */
   private async stream(body: QueryBody, requestId: string, res: Response): Promise<void> {
     const send = (event: string, data: unknown) => res.write(sseFrame(event, data));
+    // A client that goes away mid-answer cancels the model call upstream.
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableEnded) gone.abort();
+    });
     try {
       // The cache is consulted before anything else, so the stream opens at once, saying whether it
       // replays a cached answer.
@@ -52,10 +57,12 @@ export class QueryHttpController {
           openEventStream(res);
         },
         onSources: (sources) => send('sources', { sources }),
+        onToken: (text) => send('token', { text }),
+        signal: gone.signal,
       });
-      for (const token of response.answer.match(/\S+\s*/g) ?? []) send('token', { text: token });
       send('done', response);
     } catch (error) {
+      if (gone.signal.aborted) return;
       if (!res.headersSent) openEventStream(res);
       const e = toAppError(error);
       send('error', { error: { code: e.code, message: e.message, requestId } });

@@ -179,6 +179,36 @@ describe('ExtractiveGenerator', () => {
     ).rejects.toThrow();
   });
 
+  it('streams its answer in word pieces that join back into exactly what generate returns', async () => {
+    const request = {
+      query: 'When was the Eiffel Tower built?',
+      sources: [source(1, 'The Eiffel Tower was built between 1887 and 1889. It is 330 metres tall.')],
+    };
+    const pieces: string[] = [];
+    for await (const piece of generator.stream(request)) pieces.push(piece);
+
+    expect(pieces.length).toBeGreaterThan(5);
+    expect(pieces[0]).toBe('The ');
+    expect(pieces.join('')).toBe((await generator.generate(request)).answer);
+  });
+
+  it('stops streaming when the request is aborted', async () => {
+    const controller = new AbortController();
+    const pieces: string[] = [];
+    const reading = (async () => {
+      for await (const piece of generator.stream(
+        { query: 'anything at all', sources: [] },
+        controller.signal,
+      )) {
+        pieces.push(piece);
+        controller.abort();
+      }
+    })();
+
+    await expect(reading).rejects.toThrow();
+    expect(pieces).toEqual(['No ']);
+  });
+
   it('rejects invalid limits', () => {
     expect(() => new ExtractiveGenerator({ analyzer, maxSentences: 0 })).toThrow(RangeError);
     expect(() => new ExtractiveGenerator({ analyzer, maxChars: 10 })).toThrow(RangeError);

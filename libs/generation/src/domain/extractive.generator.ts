@@ -40,6 +40,8 @@ const MIN_RELATIVE_SCORE = 0.35;
 const MAX_TERM_OVERLAP = 0.8;
 /** Markers the source itself carries (e.g. from Wikipedia) would be mistaken for our citations. */
 const INLINE_CITATION = /\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]/g;
+/** A word with the white space after it, so that the pieces join back into the answer exactly. */
+const WORD_PIECE = /\S+\s*/g;
 
 export class ExtractiveGenerator implements Generator {
   readonly model = 'extractive-v1';
@@ -62,6 +64,15 @@ export class ExtractiveGenerator implements Generator {
   async generate(request: GenerateRequest, signal?: AbortSignal): Promise<GenerateResponse> {
     signal?.throwIfAborted();
     return { answer: this.answer(request), model: this.model };
+  }
+
+  /** The whole answer is known at once; it is handed out word by word so it reads like a model's stream. */
+  async *stream(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<string> {
+    signal?.throwIfAborted();
+    for (const piece of this.answer(request).match(WORD_PIECE) ?? []) {
+      signal?.throwIfAborted();
+      yield piece;
+    }
   }
 
   private answer({ query, sources }: GenerateRequest): string {

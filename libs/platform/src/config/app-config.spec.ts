@@ -33,6 +33,58 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EMBEDDINGS_PROVIDER: 'openai' })).toThrow(/EMBEDDINGS_MODEL/);
   });
 
+  it('reads the re-ranking settings and refuses incomplete ones', () => {
+    expect(loadConfig({}).rerank).toEqual({
+      provider: 'mmr',
+      baseUrl: undefined,
+      model: undefined,
+      apiKey: undefined,
+      timeoutMs: 5000,
+      maxDocuments: 50,
+    });
+    const tei = { RERANK_PROVIDER: 'tei', RERANK_BASE_URL: 'http://tei:8080' };
+    expect(loadConfig(tei).rerank).toMatchObject({ provider: 'tei', baseUrl: 'http://tei:8080' });
+    expect(() => loadConfig({ RERANK_PROVIDER: 'tei' })).toThrow(/RERANK_PROVIDER=tei needs RERANK_BASE_URL/);
+    expect(() => loadConfig({ ...tei, RERANK_BASE_URL: 'tei:8080' })).toThrow(
+      /RERANK_BASE_URL must be an http/,
+    );
+    expect(() => loadConfig({ ...tei, RERANK_PROVIDER: 'cohere' })).toThrow(/cohere needs RERANK_MODEL/);
+    expect(() => loadConfig({ ...tei, RERANK_TIMEOUT_MS: '10000' })).toThrow(/below CALL_TIMEOUT_MS/);
+    expect(() => loadConfig({ RERANK_PROVIDER: 'colbert' })).toThrow(/RERANK_PROVIDER/);
+  });
+
+  it('reads the chat-model settings and says what each provider is missing', () => {
+    expect(loadConfig({}).llm).toMatchObject({
+      provider: 'extractive',
+      maxTokens: 1024,
+      contextTokens: 8192,
+      maxRetries: 2,
+    });
+    const ollama = { LLM_PROVIDER: 'ollama', LLM_MODEL: 'llama3.1:8b' };
+    expect(loadConfig(ollama).llm).toMatchObject({
+      provider: 'ollama',
+      model: 'llama3.1:8b',
+      baseUrl: undefined,
+    });
+    expect(() => loadConfig({ ...ollama, LLM_BASE_URL: 'http://localhost:11434/v1' })).toThrow(/server root/);
+    expect(() => loadConfig({ ...ollama, LLM_BASE_URL: 'localhost:11434' })).toThrow(
+      /LLM_BASE_URL must be an http/,
+    );
+    expect(() => loadConfig({ LLM_PROVIDER: 'anthropic' })).toThrow(/anthropic needs LLM_MODEL/);
+    expect(() => loadConfig({ LLM_PROVIDER: 'anthropic', LLM_MODEL: 'claude' })).toThrow(/needs LLM_API_KEY/);
+    expect(() => loadConfig({ LLM_PROVIDER: 'openai', LLM_MODEL: 'gpt-4o-mini' })).toThrow(
+      /needs LLM_API_KEY/,
+    );
+    const local = { LLM_PROVIDER: 'openai', LLM_MODEL: 'qwen', LLM_BASE_URL: 'http://localhost:1234/v1' };
+    expect(loadConfig(local).llm.apiKey).toBeUndefined();
+    const claude = { LLM_PROVIDER: 'anthropic', LLM_MODEL: 'claude', LLM_API_KEY: 'k' };
+    expect(() => loadConfig({ ...claude, LLM_TEMPERATURE: '1.5' })).toThrow(/at most 1 for anthropic/);
+    expect(() => loadConfig({ ...ollama, LLM_CONTEXT_TOKENS: '4096', LLM_MAX_TOKENS: '4000' })).toThrow(
+      /LLM_MAX_TOKENS \(4000\) leaves less than 512 tokens/,
+    );
+    expect(() => loadConfig({ LLM_PROVIDER: 'gemini' })).toThrow(/LLM_PROVIDER/);
+  });
+
   it('lists every variable in .env.example', () => {
     const example = readFileSync(new URL('../../../../.env.example', import.meta.url), 'utf8');
     const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));

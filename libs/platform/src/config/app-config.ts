@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ALL_CONTEXTS, ContextName } from '#contracts';
+import { ALL_CONTEXTS, ContextName, MULTI_QUERY_MAX } from '#contracts';
 
 /**
  * The whole configuration, parsed and validated once at start from the environment. Nothing else in the
@@ -11,6 +11,17 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+// z.coerce.boolean would read "false" as true.
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0']))
+  .transform((v) => v === 'true' || v === '1');
+
+/** `extractive` is local and model-free; the others are chat models reached over HTTP. */
+export const LLM_PROVIDERS = ['extractive', 'openai', 'anthropic', 'ollama'] as const;
+export type LlmProvider = (typeof LLM_PROVIDERS)[number];
 
 export const EnvSchema = z.object({
   PORT: int(0, 65535).default(3000),
@@ -31,12 +42,16 @@ export const EnvSchema = z.object({
   EMBEDDINGS_DIMENSIONS: int(8, 16000).optional(),
   EMBEDDINGS_BATCH_SIZE: int(1, 4096).default(256),
   EMBEDDINGS_MAX_RETRIES: int(0, 20).default(2),
-  LLM_PROVIDER: z.enum(['extractive', 'openai']).default('extractive'),
+  LLM_PROVIDER: z.enum(LLM_PROVIDERS).default('extractive'),
   LLM_MODEL: optionalString,
   LLM_BASE_URL: optionalString,
   LLM_API_KEY: optionalString,
   LLM_MAX_TOKENS: int(16, 100_000).default(1024),
+  LLM_CONTEXT_TOKENS: int(1024, 10_000_000).default(8192),
+  LLM_MAX_RETRIES: int(0, 20).default(2),
   LLM_TEMPERATURE: num(0, 2).default(0),
+  QUERY_MULTI_QUERY: int(0, MULTI_QUERY_MAX).default(0),
+  QUERY_HYDE: bool.default(false),
   CHUNK_SIZE: int(100, 100_000).default(1000),
   CHUNK_OVERLAP: int(0, 50_000).default(150),
   INGESTION_CONCURRENCY: int(1, 64).default(2),
@@ -49,6 +64,12 @@ export const EnvSchema = z.object({
   HYBRID_DENSE_WEIGHT: num(0, 10).default(0.15),
   HYBRID_SPARSE_WEIGHT: num(0, 10).default(1),
   HYBRID_CANDIDATES: int(10, 1000).default(50),
+  RERANK_PROVIDER: z.enum(['mmr', 'tei', 'cohere']).default('mmr'),
+  RERANK_BASE_URL: optionalString,
+  RERANK_MODEL: optionalString,
+  RERANK_API_KEY: optionalString,
+  RERANK_TIMEOUT_MS: int(10, 600_000).default(5000),
+  RERANK_MAX_DOCUMENTS: int(1, 1000).default(50),
   BODY_LIMIT_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
   UPLOAD_LIMIT_BYTES: int(1024, 1024 ** 3).default(50 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
@@ -78,13 +99,26 @@ export interface AppConfig {
     maxRetries: number;
   };
   llm: {
-    provider: 'extractive' | 'openai';
+    provider: LlmProvider;
     model?: string;
     baseUrl?: string;
     apiKey?: string;
+    /** The output limit, held back from the context window for the answer. */
     maxTokens: number;
+    /** The model's context window: the prompt's sources are packed to fit it. */
+    contextTokens: number;
     temperature: number;
+    /** Bounds a whole model call, retries and streaming included. */
     timeoutMs: number;
+    /** Retries of a rate-limited (429), failed (5xx) or unreachable model call. */
+    maxRetries: number;
+  };
+  /** Query expansion by default (a request's `expand` overrides it); it needs `llm.provider` openai. */
+  queryUnderstanding: {
+    /** Extra phrasings of each question searched beside it; 0 turns multi-query off. */
+    multiQuery: number;
+    /** Whether a hypothetical answer passage (HyDE) is searched too. */
+    hyde: boolean;
   };
   chunking: { size: number; overlap: number };
   ingestion: { concurrency: number; vectorIndexMinChunks: number };
@@ -96,6 +130,18 @@ export interface AppConfig {
     denseWeight: number;
     sparseWeight: number;
     candidates: number;
+  };
+  /** The re-ranking stage: lexical MMR, or a cross-encoder behind a TEI or Cohere-style rerank API. */
+  rerank: {
+    provider: 'mmr' | 'tei' | 'cohere';
+    /** Required for `tei` and `cohere`. */
+    baseUrl?: string;
+    /** Required for `cohere`. */
+    model?: string;
+    apiKey?: string;
+    timeoutMs: number;
+    /** Fused candidates sent to the model. */
+    maxDocuments: number;
   };
   requestTimeoutMs: number;
   callTimeoutMs: number;
@@ -129,6 +175,42 @@ export function parseContexts(value: string): ReadonlySet<ContextName> {
   return new Set(names as ContextName[]);
 }
 
+/** The smallest share of the window a prompt needs besides the answer: instructions, question, a source. */
+const MIN_PROMPT_TOKENS = 512;
+
+/** What each chat provider needs to start, checked here so a bad setting stops start-up, not a query. */
+function checkLlmSettings(e: z.infer<typeof EnvSchema>): void {
+  const provider = e.LLM_PROVIDER;
+  if (provider === 'extractive') return;
+  const needs = (what: string, hint = '') => new ConfigError(`LLM_PROVIDER=${provider} needs ${what}${hint}`);
+  if (!e.LLM_MODEL)
+    throw needs('LLM_MODEL', ' (the model name, e.g. gpt-4o-mini, claude-sonnet-4-5, llama3.1:8b)');
+  const base = e.LLM_BASE_URL;
+  if (base !== undefined) {
+    if (!/^https?:\/\//i.test(base) || !URL.canParse(base)) {
+      throw new ConfigError(`LLM_BASE_URL must be an http(s) URL, got "${base}"`);
+    }
+    if (provider === 'ollama' && /\/v1\/?$/.test(new URL(base).pathname)) {
+      throw new ConfigError(
+        'LLM_PROVIDER=ollama speaks the native /api/chat: set LLM_BASE_URL to the server root ' +
+          '(e.g. http://localhost:11434), or use LLM_PROVIDER=openai for its /v1 API',
+      );
+    }
+  } else if (provider !== 'ollama' && !e.LLM_API_KEY) {
+    // A server of one's own (LLM_BASE_URL) may take no key; the providers' own APIs always do.
+    throw needs('LLM_API_KEY', ', or LLM_BASE_URL for a server that takes no key');
+  }
+  if (provider === 'anthropic' && e.LLM_TEMPERATURE > 1) {
+    throw new ConfigError(`LLM_TEMPERATURE must be at most 1 for anthropic, got ${e.LLM_TEMPERATURE}`);
+  }
+  if (e.LLM_CONTEXT_TOKENS - e.LLM_MAX_TOKENS < MIN_PROMPT_TOKENS) {
+    throw new ConfigError(
+      `LLM_MAX_TOKENS (${e.LLM_MAX_TOKENS}) leaves less than ${MIN_PROMPT_TOKENS} tokens for the prompt ` +
+        `in LLM_CONTEXT_TOKENS (${e.LLM_CONTEXT_TOKENS}): lower it, or raise LLM_CONTEXT_TOKENS to the model's window`,
+    );
+  }
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -144,8 +226,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.EMBEDDINGS_PROVIDER === 'openai' && !e.EMBEDDINGS_MODEL) {
     throw new ConfigError('EMBEDDINGS_PROVIDER=openai needs EMBEDDINGS_MODEL');
   }
-  if (e.LLM_PROVIDER === 'openai' && !e.LLM_MODEL) {
-    throw new ConfigError('LLM_PROVIDER=openai needs LLM_MODEL');
+  checkLlmSettings(e);
+  if (e.RERANK_PROVIDER !== 'mmr') {
+    if (!e.RERANK_BASE_URL) {
+      throw new ConfigError(
+        `RERANK_PROVIDER=${e.RERANK_PROVIDER} needs RERANK_BASE_URL, the rerank server's root (e.g. http://localhost:8080)`,
+      );
+    }
+    if (!/^https?:\/\//i.test(e.RERANK_BASE_URL) || !URL.canParse(e.RERANK_BASE_URL)) {
+      throw new ConfigError(`RERANK_BASE_URL must be an http(s) URL, got "${e.RERANK_BASE_URL}"`);
+    }
+    if (e.RERANK_PROVIDER === 'cohere' && !e.RERANK_MODEL) {
+      throw new ConfigError(
+        'RERANK_PROVIDER=cohere needs RERANK_MODEL, the model the server is asked to use',
+      );
+    }
+    if (e.RERANK_TIMEOUT_MS >= e.CALL_TIMEOUT_MS) {
+      throw new ConfigError(
+        `RERANK_TIMEOUT_MS (${e.RERANK_TIMEOUT_MS}) must be below CALL_TIMEOUT_MS (${e.CALL_TIMEOUT_MS}), which bounds the whole re-rank call`,
+      );
+    }
   }
   const contexts = parseContexts(e.RAG_CONTEXTS);
   return {
@@ -174,9 +274,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       baseUrl: e.LLM_BASE_URL,
       apiKey: e.LLM_API_KEY,
       maxTokens: e.LLM_MAX_TOKENS,
+      contextTokens: e.LLM_CONTEXT_TOKENS,
       temperature: e.LLM_TEMPERATURE,
       timeoutMs: e.GENERATION_TIMEOUT_MS,
+      maxRetries: e.LLM_MAX_RETRIES,
     },
+    queryUnderstanding: { multiQuery: e.QUERY_MULTI_QUERY, hyde: e.QUERY_HYDE },
     chunking: { size: e.CHUNK_SIZE, overlap: e.CHUNK_OVERLAP },
     ingestion: { concurrency: e.INGESTION_CONCURRENCY, vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS },
     retrieval: {
@@ -187,6 +290,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       denseWeight: e.HYBRID_DENSE_WEIGHT,
       sparseWeight: e.HYBRID_SPARSE_WEIGHT,
       candidates: e.HYBRID_CANDIDATES,
+    },
+    rerank: {
+      provider: e.RERANK_PROVIDER,
+      baseUrl: e.RERANK_BASE_URL,
+      model: e.RERANK_MODEL,
+      apiKey: e.RERANK_API_KEY,
+      timeoutMs: e.RERANK_TIMEOUT_MS,
+      maxDocuments: e.RERANK_MAX_DOCUMENTS,
     },
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     callTimeoutMs: e.CALL_TIMEOUT_MS,

@@ -16,6 +16,20 @@ export interface Embedder {
 export const EMBEDDER = Symbol('Embedder');
 
 /**
+ * Vectors of another size than the index expects are refused, naming both sizes: stored, they would be
+ * silently unsearchable (or mixed into the wrong space).
+ */
+export function assertVectorSize(vectors: ArrayLike<number>[], expected: number, model: string): void {
+  for (const vector of vectors) {
+    if (vector.length !== expected) {
+      throw new Error(
+        `${model} returned vectors of ${vector.length} dimensions, but the collection's index holds ${expected}`,
+      );
+    }
+  }
+}
+
+/**
  * True when the vector has no direction (every component 0), e.g. the hashing embedding of a text with no
  * features. Cosine similarity with such a vector is undefined (pgvector returns NaN), so callers should
  * store it as "no embedding" or skip it in vector search rather than rank with it.

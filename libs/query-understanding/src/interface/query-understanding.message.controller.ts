@@ -11,7 +11,7 @@ export class QueryUnderstandingMessageController {
   @MessagePattern(Pattern.QueryUnderstand)
   onUnderstand(
     @Payload(new ZodValidationPipe(UnderstandRequest, 'understand request')) request: UnderstandRequest,
-  ): UnderstoodQuery {
+  ): Promise<UnderstoodQuery> {
     return this.understand.execute(request);
   }
 }

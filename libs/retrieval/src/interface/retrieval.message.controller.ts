@@ -22,7 +22,7 @@ export class RetrievalMessageController {
   @MessagePattern(Pattern.RetrievalRerank)
   onRerank(
     @Payload(new ZodValidationPipe(RerankRequest, 'rerank request')) request: RerankRequest,
-  ): RerankResponse {
+  ): Promise<RerankResponse> {
     return this.rerank.execute(request);
   }
 }

@@ -5,6 +5,7 @@ import {
   PRESENTATION_PORT,
   QUERY_UNDERSTANDING_PORT,
   RETRIEVAL_PORT,
+  type GenerateRequest,
   type GenerationPort,
   type PresentationPort,
   type PresentResponse,
@@ -18,6 +19,7 @@ import {
 import { englishAnalyzer } from '#platform';
 import { ExtractiveGenerator } from '#generation';
 import { AnswerCache, type AnswerCacheStatus } from './answer-cache.js';
+import { plainQuery, retrieveSources, understandRequest } from './retrieve-sources.js';
 
 /** How many candidates retrieval hands the re-ranker for each answer source it keeps. */
 const CANDIDATES_PER_SOURCE = 4;
@@ -27,6 +29,10 @@ export interface QueryProgress {
   onCache?(status: AnswerCacheStatus): void;
   /** Called once the sources are known, before generation starts (streaming sends them first). */
   onSources?(sources: SearchHit[]): void;
+  /** When given, the answer is streamed: called with each piece as the model produces it. */
+  onToken?: (text: string) => void;
+  /** Aborted when the client went away: the model call is cancelled upstream. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -53,6 +59,7 @@ export class AnswerQueryHandler {
     progress.onCache?.(cached ? 'hit' : this.cache.enabled ? 'miss' : 'bypass');
     if (cached) {
       progress.onSources?.(cached.sources);
+      for (const piece of words(cached.response.answer)) progress.onToken?.(piece);
       return { ...cached.response, requestId };
     }
     const epoch = this.cache.epoch(body.collection);
@@ -89,24 +96,19 @@ export class AnswerQueryHandler {
       }
     };
 
-    const query = await stage('understandMs', () =>
+    const understood = await stage('understandMs', () =>
       fallback(
         'understanding',
-        async () =>
-          (await this.understanding.understand({ collection: body.collection, query: body.query })).text,
-        () => body.query,
+        () => this.understanding.understand(understandRequest(body)),
+        () => plainQuery(body),
       ),
     );
-    const candidates = await stage('retrieveMs', async () => {
-      const { results } = await this.retrieval.search({
-        collection: body.collection,
-        query,
-        topK: body.topK * CANDIDATES_PER_SOURCE,
-        mode: body.mode,
-        filter: body.filter,
-      });
-      return results;
-    });
+    // Understanding answered, but one of its LLM steps fell back to the plain question.
+    if (understood.degraded) degraded.push('understanding');
+    const query = understood.text;
+    const candidates = await stage('retrieveMs', () =>
+      retrieveSources(this.retrieval, body, understood, body.topK * CANDIDATES_PER_SOURCE),
+    );
     const sources = await stage('rerankMs', () =>
       fallback(
         'rerank',
@@ -119,12 +121,15 @@ export class AnswerQueryHandler {
       query,
       sources: sources.map((s, i) => ({ index: i + 1, title: s.title, text: s.text })),
     };
+    const onToken = progress.onToken;
     const answer = await stage('generateMs', () =>
-      fallback(
-        'generation',
-        async () => (await this.generation.generate(generationRequest)).answer,
-        async () => (await this.fallbackGenerator.generate(generationRequest)).answer,
-      ),
+      onToken
+        ? this.streamAnswer(generationRequest, onToken, degraded, progress.signal)
+        : fallback(
+            'generation',
+            async () => (await this.generation.generate(generationRequest)).answer,
+            async () => (await this.fallbackGenerator.generate(generationRequest)).answer,
+          ),
     );
     const presented = await stage('presentMs', () =>
       fallback(
@@ -148,6 +153,53 @@ export class AnswerQueryHandler {
     this.cache.set(body, { response, sources }, epoch);
     return { ...response, requestId };
   }
+
+  /**
+   * A streamed answer, its pieces handed on as they come. If the model fails before its first piece,
+   * the extractive answer takes its place (as for a whole answer) and is streamed instead; once pieces
+   * have reached the client there is no taking them back, so a failure then ends the stream with an
+   * error. An aborted signal (the client went away) unsubscribes, which cancels the model call upstream.
+   */
+  private async streamAnswer(
+    request: GenerateRequest,
+    onToken: (text: string) => void,
+    degraded: string[],
+    signal?: AbortSignal,
+  ): Promise<string> {
+    let answer = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const subscription = this.generation.stream(request).subscribe({
+          next: ({ text }) => {
+            answer += text;
+            onToken(text);
+          },
+          error: reject,
+          complete: resolve,
+        });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            subscription.unsubscribe();
+            reject(new Error('the client went away'));
+          },
+          { once: true },
+        );
+      });
+      return answer;
+    } catch (error) {
+      if (answer !== '' || signal?.aborted || (error instanceof AppError && error.status < 500)) throw error;
+      this.log.warn(`generation failed, falling back: ${(error as Error).message}`);
+      degraded.push('generation');
+      const fallback = (await this.fallbackGenerator.generate(request)).answer;
+      for (const piece of words(fallback)) onToken(piece);
+      return fallback;
+    }
+  }
+}
+
+function words(text: string): string[] {
+  return text.match(/\S+\s*/g) ?? [];
 }
 
 function round(value: number): number {

@@ -9,6 +9,7 @@ import {
   termFrequencies,
   toVectorLiteral,
   transientFailure,
+  assertVectorSize,
 } from '#platform';
 import { DocumentIngested, type DocumentStage, type SourceKind } from '#contracts';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
@@ -197,6 +198,7 @@ export class IndexDocumentsHandler {
       for (let i = 0; i < todo.length; i += size) {
         const slice = todo.slice(i, i + size);
         const vectors = await embedder.embedDocuments(slice.map((t) => t.input));
+        assertVectorSize(vectors, set.dimensions, set.model);
         slice.forEach((t, k) => t.chunk.vectors.set(set.id, toVectorLiteral(vectors[k])));
       }
     }

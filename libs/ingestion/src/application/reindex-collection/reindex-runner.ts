@@ -1,7 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { CollectionReindexed } from '#contracts';
-import { CONFIG, type AppConfig, EMBEDDERS, type EmbedderRegistry, toVectorLiteral } from '#platform';
+import {
+  assertVectorSize,
+  CONFIG,
+  type AppConfig,
+  EMBEDDERS,
+  type EmbedderRegistry,
+  toVectorLiteral,
+} from '#platform';
 import { embeddingInput } from '../../domain/embedding-input.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 
@@ -36,6 +43,7 @@ export class ReindexRunner {
         const chunks = await this.sets.missingChunks(set, after, this.config.embeddings.batchSize);
         if (chunks.length === 0) break;
         const vectors = await embedder.embedDocuments(chunks.map((c) => embeddingInput(c.title, c.text)));
+        assertVectorSize(vectors, set.dimensions, set.model);
         await this.sets.addVectors(
           set.id,
           chunks.map((c) => c.id),

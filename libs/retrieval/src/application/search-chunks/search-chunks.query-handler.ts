@@ -101,6 +101,13 @@ export class SearchChunksHandler {
       );
     }
     const vector = await embedder.embedQuery(query);
+    if (vector.length !== collection.dimensions) {
+      throw new AppError(
+        DIMENSION_MISMATCH,
+        `${collection.embeddingModel} returned a query vector of ${vector.length} dimensions, but collection "${collection.name}" holds ${collection.dimensions}`,
+        409,
+      );
+    }
     if (!vector.some((v) => v !== 0)) return [];
     return this.repository.dense(collection, vector, limit, filter);
   }

@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// Time to first token through the gateway: how long a client of `POST /rag/query` with "stream": true
+// waits for its first `token` event, next to the model's own first-token time, in one process and with
+// every context in its own process over Redis. The model is a fake OpenAI-compatible server
+// (libs/testing/src/fake-llm.server.ts) that streams with fixed delays, so what is left is ragnest's own
+// cost: understanding, retrieval, re-ranking, the hops, and passing the stream on.
+//
+// Run: npm run bench:ttft -- [--requests 50] [--first-token-ms 100] [--token-ms 10] [--tokens 20] [--docs 200]
+// Needs `npm run build`, PostgreSQL with pgvector at postgres://postgres@127.0.0.1:5432/postgres (or
+// BENCH_DATABASE_URL) and Redis at redis://127.0.0.1:6379 (or BENCH_REDIS_URL). Prints Markdown; asserts nothing.
+
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import {
+  fmt,
+  guardProcesses,
+  positiveInt,
+  REPO_ROOT,
+  sleep,
+  startDistributed,
+  startProcess,
+} from './lib.mjs';
+
+const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const TARGET_ADDED_MS = 20;
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      requests: { type: 'string', default: '50' },
+      'first-token-ms': { type: 'string', default: '100' },
+      'token-ms': { type: 'string', default: '10' },
+      tokens: { type: 'string', default: '20' },
+      docs: { type: 'string', default: '200' },
+    },
+    strict: true,
+  });
+  return {
+    requests: positiveInt(values.requests, '--requests'),
+    firstTokenMs: positiveInt(values['first-token-ms'], '--first-token-ms'),
+    tokenMs: positiveInt(values['token-ms'], '--token-ms'),
+    tokens: positiveInt(values.tokens, '--tokens'),
+    docs: positiveInt(values.docs, '--docs'),
+  };
+}
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function withDatabase(fn) {
+  const name = `ragnest_ttft_${process.pid}_${Date.now()}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+/**
+ * Reads a streamed response: when its first SSE `token` event (or, for the model alone, its first
+ * content) arrived, and the `done` event's stage timings if `toEnd`.
+ */
+async function readStream(res, { modelAlone = false } = {}) {
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let first;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += value;
+      if (
+        first === undefined &&
+        (modelAlone ? /"content":"[^"]/.test(buffer) : buffer.includes('event: token\n'))
+      ) {
+        first = performance.now();
+        if (modelAlone) break;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  if (first === undefined) throw new Error(`the stream ended without a token:\n${buffer.slice(0, 500)}`);
+  const done = /event: done\ndata: (.*)\n/.exec(buffer);
+  return { first, timings: done ? JSON.parse(done[1]).timings : undefined };
+}
+
+function stats(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return { p50: at(0.5), p95: at(0.95), n: sorted.length };
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
+  const { FakeLlmServer, llmReply } = await import(
+    pathToFileURL(join(REPO_ROOT, 'dist/libs/testing/src/fake-llm.server.js')).href
+  );
+  const llm = await new FakeLlmServer().start();
+  const words = Array.from({ length: options.tokens }, (_, i) =>
+    i === 0 ? 'According to [1], ' : `word${i} `,
+  );
+  const script = () =>
+    llm.reply(
+      llmReply.text(words, { firstTokenDelayMs: options.firstTokenMs, tokenDelayMs: options.tokenMs }),
+    );
+  const corpus = (
+    await readFile(join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact', 'corpus.jsonl'), 'utf8')
+  )
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, options.docs)
+    .map((line) => JSON.parse(line))
+    .map((d) => ({ id: String(d._id), title: d.title, text: d.text }));
+  const queries = (
+    await readFile(join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact', 'queries.jsonl'), 'utf8')
+  )
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line).text);
+
+  // The model alone: the same request shape straight to the fake server.
+  const model = [];
+  for (let i = 0; i < options.requests; i++) {
+    script();
+    const started = performance.now();
+    const res = await fetch(`${llm.openaiBaseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'fake-llm', stream: true, messages: [{ role: 'user', content: 'q' }] }),
+    });
+    model.push((await readStream(res, { modelAlone: true })).first - started);
+  }
+
+  const env = {
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    LLM_PROVIDER: 'openai',
+    LLM_MODEL: 'fake-llm',
+    LLM_BASE_URL: llm.openaiBaseUrl,
+    LLM_API_KEY: 'bench',
+    ANSWER_CACHE_SIZE: '0',
+  };
+  const measure = async (baseUrl) => {
+    const post = (path, body) =>
+      fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const ingested = await post('/rag/collections/ttft/documents', { documents: corpus });
+    if (ingested.status !== 202) throw new Error(`ingest: HTTP ${ingested.status} ${await ingested.text()}`);
+    for (;;) {
+      const view = await (await fetch(`${baseUrl}/rag/collections/ttft`)).json();
+      if (view.documents.indexed + view.documents.failed === corpus.length) break;
+      await sleep(100);
+    }
+    const samples = [];
+    for (let i = 0; i < options.requests + 5; i++) {
+      script();
+      const started = performance.now();
+      const res = await post('/rag/query', {
+        collection: 'ttft',
+        query: queries[i % queries.length],
+        stream: true,
+      });
+      const { first, timings } = await readStream(res);
+      // The first few warm the processes up.
+      if (i >= 5) samples.push({ ttft: first - started, timings });
+    }
+    return samples;
+  };
+
+  const results = {};
+  await withDatabase(async (url) => {
+    const server = await startProcess(
+      'server',
+      'bin/ragnest.js',
+      ['serve'],
+      { ...process.env, ...env, DATABASE_URL: url },
+      '/health/ready',
+      'monolith',
+    );
+    try {
+      results.monolith = await measure(server.baseUrl);
+    } finally {
+      await server.stop();
+    }
+  });
+  await withDatabase(async (url) => {
+    const deployment = await startDistributed({
+      tag: 'ttft',
+      env: { ...env, DATABASE_URL: url },
+      services: ['query-understanding', 'retrieval', 'generation', 'presentation'].map((c) => [c, c]),
+      label: (name) => `distributed ${name}`,
+    });
+    try {
+      results.distributed = await measure(deployment.baseUrl);
+    } finally {
+      await deployment.stop();
+    }
+  });
+  await llm.close();
+
+  const m = stats(model);
+  console.log(`\n## Time to first token through the gateway\n`);
+  console.log(
+    `Machine: ${os.cpus()[0]?.model.trim()} × ${os.cpus().length}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at the end`,
+  );
+  console.log(
+    `Fake model: first token after ${options.firstTokenMs} ms, then one every ${options.tokenMs} ms; ${options.requests} sequential streamed /rag/query requests per deployment over ${options.docs} SciFact documents, after 5 warm-up requests.\n`,
+  );
+  console.log('| path | first token p50 | p95 | added to the model p50 | p95 |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  console.log(`| the model alone | ${fmt(m.p50, 1)} ms | ${fmt(m.p95, 1)} ms | | |`);
+  for (const [name, samples] of Object.entries(results)) {
+    const s = stats(samples.map((x) => x.ttft));
+    console.log(
+      `| ${name} | ${fmt(s.p50, 1)} ms | ${fmt(s.p95, 1)} ms | ${fmt(s.p50 - m.p50, 1)} ms | ${fmt(s.p95 - m.p95, 1)} ms |`,
+    );
+  }
+  console.log("\nWhere the time before generation went (p50 of the `done` event's timings):\n");
+  console.log('| path | understand | retrieve | re-rank |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const [name, samples] of Object.entries(results)) {
+    const stage = (key) => fmt(stats(samples.map((x) => x.timings[key])).p50, 1);
+    console.log(
+      `| ${name} | ${stage('understandMs')} ms | ${stage('retrieveMs')} ms | ${stage('rerankMs')} ms |`,
+    );
+  }
+  const worst = Math.max(...Object.values(results).map((s) => stats(s.map((x) => x.ttft)).p50 - m.p50));
+  console.log(
+    `\nTarget: under ${TARGET_ADDED_MS} ms added at p50: ${worst < TARGET_ADDED_MS ? 'met' : 'missed'} (worst ${fmt(worst, 1)} ms).`,
+  );
+}
+
+guardProcesses();
+main().catch((error) => {
+  console.error(`bench failed: ${error.stack ?? error.message}`);
+  process.exitCode = 1;
+});
