@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import {
+  ADMIN_DATABASE_URL,
   fmt,
   positiveInt,
   REPO_ROOT,
@@ -47,7 +48,6 @@ import {
 } from './lib.mjs';
 import { langchainAddDocuments } from './langchain-pgvector.mjs';
 
-const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
 const INGEST_TIMEOUT_MS = 60 * 60_000;

@@ -28,10 +28,12 @@ import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import {
+  ADMIN_DATABASE_URL,
+  adminQuery,
   fmt,
   positiveInt,
+  readJsonl,
   REPO_ROOT,
   guardProcesses,
   sleep,
@@ -40,7 +42,6 @@ import {
   stopping,
 } from './lib.mjs';
 
-const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BACKENDS = ['postgres', 'pglite', 'distributed'];
 const BACKEND_GROUPS = { both: ['postgres', 'pglite'], all: BACKENDS };
 const RETRIEVAL_REPLICAS = 2;
@@ -52,6 +53,8 @@ const INGEST_TIMEOUT_MS = 60 * 60_000;
 const REQUEST_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 const MAX_ERRORS_KEPT = 10;
+/** The answer cache would turn repeated /rag/query requests into cache hits: the pipeline is measured. */
+const SERVER_ENV = { ANSWER_CACHE_SIZE: '0' };
 
 /* ---------- options ---------- */
 
@@ -88,14 +91,6 @@ function parseOptions(argv) {
 
 /* ---------- data set ---------- */
 
-async function readJsonl(path) {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line));
-}
-
 async function loadDataset(dir, maxDocs, maxQueries) {
   const corpus = (await readJsonl(join(dir, 'corpus.jsonl'))).slice(0, maxDocs);
   const documents = corpus.map((d) => ({
@@ -124,26 +119,16 @@ async function loadDataset(dir, maxDocs, maxQueries) {
 
 /* ---------- databases for the server ---------- */
 
-async function withAdminClient(fn) {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** A fresh, empty store for one backend: the server's env, and how to remove the store afterwards. */
 async function prepareStore(backend) {
   if (backend === 'postgres' || backend === 'distributed') {
     const name = `ragnest_bench_${process.pid}_${Date.now()}`;
-    await withAdminClient((c) => c.query(`CREATE DATABASE ${name}`));
+    await adminQuery(`CREATE DATABASE ${name}`);
     const url = new URL(ADMIN_DATABASE_URL);
     url.pathname = `/${name}`;
     return {
       env: { DATABASE_URL: url.toString() },
-      remove: () => withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+      remove: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
     };
   }
   const dir = await mkdtemp(join(os.tmpdir(), 'ragnest-bench-'));
@@ -154,7 +139,7 @@ async function prepareStore(backend) {
 
 /** `ragnest serve`: every context in one process. */
 async function startMonolith(backend, storeEnv) {
-  const env = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv };
+  const env = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...SERVER_ENV, ...storeEnv };
   if (backend === 'pglite') delete env.DATABASE_URL;
   const server = await startProcess(
     'server',
@@ -177,7 +162,7 @@ const DISTRIBUTED_SERVICES = [
 
 function startRagnestDistributed(storeEnv) {
   return startDistributed({
-    env: storeEnv,
+    env: { ...SERVER_ENV, ...storeEnv },
     services: DISTRIBUTED_SERVICES,
     label: (name) => `distributed ${name}`,
   });

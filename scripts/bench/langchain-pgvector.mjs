@@ -13,7 +13,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,9 +22,17 @@ import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
 import { Document } from '@langchain/core/documents';
 import { Embeddings } from '@langchain/core/embeddings';
 import pg from 'pg';
-import { fmt, guardProcesses, positiveInt, REPO_ROOT, stopping } from './lib.mjs';
+import {
+  ADMIN_DATABASE_URL,
+  adminQuery,
+  fmt,
+  guardProcesses,
+  positiveInt,
+  readJsonl,
+  REPO_ROOT,
+  stopping,
+} from './lib.mjs';
 
-const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const HASHING_EMBEDDER = join(REPO_ROOT, 'dist/libs/platform/src/embeddings/hashing.embedder.js');
 const DEFAULT_BATCH_SIZE = 500;
 // ragnest's dimensions for the hashing embedder when EMBEDDINGS_DIMENSIONS is unset (DEFAULT_HASHING_DIMENSIONS).
@@ -161,27 +168,11 @@ function parseOptions(argv) {
 
 /** One chunk per document: enough to measure the store, which never sees how a text was split. */
 async function loadChunks(dir, maxDocs) {
-  const text = await readFile(join(dir, 'corpus.jsonl'), 'utf8');
-  const chunks = text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
+  const chunks = (await readJsonl(join(dir, 'corpus.jsonl')))
     .slice(0, maxDocs)
-    .map((line) => {
-      const d = JSON.parse(line);
-      return { text: d.text, metadata: d.metadata ?? {}, title: d.title || undefined };
-    });
+    .map((d) => ({ text: d.text, metadata: d.metadata ?? {}, title: d.title || undefined }));
   if (chunks.length === 0) throw new Error(`${dir}/corpus.jsonl has no documents`);
   return chunks;
-}
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 async function main() {
@@ -190,7 +181,7 @@ async function main() {
   const name = `langchain_bench_${process.pid}_${Date.now()}`;
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
-  await admin(`CREATE DATABASE ${name}`);
+  await adminQuery(`CREATE DATABASE ${name}`);
   try {
     const db = new pg.Client({ connectionString: url.toString() });
     await db.connect();
@@ -215,7 +206,7 @@ async function main() {
         `HNSW cosine index built first)`,
     );
   } finally {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 

@@ -9,24 +9,24 @@
 // Needs `npm run build`, PostgreSQL with pgvector at postgres://postgres@127.0.0.1:5432/postgres (or
 // BENCH_DATABASE_URL) and Redis at redis://127.0.0.1:6379 (or BENCH_REDIS_URL). Prints Markdown; asserts nothing.
 
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import {
+  ADMIN_DATABASE_URL,
+  adminQuery,
   fmt,
   guardProcesses,
   positiveInt,
+  readJsonl,
   REPO_ROOT,
   sleep,
   startDistributed,
   startProcess,
 } from './lib.mjs';
 
-const ADMIN_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TARGET_ADDED_MS = 20;
 
 function parseOptions(argv) {
@@ -50,25 +50,15 @@ function parseOptions(argv) {
   };
 }
 
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 async function withDatabase(fn) {
   const name = `ragnest_ttft_${process.pid}_${Date.now()}`;
-  await admin(`CREATE DATABASE ${name}`);
+  await adminQuery(`CREATE DATABASE ${name}`);
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
   try {
     return await fn(url.toString());
   } finally {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 
@@ -120,20 +110,11 @@ async function main() {
     llm.reply(
       llmReply.text(words, { firstTokenDelayMs: options.firstTokenMs, tokenDelayMs: options.tokenMs }),
     );
-  const corpus = (
-    await readFile(join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact', 'corpus.jsonl'), 'utf8')
-  )
-    .split('\n')
-    .filter(Boolean)
+  const dataset = join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact');
+  const corpus = (await readJsonl(join(dataset, 'corpus.jsonl')))
     .slice(0, options.docs)
-    .map((line) => JSON.parse(line))
     .map((d) => ({ id: String(d._id), title: d.title, text: d.text }));
-  const queries = (
-    await readFile(join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact', 'queries.jsonl'), 'utf8')
-  )
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line).text);
+  const queries = (await readJsonl(join(dataset, 'queries.jsonl'))).map((q) => q.text);
 
   // The model alone: the same request shape straight to the fake server.
   const model = [];
