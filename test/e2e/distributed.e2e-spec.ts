@@ -141,14 +141,17 @@ describe('distributed deployment', () => {
     await d.startService('retrieval-1', ContextName.Retrieval);
   });
 
-  it('answers 503 TRANSPORT.NO_REPLICA at once with no retrieval replica, and recovers without a gateway restart', async () => {
+  it('answers 503 RETRIEVAL.UNAVAILABLE at once with no retrieval replica, and recovers without a gateway restart', async () => {
     await Promise.all([d.kill('retrieval-1', 'SIGTERM'), d.kill('retrieval-2', 'SIGTERM')]);
     await new Promise((r) => setTimeout(r, 400)); // the client's view of live replicas is cached for at most 250 ms
     const t = performance.now();
     const res = await http(d.baseUrl, 'POST', '/rag/search', { collection: 'same', query: 'coffee' });
     const ms = performance.now() - t;
     expect(res.status).toBe(503);
-    expect(res.body.error.code).toBe('TRANSPORT.NO_REPLICA');
+    expect(res.body.error).toMatchObject({
+      code: 'RETRIEVAL.UNAVAILABLE',
+      details: { cause: 'TRANSPORT.NO_REPLICA' },
+    });
     expect(res.headers.get('retry-after')).toBeTruthy();
     expect(ms).toBeLessThan(100);
     const ready = await http(d.baseUrl, 'GET', '/health/ready');

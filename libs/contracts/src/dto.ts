@@ -332,6 +332,8 @@ export type SearchHit = z.infer<typeof SearchHit>;
 export interface SearchResponse {
   results: SearchHit[];
   timings: Record<string, number>;
+  /** Legs the search answered without, e.g. `["dense"]` when the embedder was down; absent when none. */
+  degraded?: string[];
 }
 
 export const RerankRequest = z

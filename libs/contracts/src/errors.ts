@@ -7,6 +7,7 @@ export const ErrorCode = {
   PayloadTooLarge: 'GATEWAY.PAYLOAD_TOO_LARGE',
   NotFound: 'GATEWAY.NOT_FOUND',
   Internal: 'GATEWAY.INTERNAL',
+  Overloaded: 'GATEWAY.OVERLOADED',
   CollectionNotFound: 'INGESTION.COLLECTION_NOT_FOUND',
   DocumentNotFound: 'INGESTION.DOCUMENT_NOT_FOUND',
   UnsupportedMediaType: 'INGESTION.UNSUPPORTED_MEDIA_TYPE',

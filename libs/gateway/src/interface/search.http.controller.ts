@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { RETRIEVAL_PORT, SearchBody, type RetrievalPort, type SearchResponse } from '#contracts';
 import { ZodValidationPipe } from '#platform';
+import { searchRetrieval } from '../application/search/search-retrieval.js';
 
 @Controller('rag')
 export class SearchHttpController {
@@ -9,6 +10,6 @@ export class SearchHttpController {
   @Post('search')
   @HttpCode(200)
   search(@Body(new ZodValidationPipe(SearchBody)) body: SearchBody): Promise<SearchResponse> {
-    return this.retrieval.search(body);
+    return searchRetrieval(this.retrieval, body);
   }
 }

@@ -77,6 +77,10 @@ export const EnvSchema = z.object({
   GENERATION_TIMEOUT_MS: int(10, 600_000).default(60_000),
   ANSWER_CACHE_SIZE: int(0, 1_000_000).default(1000),
   ANSWER_CACHE_TTL_MS: int(1, 7 * 24 * 3_600_000).default(300_000),
+  BREAKER_THRESHOLD: int(1, 1000).default(5),
+  BREAKER_HALF_OPEN_MS: int(10, 3_600_000).default(5000),
+  BULKHEAD_MAX_CONCURRENT: int(1, 100_000).default(64),
+  BULKHEAD_MAX_QUEUED: int(0, 1_000_000).default(256),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 
@@ -147,6 +151,16 @@ export interface AppConfig {
   callTimeoutMs: number;
   /** The gateway's cache of whole answers; `maxEntries` 0 turns it off. */
   answerCache: { maxEntries: number; ttlMs: number };
+  /** The policy of every call target (a message pattern): its circuit breaker and its bulkhead. */
+  resilience: {
+    /** Consecutive server-side failures that open a target's circuit. */
+    breakerThreshold: number;
+    /** How long an open circuit fails fast before one trial call is let through. */
+    halfOpenMs: number;
+    /** Calls in flight to one target; beyond them calls wait in its queue, and beyond that fail at once. */
+    maxConcurrent: number;
+    maxQueued: number;
+  };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
 
@@ -302,6 +316,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     callTimeoutMs: e.CALL_TIMEOUT_MS,
     answerCache: { maxEntries: e.ANSWER_CACHE_SIZE, ttlMs: e.ANSWER_CACHE_TTL_MS },
+    resilience: {
+      breakerThreshold: e.BREAKER_THRESHOLD,
+      halfOpenMs: e.BREAKER_HALF_OPEN_MS,
+      maxConcurrent: e.BULKHEAD_MAX_CONCURRENT,
+      maxQueued: e.BULKHEAD_MAX_QUEUED,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -6,7 +6,7 @@ import {
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
-import { ContextName } from '#contracts';
+import { ContextName, Pattern } from '#contracts';
 import { CONTEXT_CLIENTS, type ContextClients } from '../messaging/context-caller.js';
 import type { RedisStreamsServer } from '../messaging/redis-streams/redis-streams.server.js';
 import { REMOTE_SERVERS } from '../platform.module.js';
@@ -15,7 +15,19 @@ import { ResilienceService } from '../resilience/resilience.service.js';
 /** Remote contexts without which no request can be served: their absence makes this process unready. */
 const ESSENTIAL: ContextName[] = [ContextName.Retrieval, ContextName.Ingestion];
 
-/** Liveness says the process runs; readiness says it can serve: its database answers, no circuit is open. */
+/**
+ * Targets whose open circuit makes this process unready. Search is the one stage of a query with no
+ * fallback: while its circuit is open every query fails, so a load balancer should send traffic to a
+ * replica whose circuit is closed. The other stages fall back (extractive answer, fused order, the
+ * question as asked, unformatted answer) and are named in `degraded`: their circuits are only reported.
+ */
+const ESSENTIAL_TARGETS: string[] = [Pattern.RetrievalSearch];
+
+/**
+ * Liveness says the process runs; readiness says it can serve: its database answers, the essential
+ * contexts have a live replica and search's circuit is closed. Every target's circuit state and bulkhead
+ * load (calls executing and queued) is reported either way.
+ */
 @Controller('health')
 export class HealthHttpController {
   constructor(
@@ -46,10 +58,10 @@ export class HealthHttpController {
     const checks: (() => Promise<HealthIndicatorResult>)[] = [];
     if (this.db) checks.push(() => this.database());
     checks.push(async () => {
-      const states = this.resilience.states();
-      const open = Object.entries(states).filter(([, s]) => s !== 'Closed');
+      const targets = this.resilience.status();
+      const open = ESSENTIAL_TARGETS.filter((t) => targets[t] && targets[t].state !== 'Closed');
       const indicator = this.indicators.check('circuits');
-      return open.length === 0 ? indicator.up({ states }) : indicator.down({ states });
+      return open.length === 0 ? indicator.up({ targets }) : indicator.down({ targets, open });
     });
     checks.push(() => this.remoteContexts());
     return this.health.check(checks);

@@ -11,7 +11,11 @@ function setup(handler: (payload: unknown) => unknown, env: Record<string, strin
   const config = loadConfig(env);
   const server = new InProcessServer();
   server.addHandler(Pattern.RetrievalSearch, async (payload: unknown) => handler(payload));
-  const caller = new ContextCaller(buildContextClients(config, server), new ResilienceService(), config);
+  const caller = new ContextCaller(
+    buildContextClients(config, server),
+    new ResilienceService(config),
+    config,
+  );
   return { caller, config };
 }
 

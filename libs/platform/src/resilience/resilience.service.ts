@@ -1,94 +1,103 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   bulkhead,
   circuitBreaker,
   ConsecutiveBreaker,
   handleWhen,
-  type IPolicy,
   wrap,
   BrokenCircuitError,
   BulkheadRejectedError,
   CircuitState,
+  type BulkheadPolicy,
+  type CircuitBreakerPolicy,
+  type IPolicy,
 } from 'cockatiel';
 import { AppError, ErrorCode } from '#contracts';
+import { CONFIG, type AppConfig } from '../config/app-config.js';
 
 /**
- * One resilience policy per call target (a context, a model, an embedder), so what happens under faults
- * is decided here and nowhere else. Timeouts come from the request deadline at the call site; here a
- * bulkhead bounds concurrent calls per target and a breaker stops hammering a target that keeps failing.
- * Only failures that say the target is unhealthy (5xx-class, timeouts, transport errors) trip it: a 4xx
- * is the caller's fault, not the target's.
+ * One resilience policy per call target (a message pattern), so what happens under faults is decided
+ * here and nowhere else. Timeouts come from the request deadline at the call site; here a bulkhead
+ * bounds concurrent and queued calls per target and a breaker stops hammering a target that keeps
+ * failing. Only failures that say the target is unhealthy (5xx-class, timeouts, transport errors) trip
+ * it: a 4xx is the caller's fault, not the target's. The limits are the same for every target and come
+ * from the configuration (BREAKER_*, BULKHEAD_*).
  */
-export interface TargetPolicyOptions {
-  maxConcurrent: number;
-  maxQueued: number;
-  breakerThreshold: number;
-  halfOpenAfterMs: number;
-}
-
-const DEFAULTS: TargetPolicyOptions = {
-  maxConcurrent: 64,
-  maxQueued: 256,
-  breakerThreshold: 5,
-  halfOpenAfterMs: 5_000,
-};
-
 export function isTargetFailure(error: unknown): boolean {
   // No live replica already fails fast: opening the circuit would only delay recovery when one returns.
   if (error instanceof AppError) return error.status >= 500 && error.code !== ErrorCode.TransportNoReplica;
   return true;
 }
 
+/** What /health/ready shows of one target: its circuit, and how full its bulkhead is. */
+export interface TargetStatus {
+  state: 'Closed' | 'Open' | 'HalfOpen' | 'Isolated';
+  executing: number;
+  queued: number;
+}
+
+interface Target {
+  policy: IPolicy;
+  breaker: CircuitBreakerPolicy;
+  bulkhead: BulkheadPolicy;
+}
+
 @Injectable()
 export class ResilienceService {
   private readonly log = new Logger('Resilience');
-  private readonly policies = new Map<
-    string,
-    { policy: IPolicy; breaker: ReturnType<typeof circuitBreaker> }
-  >();
+  private readonly targets = new Map<string, Target>();
 
-  policy(target: string, options: Partial<TargetPolicyOptions> = {}): IPolicy {
-    return this.entry(target, options).policy;
-  }
+  constructor(@Inject(CONFIG) private readonly config: Pick<AppConfig, 'resilience'>) {}
 
-  /** Breaker states per target, for /health/ready. */
-  states(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [target, { breaker }] of this.policies) out[target] = CircuitState[breaker.state];
+  /** Every target called so far, for /health/ready. */
+  status(): Record<string, TargetStatus> {
+    const { maxConcurrent, maxQueued } = this.config.resilience;
+    const out: Record<string, TargetStatus> = {};
+    for (const [name, target] of this.targets) {
+      out[name] = {
+        state: CircuitState[target.breaker.state] as TargetStatus['state'],
+        executing: maxConcurrent - target.bulkhead.executionSlots,
+        queued: maxQueued - target.bulkhead.queueSlots,
+      };
+    }
     return out;
   }
 
   async execute<T>(target: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await this.policy(target).execute(({ signal }) => fn(signal));
+      return await this.target(target).policy.execute(({ signal }) => fn(signal));
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
         throw new AppError(`${target.toUpperCase()}.UNAVAILABLE`, `${target} is failing; circuit open`, 503);
       }
       if (error instanceof BulkheadRejectedError) {
-        throw new AppError(
-          `${target.toUpperCase()}.OVERLOADED`,
-          `${target} is at capacity; try again shortly`,
-          503,
-        );
+        // Back-pressure: refuse at once rather than queue without bound; the HTTP layer adds Retry-After.
+        throw new AppError(ErrorCode.Overloaded, `${target} is at capacity; try again shortly`, 503, {
+          target,
+        });
       }
       throw error;
     }
   }
 
-  private entry(target: string, options: Partial<TargetPolicyOptions>) {
-    let entry = this.policies.get(target);
-    if (!entry) {
-      const o = { ...DEFAULTS, ...options };
+  private target(name: string): Target {
+    let target = this.targets.get(name);
+    if (!target) {
+      const o = this.config.resilience;
       const breaker = circuitBreaker(handleWhen(isTargetFailure), {
-        halfOpenAfter: o.halfOpenAfterMs,
+        halfOpenAfter: o.halfOpenMs,
         breaker: new ConsecutiveBreaker(o.breakerThreshold),
       });
-      breaker.onBreak(() => this.log.warn(`circuit for ${target} opened`));
-      breaker.onReset(() => this.log.log(`circuit for ${target} closed`));
-      entry = { policy: wrap(bulkhead(o.maxConcurrent, o.maxQueued), breaker), breaker };
-      this.policies.set(target, entry);
+      // Each event fires once per transition, so an outage logs one line when it starts and one when it ends.
+      breaker.onBreak(() =>
+        this.log.warn(`circuit for ${name} opened; calls fail fast for ${o.halfOpenMs} ms`),
+      );
+      breaker.onHalfOpen(() => this.log.log(`circuit for ${name} half-open; letting a trial call through`));
+      breaker.onReset(() => this.log.log(`circuit for ${name} closed`));
+      const limiter = bulkhead(o.maxConcurrent, o.maxQueued);
+      target = { policy: wrap(limiter, breaker), breaker, bulkhead: limiter };
+      this.targets.set(name, target);
     }
-    return entry;
+    return target;
   }
 }

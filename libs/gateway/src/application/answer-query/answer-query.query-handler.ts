@@ -38,7 +38,8 @@ export interface QueryProgress {
 /**
  * The query path: understand → retrieve → re-rank → generate → present, each stage reached through its
  * port only. A stage that fails with a server-side error falls back and is named in `degraded`; only
- * retrieval has no fallback, since an answer without sources would be made up. Complete answers are
+ * retrieval has no fallback, since an answer without sources would be made up (it answers 503
+ * RETRIEVAL.UNAVAILABLE), though a search that lost its dense leg still answers, as `dense`. Complete answers are
  * cached (see AnswerCache), and a cached one is replayed through the same callbacks.
  */
 @Injectable()
@@ -107,7 +108,7 @@ export class AnswerQueryHandler {
     if (understood.degraded) degraded.push('understanding');
     const query = understood.text;
     const candidates = await stage('retrieveMs', () =>
-      retrieveSources(this.retrieval, body, understood, body.topK * CANDIDATES_PER_SOURCE),
+      retrieveSources(this.retrieval, body, understood, body.topK * CANDIDATES_PER_SOURCE, degraded),
     );
     const sources = await stage('rerankMs', () =>
       fallback(

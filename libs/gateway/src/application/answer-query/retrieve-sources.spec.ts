@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueryBody, type RetrievalPort, type SearchHit, type SearchRequest } from '#contracts';
+import { AppError, QueryBody, type RetrievalPort, type SearchHit, type SearchRequest } from '#contracts';
 import { plainQuery, retrieveSources, understandRequest, VARIANT_RRF_K } from './retrieve-sources.js';
 
 const hit = (id: string): SearchHit => ({
@@ -74,7 +74,33 @@ describe('retrieveSources', () => {
       rerank: () => Promise.reject(new Error('not used')),
     };
     const understood = { original: 'q', text: 'q', language: 'und', queries: ['q', 'p1'] };
-    await expect(retrieveSources(port, body, understood, 10)).rejects.toThrow('down');
+    await expect(retrieveSources(port, body, understood, 10)).rejects.toMatchObject({
+      code: 'RETRIEVAL.UNAVAILABLE',
+      status: 503,
+    });
+  });
+
+  it('keeps the code of a failure of the caller’s making', async () => {
+    const port: RetrievalPort = {
+      search: () => Promise.reject(AppError.badRequest('RETRIEVAL.INVALID_FILTER', 'bad filter')),
+      rerank: () => Promise.reject(new Error('not used')),
+    };
+    await expect(retrieveSources(port, body, plainQuery(body), 10)).rejects.toMatchObject({
+      code: 'RETRIEVAL.INVALID_FILTER',
+    });
+  });
+
+  it('names dense search once in degraded when any search answered without it', async () => {
+    const port: RetrievalPort = {
+      search: (r) =>
+        Promise.resolve({ results: [hit(r.query)], timings: {}, degraded: r.query === 'q' ? [] : ['dense'] }),
+      rerank: () => Promise.reject(new Error('not used')),
+    };
+    const degraded: string[] = [];
+    const understood = { original: 'q', text: 'q', language: 'und', queries: ['q', 'p1', 'p2'] };
+    const hits = await retrieveSources(port, body, understood, 10, degraded);
+    expect(hits).toHaveLength(3);
+    expect(degraded).toEqual(['dense']);
   });
 });
 

@@ -7,6 +7,7 @@ import type {
   UnderstoodQuery,
 } from '#contracts';
 import { reciprocalRankFusion } from '#retrieval';
+import { searchRetrieval } from '../search/search-retrieval.js';
 
 /**
  * The understand and retrieve stages of the query path, as the gateway drives them: what it asks query
@@ -31,13 +32,15 @@ export function plainQuery(body: QueryBody): UnderstoodQuery {
  * candidates, and fuses the lists by reciprocal rank fusion, every variant weighing the same: a chunk
  * that several phrasings find rises, and one that only a phrasing finds still gets in. The hypothetical
  * passage is searched by meaning only (it is written like a document, not like a query), unless the
- * request asked for sparse search alone. A single variant is returned as retrieval ranked it.
+ * request asked for sparse search alone. A single variant is returned as retrieval ranked it. When any
+ * search answered without its dense leg (the embedder was down), `dense` is added to `degraded` once.
  */
 export async function retrieveSources(
   retrieval: RetrievalPort,
   body: QueryBody,
   understood: UnderstoodQuery,
   topK: number,
+  degraded: string[] = [],
 ): Promise<SearchHit[]> {
   const searches: { query: string; mode: SearchMode }[] = understood.queries.map((query) => ({
     query,
@@ -45,13 +48,14 @@ export async function retrieveSources(
   }));
   if (understood.hyde !== undefined)
     searches.push({ query: understood.hyde, mode: body.mode === 'sparse' ? 'sparse' : 'dense' });
-  const lists = await Promise.all(
-    searches.map(
-      async ({ query, mode }) =>
-        (await retrieval.search({ collection: body.collection, query, topK, mode, filter: body.filter }))
-          .results,
+  const responses = await Promise.all(
+    searches.map(({ query, mode }) =>
+      searchRetrieval(retrieval, { collection: body.collection, query, topK, mode, filter: body.filter }),
     ),
   );
+  if (responses.some((r) => r.degraded?.includes('dense')) && !degraded.includes('dense'))
+    degraded.push('dense');
+  const lists = responses.map((r) => r.results);
   if (lists.length === 1) return lists[0];
   const hits = new Map<string, SearchHit>();
   for (const list of lists) for (const hit of list) if (!hits.has(hit.chunkId)) hits.set(hit.chunkId, hit);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError, type SearchHit, type SearchRequest, type SearchResponse } from '#contracts';
 import {
   CONFIG,
@@ -16,13 +16,23 @@ import {
 } from '../../infrastructure/chunk-search.repository.js';
 
 export const DIMENSION_MISMATCH = 'RETRIEVAL.DIMENSION_MISMATCH';
+/** The name a search reports in `degraded` when it answered without its dense leg. */
+export const DEGRADED_DENSE = 'dense';
 
 /**
  * Dense, sparse (BM25) or hybrid search in one collection. Hybrid runs both legs concurrently, each
  * `candidates` deep, and fuses them by weighted reciprocal rank fusion.
+ *
+ * When the dense leg fails (the embedder or the vector query is down), the search answers from the
+ * sparse leg alone and says so in `degraded`: keyword results beat no results. An explicit `dense`
+ * search still fails with a 4xx it caused (a collection whose vectors this server cannot make is a
+ * configuration problem the caller asked about); a hybrid search falls back on that too, since it asked
+ * for the best ranking available, not for vectors.
  */
 @Injectable()
 export class SearchChunksHandler {
+  private readonly log = new Logger('SearchChunks');
+
   constructor(
     private readonly repository: ChunkSearchRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
@@ -43,35 +53,38 @@ export class SearchChunksHandler {
       }
     };
 
+    const degraded: string[] = [];
+    // The dense leg, or undefined when it failed in a way the sparse leg can stand in for.
+    const denseOrFallback = async (limit: number): Promise<ScoredChunk[] | undefined> => {
+      try {
+        return await timed('dense', () => this.dense(collection, request.query, limit, request.filter));
+      } catch (error) {
+        const callerFault =
+          error instanceof AppError &&
+          error.status < 500 &&
+          (request.mode === 'dense' || error.code !== DIMENSION_MISMATCH);
+        if (callerFault) throw error;
+        this.log.warn(`dense search failed, answering from sparse search: ${(error as Error).message}`);
+        degraded.push(DEGRADED_DENSE);
+        return undefined;
+      }
+    };
+
     let ranked: ScoredChunk[];
     if (request.mode === 'dense') {
-      ranked = await timed('dense', () =>
-        this.dense(collection, request.query, request.topK, request.filter),
-      );
+      ranked =
+        (await denseOrFallback(request.topK)) ??
+        (await timed('sparse', () => this.sparse(collection, request.query, request.topK, request.filter)));
     } else if (request.mode === 'sparse') {
       ranked = await timed('sparse', () =>
         this.sparse(collection, request.query, request.topK, request.filter),
       );
     } else {
       const [dense, sparse] = await Promise.all([
-        timed('dense', () => this.dense(collection, request.query, depth, request.filter)),
+        denseOrFallback(depth),
         timed('sparse', () => this.sparse(collection, request.query, depth, request.filter)),
       ]);
-      const { rrfK, denseWeight, sparseWeight, fusion } = this.config.retrieval;
-      const fused =
-        fusion === 'rrf'
-          ? reciprocalRankFusion(
-              [
-                { weight: sparseWeight, ids: sparse.map((c) => c.id) },
-                { weight: denseWeight, ids: dense.map((c) => c.id) },
-              ],
-              rrfK,
-            )
-          : relativeScoreFusion([
-              { weight: sparseWeight, items: sparse },
-              { weight: denseWeight, items: dense },
-            ]);
-      ranked = fused.slice(0, request.topK).map((f) => ({ id: f.id, score: f.score }));
+      ranked = dense ? this.fuse(dense, sparse).slice(0, request.topK) : sparse.slice(0, request.topK);
     }
 
     const chunks = await timed('fetch', () => this.repository.hits(ranked.map((r) => r.id)));
@@ -81,7 +94,25 @@ export class SearchChunksHandler {
       if (chunk) results.push({ ...chunk, score: round(r.score, 6) });
     }
     timings.totalMs = round(performance.now() - started);
-    return { results, timings };
+    return degraded.length > 0 ? { results, timings, degraded } : { results, timings };
+  }
+
+  private fuse(dense: ScoredChunk[], sparse: ScoredChunk[]): ScoredChunk[] {
+    const { rrfK, denseWeight, sparseWeight, fusion } = this.config.retrieval;
+    const fused =
+      fusion === 'rrf'
+        ? reciprocalRankFusion(
+            [
+              { weight: sparseWeight, ids: sparse.map((c) => c.id) },
+              { weight: denseWeight, ids: dense.map((c) => c.id) },
+            ],
+            rrfK,
+          )
+        : relativeScoreFusion([
+            { weight: sparseWeight, items: sparse },
+            { weight: denseWeight, items: dense },
+          ]);
+    return fused.map((f) => ({ id: f.id, score: f.score }));
   }
 
   private async dense(

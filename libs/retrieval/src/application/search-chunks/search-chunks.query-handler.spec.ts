@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { AppError, SearchRequest } from '#contracts';
+import type { AppConfig, Embedder, EmbedderRegistry } from '#platform';
+import type {
+  ChunkSearchRepository,
+  CollectionStats,
+  ScoredChunk,
+} from '../../infrastructure/chunk-search.repository.js';
+import { DIMENSION_MISMATCH, SearchChunksHandler } from './search-chunks.query-handler.js';
+
+const collection: CollectionStats = {
+  id: '1',
+  name: 'c',
+  setId: 1,
+  dimensions: 2,
+  embeddingModel: 'm',
+  analyzer: 'english',
+  chunkCount: 3,
+  tokenCount: 30,
+};
+
+/** Dense finds a then b; sparse finds c then a. Records which legs ran. */
+function repository() {
+  const legs: string[] = [];
+  const repo = {
+    collection: () => Promise.resolve(collection),
+    dense: (): Promise<ScoredChunk[]> => {
+      legs.push('dense');
+      return Promise.resolve([
+        { id: 'a', score: 0.9 },
+        { id: 'b', score: 0.8 },
+      ]);
+    },
+    sparse: (): Promise<ScoredChunk[]> => {
+      legs.push('sparse');
+      return Promise.resolve([
+        { id: 'c', score: 3 },
+        { id: 'a', score: 2 },
+      ]);
+    },
+    hits: (ids: string[]) =>
+      Promise.resolve(
+        new Map(ids.map((id) => [id, { documentId: id, chunkId: id, title: null, text: id, metadata: {} }])),
+      ),
+  };
+  return { repo: repo as unknown as ChunkSearchRepository, legs };
+}
+
+function embedders(embedQuery: () => Promise<number[]>, known = true): EmbedderRegistry {
+  const embedder = { model: 'm', dimensions: 2, embedQuery } as unknown as Embedder;
+  return {
+    configured: embedder,
+    get: () => (known ? embedder : undefined),
+  } as unknown as EmbedderRegistry;
+}
+
+const config = {
+  retrieval: { fusion: 'rrf', rrfK: 60, denseWeight: 1, sparseWeight: 1, candidates: 10 },
+} as unknown as AppConfig;
+
+const up = () => Promise.resolve([1, 0]);
+const down = () => Promise.reject(Object.assign(new Error('500 scripted'), { status: 500 }));
+
+function search(mode: 'dense' | 'sparse' | 'hybrid', registry: EmbedderRegistry) {
+  const { repo, legs } = repository();
+  const handler = new SearchChunksHandler(repo, registry, config);
+  return {
+    legs,
+    result: handler.execute(SearchRequest.parse({ collection: 'c', query: 'q', mode, topK: 5 })),
+  };
+}
+
+describe('SearchChunksHandler fallback to sparse search', () => {
+  it('fuses both legs and reports nothing degraded when the embedder answers', async () => {
+    const res = await search('hybrid', embedders(up)).result;
+    expect(res.results.map((r) => r.chunkId)).toEqual(['a', 'c', 'b']);
+    expect(res).not.toHaveProperty('degraded');
+  });
+
+  it('answers a hybrid search from the sparse leg alone when the embedder fails', async () => {
+    const { result, legs } = search('hybrid', embedders(down));
+    const res = await result;
+    expect(res.results.map((r) => r.chunkId)).toEqual(['c', 'a']);
+    expect(res.degraded).toEqual(['dense']);
+    expect(legs).toEqual(['sparse']);
+  });
+
+  it('answers a hybrid search from the sparse leg when the collection’s vectors cannot be made here', async () => {
+    const res = await search('hybrid', embedders(up, false)).result;
+    expect(res.results.map((r) => r.chunkId)).toEqual(['c', 'a']);
+    expect(res.degraded).toEqual(['dense']);
+  });
+
+  it('answers a dense search by sparse search when the embedder fails, and says so', async () => {
+    const { result, legs } = search('dense', embedders(down));
+    const res = await result;
+    expect(res.results.map((r) => r.chunkId)).toEqual(['c', 'a']);
+    expect(res.degraded).toEqual(['dense']);
+    expect(legs).toEqual(['sparse']);
+  });
+
+  it('keeps the 409 of a dense search whose collection’s vectors cannot be made here', async () => {
+    const { result, legs } = search('dense', embedders(up, false));
+    await expect(result).rejects.toMatchObject({ code: DIMENSION_MISMATCH, status: 409 });
+    expect(legs).toEqual([]);
+  });
+
+  it('lets a caller’s own 4xx through in hybrid mode', async () => {
+    const invalid = () => Promise.reject(AppError.badRequest('RETRIEVAL.INVALID_FILTER', 'bad filter'));
+    await expect(search('hybrid', embedders(invalid)).result).rejects.toMatchObject({ status: 400 });
+  });
+});

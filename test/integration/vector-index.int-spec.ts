@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
+import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
+import { eventually, startTestApp, type DatabaseKind, type TestApp } from '#testing';
+import { createApp } from '../../apps/server/src/bootstrap.js';
+
+/**
+ * The one-pass HNSW build on PostgreSQL and on PGlite: a collection's first load is searched exactly,
+ * then, once ingestion is idle, its set gets its HNSW index, dense search uses it, and results are those
+ * of the exact scan (a small set: the graph finds every neighbour).
+ */
+describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s', (kind) => {
+  let t: TestApp;
+  let ingestion: IngestionPort;
+  let retrieval: RetrievalPort;
+  let db: DataSource;
+  const topics = ['heart', 'lung', 'liver', 'kidney', 'bone', 'skin'];
+  const documents = Array.from({ length: 40 }, (_, i) => ({
+    id: `d${i}`,
+    text: `Study ${i} of the ${topics[i % topics.length]}: marker ${i % 5} rose in ${i + 3} patients.`,
+    metadata: {},
+  }));
+  const dense = () =>
+    retrieval.search({ collection: 'organs', query: 'kidney marker', mode: 'dense', topK: 5 });
+
+  beforeAll(async () => {
+    t = await startTestApp(createApp, kind, { VECTOR_INDEX_MIN_CHUNKS: '20' });
+    ingestion = t.app.get(INGESTION_PORT);
+    retrieval = t.app.get(RETRIEVAL_PORT);
+    db = t.app.get(DataSource);
+  });
+
+  afterAll(() => t?.close());
+
+  it('searches exactly during the load, then builds the index once and searches through it', async () => {
+    await ingestion.ingest({ collection: 'organs', documents });
+    await t.app.get<IngestionQueue>(INGESTION_QUEUE).drained();
+    const view = await eventually(async () => {
+      const c = await ingestion.getCollection({ collection: 'organs' });
+      return c.embedding.index === 'hnsw' ? c : undefined;
+    });
+    expect(view.chunks).toBe(documents.length);
+    const indexes: { name: string }[] = await db.query(
+      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexname LIKE 'chunk_vectors_set_%_hnsw'`,
+    );
+    expect(indexes).toHaveLength(1);
+
+    const viaIndex = await dense();
+    expect(viaIndex.results).toHaveLength(5);
+    expect(viaIndex.results[0].text).toMatch(/kidney/);
+    // The same query without the index (an exact scan) finds neighbours as near (chunks tied on their
+    // score may come in either order).
+    await db.query(`DROP INDEX ${indexes[0].name}`);
+    const exact = await dense();
+    expect(viaIndex.results.map((r) => r.score)).toEqual(exact.results.map((r) => r.score));
+  });
+});
