@@ -106,7 +106,8 @@ export async function startProcess(name, script, args, env, healthPath, label = 
   const port = await freePort();
   const child = spawn(process.execPath, [script, ...args], {
     cwd: REPO_ROOT,
-    env: { ...env, PORT: String(port) },
+    // Nothing watches a benchmark's readiness: stopping need not wait for a load balancer to notice.
+    env: { SHUTDOWN_READINESS_DELAY_MS: '0', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail = [];

@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ContextName } from '#contracts';
-import { DistributedDeployment, eventually, freePort, http } from '#testing';
+import { DistributedDeployment, eventually, http, PrivateRedis } from '#testing';
 
 /**
  * Ingestion on BullMQ with real processes, real Redis and real PostgreSQL: a worker killed mid-ingest
@@ -50,14 +48,6 @@ async function allIndexed(d: DistributedDeployment, collection: string, n: numbe
   );
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
 async function duplicateChunks(databaseUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -73,14 +63,14 @@ async function duplicateChunks(databaseUrl: string): Promise<number> {
 
 describe('durable ingestion', () => {
   let d: DistributedDeployment | undefined;
-  let redis: ChildProcess | undefined;
+  let redis: PrivateRedis | undefined;
 
   afterEach(async () => {
     await d?.close();
     d = undefined;
   });
-  afterAll(() => {
-    redis?.kill('SIGKILL');
+  afterAll(async () => {
+    await redis?.kill();
   });
 
   it('finishes a 2,000-document ingest after its worker is killed with SIGKILL, with the chunks of a clean run', async () => {
@@ -109,23 +99,14 @@ describe('durable ingestion', () => {
   }, 300_000);
 
   it('loses no document when Redis restarts during an ingest, and resumes', async () => {
-    const port = await freePort();
-    const startRedis = () =>
-      spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        { stdio: 'ignore' },
-      );
-    redis = startRedis();
-    const url = `redis://127.0.0.1:${port}`;
-    await eventually(() => portOpen(port), 5_000);
-    d = await DistributedDeployment.start({ retrievalReplicas: 1, env: { REDIS_URL: url } });
+    redis = await PrivateRedis.start();
+    d = await DistributedDeployment.start({ retrievalReplicas: 1, env: { REDIS_URL: redis.url } });
     const docs = documents(1000);
     await post(d, 'restart', docs);
     await eventually(async () => ((await view(d!, 'restart'))?.documents.indexed ?? 0) >= 150, 120_000, 100);
-    redis.kill('SIGKILL');
+    await redis.kill();
     await new Promise((r) => setTimeout(r, 1_500));
-    redis = startRedis();
+    await redis.restart();
     const done = await allIndexed(d, 'restart', 1000);
     expect(done.documents.failed).toBe(0);
     expect(await duplicateChunks(d.env.DATABASE_URL)).toBe(0);

@@ -3,7 +3,7 @@ import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ContextName } from '#contracts';
-import { type AppConfig, InProcessServer, loadConfig, RedisStreamsServer } from '#platform';
+import { type AppConfig, closeOnSignals, InProcessServer, loadConfig, RedisStreamsServer } from '#platform';
 import { mountOpenApi } from '#gateway';
 import { AppModule } from './app.module.js';
 
@@ -12,10 +12,11 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
 /**
  * Builds the application for a configuration: the contexts it hosts answer their message patterns on
  * the in-process transport; the gateway (when hosted) gets its HTTP plumbing. Nothing listens yet.
+ * Unless `signals` is false, SIGTERM and SIGINT close it at once (Nest's shutdown hooks).
  */
 export async function createApp(
   config: AppConfig,
-  options: { logs?: boolean } = {},
+  options: { logs?: boolean; signals?: boolean } = {},
 ): Promise<INestApplication> {
   const server = new InProcessServer();
   // With Redis, each context hosted here also answers remote callers, one consumer group per context.
@@ -39,7 +40,7 @@ export async function createApp(
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.enableShutdownHooks();
+  if (options.signals !== false) app.enableShutdownHooks();
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   for (const remote of remoteServers)
     app.connectMicroservice({ strategy: remote }, { inheritAppConfig: true });
@@ -51,11 +52,13 @@ export async function createApp(
 
 /**
  * Starts serving HTTP and prints where: the API where the gateway is hosted, and in every process the
- * health endpoints (each container's probes).
+ * health endpoints (each container's probes). SIGTERM and SIGINT shut it down gracefully: readiness
+ * fails first, then work in hand finishes (closeOnSignals).
  */
 export async function serve(config: AppConfig): Promise<INestApplication> {
-  const app = await createApp(config);
+  const app = await createApp(config, { signals: false });
   await app.listen(config.http.port, config.http.host);
+  closeOnSignals(app, config);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;

@@ -46,6 +46,8 @@ export class DistributedDeployment {
       REDIS_PREFIX: `ragnest-e2e-${randomBytes(4).toString('hex')}`,
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // No load balancer watches these processes' readiness: stopping need not wait for one to notice.
+      SHUTDOWN_READINESS_DELAY_MS: '0',
       ...options.env,
     };
     const d = new DistributedDeployment(env, db);

@@ -8,3 +8,4 @@ export * from './fake-embeddings.server.js';
 export * from './fake-rerank.server.js';
 export * from './sse-client.js';
 export * from './fake-llm.server.js';
+export * from './private-redis.js';

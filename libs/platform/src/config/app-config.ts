@@ -81,6 +81,8 @@ export const EnvSchema = z.object({
   BREAKER_HALF_OPEN_MS: int(10, 3_600_000).default(5000),
   BULKHEAD_MAX_CONCURRENT: int(1, 100_000).default(64),
   BULKHEAD_MAX_QUEUED: int(0, 1_000_000).default(256),
+  SHUTDOWN_READINESS_DELAY_MS: int(0, 600_000).default(2000),
+  SHUTDOWN_GRACE_MS: int(100, 3_600_000).default(30_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 
@@ -160,6 +162,13 @@ export interface AppConfig {
     /** Calls in flight to one target; beyond them calls wait in its queue, and beyond that fail at once. */
     maxConcurrent: number;
     maxQueued: number;
+  };
+  /** What happens on SIGTERM or SIGINT in a serving process. */
+  shutdown: {
+    /** How long readiness fails before the HTTP server stops accepting (load balancers catching up). */
+    readinessDelayMs: number;
+    /** From the signal, the longest the process takes to exit, whatever is still running then. */
+    graceMs: number;
   };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
@@ -322,6 +331,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConcurrent: e.BULKHEAD_MAX_CONCURRENT,
       maxQueued: e.BULKHEAD_MAX_QUEUED,
     },
+    shutdown: { readinessDelayMs: e.SHUTDOWN_READINESS_DELAY_MS, graceMs: e.SHUTDOWN_GRACE_MS },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -11,6 +11,7 @@ import { CONTEXT_CLIENTS, type ContextClients } from '../messaging/context-calle
 import type { RedisStreamsServer } from '../messaging/redis-streams/redis-streams.server.js';
 import { REMOTE_SERVERS } from '../platform.module.js';
 import { ResilienceService } from '../resilience/resilience.service.js';
+import { ShutdownState } from './graceful-shutdown.js';
 
 /** Remote contexts without which no request can be served: their absence makes this process unready. */
 const ESSENTIAL: ContextName[] = [ContextName.Retrieval, ContextName.Ingestion];
@@ -24,9 +25,9 @@ const ESSENTIAL: ContextName[] = [ContextName.Retrieval, ContextName.Ingestion];
 const ESSENTIAL_TARGETS: string[] = [Pattern.RetrievalSearch];
 
 /**
- * Liveness says the process runs; readiness says it can serve: its database answers, the essential
- * contexts have a live replica and search's circuit is closed. Every target's circuit state and bulkhead
- * load (calls executing and queued) is reported either way.
+ * Liveness says the process runs; readiness says it can serve: it is not shutting down, its database
+ * answers, the essential contexts have a live replica and search's circuit is closed. Every target's
+ * circuit state and bulkhead load (calls executing and queued) is reported either way.
  */
 @Controller('health')
 export class HealthHttpController {
@@ -34,6 +35,7 @@ export class HealthHttpController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly resilience: ResilienceService,
+    private readonly shutdown: ShutdownState,
     @Inject(CONTEXT_CLIENTS) private readonly clients: ContextClients,
     @Inject(REMOTE_SERVERS) private readonly servers: RedisStreamsServer[],
     @Optional() @Inject(DataSource) private readonly db?: DataSource,
@@ -55,7 +57,12 @@ export class HealthHttpController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    const checks: (() => Promise<HealthIndicatorResult>)[] = [];
+    const checks: (() => Promise<HealthIndicatorResult>)[] = [
+      async () => {
+        const indicator = this.indicators.check('shutdown');
+        return this.shutdown.stopping ? indicator.down({ signal: this.shutdown.reason }) : indicator.up();
+      },
+    ];
     if (this.db) checks.push(() => this.database());
     checks.push(async () => {
       const targets = this.resilience.status();

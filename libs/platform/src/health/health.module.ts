@@ -3,11 +3,12 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ContextName } from '#contracts';
 import type { AppConfig } from '../config/app-config.js';
 import { DatabaseModule } from '../database/database.module.js';
+import { ShutdownState } from './graceful-shutdown.js';
 import { HealthHttpController } from './health.http.controller.js';
 
 /**
  * /health/live and /health/ready in every process, whatever it hosts, so each container has its probes.
- * Readiness checks the database only where this process keeps state.
+ * Readiness checks the database only where this process keeps state, and fails once it is shutting down.
  */
 @Module({})
 export class HealthModule {
@@ -17,6 +18,8 @@ export class HealthModule {
       module: HealthModule,
       imports: [TerminusModule.forRoot({ logger: false }), ...(stateful ? [DatabaseModule] : [])],
       controllers: [HealthHttpController],
+      providers: [ShutdownState],
+      exports: [ShutdownState],
     };
   }
 }
