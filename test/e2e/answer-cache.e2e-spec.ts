@@ -1,5 +1,18 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploy, eventually, http, type Deployment, type DeploymentKind } from '#testing';
+import { ContextName } from '#contracts';
+import {
+  deploy,
+  DistributedDeployment,
+  eventually,
+  FakeLlmServer,
+  http,
+  llmReply,
+  TEST_REDIS_URL,
+  type Deployment,
+  type DeploymentKind,
+} from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
 /**
@@ -107,5 +120,120 @@ describe.each<DeploymentKind>(['postgres', 'distributed'])('answer cache on %s',
     expect(afterDelete.body.citations.map((c: { documentId: string }) => c.documentId)).not.toContain(
       'clopidogrel',
     );
+  });
+});
+
+/**
+ * With Redis, one answer cache for every gateway replica, and the rung of the fallback ladder it adds:
+ * the model down, an answer cached for the same question (other options aside) in the same generation
+ * of the collection stands in before the extractive answer does.
+ */
+describe('answer cache shared in Redis by two gateways', () => {
+  let d: DistributedDeployment;
+  let llm: FakeLlmServer;
+  let redis: Redis;
+  let gateways: string[];
+  const call = (baseUrl: string, body: unknown, requestId: string) =>
+    http(baseUrl, 'POST', '/rag/query', body, { 'x-request-id': requestId });
+  const ingest = async (documents: { id: string; title: string; text: string }[]) => {
+    expect((await http(d.baseUrl, 'POST', '/rag/collections/shared/documents', { documents })).status).toBe(
+      202,
+    );
+    for (const { id } of documents)
+      await eventually(async () => {
+        const r = await http(d.baseUrl, 'GET', `/rag/collections/shared/documents/${id}`);
+        return r.status === 200 && r.body.status === 'indexed';
+      });
+  };
+  const generation = async () => Number(await redis.get(`${d.env.REDIS_PREFIX}:answers:shared:generation`));
+  // Each gateway moves the generation on when the news of a change reaches it: wait for all of them.
+  const settledAbove = (before: number) =>
+    eventually(async () => {
+      const g = await generation();
+      if (g <= before) return false;
+      await delay(300);
+      return (await generation()) === g && { g };
+    }, 10_000);
+  const question = { collection: 'shared', query: 'What does clopidogrel do?', topK: 2 };
+  const modelAnswer = 'Clopidogrel prevents blood clots [1].';
+
+  beforeAll(async () => {
+    llm = await new FakeLlmServer().start();
+    d = await DistributedDeployment.start({
+      retrievalReplicas: 1,
+      env: {
+        LLM_PROVIDER: 'openai',
+        LLM_MODEL: 'fake',
+        LLM_BASE_URL: llm.openaiBaseUrl,
+        LLM_MAX_RETRIES: '0',
+      },
+    });
+    const second = await d.startService('gateway-2', ContextName.Gateway);
+    gateways = [d.baseUrl, `http://127.0.0.1:${second.port}`];
+    redis = new Redis(TEST_REDIS_URL);
+    await ingest([
+      {
+        id: 'clopidogrel',
+        title: 'Clopidogrel',
+        text: 'Clopidogrel prevents blood clots and lowers the risk of a second stroke.',
+      },
+      { id: 'coffee', title: 'Coffee', text: 'Coffee is associated with a lower risk of liver disease.' },
+    ]);
+    await settledAbove(0);
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await d?.close();
+    await llm?.close();
+  });
+
+  it('answers on one gateway what the other computed, from one Redis entry', async () => {
+    const g = await generation();
+    llm.reply(llmReply.text(modelAnswer));
+    const first = await call(gateways[0], question, 'shared-1');
+    expect(first.headers.get('cache-status')).toBe('ragnest; fwd=miss');
+    expect(first.body).toMatchObject({ answer: modelAnswer, degraded: [] });
+    expect((await redis.keys(`${d.env.REDIS_PREFIX}:answers:shared:${g}:*`)).length).toBe(2);
+
+    const second = await call(gateways[1], question, 'shared-2');
+    expect(second.headers.get('cache-status')).toBe('ragnest; hit');
+    expect(second.body).toEqual({ ...first.body, requestId: 'shared-2' });
+    expect(llm.requests.length).toBe(1);
+  });
+
+  it('moves the generation on when a document is indexed, so the next answer is fresh', async () => {
+    const before = await generation();
+    await ingest([
+      { id: 'aspirin', title: 'Aspirin', text: 'Daily low-dose aspirin reduces the risk of stroke.' },
+    ]);
+    const { g } = await settledAbove(before);
+    llm.reply(llmReply.text(modelAnswer));
+    const fresh = await call(gateways[1], question, 'shared-3');
+    expect(fresh.headers.get('cache-status')).toBe('ragnest; fwd=miss');
+    expect(fresh.body.degraded).toEqual([]);
+    expect((await redis.keys(`${d.env.REDIS_PREFIX}:answers:shared:${g}:*`)).length).toBe(2);
+  });
+
+  it('with the model down, serves the cached answer to the same question, else the extractive one', async () => {
+    const calls = llm.requests.length;
+    // Another topK: not the request cached, but the same question.
+    const res = await call(gateways[0], { ...question, topK: 3 }, 'shared-4');
+    expect(llm.requests.length).toBe(calls + 1);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-status')).toBe('ragnest; hit; detail=fallback');
+    expect(res.body).toMatchObject({ answer: modelAnswer, degraded: ['generation'], requestId: 'shared-4' });
+    expect(res.body.citations[0].documentId).toBe('clopidogrel');
+
+    const unseen = await call(
+      gateways[1],
+      { ...question, query: 'Which drink helps the liver?' },
+      'shared-5',
+    );
+    expect(unseen.status).toBe(200);
+    expect(unseen.headers.get('cache-status')).toBe('ragnest; fwd=miss');
+    expect(unseen.body.degraded).toEqual(['generation']);
+    expect(unseen.body.answer).not.toBe(modelAnswer);
+    expect(unseen.body.answer).toContain('liver');
   });
 });

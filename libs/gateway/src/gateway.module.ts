@@ -1,7 +1,12 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { CONFIG, type AppConfig } from '#platform';
-import { AnswerCache, AnswerCacheInvalidator } from './application/answer-query/answer-cache.js';
+import {
+  AnswerCache,
+  AnswerCacheInvalidator,
+  MemoryAnswerCache,
+  RedisAnswerCache,
+} from './application/answer-query/answer-cache.js';
 import { AnswerQueryHandler } from './application/answer-query/answer-query.query-handler.js';
 import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
@@ -11,7 +16,8 @@ import { SearchHttpController } from './interface/search.http.controller.js';
 
 /**
  * The API gateway owns the HTTP API and orchestrates the query path through the contexts' ports; it
- * caches whole answers, kept current by the domain events of ingestion (DomainEventsModule).
+ * caches whole answers (in Redis when there is one), kept current by the domain events of ingestion
+ * (DomainEventsModule).
  */
 @Module({
   imports: [
@@ -28,7 +34,11 @@ import { SearchHttpController } from './interface/search.http.controller.js';
     {
       provide: AnswerCache,
       inject: [CONFIG],
-      useFactory: (c: AppConfig) => new AnswerCache(c.answerCache),
+      // With Redis, one cache for every gateway replica; without, each process keeps its own.
+      useFactory: (c: AppConfig) =>
+        c.redisUrl
+          ? new RedisAnswerCache({ ...c.answerCache, url: c.redisUrl, prefix: c.redisPrefix })
+          : new MemoryAnswerCache(c.answerCache),
     },
     AnswerCacheInvalidator,
   ],

@@ -72,8 +72,12 @@ export class QueryHttpController {
   }
 }
 
-/** RFC 9211 Cache-Status: whether the answer was served by the gateway's answer cache. */
+/**
+ * RFC 9211 Cache-Status: whether the answer was served by the gateway's answer cache; `detail=fallback`
+ * when a cached answer to the same question stood in for a model that failed.
+ */
 export function cacheStatus(status: AnswerCacheStatus): string {
+  if (status === 'fallback') return 'ragnest; hit; detail=fallback';
   return status === 'hit' ? 'ragnest; hit' : `ragnest; fwd=${status}`;
 }
 

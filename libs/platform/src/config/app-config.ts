@@ -151,7 +151,10 @@ export interface AppConfig {
   };
   requestTimeoutMs: number;
   callTimeoutMs: number;
-  /** The gateway's cache of whole answers; `maxEntries` 0 turns it off. */
+  /**
+   * The gateway's cache of whole answers; `maxEntries` 0 turns it off. In Redis when `redisUrl` is set,
+   * where the age limit alone bounds it; otherwise `maxEntries` per process.
+   */
   answerCache: { maxEntries: number; ttlMs: number };
   /** The policy of every call target (a message pattern): its circuit breaker and its bulkhead. */
   resilience: {

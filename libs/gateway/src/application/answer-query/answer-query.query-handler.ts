@@ -18,14 +18,17 @@ import {
 } from '#contracts';
 import { englishAnalyzer } from '#platform';
 import { ExtractiveGenerator } from '#generation';
-import { AnswerCache, type AnswerCacheStatus } from './answer-cache.js';
+import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.js';
 import { plainQuery, retrieveSources, understandRequest } from './retrieve-sources.js';
 
 /** How many candidates retrieval hands the re-ranker for each answer source it keeps. */
 const CANDIDATES_PER_SOURCE = 4;
 
 export interface QueryProgress {
-  /** Called first, before any other callback: whether the answer comes from the cache. */
+  /**
+   * Called first, before any other callback: whether the answer comes from the cache. Called again with
+   * `fallback` when the model failed and a cached answer to the same question takes its place.
+   */
   onCache?(status: AnswerCacheStatus): void;
   /** Called once the sources are known, before generation starts (streaming sends them first). */
   onSources?(sources: SearchHit[]): void;
@@ -40,7 +43,9 @@ export interface QueryProgress {
  * port only. A stage that fails with a server-side error falls back and is named in `degraded`; only
  * retrieval has no fallback, since an answer without sources would be made up (it answers 503
  * RETRIEVAL.UNAVAILABLE), though a search that lost its dense leg still answers, as `dense`. Complete answers are
- * cached (see AnswerCache), and a cached one is replayed through the same callbacks.
+ * cached (see AnswerCache), and a cached one is replayed through the same callbacks. When the model is
+ * down, the ladder is: a cached answer to the same question (same collection and generation, other
+ * options aside), else the extractive answer.
  */
 @Injectable()
 export class AnswerQueryHandler {
@@ -56,14 +61,13 @@ export class AnswerQueryHandler {
   ) {}
 
   async execute(body: QueryBody, requestId: string, progress: QueryProgress = {}): Promise<QueryResponse> {
-    const cached = this.cache.get(body);
+    const { answer: cached, generation } = await this.cache.lookup(body);
     progress.onCache?.(cached ? 'hit' : this.cache.enabled ? 'miss' : 'bypass');
     if (cached) {
       progress.onSources?.(cached.sources);
       for (const piece of words(cached.response.answer)) progress.onToken?.(piece);
       return { ...cached.response, requestId };
     }
-    const epoch = this.cache.epoch(body.collection);
     const started = performance.now();
     const degraded: string[] = [];
     const timings: QueryTimings = {
@@ -123,15 +127,22 @@ export class AnswerQueryHandler {
       sources: sources.map((s, i) => ({ index: i + 1, title: s.title, text: s.text })),
     };
     const onToken = progress.onToken;
-    const answer = await stage('generateMs', () =>
+    const generated = await stage('generateMs', async (): Promise<Generated> =>
       onToken
-        ? this.streamAnswer(generationRequest, onToken, degraded, progress.signal)
+        ? { answer: await this.streamAnswer(generationRequest, onToken, degraded, progress.signal) }
         : fallback(
             'generation',
-            async () => (await this.generation.generate(generationRequest)).answer,
-            async () => (await this.fallbackGenerator.generate(generationRequest)).answer,
+            async () => ({ answer: (await this.generation.generate(generationRequest)).answer }),
+            () => this.answerWithoutModel(body, generation, generationRequest),
           ),
     );
+    if (generated.replay) {
+      progress.onCache?.('fallback');
+      timings.totalMs = round(performance.now() - started);
+      // The replayed answer was complete when computed; what it lacks now is a fresh generation.
+      return { ...generated.replay.response, degraded: ['generation'], timings, requestId };
+    }
+    const answer = generated.answer;
     const presented = await stage('presentMs', () =>
       fallback(
         'presentation',
@@ -151,8 +162,22 @@ export class AnswerQueryHandler {
     );
     timings.totalMs = round(performance.now() - started);
     const response = { answer: presented.answer, citations: presented.citations, degraded, timings };
-    this.cache.set(body, { response, sources }, epoch);
+    await this.cache.set(body, { response, sources }, generation);
     return { ...response, requestId };
+  }
+
+  /**
+   * The model failed: a cached answer to the same question, or else the extractive one. A streamed
+   * answer does not come here, since its sources, sent already, may not be those of a cached answer.
+   */
+  private async answerWithoutModel(
+    body: QueryBody,
+    generation: number | undefined,
+    request: GenerateRequest,
+  ): Promise<Generated> {
+    const replay = await this.cache.fallback(body, generation);
+    if (replay) return { answer: replay.response.answer, replay };
+    return { answer: (await this.fallbackGenerator.generate(request)).answer };
   }
 
   /**
@@ -197,6 +222,12 @@ export class AnswerQueryHandler {
       return fallback;
     }
   }
+}
+
+/** An answer, and the cached answer it comes from when one stood in for the model. */
+interface Generated {
+  answer: string;
+  replay?: CachedAnswer;
 }
 
 function words(text: string): string[] {
