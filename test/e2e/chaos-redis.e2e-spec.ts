@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DistributedDeployment,
@@ -8,6 +7,7 @@ import {
   startTestApp,
   type HttpResult,
   type TestApp,
+  scifactDocuments,
 } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
@@ -27,15 +27,7 @@ const DOCUMENTS = [
 const QUERY = { collection: 'redis', query: 'Does aspirin prevent stroke?' };
 const SEARCH = { collection: 'redis', query: 'stroke prevention', mode: 'hybrid', topK: 3 };
 // Posted just before Redis goes, so their ingestion is queued or running when it does.
-const IN_FLIGHT = readFileSync(
-  new URL('../../../shared/datasets/scifact/corpus.jsonl', import.meta.url),
-  'utf8',
-)
-  .split('\n')
-  .filter(Boolean)
-  .slice(0, 300)
-  .map((line) => JSON.parse(line) as { _id: string; title: string; text: string })
-  .map((d) => ({ id: d._id, title: d.title, text: d.text }));
+const IN_FLIGHT = scifactDocuments(300);
 
 interface Outcome {
   path: string;

@@ -1,21 +1,13 @@
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ContextName } from '#contracts';
-import { DistributedDeployment, eventually, http, PrivateRedis } from '#testing';
+import { DistributedDeployment, eventually, http, PrivateRedis, scifactDocuments } from '#testing';
 
 /**
  * Ingestion on BullMQ with real processes, real Redis and real PostgreSQL: a worker killed mid-ingest
  * and a Redis restart lose no document and duplicate no chunk.
  */
-const corpus = readFileSync(new URL('../../../shared/datasets/scifact/corpus.jsonl', import.meta.url), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((line) => JSON.parse(line) as { _id: string; title: string; text: string });
-
-function documents(n: number) {
-  return corpus.slice(0, n).map((d) => ({ id: d._id, title: d.title, text: d.text }));
-}
+const documents = scifactDocuments;
 
 async function post(
   d: DistributedDeployment,

@@ -9,3 +9,5 @@ export * from './fake-rerank.server.js';
 export * from './sse-client.js';
 export * from './fake-llm.server.js';
 export * from './private-redis.js';
+export * from './private-postgres.js';
+export * from './scifact.js';

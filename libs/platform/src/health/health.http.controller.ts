@@ -66,7 +66,8 @@ export class HealthHttpController {
     if (this.db) checks.push(() => this.database());
     checks.push(async () => {
       const targets = this.resilience.status();
-      const open = ESSENTIAL_TARGETS.filter((t) => targets[t] && targets[t].state !== 'Closed');
+      // Only a circuit failing fast blocks: a half-open one needs traffic to close.
+      const open = ESSENTIAL_TARGETS.filter((t) => targets[t]?.state === 'Open');
       const indicator = this.indicators.check('circuits');
       return open.length === 0 ? indicator.up({ targets }) : indicator.down({ targets, open });
     });

@@ -40,6 +40,8 @@ interface Target {
   policy: IPolicy;
   breaker: CircuitBreakerPolicy;
   bulkhead: BulkheadPolicy;
+  /** When the circuit last opened (ms since the epoch). */
+  openedAt: number;
 }
 
 @Injectable()
@@ -54,8 +56,14 @@ export class ResilienceService {
     const { maxConcurrent, maxQueued } = this.config.resilience;
     const out: Record<string, TargetStatus> = {};
     for (const [name, target] of this.targets) {
+      let state = CircuitState[target.breaker.state] as TargetStatus['state'];
+      // Cockatiel half-opens on the next call after the delay. Without traffic (readiness red keeps a
+      // load balancer from sending any) that call never comes, so past the delay the circuit is reported
+      // as what it is: ready to let a trial call through.
+      if (state === 'Open' && Date.now() - target.openedAt >= this.config.resilience.halfOpenMs)
+        state = 'HalfOpen';
       out[name] = {
-        state: CircuitState[target.breaker.state] as TargetStatus['state'],
+        state,
         executing: maxConcurrent - target.bulkhead.executionSlots,
         queued: maxQueued - target.bulkhead.queueSlots,
       };
@@ -89,13 +97,14 @@ export class ResilienceService {
         breaker: new ConsecutiveBreaker(o.breakerThreshold),
       });
       // Each event fires once per transition, so an outage logs one line when it starts and one when it ends.
-      breaker.onBreak(() =>
-        this.log.warn(`circuit for ${name} opened; calls fail fast for ${o.halfOpenMs} ms`),
-      );
+      breaker.onBreak(() => {
+        target!.openedAt = Date.now();
+        this.log.warn(`circuit for ${name} opened; calls fail fast for ${o.halfOpenMs} ms`);
+      });
       breaker.onHalfOpen(() => this.log.log(`circuit for ${name} half-open; letting a trial call through`));
       breaker.onReset(() => this.log.log(`circuit for ${name} closed`));
       const limiter = bulkhead(o.maxConcurrent, o.maxQueued);
-      target = { policy: wrap(limiter, breaker), breaker, bulkhead: limiter };
+      target = { policy: wrap(limiter, breaker), breaker, bulkhead: limiter, openedAt: 0 };
       this.targets.set(name, target);
     }
     return target;

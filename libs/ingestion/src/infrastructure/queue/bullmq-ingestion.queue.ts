@@ -16,7 +16,13 @@ import { ReindexRunner } from '../../application/reindex-collection/reindex-runn
 import { DocumentRepository, type DocumentJob } from '../document.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { IndexMaintenance } from './index-maintenance.js';
-import { BATCH_SIZE, MAX_ATTEMPTS, type IngestionQueue } from './ingestion-queue.js';
+import {
+  BATCH_SIZE,
+  MAX_ATTEMPTS,
+  RECONCILE_EVERY_MS,
+  UNTOUCHED_FOR_MS,
+  type IngestionQueue,
+} from './ingestion-queue.js';
 import { JobBatcher } from './job-batcher.js';
 
 export const INGESTION_QUEUE_NAME = 'ingestion';
@@ -30,9 +36,6 @@ const IDLE_AFTER_MS = 500;
 interface ReindexJob {
   setId: number;
 }
-/** How often the database is compared with the queue, and how long a pending document may sit untouched. */
-const RECONCILE_EVERY_MS = 10_000;
-const UNTOUCHED_FOR_MS = 30_000;
 
 /**
  * Ingestion on BullMQ (with REDIS_URL): one job per document version, id `<document>-v<version>`, so

@@ -30,6 +30,9 @@ export const INGESTION_QUEUE = Symbol('IngestionQueue');
 /** Document versions indexed together: one embedding call and one transaction per batch. */
 export const BATCH_SIZE = 64;
 export const MAX_ATTEMPTS = 8;
+/** How often the database is compared with the queue, and how long a pending document may sit untouched. */
+export const RECONCILE_EVERY_MS = 10_000;
+export const UNTOUCHED_FOR_MS = 30_000;
 const BASE_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -50,6 +53,7 @@ export class InProcessIngestionQueue
   private readonly queue: InProcessQueue<DocumentJob>;
   private readonly attempts = new Map<string, number>();
   private scheduled = 0;
+  private reconciler?: NodeJS.Timeout;
   /** Re-indexes run one after the other, beside document indexing. */
   private reindexes: Promise<void> = Promise.resolve();
 
@@ -66,8 +70,14 @@ export class InProcessIngestionQueue
         try {
           maintenance.recordIndexed((await handler.execute(batch)).length);
         } catch (error) {
-          if (!(error instanceof TransientIndexingError)) throw error;
-          await this.retryLater(batch, error);
+          // A document that cannot be indexed fails inside the handler; what escapes it is the
+          // infrastructure (the database gone, say), so the batch is tried again, not dropped.
+          await this.retryLater(
+            batch,
+            error instanceof TransientIndexingError
+              ? error
+              : new TransientIndexingError((error as Error).message ?? String(error)),
+          );
         }
       },
       jobId,
@@ -129,7 +139,10 @@ export class InProcessIngestionQueue
       const attempt = (this.attempts.get(jobId(job)) ?? 0) + 1;
       if (attempt >= MAX_ATTEMPTS) {
         this.attempts.delete(jobId(job));
-        await this.repository.markFailed(job, `gave up after ${attempt} attempts: ${error.message}`);
+        // If even that cannot be written, the document stays pending and the reconciler takes it up.
+        await this.repository
+          .markFailed(job, `gave up after ${attempt} attempts: ${error.message}`)
+          .catch((e: Error) => this.log.warn(`could not mark ${jobId(job)} failed: ${e.message}`));
       } else {
         this.attempts.set(jobId(job), attempt);
         retry.push(job);
@@ -156,9 +169,22 @@ export class InProcessIngestionQueue
     void this.maintenance
       .whenIdle()
       .catch((error: Error) => this.log.warn(`index maintenance failed: ${error.message}`));
+    this.reconciler = setInterval(() => void this.reconcile(), RECONCILE_EVERY_MS);
+    this.reconciler.unref();
+  }
+
+  /** Documents pending but untouched for a while (their batch lost to an outage, say) are queued again. */
+  private async reconcile(): Promise<void> {
+    try {
+      const pending = await this.repository.pendingJobs(100_000, UNTOUCHED_FOR_MS);
+      if (pending.length > 0) this.queue.add(pending);
+    } catch (error) {
+      this.log.warn(`could not re-queue pending documents: ${(error as Error).message}`);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.reconciler) clearInterval(this.reconciler);
     await this.queue.stop();
   }
 }
