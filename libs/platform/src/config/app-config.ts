@@ -42,6 +42,7 @@ export const EnvSchema = z.object({
   EMBEDDINGS_DIMENSIONS: int(8, 16000).optional(),
   EMBEDDINGS_BATCH_SIZE: int(1, 4096).default(256),
   EMBEDDINGS_MAX_RETRIES: int(0, 20).default(2),
+  EMBEDDINGS_QUERY_TIMEOUT_MS: int(10, 600_000).default(2000),
   LLM_PROVIDER: z.enum(LLM_PROVIDERS).default('extractive'),
   LLM_MODEL: optionalString,
   LLM_BASE_URL: optionalString,
@@ -103,6 +104,8 @@ export interface AppConfig {
     batchSize: number;
     /** Retries inside one embedding call; beyond them the document is retried later by the queue. */
     maxRetries: number;
+    /** Bound on embedding a search query; past it the search answers from BM25 alone. */
+    queryTimeoutMs: number;
   };
   llm: {
     provider: LlmProvider;
@@ -293,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dimensions: e.EMBEDDINGS_DIMENSIONS,
       batchSize: e.EMBEDDINGS_BATCH_SIZE,
       maxRetries: e.EMBEDDINGS_MAX_RETRIES,
+      queryTimeoutMs: e.EMBEDDINGS_QUERY_TIMEOUT_MS,
     },
     llm: {
       provider: e.LLM_PROVIDER,

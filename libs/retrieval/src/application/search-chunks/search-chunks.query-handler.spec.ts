@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, SearchRequest } from '#contracts';
-import type { AppConfig, Embedder, EmbedderRegistry } from '#platform';
+import { ResilienceService, type AppConfig, type Embedder, type EmbedderRegistry } from '#platform';
 import type {
   ChunkSearchRepository,
   CollectionStats,
@@ -56,6 +56,8 @@ function embedders(embedQuery: () => Promise<number[]>, known = true): EmbedderR
 
 const config = {
   retrieval: { fusion: 'rrf', rrfK: 60, denseWeight: 1, sparseWeight: 1, candidates: 10 },
+  embeddings: { queryTimeoutMs: 1000 },
+  resilience: { breakerThreshold: 5, halfOpenMs: 5000, maxConcurrent: 64, maxQueued: 256 },
 } as unknown as AppConfig;
 
 const up = () => Promise.resolve([1, 0]);
@@ -63,7 +65,7 @@ const down = () => Promise.reject(Object.assign(new Error('500 scripted'), { sta
 
 function search(mode: 'dense' | 'sparse' | 'hybrid', registry: EmbedderRegistry) {
   const { repo, legs } = repository();
-  const handler = new SearchChunksHandler(repo, registry, config);
+  const handler = new SearchChunksHandler(repo, registry, config, new ResilienceService(config));
   return {
     legs,
     result: handler.execute(SearchRequest.parse({ collection: 'c', query: 'q', mode, topK: 5 })),
@@ -108,5 +110,36 @@ describe('SearchChunksHandler fallback to sparse search', () => {
   it('lets a caller’s own 4xx through in hybrid mode', async () => {
     const invalid = () => Promise.reject(AppError.badRequest('RETRIEVAL.INVALID_FILTER', 'bad filter'));
     await expect(search('hybrid', embedders(invalid)).result).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('bounds a hanging embedder by its timeout, then opens its circuit so later queries do not wait', async () => {
+    const quick = {
+      ...config,
+      embeddings: { queryTimeoutMs: 50 },
+      resilience: { breakerThreshold: 2, halfOpenMs: 60_000, maxConcurrent: 64, maxQueued: 256 },
+    } as unknown as AppConfig;
+    const hang = () => new Promise<number[]>(() => undefined);
+    const handler = new SearchChunksHandler(
+      repository().repo,
+      embedders(hang),
+      quick,
+      new ResilienceService(quick),
+    );
+    const run = async () => {
+      const started = performance.now();
+      const res = await handler.execute(
+        SearchRequest.parse({ collection: 'c', query: 'q', mode: 'hybrid', topK: 5 }),
+      );
+      return { res, ms: performance.now() - started };
+    };
+    for (let i = 0; i < 2; i++) {
+      const { res, ms } = await run();
+      expect(res.degraded).toEqual(['dense']);
+      expect(ms).toBeGreaterThanOrEqual(40);
+    }
+    // The circuit is open: the embedder is not waited for at all.
+    const { res, ms } = await run();
+    expect(res.degraded).toEqual(['dense']);
+    expect(ms).toBeLessThan(30);
   });
 });

@@ -5,6 +5,7 @@ import {
   type AppConfig,
   EMBEDDERS,
   type EmbedderRegistry,
+  ResilienceService,
   englishAnalyzer,
   termFrequencies,
 } from '#platform';
@@ -16,6 +17,7 @@ import {
 } from '../../infrastructure/chunk-search.repository.js';
 
 export const DIMENSION_MISMATCH = 'RETRIEVAL.DIMENSION_MISMATCH';
+export const EMBEDDER_TIMEOUT = 'RETRIEVAL.EMBEDDER_TIMEOUT';
 /** The name a search reports in `degraded` when it answered without its dense leg. */
 export const DEGRADED_DENSE = 'dense';
 
@@ -37,6 +39,7 @@ export class SearchChunksHandler {
     private readonly repository: ChunkSearchRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
+    private readonly resilience: ResilienceService,
   ) {}
 
   async execute(request: SearchRequest): Promise<SearchResponse> {
@@ -131,7 +134,32 @@ export class SearchChunksHandler {
         409,
       );
     }
-    const vector = await embedder.embedQuery(query);
+    // The embedder is a call target of its own: bounded, and behind a breaker, so a dead or hanging
+    // model costs the first queries its timeout and the next ones nothing while they fall back to BM25.
+    const { queryTimeoutMs } = this.config.embeddings;
+    const vector = await this.resilience.execute(`embedder.${embedder.model}`, async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          embedder.embedQuery(query),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new AppError(
+                    EMBEDDER_TIMEOUT,
+                    `${embedder.model} did not embed the query within ${queryTimeoutMs} ms`,
+                    504,
+                  ),
+                ),
+              queryTimeoutMs,
+            );
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     if (vector.length !== collection.dimensions) {
       throw new AppError(
         DIMENSION_MISMATCH,
