@@ -26,7 +26,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -44,6 +44,7 @@ import {
   sleep,
   startDistributed,
   startProcess,
+  writeResults,
   stopping,
 } from './lib.mjs';
 import { langchainAddDocuments } from './langchain-pgvector.mjs';
@@ -672,14 +673,6 @@ function formatComparison(runs, indexed, thenIndex, langchain) {
   return lines.join('\n');
 }
 
-async function writeResults(report) {
-  const dir = join(REPO_ROOT, 'bench-results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `ingest-floor-${report.startedAt.replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-  return relative(REPO_ROOT, file);
-}
-
 guardProcesses();
 
 async function main() {
@@ -723,7 +716,7 @@ async function main() {
     console.log(`${formatRagnest(runs)}\n`);
     console.log(`${formatFloor(rows, indexed, thenIndex)}\n`);
     console.log(`${formatComparison(runs, indexed, thenIndex, langchain)}\n`);
-    console.log(`Figures written to ${await writeResults(report)}`);
+    console.log(`Figures written to ${await writeResults('ingest-floor', report)}`);
   } finally {
     for (const name of [...databases]) await dropDatabase({ name });
   }

@@ -23,7 +23,7 @@
 // deployment runs the built apps (`npm run build`) and needs Redis at redis://127.0.0.1:6379, or at
 // BENCH_REDIS_URL; its keys live under a prefix of their own and are deleted afterwards.
 
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -39,6 +39,7 @@ import {
   sleep,
   startDistributed,
   startProcess,
+  writeResults,
   stopping,
 } from './lib.mjs';
 
@@ -476,14 +477,6 @@ function formatComparison(monolith, distributed) {
   return lines.join('\n');
 }
 
-async function writeResults(report) {
-  const dir = join(REPO_ROOT, 'bench-results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `ingest-search-${report.startedAt.replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-  return relative(REPO_ROOT, file);
-}
-
 guardProcesses();
 
 async function main() {
@@ -504,7 +497,7 @@ async function main() {
   const monolith = results.find((r) => r.backend === 'postgres');
   const distributed = results.find((r) => r.backend === 'distributed');
   if (monolith && distributed) console.log(`${formatComparison(monolith, distributed)}\n`);
-  console.log(`Figures written to ${await writeResults(report)}`);
+  console.log(`Figures written to ${await writeResults('ingest-search', report)}`);
 }
 
 main().catch((error) => {

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -23,6 +23,15 @@ export async function readJsonl(path) {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line));
+}
+
+/** Writes a benchmark's figures to bench-results/<name>-<start time>.json; returns the path written. */
+export async function writeResults(name, report) {
+  const dir = join(REPO_ROOT, 'bench-results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${name}-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  return relative(REPO_ROOT, file);
 }
 
 /** Runs one statement on the admin database (CREATE DATABASE, DROP DATABASE …). */

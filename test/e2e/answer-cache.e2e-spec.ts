@@ -12,6 +12,7 @@ import {
   TEST_REDIS_URL,
   type Deployment,
   type DeploymentKind,
+  parseEventStream,
 } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
@@ -80,13 +81,7 @@ describe.each<DeploymentKind>(['postgres', 'distributed'])('answer cache on %s',
     );
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     expect(res.headers.get('cache-status')).toBe('ragnest; hit');
-    const events = res.text
-      .trim()
-      .split('\n\n')
-      .map((block) => {
-        const [e, d] = block.split('\n');
-        return { event: e.replace('event: ', ''), data: JSON.parse(d.replace('data: ', '')) };
-      });
+    const events = parseEventStream(res.text);
     expect(events[0].event).toBe('sources');
     expect(events.at(-1)).toEqual({ event: 'done', data: fresh.body });
     const tokens = events.filter((e) => e.event === 'token').map((e) => e.data.text);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploy, eventually, http, type Deployment, type DeploymentKind } from '#testing';
+import { deploy, eventually, http, parseEventStream, type Deployment, type DeploymentKind } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
 /** Every endpoint of the HTTP API over real sockets, good input and bad. */
@@ -256,13 +256,7 @@ describe.each<DeploymentKind>(['postgres', 'pglite', 'distributed'])('HTTP API o
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/event-stream');
-      const events = res.text
-        .trim()
-        .split('\n\n')
-        .map((block) => {
-          const [e, d] = block.split('\n');
-          return { event: e.replace('event: ', ''), data: JSON.parse(d.replace('data: ', '')) };
-        });
+      const events = parseEventStream(res.text);
       expect(events[0].event).toBe('sources');
       expect(events.at(-1)!.event).toBe('done');
       const tokens = events

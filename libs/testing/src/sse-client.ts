@@ -37,3 +37,14 @@ export async function openEventStream(url: string, init: RequestInit = {}) {
   const cancel = () => reader.cancel().catch(() => undefined);
   return { status: res.status, headers: res.headers, next, readUntil, cancel };
 }
+
+/** A whole event-stream body, already read, as its events in order (for short streams read at once). */
+export function parseEventStream(text: string): SseEvent[] {
+  return text
+    .trim()
+    .split('\n\n')
+    .map((block) => {
+      const [event, data] = block.split('\n');
+      return { event: event.replace('event: ', ''), data: JSON.parse(data.replace('data: ', '')) };
+    });
+}
