@@ -6,7 +6,7 @@ import {
   type RetrievalPort,
   type SearchMode,
 } from '#contracts';
-import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
+import { INGESTION_QUEUE, TITLE_WEIGHT, type IngestionQueue } from '#ingestion';
 import { englishAnalyzer, termFrequencies } from '#platform';
 import { startTestApp, type DatabaseKind, type TestApp } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
@@ -75,12 +75,16 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
   });
 
   it('scores sparse results with Okapi BM25 exactly', async () => {
-    // A reference BM25 over the same chunks (title + text, as indexed), computed here in plain code.
+    // A reference BM25 over the same chunks (the title's terms TITLE_WEIGHT times, then the text's, as
+    // indexed), computed here in plain code.
     const docs = [
       ['Vitamin D', 'Vitamin D supplementation improves bone mineral density in elderly women.'],
       ['Statins', 'Statins lower LDL cholesterol and reduce cardiovascular events.'],
       ['Sleep', 'Short sleep duration is associated with obesity in children.'],
-    ].map(([title, text]) => englishAnalyzer.terms(`${title}\n${text}`));
+    ].map(([title, text]) => [
+      ...Array.from({ length: TITLE_WEIGHT }, () => englishAnalyzer.terms(title)).flat(),
+      ...englishAnalyzer.terms(text),
+    ]);
     const { k1, b } = t.config.retrieval.bm25;
     const avgdl = docs.reduce((s, d) => s + d.length, 0) / docs.length;
     const query = 'vitamin D density and cholesterol in women';

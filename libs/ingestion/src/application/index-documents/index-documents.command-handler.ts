@@ -14,6 +14,7 @@ import {
 import { DocumentIngested, type DocumentStage, type SourceKind } from '#contracts';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
 import { embeddingInput } from '../../domain/embedding-input.js';
+import { chunkTerms } from '../../domain/indexed-terms.js';
 import {
   UnreadableFileError,
   UnsupportedFileError,
@@ -152,9 +153,10 @@ export class IndexDocumentsHandler {
   private async chunk(source: DocumentSource, text: string): Promise<IndexedChunk[]> {
     const pieces = await chunkText(text, source.sourceKind as SourceKind, this.config.chunking);
     if (pieces.length === 0) throw new UnreadableFileError('the document has no text to index');
+    // The title is indexed with every chunk: it is often the best summary of what the chunk is about.
+    const titleTerms = source.title ? englishAnalyzer.terms(source.title) : [];
     return pieces.map((p) => {
-      // The title is indexed with every chunk: it is often the best summary of what the chunk is about.
-      const terms = englishAnalyzer.terms(source.title ? `${source.title}\n${p.text}` : p.text);
+      const terms = chunkTerms(titleTerms, p.text);
       return {
         position: p.position,
         text: p.text,
