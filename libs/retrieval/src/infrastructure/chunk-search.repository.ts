@@ -24,6 +24,14 @@ export interface ScoredChunk {
 export const COLLECTION_NOT_FOUND = 'RETRIEVAL.COLLECTION_NOT_FOUND';
 
 /**
+ * How long a collection's statistics are reused before they are read again. It saves every search a
+ * round trip to the database, and is safe: a stale chunk or token count only moves BM25's idf and length
+ * norm by the documents of the last second, and a stale active set is still whole, since a re-index drops
+ * the set it replaced only after a grace of several seconds (IndexMaintenance).
+ */
+export const COLLECTION_STATS_TTL_MS = 1000;
+
+/**
  * The read side of the index. Every query is scoped by collection id first, so no path can return
  * another collection's rows.
  */
@@ -34,7 +42,21 @@ export class ChunkSearchRepository {
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
 
+  private readonly stats = new Map<string, { value: CollectionStats; until: number }>();
+
   async collection(name: string): Promise<CollectionStats> {
+    const now = Date.now();
+    const cached = this.stats.get(name);
+    if (cached && cached.until > now) return cached.value;
+    const value = await this.readCollection(name);
+    // Only known collections are kept, so a new collection is found at once; the map is bounded by the
+    // number of collections searched in one TTL.
+    for (const [key, entry] of this.stats) if (entry.until <= now) this.stats.delete(key);
+    this.stats.set(name, { value, until: now + COLLECTION_STATS_TTL_MS });
+    return value;
+  }
+
+  private async readCollection(name: string): Promise<CollectionStats> {
     const rows = await this.db.query(
       // The active set and the collection's model change together, in the re-index switch's transaction.
       `SELECT c.id, c.name, s.id AS set_id, s.dimensions, s.model, c.analyzer, c.chunk_count, c.token_count
