@@ -123,17 +123,23 @@ export class ChunkSearchRepository {
     const avgdl = collection.tokenCount / collection.chunkCount || 1;
     const f = compileFilter(filter, 9);
     const filtered = filter && Object.keys(filter).length > 0;
+    // Each term's document frequency is counted first, one index-only count per term, so that the
+    // postings are then read once, straight into the aggregate by chunk: about half the time of joining
+    // a materialised list of postings with its own counts.
     const rows: { id: string; score: number }[] = await this.db.query(
       `WITH q AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS q(term, qtf)),
-            p AS (SELECT t.chunk_id, t.term, t.tf, t.len FROM chunk_terms t JOIN q ON q.term = t.term WHERE t.collection_id = $1),
-            df AS (SELECT term, count(*)::float8 AS df FROM p GROUP BY term),
             k AS (SELECT $4::float8 AS n, $5::float8 AS k1, $6::float8 AS b, $7::float8 AS avgdl),
+            w AS (
+              SELECT q.term, q.qtf * ln(1 + (k.n - d.df + 0.5) / (d.df + 0.5)) AS idf
+                FROM q CROSS JOIN k CROSS JOIN LATERAL (
+                       SELECT count(*)::float8 AS df FROM chunk_terms t
+                        WHERE t.collection_id = $1 AND t.term = q.term) d
+               WHERE d.df > 0),
             s AS (
-              SELECT p.chunk_id,
-                     sum(q.qtf * ln(1 + (k.n - df.df + 0.5) / (df.df + 0.5))
-                         * p.tf * (k.k1 + 1) / (p.tf + k.k1 * (1 - k.b + k.b * p.len / k.avgdl))) AS score
-                FROM p JOIN df ON df.term = p.term JOIN q ON q.term = p.term CROSS JOIN k
-               GROUP BY p.chunk_id)
+              SELECT t.chunk_id,
+                     sum(w.idf * t.tf * (k.k1 + 1) / (t.tf + k.k1 * (1 - k.b + k.b * t.len / k.avgdl))) AS score
+                FROM w JOIN chunk_terms t ON t.collection_id = $1 AND t.term = w.term CROSS JOIN k
+               GROUP BY t.chunk_id)
        SELECT s.chunk_id AS id, s.score FROM s
        ${filtered ? `JOIN chunks c ON c.id = s.chunk_id WHERE ${f.sql}` : ''}
        ORDER BY s.score DESC, s.chunk_id
