@@ -1,18 +1,20 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
 import {
   INGESTION_PORT,
   RETRIEVAL_PORT,
-  SearchMode,
   type IngestionPort,
   type RetrievalPort,
   COLLECTION_NAME,
 } from '#contracts';
-import { type AppConfig, loadConfig } from '#platform';
+import { type AppConfig, CONFIG, loadConfig } from '#platform';
 import { AnswerQueryHandler } from '#gateway';
 import { createApp, serve } from '../server/src/bootstrap.js';
+import { compareReports, datasetName, formatComparison, parseEvalReport } from './src/compare.js';
+import { DEFAULT_EVAL_MODES, EVAL_MODES, type EvalMode, isEvalMode } from './src/eval-modes.js';
 import { evaluate, formatResults } from './src/evaluate.js';
 import { ingestDocuments } from './src/ingest-files.js';
-import { expandPaths, readDocuments } from './src/load-documents.js';
+import { expandPaths, InputError, readDocuments } from './src/load-documents.js';
 
 /**
  * The ragnest command line. Every command but `serve` runs the contexts in this process, on the same
@@ -24,12 +26,42 @@ function collectionName(value: string): string {
   return value;
 }
 
-function modes(value: string): SearchMode[] {
+function modes(value: string): EvalMode[] {
   const list = value.split(',').map((m) => m.trim());
-  for (const m of list)
-    if (!SearchMode.safeParse(m).success)
-      throw new InvalidArgumentError(`unknown mode "${m}" (hybrid, dense, sparse)`);
-  return list as SearchMode[];
+  return list.map((m) => {
+    if (!isEvalMode(m)) throw new InvalidArgumentError(`unknown mode "${m}" (${EVAL_MODES.join(', ')})`);
+    return m;
+  });
+}
+
+function count(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return n;
+}
+
+async function readReport(file: string) {
+  const text = await readFile(file, 'utf8').catch((error: Error) => {
+    throw new InputError(`cannot read ${file}: ${error.message}`);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new InputError(`${file} is not a ragnest eval output (not JSON)`);
+  }
+  return parseEvalReport(json, file);
+}
+
+interface EvalCommandOptions {
+  collection?: string;
+  mode: EvalMode[];
+  split: string;
+  docs?: number;
+  queries?: number;
+  output?: string;
+  compare?: string[];
 }
 
 async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>): Promise<T> {
@@ -97,37 +129,82 @@ program
 
 program
   .command('eval')
-  .description('score retrieval on a BEIR-layout data set: nDCG@10, Recall@10, Recall@100, MRR@10')
-  .argument('<beir-dir>', 'directory with corpus.jsonl, queries.jsonl and qrels/')
-  .option('-c, --collection <name>', 'collection to ingest into and search', collectionName)
-  .option('-m, --mode <modes>', 'comma-separated: hybrid, dense, sparse', modes, [
-    'sparse',
-    'dense',
-    'hybrid',
-  ] as SearchMode[])
+  .description(
+    'score retrieval on a BEIR-layout data set (nDCG@10, Recall@10, Recall@100, MRR@10), ' +
+      'or compare two scored runs with --compare',
+  )
+  .argument('[beir-dir]', 'directory with corpus.jsonl, queries.jsonl and qrels/ (not with --compare)')
+  .option(
+    '-c, --collection <name>',
+    'collection to ingest into and search (default: beir-<data set>[-<split>-docs<n>])',
+    collectionName,
+  )
+  .addOption(
+    new Option(
+      '-m, --mode <modes>',
+      `comma-separated: ${EVAL_MODES.join(', ')} (hybrid search, then the re-ranking stage on the ` +
+        'first RERANK_MAX_DOCUMENTS fused chunks)',
+    )
+      .argParser(modes)
+      .default(DEFAULT_EVAL_MODES, DEFAULT_EVAL_MODES.join(',')),
+  )
   .option('-s, --split <split>', 'qrels split', 'test')
-  .option('-o, --output <file>', 'write per-query results as JSON')
-  .action(
-    async (
-      dir: string,
-      options: { collection?: string; mode: SearchMode[]; split: string; output?: string },
-    ) => {
-      const collection =
-        options.collection ??
-        `beir-${dir.replace(/\/+$/, '').split('/').pop()}`.replace(/[^A-Za-z0-9_.-]/g, '-');
-      const results = await withApp((app) =>
-        evaluate(app.get<IngestionPort>(INGESTION_PORT), app.get<RetrievalPort>(RETRIEVAL_PORT), {
-          dir,
-          collection,
-          modes: options.mode,
-          split: options.split,
-          progress: process.stderr.isTTY === true,
-          output: options.output,
-        }),
-      );
-      console.log(formatResults(results));
-    },
-  );
+  .option(
+    '--docs <n>',
+    "a subset: the documents the split's qrels judge, plus the first <n> others of corpus.jsonl",
+    count,
+  )
+  .option('--queries <n>', 'a subset: the first <n> queries of the split, in qrels order', count)
+  .option('-o, --output <file>', 'write per-query results (with query texts) as JSON, for --compare')
+  .option(
+    '--compare <files...>',
+    'compare two --output files, a.json b.json: means, per-query changes, p-value',
+  )
+  .addHelpText(
+    'after',
+    `
+Examples:
+  ragnest eval ../datasets/scifact --output before.json
+  ragnest eval ../datasets/scifact --docs 2000 --queries 100 --mode hybrid,hybrid-rerank -o after.json
+  ragnest eval --compare before.json after.json
+
+--compare prints, for each mode in both files, the metric means of a and b and their difference, how
+many queries' nDCG@10 improved, worsened or stayed the same, a paired randomization test p-value on
+nDCG@10 (10000 permutations, fixed seed) and the 10 queries that gained and lost most. It refuses files
+of different data sets, splits or subsets.`,
+  )
+  .action(async (dir: string | undefined, options: EvalCommandOptions) => {
+    if (options.compare) {
+      if (options.compare.length !== 2)
+        throw new InputError(
+          `--compare takes two eval outputs, a.json b.json (got ${options.compare.length})`,
+        );
+      if (dir !== undefined)
+        throw new InputError('--compare takes no <beir-dir>: the files say what was scored');
+      const [a, b] = await Promise.all(options.compare.map(readReport));
+      console.log(formatComparison(a, b, compareReports(a, b)));
+      return;
+    }
+    if (dir === undefined) throw new InputError('eval needs a <beir-dir> (or --compare a.json b.json)');
+    const subset = options.docs === undefined ? '' : `-${options.split}-docs${options.docs}`;
+    const collection =
+      options.collection ??
+      `beir-${datasetName(dir)}${subset}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
+    const results = await withApp((app) =>
+      evaluate(app.get<IngestionPort>(INGESTION_PORT), app.get<RetrievalPort>(RETRIEVAL_PORT), {
+        dir,
+        collection,
+        modes: options.mode,
+        split: options.split,
+        docs: options.docs,
+        queries: options.queries,
+        progress: process.stderr.isTTY === true,
+        output: options.output,
+        rerankDocuments: app.get<AppConfig>(CONFIG).rerank.maxDocuments,
+      }),
+    );
+    console.log(formatResults(results));
+  });
 
 program.parseAsync().catch((error: Error) => {
   console.error(`ragnest: ${error.message}`);

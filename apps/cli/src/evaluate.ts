@@ -1,25 +1,48 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IngestionPort, RetrievalPort, SearchMode } from '#contracts';
+import type { IngestItem, IngestionPort, RetrievalPort, SearchHit, SearchMode } from '#contracts';
+import { subsetCorpus, subsetQrels, type SubsetOptions } from './beir-subset.js';
+import { datasetName } from './compare.js';
+import { withRerankedHead, type EvalMode } from './eval-modes.js';
 import { ingestDocuments } from './ingest-files.js';
-import { readDocuments } from './load-documents.js';
+import { InputError, readDocuments } from './load-documents.js';
 import { documentRanking, meanMetrics, queryMetrics, type Qrels, type QueryMetrics } from './metrics.js';
 
-export interface EvalOptions {
+export interface EvalOptions extends SubsetOptions {
   dir: string;
   collection: string;
-  modes: SearchMode[];
+  modes: EvalMode[];
   split: string;
   progress: boolean;
   output?: string;
+  /**
+   * Fused chunks `hybrid-rerank` hands the re-ranking stage (RERANK_MAX_DOCUMENTS, what a cross-encoder
+   * is given on the query path); the rest keep their fused order after them.
+   */
+  rerankDocuments: number;
 }
 
 export interface ModeResult {
-  mode: SearchMode;
+  mode: EvalMode;
   queries: number;
   metrics: QueryMetrics;
   latencyMs: { p50: number; p95: number };
-  perQuery: Record<string, QueryMetrics & { ranked: string[] }>;
+  perQuery: Record<string, QueryMetrics & { query: string; ranked: string[] }>;
+}
+
+/** The JSON `--output` writes, and `--compare` reads back. */
+export interface EvalReportFile {
+  format: 'ragnest-eval';
+  /** The directory as given; `datasetName` is what comparisons match on. */
+  dataset: string;
+  datasetName: string;
+  split: string;
+  subset: { docs: number | null; queries: number | null };
+  corpusDocuments: number;
+  collection: string;
+  rerankDocuments: number;
+  createdAt: string;
+  results: ModeResult[];
 }
 
 /** Chunks asked for per query: enough that ~100 distinct documents remain for Recall@100. */
@@ -47,23 +70,23 @@ export async function readQueries(file: string): Promise<Map<string, string>> {
   return queries;
 }
 
-/** Ingests a BEIR data set when the collection does not hold it yet, then scores each mode. */
+/**
+ * Ingests a BEIR data set (or the subset the options name) when the collection does not hold it yet,
+ * then scores each mode.
+ */
 export async function evaluate(
   ingestion: IngestionPort,
   retrieval: RetrievalPort,
   options: EvalOptions,
 ): Promise<ModeResult[]> {
-  const corpus = await readDocuments(join(options.dir, 'corpus.jsonl'));
-  const existing = await ingestion.getCollection({ collection: options.collection }).catch(() => null);
-  if (!existing || existing.documents.indexed + existing.documents.failed < corpus.length) {
-    const summary = await ingestDocuments(ingestion, options.collection, corpus, {
-      progress: options.progress,
-    });
-    process.stderr.write(
-      `ingested ${summary.indexed} documents (${summary.unchanged} unchanged, ${summary.failed.length} failed) in ${summary.seconds.toFixed(1)} s\n`,
-    );
-  }
-  const qrels = await readQrels(join(options.dir, 'qrels', `${options.split}.tsv`));
+  const splitQrels = await readQrels(join(options.dir, 'qrels', `${options.split}.tsv`));
+  const corpus = subsetCorpus(
+    await readDocuments(join(options.dir, 'corpus.jsonl')),
+    splitQrels,
+    options.docs,
+  );
+  const qrels = subsetQrels(splitQrels, options.queries);
+  await ensureIngested(ingestion, options, corpus);
   const queries = await readQueries(join(options.dir, 'queries.jsonl'));
   const results: ModeResult[] = [];
   for (const mode of options.modes) {
@@ -73,15 +96,10 @@ export async function evaluate(
       const text = queries.get(qid);
       if (!text) continue;
       const t = performance.now();
-      const { results: hits } = await retrieval.search({
-        collection: options.collection,
-        query: text,
-        topK: CHUNK_DEPTH,
-        mode,
-      });
+      const hits = await rankedChunks(retrieval, options, mode, text);
       latencies.push(performance.now() - t);
       const ranked = documentRanking(hits).slice(0, 100);
-      perQuery[qid] = { ...queryMetrics(ranked, relevant), ranked };
+      perQuery[qid] = { query: text, ...queryMetrics(ranked, relevant), ranked };
     }
     latencies.sort((a, b) => a - b);
     results.push({
@@ -92,12 +110,67 @@ export async function evaluate(
       perQuery,
     });
   }
-  if (options.output)
-    await writeFile(
-      options.output,
-      JSON.stringify({ dataset: options.dir, split: options.split, results }, null, 2),
-    );
+  if (options.output) {
+    const report: EvalReportFile = {
+      format: 'ragnest-eval',
+      dataset: options.dir,
+      datasetName: datasetName(options.dir),
+      split: options.split,
+      subset: { docs: options.docs ?? null, queries: options.queries ?? null },
+      corpusDocuments: corpus.length,
+      collection: options.collection,
+      rerankDocuments: options.rerankDocuments,
+      createdAt: new Date().toISOString(),
+      results,
+    };
+    await writeFile(options.output, JSON.stringify(report, null, 2));
+  }
   return results;
+}
+
+/**
+ * Ingests the corpus unless the collection holds it already. A collection holding more documents than
+ * the corpus holds other data too (e.g. the whole data set, when a subset is asked for), which would
+ * change the figures without saying so: that is refused.
+ */
+async function ensureIngested(
+  ingestion: IngestionPort,
+  options: EvalOptions,
+  corpus: IngestItem[],
+): Promise<void> {
+  const size = corpus.length;
+  const existing = await ingestion.getCollection({ collection: options.collection }).catch(() => null);
+  const held = existing ? Object.values(existing.documents).reduce((s, n) => s + n, 0) : 0;
+  if (held > size)
+    throw new InputError(
+      `collection "${options.collection}" holds ${held} documents, more than the ${size} evaluated: ` +
+        'its other documents would change the figures; use another --collection',
+    );
+  if (existing && existing.documents.indexed + existing.documents.failed >= size) return;
+  const summary = await ingestDocuments(ingestion, options.collection, corpus, {
+    progress: options.progress,
+  });
+  process.stderr.write(
+    `ingested ${summary.indexed} documents (${summary.unchanged} unchanged, ${summary.failed.length} failed) in ${summary.seconds.toFixed(1)} s\n`,
+  );
+}
+
+/** One query's chunks, best first, as `mode` ranks them. */
+async function rankedChunks(
+  retrieval: RetrievalPort,
+  options: EvalOptions,
+  mode: EvalMode,
+  query: string,
+): Promise<SearchHit[]> {
+  const search = (searchMode: SearchMode) =>
+    retrieval.search({ collection: options.collection, query, topK: CHUNK_DEPTH, mode: searchMode });
+  if (mode !== 'hybrid-rerank') return (await search(mode)).results;
+  const { results: fused } = await search('hybrid');
+  const head = fused.slice(0, options.rerankDocuments);
+  if (head.length === 0) return fused;
+  // Every chunk sent comes back ranked (topK = all of them): the re-ranker orders, the cut is ours.
+  const { results: reranked } = await retrieval.rerank({ query, topK: head.length, hits: head });
+  return withRerankedHead(fused, reranked);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -106,13 +179,15 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export function formatResults(results: ModeResult[]): string {
+  // As wide as the longest mode shown, so the usual table keeps its usual layout.
+  const width = Math.max(4, ...results.map((r) => r.mode.length));
   const rows = results.map(
     (r) =>
-      `| ${r.mode.padEnd(6)} | ${r.metrics.ndcg10.toFixed(4)} | ${r.metrics.recall10.toFixed(4)} | ${r.metrics.recall100.toFixed(4)} | ${r.metrics.mrr10.toFixed(4)} | ${r.latencyMs.p50.toFixed(1).padStart(6)} | ${String(r.queries).padStart(7)} |`,
+      `| ${r.mode.padEnd(width)} | ${r.metrics.ndcg10.toFixed(4)} | ${r.metrics.recall10.toFixed(4)} | ${r.metrics.recall100.toFixed(4)} | ${r.metrics.mrr10.toFixed(4)} | ${r.latencyMs.p50.toFixed(1).padStart(6)} | ${String(r.queries).padStart(7)} |`,
   );
   return [
-    '| mode   | nDCG@10 | Recall@10 | Recall@100 | MRR@10 | p50 ms | queries |',
-    '|--------|---------|-----------|------------|--------|--------|---------|',
+    `| ${'mode'.padEnd(width)} | nDCG@10 | Recall@10 | Recall@100 | MRR@10 | p50 ms | queries |`,
+    `|${'-'.repeat(width + 2)}|---------|-----------|------------|--------|--------|---------|`,
     ...rows,
   ].join('\n');
 }
