@@ -311,6 +311,14 @@ export const SearchBody = z
     topK: z.number().int().min(1).max(100).default(10),
     mode: SearchMode.default('hybrid'),
     filter: Filter.optional(),
+    // Described here, as the OpenAPI document is built from these schemas.
+    explain: z
+      .boolean()
+      .optional()
+      .describe(
+        'Adds `explain` to the response (the retrievers that ran, the query as each saw it, the fusion) and to ' +
+          'each hit (its rank and raw score in each retriever, null where it did not return the hit, and its fused rank).',
+      ),
   })
   .strict();
 export type SearchBody = z.infer<typeof SearchBody>;
@@ -319,6 +327,50 @@ export type SearchBody = z.infer<typeof SearchBody>;
 export const SearchRequest = SearchBody.extend({ topK: z.number().int().min(1).max(1000).default(10) });
 export type SearchRequest = z.infer<typeof SearchRequest>;
 
+/* ---------- explain: why each result ranked where it did (only when a request asks) ---------- */
+
+/** A retriever's own view of a hit: its 1-based rank and raw score, both null when it did not return it. */
+export const RetrieverRank = z.object({
+  rank: z.number().int().min(1).nullable(),
+  score: z.number().nullable(),
+});
+export type RetrieverRank = z.infer<typeof RetrieverRank>;
+
+export const FusedRank = z.object({ rank: z.number().int().min(1), score: z.number() });
+export type FusedRank = z.infer<typeof FusedRank>;
+
+/**
+ * One hit of one search: each retriever that ran, by name (`sparse`: BM25 score, `dense`: cosine
+ * similarity), and, when several were fused, the fused rank and score.
+ */
+export const HitExplain = z.object({
+  retrievers: z.record(z.string(), RetrieverRank),
+  fused: FusedRank.optional(),
+});
+export type HitExplain = z.infer<typeof HitExplain>;
+
+/** The query as BM25 saw it: its terms after normalisation, stop words and stemming, with their counts. */
+export interface SparseRetrieverExplain {
+  query: string;
+  terms: { term: string; weight: number }[];
+}
+
+export interface DenseRetrieverExplain {
+  query: string;
+  model: string;
+  dimensions: number;
+}
+
+/** How one search ranked: the retrievers that answered, and how their lists were fused. */
+export interface SearchExplain {
+  mode: SearchMode;
+  retrievers: { sparse?: SparseRetrieverExplain; dense?: DenseRetrieverExplain };
+  /** Absent unless two or more lists were fused; `k` is RRF's only. */
+  fusion?: { method: 'score' | 'rrf'; weights: Record<string, number>; k?: number };
+  /** Retrievers that failed and were answered without, as in SearchResponse. */
+  degraded?: string[];
+}
+
 export const SearchHit = z.object({
   documentId: z.string(),
   chunkId: z.string(),
@@ -326,6 +378,7 @@ export const SearchHit = z.object({
   title: z.string().nullable(),
   text: z.string(),
   metadata: Metadata,
+  explain: HitExplain.optional(),
 });
 export type SearchHit = z.infer<typeof SearchHit>;
 
@@ -334,6 +387,8 @@ export interface SearchResponse {
   timings: Record<string, number>;
   /** Legs the search answered without, e.g. `["dense"]` when the embedder was down; absent when none. */
   degraded?: string[];
+  /** Only when the request asked for it. */
+  explain?: SearchExplain;
 }
 
 export const RerankRequest = z
@@ -378,6 +433,8 @@ export interface Citation {
   title: string | null;
   text: string;
   score: number;
+  /** Only when the query asked for it. */
+  explain?: CitationExplain;
 }
 
 export interface PresentResponse {
@@ -398,9 +455,45 @@ export const QueryBody = z
     /** The conversation so far; the question is condensed with it into a standalone one. */
     history: ChatHistory.optional(),
     expand: QueryExpansion.optional(),
+    explain: z
+      .boolean()
+      .optional()
+      .describe(
+        'Adds `explain` to the response (the question as understood, the variants searched and each search’s ' +
+          'explain, their fusion, the reranker) and to each citation (its rank in each variant, the fused rank, ' +
+          'and its rank before and after re-ranking). Such a request bypasses the answer cache.',
+      ),
   })
   .strict();
 export type QueryBody = z.infer<typeof QueryBody>;
+
+/** What a searched variant of the question is: the question itself, another phrasing, or HyDE's passage. */
+export type QueryVariantKind = 'question' | 'rewrite' | 'hyde';
+
+export interface QueryExplain {
+  query: {
+    original: string;
+    /** The standalone question searched. */
+    text: string;
+    language: string;
+    variants: { text: string; kind: QueryVariantKind; mode: SearchMode }[];
+  };
+  /** Each variant's search, in the order of `query.variants`. */
+  searches: SearchExplain[];
+  /** How the variants' lists were fused; absent for a single variant. */
+  fusion?: { method: 'rrf'; k: number };
+  /** `degraded` when the reranker failed and the fused order stood. */
+  rerank: { provider: string; degraded?: true };
+}
+
+export interface CitationExplain {
+  /** Each variant whose search found the chunk: its index in `query.variants`, and the hit's rank there. */
+  variants: ({ variant: number; rank: number } & HitExplain)[];
+  /** The rank and score after fusing the variants; absent for a single variant. */
+  fused?: FusedRank;
+  /** Absent when the reranker failed; `before` is the rank in the candidate list it was given. */
+  reranked?: FusedRank & { before: number };
+}
 
 export interface QueryTimings {
   understandMs: number;
@@ -417,4 +510,6 @@ export interface QueryResponse {
   degraded: string[];
   timings: QueryTimings;
   requestId: string;
+  /** Only when the request asked for it. */
+  explain?: QueryExplain;
 }

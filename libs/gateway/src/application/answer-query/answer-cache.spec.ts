@@ -173,6 +173,7 @@ describe('answer cache keys', () => {
   it('leave topK out of the question only', () => {
     expect(requestHash(body({ topK: 3 }))).not.toBe(requestHash(body({ topK: 4 })));
     expect(questionHash(body({ topK: 3 }))).toBe(questionHash(body({ topK: 4, stream: true })));
+    expect(requestHash(body({ explain: false }))).toBe(requestHash(body()));
     expect(questionHash(body({ mode: 'dense' }))).not.toBe(questionHash(body()));
     expect(questionHash(body({ filter: { source: 'x' } }))).not.toBe(questionHash(body()));
     expect(questionHash(body({ query: 'Does aspirin prevent stroke?' }))).not.toBe(questionHash(body()));

@@ -345,10 +345,12 @@ export function answerKeys(
  * but `stream` (a streamed answer is the same answer), so a field added to the body later is part of the
  * key without anyone having to remember it. Object keys are sorted, so `{a,b}` and `{b,a}` filters are one
  * entry. The query's white space is collapsed and its Unicode composed: a subset of what query
- * understanding does first, so two queries with one key are understood alike.
+ * understanding does first, so two queries with one key are understood alike. `explain` is left out too:
+ * a request asking for it does not use the cache (see AnswerQueryHandler), and `"explain": false` is the
+ * same request as none.
  */
 export function requestHash(body: QueryBody): string {
-  const { stream: _stream, collection: _collection, query, ...options } = body;
+  const { stream: _stream, collection: _collection, explain: _explain, query, ...options } = body;
   return hash({ ...options, query: normalizeQuery(query) });
 }
 
@@ -357,7 +359,14 @@ export function requestHash(body: QueryBody): string {
  * sources it draws on). Any answer to the question beats an extractive one when the model is down.
  */
 export function questionHash(body: QueryBody): string {
-  const { stream: _stream, collection: _collection, topK: _topK, query, ...options } = body;
+  const {
+    stream: _stream,
+    collection: _collection,
+    explain: _explain,
+    topK: _topK,
+    query,
+    ...options
+  } = body;
   return hash({ ...options, query: normalizeQuery(query) });
 }
 

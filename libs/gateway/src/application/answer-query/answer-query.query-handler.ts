@@ -10,16 +10,19 @@ import {
   type PresentationPort,
   type PresentResponse,
   type QueryBody,
+  type QueryExplain,
   type QueryResponse,
   type QueryTimings,
   type QueryUnderstandingPort,
   type RetrievalPort,
   type SearchHit,
+  type UnderstoodQuery,
 } from '#contracts';
-import { englishAnalyzer } from '#platform';
+import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
 import { ExtractiveGenerator } from '#generation';
 import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.js';
-import { plainQuery, retrieveSources, understandRequest } from './retrieve-sources.js';
+import { explainCitations, explainReranked } from './query-explain.js';
+import { plainQuery, searchVariants, understandRequest, type RetrievedSources } from './retrieve-sources.js';
 
 /** How many candidates retrieval hands the re-ranker for each answer source it keeps. */
 const CANDIDATES_PER_SOURCE = 4;
@@ -58,11 +61,16 @@ export class AnswerQueryHandler {
     @Inject(GENERATION_PORT) private readonly generation: GenerationPort,
     @Inject(PRESENTATION_PORT) private readonly presentation: PresentationPort,
     private readonly cache: AnswerCache,
+    @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
 
   async execute(body: QueryBody, requestId: string, progress: QueryProgress = {}): Promise<QueryResponse> {
-    const { answer: cached, generation } = await this.cache.lookup(body);
-    progress.onCache?.(cached ? 'hit' : this.cache.enabled ? 'miss' : 'bypass');
+    // An explain request bypasses the answer cache both ways: a cached answer was computed without
+    // explain, and one with explain is not kept (nor replayed when the model is down, since no
+    // generation is taken for it).
+    const cacheable = !body.explain;
+    const { answer: cached, generation } = cacheable ? await this.cache.lookup(body) : {};
+    progress.onCache?.(cached ? 'hit' : cacheable && this.cache.enabled ? 'miss' : 'bypass');
     if (cached) {
       progress.onSources?.(cached.sources);
       for (const piece of words(cached.response.answer)) progress.onToken?.(piece);
@@ -111,13 +119,19 @@ export class AnswerQueryHandler {
     // Understanding answered, but one of its LLM steps fell back to the plain question.
     if (understood.degraded) degraded.push('understanding');
     const query = understood.text;
-    const candidates = await stage('retrieveMs', () =>
-      retrieveSources(this.retrieval, body, understood, body.topK * CANDIDATES_PER_SOURCE, degraded),
+    const retrieved = await stage('retrieveMs', () =>
+      searchVariants(this.retrieval, body, understood, body.topK * CANDIDATES_PER_SOURCE, degraded),
     );
+    const candidates = retrieved.hits;
+    const rerank = { answered: false };
     const sources = await stage('rerankMs', () =>
       fallback(
         'rerank',
-        async () => (await this.retrieval.rerank({ query, topK: body.topK, hits: candidates })).results,
+        async () => {
+          const { results } = await this.retrieval.rerank({ query, topK: body.topK, hits: candidates });
+          rerank.answered = true;
+          return results;
+        },
         () => candidates.slice(0, body.topK),
       ),
     );
@@ -162,8 +176,32 @@ export class AnswerQueryHandler {
     );
     timings.totalMs = round(performance.now() - started);
     const response = { answer: presented.answer, citations: presented.citations, degraded, timings };
-    await this.cache.set(body, { response, sources }, generation);
+    if (retrieved.explain) {
+      const reranked = rerank.answered ? explainReranked(candidates, sources) : undefined;
+      return {
+        ...response,
+        citations: explainCitations(response.citations, retrieved.explain.candidates, reranked),
+        requestId,
+        explain: this.explain(understood, retrieved.explain, rerank.answered),
+      };
+    }
+    if (cacheable) await this.cache.set(body, { response, sources }, generation);
     return { ...response, requestId };
+  }
+
+  private explain(
+    understood: UnderstoodQuery,
+    retrieved: NonNullable<RetrievedSources['explain']>,
+    reranked: boolean,
+  ): QueryExplain {
+    const { original, text, language } = understood;
+    return {
+      query: { original, text, language, variants: retrieved.variants },
+      searches: retrieved.searches,
+      ...(retrieved.fusion && { fusion: retrieved.fusion }),
+      // The provider configured; `degraded` when it failed and the fused order stood.
+      rerank: { provider: this.config.rerank.provider, ...(!reranked && { degraded: true as const }) },
+    };
   }
 
   /**

@@ -1,13 +1,15 @@
 import type {
   QueryBody,
+  QueryExplain,
   RetrievalPort,
+  SearchExplain,
   SearchHit,
-  SearchMode,
   UnderstandRequest,
   UnderstoodQuery,
 } from '#contracts';
 import { reciprocalRankFusion } from '#retrieval';
 import { searchRetrieval } from '../search/search-retrieval.js';
+import { explainCandidates, type CandidateExplain } from './query-explain.js';
 
 /**
  * The understand and retrieve stages of the query path, as the gateway drives them: what it asks query
@@ -27,14 +29,22 @@ export function plainQuery(body: QueryBody): UnderstoodQuery {
   return { original: body.query, text: body.query, language: 'und', queries: [body.query] };
 }
 
-/**
- * Searches every variant of the question in parallel through the retrieval port, each for `topK`
- * candidates, and fuses the lists by reciprocal rank fusion, every variant weighing the same: a chunk
- * that several phrasings find rises, and one that only a phrasing finds still gets in. The hypothetical
- * passage is searched by meaning only (it is written like a document, not like a query), unless the
- * request asked for sparse search alone. A single variant is returned as retrieval ranked it. When any
- * search answered without its dense leg (the embedder was down), `dense` is added to `degraded` once.
- */
+/** One searched variant of the question, and how it came to be searched. */
+export type QueryVariant = QueryExplain['query']['variants'][number];
+
+/** The candidates of the query path and, when the request asked for it, how they were found. */
+export interface RetrievedSources {
+  hits: SearchHit[];
+  explain?: {
+    variants: QueryVariant[];
+    searches: SearchExplain[];
+    fusion?: QueryExplain['fusion'];
+    /** Each candidate's explain, by chunk id. */
+    candidates: Map<string, CandidateExplain>;
+  };
+}
+
+/** The candidates alone: `searchVariants` without explain. */
 export async function retrieveSources(
   retrieval: RetrievalPort,
   body: QueryBody,
@@ -42,21 +52,64 @@ export async function retrieveSources(
   topK: number,
   degraded: string[] = [],
 ): Promise<SearchHit[]> {
-  const searches: { query: string; mode: SearchMode }[] = understood.queries.map((query) => ({
-    query,
+  return (await searchVariants(retrieval, { ...body, explain: false }, understood, topK, degraded)).hits;
+}
+
+/**
+ * Searches every variant of the question in parallel through the retrieval port, each for `topK`
+ * candidates, and fuses the lists by reciprocal rank fusion, every variant weighing the same: a chunk
+ * that several phrasings find rises, and one that only a phrasing finds still gets in. The hypothetical
+ * passage is searched by meaning only (it is written like a document, not like a query), unless the
+ * request asked for sparse search alone. A single variant is returned as retrieval ranked it. When any
+ * search answered without its dense leg (the embedder was down), `dense` is added to `degraded` once.
+ * With `body.explain`, each search is asked for its explain, which is gathered into `explain`; the hits
+ * themselves are returned without it, since a candidate's explain spans the variants.
+ */
+export async function searchVariants(
+  retrieval: RetrievalPort,
+  body: QueryBody,
+  understood: UnderstoodQuery,
+  topK: number,
+  degraded: string[] = [],
+): Promise<RetrievedSources> {
+  const searches: QueryVariant[] = understood.queries.map((text, i) => ({
+    text,
+    kind: i === 0 ? 'question' : 'rewrite',
     mode: body.mode,
   }));
   if (understood.hyde !== undefined)
-    searches.push({ query: understood.hyde, mode: body.mode === 'sparse' ? 'sparse' : 'dense' });
+    searches.push({ text: understood.hyde, kind: 'hyde', mode: body.mode === 'sparse' ? 'sparse' : 'dense' });
   const responses = await Promise.all(
-    searches.map(({ query, mode }) =>
-      searchRetrieval(retrieval, { collection: body.collection, query, topK, mode, filter: body.filter }),
+    searches.map(({ text, mode }) =>
+      searchRetrieval(retrieval, {
+        collection: body.collection,
+        query: text,
+        topK,
+        mode,
+        filter: body.filter,
+        ...(body.explain && { explain: true }),
+      }),
     ),
   );
   if (responses.some((r) => r.degraded?.includes('dense')) && !degraded.includes('dense'))
     degraded.push('dense');
   const lists = responses.map((r) => r.results);
-  if (lists.length === 1) return lists[0];
+  const hits = lists.length === 1 ? lists[0] : fuseVariants(lists, topK);
+  if (!body.explain) return { hits };
+  const fused = lists.length > 1;
+  return {
+    hits: hits.map(withoutExplain),
+    explain: {
+      variants: searches,
+      // Retrieval explains every search asked to; should one come back without, it keeps its place.
+      searches: responses.map((r, i) => r.explain ?? { mode: searches[i].mode, retrievers: {} }),
+      ...(fused && { fusion: { method: 'rrf' as const, k: VARIANT_RRF_K } }),
+      candidates: explainCandidates(lists, hits, fused),
+    },
+  };
+}
+
+function fuseVariants(lists: SearchHit[][], topK: number): SearchHit[] {
   const hits = new Map<string, SearchHit>();
   for (const list of lists) for (const hit of list) if (!hits.has(hit.chunkId)) hits.set(hit.chunkId, hit);
   const fused = reciprocalRankFusion(
@@ -66,4 +119,8 @@ export async function retrieveSources(
   // Scaled so that 1 means first in every list, as a client reading `score` would expect.
   const best = lists.length / (VARIANT_RRF_K + 1);
   return fused.slice(0, topK).map(({ id, score }) => ({ ...hits.get(id)!, score: score / best }));
+}
+
+function withoutExplain({ explain: _explain, ...hit }: SearchHit): SearchHit {
+  return hit;
 }

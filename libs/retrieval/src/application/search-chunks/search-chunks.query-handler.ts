@@ -15,6 +15,7 @@ import {
   type CollectionStats,
   type ScoredChunk,
 } from '../../infrastructure/chunk-search.repository.js';
+import { explainSearch } from './search-explain.js';
 
 export const DIMENSION_MISMATCH = 'RETRIEVAL.DIMENSION_MISMATCH';
 export const EMBEDDER_TIMEOUT = 'RETRIEVAL.EMBEDDER_TIMEOUT';
@@ -57,6 +58,12 @@ export class SearchChunksHandler {
     };
 
     const degraded: string[] = [];
+    // What each retriever answered, kept for `explain`.
+    const legs: Record<string, ScoredChunk[]> = {};
+    const leg = <T extends ScoredChunk[] | undefined>(name: string, list: T): T => {
+      if (list) legs[name] = list;
+      return list;
+    };
     // The dense leg, or undefined when it failed in a way the sparse leg can stand in for.
     const denseOrFallback = async (limit: number): Promise<ScoredChunk[] | undefined> => {
       try {
@@ -76,28 +83,48 @@ export class SearchChunksHandler {
     let ranked: ScoredChunk[];
     if (request.mode === 'dense') {
       ranked =
-        (await denseOrFallback(request.topK)) ??
-        (await timed('sparse', () => this.sparse(collection, request.query, request.topK, request.filter)));
+        leg('dense', await denseOrFallback(request.topK)) ??
+        leg(
+          'sparse',
+          await timed('sparse', () => this.sparse(collection, request.query, request.topK, request.filter)),
+        );
     } else if (request.mode === 'sparse') {
-      ranked = await timed('sparse', () =>
-        this.sparse(collection, request.query, request.topK, request.filter),
+      ranked = leg(
+        'sparse',
+        await timed('sparse', () => this.sparse(collection, request.query, request.topK, request.filter)),
       );
     } else {
       const [dense, sparse] = await Promise.all([
         denseOrFallback(depth),
         timed('sparse', () => this.sparse(collection, request.query, depth, request.filter)),
       ]);
+      leg('dense', dense);
+      leg('sparse', sparse);
       ranked = dense ? this.fuse(dense, sparse).slice(0, request.topK) : sparse.slice(0, request.topK);
     }
 
     const chunks = await timed('fetch', () => this.repository.hits(ranked.map((r) => r.id)));
+    const explained = request.explain
+      ? explainSearch(
+          // Only a hybrid search whose dense leg answered fuses; otherwise a leg's list stands as it is.
+          { request, collection, legs, ranked, fused: request.mode === 'hybrid' && !!legs.dense, degraded },
+          this.config.retrieval,
+        )
+      : undefined;
     const results: SearchHit[] = [];
     for (const r of ranked) {
       const chunk = chunks.get(r.id);
-      if (chunk) results.push({ ...chunk, score: round(r.score, 6) });
+      if (chunk)
+        results.push({
+          ...chunk,
+          score: round(r.score, 6),
+          ...(explained && { explain: explained.hits.get(r.id) }),
+        });
     }
     timings.totalMs = round(performance.now() - started);
-    return degraded.length > 0 ? { results, timings, degraded } : { results, timings };
+    const response: SearchResponse =
+      degraded.length > 0 ? { results, timings, degraded } : { results, timings };
+    return explained ? { ...response, explain: explained.search } : response;
   }
 
   private fuse(dense: ScoredChunk[], sparse: ScoredChunk[]): ScoredChunk[] {
