@@ -22,7 +22,13 @@ import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
 import { ExtractiveGenerator } from '#generation';
 import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.js';
 import { explainCitations, explainReranked } from './query-explain.js';
-import { plainQuery, searchVariants, understandRequest, type RetrievedSources } from './retrieve-sources.js';
+import {
+  plainQuery,
+  searchAhead,
+  searchVariants,
+  understandRequest,
+  type RetrievedSources,
+} from './retrieve-sources.js';
 
 /** How many candidates retrieval hands the re-ranker for each answer source it keeps. */
 const CANDIDATES_PER_SOURCE = 4;
@@ -109,6 +115,8 @@ export class AnswerQueryHandler {
       }
     };
 
+    const candidateCount = body.topK * CANDIDATES_PER_SOURCE;
+    const ahead = searchAhead(this.retrieval, body, candidateCount);
     const understood = await stage('understandMs', () =>
       fallback(
         'understanding',
@@ -119,8 +127,9 @@ export class AnswerQueryHandler {
     // Understanding answered, but one of its LLM steps fell back to the plain question.
     if (understood.degraded) degraded.push('understanding');
     const query = understood.text;
+    // With a search ahead, retrieveMs is what retrieval took beyond understanding: its cost to the answer.
     const retrieved = await stage('retrieveMs', () =>
-      searchVariants(this.retrieval, body, understood, body.topK * CANDIDATES_PER_SOURCE, degraded),
+      searchVariants(this.retrieval, body, understood, candidateCount, degraded, ahead),
     );
     const candidates = retrieved.hits;
     const rerank = { answered: false };

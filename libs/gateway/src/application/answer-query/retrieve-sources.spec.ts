@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, QueryBody, type RetrievalPort, type SearchHit, type SearchRequest } from '#contracts';
-import { plainQuery, retrieveSources, understandRequest, VARIANT_RRF_K } from './retrieve-sources.js';
+import {
+  plainQuery,
+  searchAhead,
+  searchVariants,
+  understandRequest,
+  VARIANT_RRF_K,
+} from './retrieve-sources.js';
 
 const hit = (id: string): SearchHit => ({
   documentId: id,
@@ -26,10 +32,10 @@ function fakeRetrieval(results: Record<string, string[]>) {
 
 const body = QueryBody.parse({ collection: 'c', query: 'q', filter: { year: 2020 } });
 
-describe('retrieveSources', () => {
+describe('searchVariants', () => {
   it('returns a single query’s results as retrieval ranked them', async () => {
     const { port, searches } = fakeRetrieval({ q: ['a', 'b'] });
-    const hits = await retrieveSources(port, body, plainQuery(body), 20);
+    const { hits } = await searchVariants(port, body, plainQuery(body), 20);
     expect(hits).toEqual([hit('a'), hit('b')]);
     expect(searches).toEqual([
       { collection: 'c', query: 'q', topK: 20, mode: 'hybrid', filter: { year: 2020 } },
@@ -39,7 +45,7 @@ describe('retrieveSources', () => {
   it('searches every phrasing and fuses them by reciprocal rank, up to topK', async () => {
     const { port, searches } = fakeRetrieval({ q: ['a', 'b', 'c'], p1: ['b', 'd'], p2: ['b', 'a', 'e'] });
     const understood = { original: 'q', text: 'q', language: 'und', queries: ['q', 'p1', 'p2'] };
-    const hits = await retrieveSources(port, body, understood, 4);
+    const { hits } = await searchVariants(port, body, understood, 4);
     expect(searches.map((s) => [s.query, s.mode])).toEqual([
       ['q', 'hybrid'],
       ['p1', 'hybrid'],
@@ -55,7 +61,7 @@ describe('retrieveSources', () => {
   it('searches the hypothetical passage by meaning, unless the request is sparse only', async () => {
     const { port, searches } = fakeRetrieval({ q: ['a'], passage: ['h'] });
     const understood = { ...plainQuery(body), hyde: 'passage' };
-    const hits = await retrieveSources(port, body, understood, 10);
+    const { hits } = await searchVariants(port, body, understood, 10);
     expect(searches.map((s) => [s.query, s.mode])).toEqual([
       ['q', 'hybrid'],
       ['passage', 'dense'],
@@ -63,7 +69,7 @@ describe('retrieveSources', () => {
     expect(hits.map((h) => h.documentId).sort()).toEqual(['a', 'h']);
 
     const sparse = fakeRetrieval({});
-    await retrieveSources(sparse.port, { ...body, mode: 'sparse' }, understood, 10);
+    await searchVariants(sparse.port, { ...body, mode: 'sparse' }, understood, 10);
     expect(sparse.searches.map((s) => s.mode)).toEqual(['sparse', 'sparse']);
   });
 
@@ -74,7 +80,7 @@ describe('retrieveSources', () => {
       rerank: () => Promise.reject(new Error('not used')),
     };
     const understood = { original: 'q', text: 'q', language: 'und', queries: ['q', 'p1'] };
-    await expect(retrieveSources(port, body, understood, 10)).rejects.toMatchObject({
+    await expect(searchVariants(port, body, understood, 10)).rejects.toMatchObject({
       code: 'RETRIEVAL.UNAVAILABLE',
       status: 503,
     });
@@ -85,7 +91,7 @@ describe('retrieveSources', () => {
       search: () => Promise.reject(AppError.badRequest('RETRIEVAL.INVALID_FILTER', 'bad filter')),
       rerank: () => Promise.reject(new Error('not used')),
     };
-    await expect(retrieveSources(port, body, plainQuery(body), 10)).rejects.toMatchObject({
+    await expect(searchVariants(port, body, plainQuery(body), 10)).rejects.toMatchObject({
       code: 'RETRIEVAL.INVALID_FILTER',
     });
   });
@@ -98,7 +104,7 @@ describe('retrieveSources', () => {
     };
     const degraded: string[] = [];
     const understood = { original: 'q', text: 'q', language: 'und', queries: ['q', 'p1', 'p2'] };
-    const hits = await retrieveSources(port, body, understood, 10, degraded);
+    const { hits } = await searchVariants(port, body, understood, 10, degraded);
     expect(hits).toHaveLength(3);
     expect(degraded).toEqual(['dense']);
   });
@@ -118,5 +124,48 @@ describe('understandRequest', () => {
       history: [{ role: 'user', content: 'what happened?' }],
       expand: { hyde: true },
     });
+  });
+});
+
+describe('searchAhead', () => {
+  it('searches the normalised question at once, and the matching variant uses its reply', async () => {
+    const { port, searches } = fakeRetrieval({ 'q r': ['a'], p1: ['b'] });
+    const typed = QueryBody.parse({ collection: 'c', query: '  q\u00a0 r ' });
+    const ahead = searchAhead(port, typed, 20);
+    expect(searches.map((s) => s.query)).toEqual(['q r']);
+    const understood = { original: typed.query, text: 'q r', language: 'und', queries: ['q r', 'p1'] };
+    const { hits } = await searchVariants(port, typed, understood, 20, [], ahead);
+    // The question was not searched a second time; only the other phrasing was.
+    expect(searches.map((s) => s.query)).toEqual(['q r', 'p1']);
+    expect(hits.map((h) => h.documentId).sort()).toEqual(['a', 'b']);
+  });
+
+  it('is not used when understanding rewrote the question, and its failure is then nobody’s', async () => {
+    const searches: string[] = [];
+    const port: RetrievalPort = {
+      search: (request) => {
+        searches.push(request.query);
+        return request.query === 'q'
+          ? Promise.reject(new AppError('RETRIEVAL.X', 'boom', 400))
+          : Promise.resolve({ results: [hit('z')], timings: {} });
+      },
+      rerank: () => Promise.reject(new Error('not used')),
+    };
+    const ahead = searchAhead(port, body, 10);
+    const understood = { original: 'q', text: 'standalone', language: 'und', queries: ['standalone'] };
+    const { hits } = await searchVariants(port, body, understood, 10, [], ahead);
+    expect(searches).toEqual(['q', 'standalone']);
+    expect(hits).toEqual([hit('z')]);
+  });
+
+  it('starts nothing for a conversation, whose question will be rewritten', () => {
+    const { port, searches } = fakeRetrieval({});
+    const followUp = QueryBody.parse({
+      collection: 'c',
+      query: 'and in mice?',
+      history: [{ role: 'user', content: 'does aspirin help?' }],
+    });
+    expect(searchAhead(port, followUp, 10)).toBeUndefined();
+    expect(searches).toEqual([]);
   });
 });

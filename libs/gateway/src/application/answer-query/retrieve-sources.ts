@@ -4,9 +4,12 @@ import type {
   RetrievalPort,
   SearchExplain,
   SearchHit,
+  SearchRequest,
+  SearchResponse,
   UnderstandRequest,
   UnderstoodQuery,
 } from '#contracts';
+import { normalizeQuery } from '#query-understanding';
 import { reciprocalRankFusion } from '#retrieval';
 import { searchRetrieval } from '../search/search-retrieval.js';
 import { explainCandidates, type CandidateExplain } from './query-explain.js';
@@ -29,6 +32,43 @@ export function plainQuery(body: QueryBody): UnderstoodQuery {
   return { original: body.query, text: body.query, language: 'und', queries: [body.query] };
 }
 
+/** A search started before understanding answered, and its reply to come. */
+export interface SearchAhead {
+  request: SearchRequest;
+  response: Promise<SearchResponse>;
+}
+
+/**
+ * Starts the search of the question as understanding will hand it back when there is no conversation to
+ * condense: normalised, in the request's mode. Understanding and this search then run at the same time,
+ * and `searchVariants` uses the reply for the variant it matches (the question itself, also when
+ * understanding adds other phrasings), so retrieval no longer waits a whole understanding call (a hop
+ * of its own across processes) before it starts. A conversation's question will be rewritten, so none
+ * is started then. A search that matches no variant is wasted work, and its failure nobody's error.
+ */
+export function searchAhead(
+  retrieval: RetrievalPort,
+  body: QueryBody,
+  topK: number,
+): SearchAhead | undefined {
+  if (body.history && body.history.length > 0) return undefined;
+  const request = variantSearch(body, normalizeQuery(body.query), body.mode, topK);
+  const response = searchRetrieval(retrieval, request);
+  response.catch(() => undefined);
+  return { request, response };
+}
+
+function variantSearch(body: QueryBody, query: string, mode: QueryBody['mode'], topK: number): SearchRequest {
+  return {
+    collection: body.collection,
+    query,
+    topK,
+    mode,
+    filter: body.filter,
+    ...(body.explain && { explain: true }),
+  };
+}
+
 /** One searched variant of the question, and how it came to be searched. */
 export type QueryVariant = QueryExplain['query']['variants'][number];
 
@@ -42,17 +82,6 @@ export interface RetrievedSources {
     /** Each candidate's explain, by chunk id. */
     candidates: Map<string, CandidateExplain>;
   };
-}
-
-/** The candidates alone: `searchVariants` without explain. */
-export async function retrieveSources(
-  retrieval: RetrievalPort,
-  body: QueryBody,
-  understood: UnderstoodQuery,
-  topK: number,
-  degraded: string[] = [],
-): Promise<SearchHit[]> {
-  return (await searchVariants(retrieval, { ...body, explain: false }, understood, topK, degraded)).hits;
 }
 
 /**
@@ -71,6 +100,7 @@ export async function searchVariants(
   understood: UnderstoodQuery,
   topK: number,
   degraded: string[] = [],
+  ahead?: SearchAhead,
 ): Promise<RetrievedSources> {
   const searches: QueryVariant[] = understood.queries.map((text, i) => ({
     text,
@@ -81,14 +111,9 @@ export async function searchVariants(
     searches.push({ text: understood.hyde, kind: 'hyde', mode: body.mode === 'sparse' ? 'sparse' : 'dense' });
   const responses = await Promise.all(
     searches.map(({ text, mode }) =>
-      searchRetrieval(retrieval, {
-        collection: body.collection,
-        query: text,
-        topK,
-        mode,
-        filter: body.filter,
-        ...(body.explain && { explain: true }),
-      }),
+      ahead && ahead.request.query === text && ahead.request.mode === mode
+        ? ahead.response
+        : searchRetrieval(retrieval, variantSearch(body, text, mode, topK)),
     ),
   );
   if (responses.some((r) => r.degraded?.includes('dense')) && !degraded.includes('dense'))
