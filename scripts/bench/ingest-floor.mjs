@@ -41,6 +41,7 @@ import {
   positiveInt,
   REPO_ROOT,
   guardProcesses,
+  isMain,
   sleep,
   startDistributed,
   startProcess,
@@ -149,7 +150,7 @@ async function dropDatabase(db) {
   databases.delete(db.name);
 }
 
-async function pgSettings() {
+export async function pgSettings() {
   const { rows } = await withClient(ADMIN_DATABASE_URL, (c) =>
     c.query(`SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name`, [PG_SETTINGS]),
   );
@@ -673,21 +674,20 @@ function formatComparison(runs, indexed, thenIndex, langchain) {
   return lines.join('\n');
 }
 
-guardProcesses();
-
-async function main() {
-  const options = parseOptions(process.argv.slice(2));
+/**
+ * The whole comparison on `documents` (BEIR-shaped { id, title, text, metadata }): ragnest through its
+ * API with each number of ingestion processes at each INGESTION_CONCURRENCY, the two bare-COPY floors on
+ * the first run's rows, and LangChain.js on its chunks. Every database it made is dropped before it returns.
+ */
+export async function ingestFloor(documents, { workers = [1, 2], ingestionConcurrency = [2] } = {}) {
   if (!existsSync(join(REPO_ROOT, 'dist/apps/gateway/main.js')))
     throw new Error('the benchmark runs the built apps: run `npm run build` first');
-  const startedAt = new Date().toISOString();
-  const documents = await loadCorpus(options.dataset, options.docs);
-  const env = environment(options, await pgSettings());
   const runs = [];
   let source;
   try {
-    for (const concurrency of options.ingestionConcurrency) {
-      for (const workers of options.workers) {
-        const { db, result } = await benchRagnest(documents, workers, concurrency);
+    for (const concurrency of ingestionConcurrency) {
+      for (const w of workers) {
+        const { db, result } = await benchRagnest(documents, w, concurrency);
         runs.push(result);
         // The first run's database is the floor's source; the others go at once.
         if (source) await dropDatabase(db);
@@ -698,11 +698,7 @@ async function main() {
     const indexed = await floorIndexed(rows);
     const thenIndex = await floorThenIndex(rows);
     const langchain = await benchLangchain(source);
-    const loadAtEnd = os.loadavg();
-    const report = {
-      startedAt,
-      environment: { ...env, loadAverageAtEnd: loadAtEnd },
-      options: { ...options, docs: documents.length },
+    return {
       ragnest: runs,
       langchain,
       floor: {
@@ -711,21 +707,43 @@ async function main() {
         intoIndexedTables: indexed,
         indexLessThenIndexes: thenIndex,
       },
+      // Kept out of the JSON (the rows themselves): what the Markdown of this script needs.
+      exported: rows,
     };
-    console.log(`\n## Ingestion against the bare-COPY floor\n\n${formatHeader(env, documents, loadAtEnd)}\n`);
-    console.log(`${formatRagnest(runs)}\n`);
-    console.log(`${formatFloor(rows, indexed, thenIndex)}\n`);
-    console.log(`${formatComparison(runs, indexed, thenIndex, langchain)}\n`);
-    console.log(`Figures written to ${await writeResults('ingest-floor', report)}`);
   } finally {
     for (const name of [...databases]) await dropDatabase({ name });
   }
 }
 
-main().catch((error) => {
-  if (stopping.signal.aborted) return;
-  console.error(
-    `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
-  );
-  process.exitCode = 1;
-});
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date().toISOString();
+  const documents = await loadCorpus(options.dataset, options.docs);
+  const env = environment(options, await pgSettings());
+  const { exported: rows, ...result } = await ingestFloor(documents, options);
+  const { ragnest: runs, langchain } = result;
+  const { intoIndexedTables: indexed, indexLessThenIndexes: thenIndex } = result.floor;
+  const loadAtEnd = os.loadavg();
+  const report = {
+    startedAt,
+    environment: { ...env, loadAverageAtEnd: loadAtEnd },
+    options: { ...options, docs: documents.length },
+    ...result,
+  };
+  console.log(`\n## Ingestion against the bare-COPY floor\n\n${formatHeader(env, documents, loadAtEnd)}\n`);
+  console.log(`${formatRagnest(runs)}\n`);
+  console.log(`${formatFloor(rows, indexed, thenIndex)}\n`);
+  console.log(`${formatComparison(runs, indexed, thenIndex, langchain)}\n`);
+  console.log(`Figures written to ${await writeResults('ingest-floor', report)}`);
+}
+
+if (isMain(import.meta.url)) {
+  guardProcesses();
+  main().catch((error) => {
+    if (stopping.signal.aborted) return;
+    console.error(
+      `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
+    );
+    process.exitCode = 1;
+  });
+}

@@ -36,7 +36,11 @@ import {
   readJsonl,
   REPO_ROOT,
   guardProcesses,
+  isMain,
+  memoryMiB,
+  runLoad,
   sleep,
+  summarise,
   startDistributed,
   startProcess,
   writeResults,
@@ -46,14 +50,13 @@ import {
 const BACKENDS = ['postgres', 'pglite', 'distributed'];
 const BACKEND_GROUPS = { both: ['postgres', 'pglite'], all: BACKENDS };
 const RETRIEVAL_REPLICAS = 2;
-const COLLECTION = 'bench';
+export const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
-const WARMUP_REQUESTS = 20;
-const SEARCH_MODES = ['sparse', 'dense', 'hybrid'];
+export const WARMUP_REQUESTS = 20;
+export const SEARCH_MODES = ['sparse', 'dense', 'hybrid'];
 const INGEST_TIMEOUT_MS = 60 * 60_000;
 const REQUEST_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
-const MAX_ERRORS_KEPT = 10;
 /** The answer cache would turn repeated /rag/query requests into cache hits: the pipeline is measured. */
 const SERVER_ENV = { ANSWER_CACHE_SIZE: '0' };
 
@@ -92,7 +95,7 @@ function parseOptions(argv) {
 
 /* ---------- data set ---------- */
 
-async function loadDataset(dir, maxDocs, maxQueries) {
+export async function loadDataset(dir, maxDocs, maxQueries) {
   const corpus = (await readJsonl(join(dir, 'corpus.jsonl'))).slice(0, maxDocs);
   const documents = corpus.map((d) => ({
     id: String(d._id),
@@ -121,7 +124,7 @@ async function loadDataset(dir, maxDocs, maxQueries) {
 /* ---------- databases for the server ---------- */
 
 /** A fresh, empty store for one backend: the server's env, and how to remove the store afterwards. */
-async function prepareStore(backend) {
+export async function prepareStore(backend) {
   if (backend === 'postgres' || backend === 'distributed') {
     const name = `ragnest_bench_${process.pid}_${Date.now()}`;
     await adminQuery(`CREATE DATABASE ${name}`);
@@ -138,9 +141,16 @@ async function prepareStore(backend) {
 
 /* ---------- the server processes ---------- */
 
-/** `ragnest serve`: every context in one process. */
-async function startMonolith(backend, storeEnv) {
-  const env = { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...SERVER_ENV, ...storeEnv };
+/** `ragnest serve`: every context in one process; `extraEnv` is what a caller adds to its settings. */
+export async function startMonolith(backend, storeEnv, extraEnv = {}) {
+  const env = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ...SERVER_ENV,
+    ...extraEnv,
+    ...storeEnv,
+  };
   if (backend === 'pglite') delete env.DATABASE_URL;
   const server = await startProcess(
     'server',
@@ -161,22 +171,15 @@ const DISTRIBUTED_SERVICES = [
   ...Array.from({ length: RETRIEVAL_REPLICAS }, (_, i) => [`retrieval-${i + 1}`, 'retrieval']),
 ];
 
-function startRagnestDistributed(storeEnv) {
+export function startRagnestDistributed(storeEnv, extraEnv = {}) {
   return startDistributed({
-    env: { ...SERVER_ENV, ...storeEnv },
+    env: { ...SERVER_ENV, ...extraEnv, ...storeEnv },
     services: DISTRIBUTED_SERVICES,
     label: (name) => `distributed ${name}`,
   });
 }
 
-/** Resident and peak resident memory of a process, in MiB, from /proc. */
-async function memoryMiB(pid) {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
-}
-
-async function memoryOf(processes) {
+export async function memoryOf(processes) {
   return Promise.all(processes.map((p) => memoryMiB(p.child.pid)));
 }
 
@@ -228,7 +231,11 @@ function isConnectionReset(error) {
   return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
 }
 
-async function ingest(baseUrl, documents) {
+/**
+ * POSTs `documents` and waits until none is queued or processing, and, with `waitForIndex`, until the
+ * collection's HNSW index is built (the server must then build it at any size: VECTOR_INDEX_MIN_CHUNKS=1).
+ */
+export async function ingest(baseUrl, documents, { waitForIndex = false } = {}) {
   const client = ingestionClient(baseUrl);
   const started = performance.now();
   for (let i = 0; i < documents.length; i += INGEST_BATCH) {
@@ -239,7 +246,7 @@ async function ingest(baseUrl, documents) {
     }
   }
   const postedSeconds = (performance.now() - started) / 1000;
-  const view = await waitIndexed(client, started);
+  const view = await waitIndexed(client, started, waitForIndex);
   const seconds = (performance.now() - started) / 1000;
   return {
     documents: view.documents.indexed,
@@ -255,67 +262,20 @@ async function ingest(baseUrl, documents) {
   };
 }
 
-async function waitIndexed(client, started) {
+async function waitIndexed(client, started, waitForIndex) {
   const path = `/rag/collections/${COLLECTION}`;
   while (performance.now() - started < INGEST_TIMEOUT_MS) {
     const res = await client.poll(path);
     if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${res.text}`);
     const view = JSON.parse(res.text);
-    if (view.documents.queued + view.documents.processing === 0) return view;
+    const indexed = !waitForIndex || view.embedding.index === 'hnsw';
+    if (view.documents.queued + view.documents.processing === 0 && indexed) return view;
     await sleep(POLL_MS);
   }
   throw new Error(`ingestion did not finish within ${INGEST_TIMEOUT_MS / 60_000} minutes`);
 }
 
 /* ---------- request runs ---------- */
-
-/** Sends one request per item with `concurrency` workers pulling from a shared index. */
-async function runLoad(items, concurrency, send) {
-  let next = 0;
-  const latencies = [];
-  const errors = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      const t0 = performance.now();
-      try {
-        const res = await send(item);
-        if (res.status === 200) latencies.push(performance.now() - t0);
-        else errors.push(`HTTP ${res.status} ${res.text.slice(0, 300)}`);
-      } catch (error) {
-        if (stopping.signal.aborted) throw error;
-        errors.push(
-          `${error.name}: ${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ''}`,
-        );
-      }
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function summarise(endpoint, mode, concurrency, run) {
-  const sorted = [...run.latencies].sort((a, b) => a - b);
-  return {
-    endpoint,
-    mode,
-    concurrency,
-    requests: run.latencies.length + run.errors.length,
-    errors: run.errors.length,
-    p50Ms: percentile(sorted, 50),
-    p95Ms: percentile(sorted, 95),
-    p99Ms: percentile(sorted, 99),
-    requestsPerSecond: run.latencies.length / run.seconds,
-    seconds: run.seconds,
-    errorSamples: run.errors.slice(0, MAX_ERRORS_KEPT),
-  };
-}
 
 async function measure(baseUrl, endpoint, mode, concurrency, queries) {
   const body = (query) =>
@@ -333,12 +293,15 @@ async function measure(baseUrl, endpoint, mode, concurrency, queries) {
   return row;
 }
 
-async function measureRequests(baseUrl, queries, concurrencies) {
+/** /rag/search in each mode and /rag/query at each concurrency; `search` or `query` false leaves one out. */
+export async function measureRequests(baseUrl, queries, concurrencies, { search = true, query = true } = {}) {
   const rows = [];
-  for (const mode of SEARCH_MODES) {
+  for (const mode of search ? SEARCH_MODES : []) {
     for (const c of concurrencies) rows.push(await measure(baseUrl, '/rag/search', mode, c, queries));
   }
-  for (const c of concurrencies) rows.push(await measure(baseUrl, '/rag/query', 'hybrid', c, queries));
+  for (const c of query ? concurrencies : []) {
+    rows.push(await measure(baseUrl, '/rag/query', 'hybrid', c, queries));
+  }
   return rows;
 }
 
@@ -477,8 +440,6 @@ function formatComparison(monolith, distributed) {
   return lines.join('\n');
 }
 
-guardProcesses();
-
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date().toISOString();
@@ -500,10 +461,13 @@ async function main() {
   console.log(`Figures written to ${await writeResults('ingest-search', report)}`);
 }
 
-main().catch((error) => {
-  if (stopping.signal.aborted) return;
-  console.error(
-    `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
-  );
-  process.exitCode = 1;
-});
+if (isMain(import.meta.url)) {
+  guardProcesses();
+  main().catch((error) => {
+    if (stopping.signal.aborted) return;
+    console.error(
+      `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
+    );
+    process.exitCode = 1;
+  });
+}

@@ -217,3 +217,111 @@ export async function startDistributed({ env, services, tag = 'bench', label = (
     throw error;
   }
 }
+
+/* ---------- shared by the scripts that run standalone and under run.mjs ---------- */
+
+/** True when the module at `importMetaUrl` is the script node was started with (not imported by run.mjs). */
+export function isMain(importMetaUrl) {
+  return Boolean(process.argv[1]) && resolve(process.argv[1]) === fileURLToPath(importMetaUrl);
+}
+
+/** The p-th percentile (nearest rank) of ascending `sorted`. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Median, min and max of the finite numbers among `values` (NaN when there are none). */
+export function spread(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], n: sorted.length };
+}
+
+/** Resident and peak resident memory of a process, in MiB, from /proc. */
+export async function memoryMiB(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+/** A fresh database on the benchmark's PostgreSQL: its name, URL, and `drop()`. */
+export async function createDatabase(prefix) {
+  const name = `${prefix}_${process.pid}_${Date.now()}_${randomBytes(2).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+/** The server versions a figure depends on: PostgreSQL and pgvector (as installed), Redis. */
+export async function serverVersions() {
+  const { rows } = await adminQuery(
+    `SELECT current_setting('server_version') AS postgres,
+            (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS pgvector`,
+  );
+  let redis;
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    redis = /^redis_version:(.*)$/m.exec(await client.info('server'))?.[1]?.trim();
+  } catch {
+    redis = undefined;
+  } finally {
+    client.disconnect();
+  }
+  return { postgres: rows[0].postgres, pgvector: rows[0].pgvector, redis };
+}
+
+/* ---------- request runs ---------- */
+
+const MAX_ERRORS_KEPT = 10;
+
+/** Sends one request per item with `concurrency` workers pulling from a shared index. */
+export async function runLoad(items, concurrency, send) {
+  let next = 0;
+  const latencies = [];
+  const errors = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      const t0 = performance.now();
+      try {
+        const res = await send(item);
+        if (res.status === 200) latencies.push(performance.now() - t0);
+        else errors.push(`HTTP ${res.status} ${res.text.slice(0, 300)}`);
+      } catch (error) {
+        if (stopping.signal.aborted) throw error;
+        errors.push(
+          `${error.name}: ${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ''}`,
+        );
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
+}
+
+export function summarise(endpoint, mode, concurrency, run) {
+  const sorted = [...run.latencies].sort((a, b) => a - b);
+  return {
+    endpoint,
+    mode,
+    concurrency,
+    requests: run.latencies.length + run.errors.length,
+    errors: run.errors.length,
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    p99Ms: percentile(sorted, 99),
+    requestsPerSecond: run.latencies.length / run.seconds,
+    seconds: run.seconds,
+    errorSamples: run.errors.slice(0, MAX_ERRORS_KEPT),
+  };
+}

@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstValueFrom } from 'rxjs';
-import { deleteRedisKeys, REDIS_URL } from './lib.mjs';
+import { deleteRedisKeys, isMain, REDIS_URL } from './lib.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PLATFORM = join(REPO_ROOT, 'dist/libs/platform/src/index.js');
@@ -236,20 +236,31 @@ function formatCostPerHop(inProcess, redis) {
   return lines.join('\n');
 }
 
-async function main() {
-  const options = parseOptions(process.argv.slice(2));
+/**
+ * Every case over both transports: `calls` calls one at a time and then `concurrency` at once, per
+ * payload. Returns the envelopes' sizes and the rows of each transport.
+ */
+export async function benchTransport({ calls = 2000, concurrency = 8 } = {}) {
   if (!existsSync(PLATFORM))
     throw new Error('the benchmark imports the built platform: run `npm run build` first');
   const platform = await import(pathToFileURL(PLATFORM).href);
-  const bytes = PAYLOADS.map(
-    ({ name, payload }) => `${name} = ${JSON.stringify(envelope(payload)).length} B`,
+  const envelopeBytes = Object.fromEntries(
+    PAYLOADS.map(({ name, payload }) => [name, JSON.stringify(envelope(payload)).length]),
   );
+  const options = { calls, concurrency };
+  const inProcess = await measureTransport('in-process', await inProcessPair(platform), options);
+  const redis = await measureTransport('redis-streams', await redisStreamsPair(platform), options);
+  return { warmupCalls: WARMUP_CALLS, envelopeBytes, inProcess, redis };
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
   const loadAverage = os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-  const inProcess = await measureTransport('in-process', await inProcessPair(platform), options);
-  const redis = await measureTransport('redis-streams', await redisStreamsPair(platform), options);
+  const { envelopeBytes, inProcess, redis } = await benchTransport(options);
+  const bytes = Object.entries(envelopeBytes).map(([name, n]) => `${name} = ${n} B`);
   const cpus = os.cpus();
   console.log(
     [
@@ -268,9 +279,11 @@ async function main() {
   );
 }
 
-main().catch((error) => {
-  console.error(
-    `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
-  );
-  process.exitCode = 1;
-});
+if (isMain(import.meta.url)) {
+  main().catch((error) => {
+    console.error(
+      `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
+    );
+    process.exitCode = 1;
+  });
+}

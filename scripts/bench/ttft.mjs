@@ -19,6 +19,7 @@ import {
   adminQuery,
   fmt,
   guardProcesses,
+  isMain,
   positiveInt,
   readJsonl,
   REPO_ROOT,
@@ -97,12 +98,26 @@ function stats(samples) {
   return { p50: at(0.5), p95: at(0.95), n: sorted.length };
 }
 
-async function main() {
-  const options = parseOptions(process.argv.slice(2));
+const TTFT_DEFAULTS = { requests: 50, firstTokenMs: 100, tokenMs: 10, tokens: 20, docs: 200 };
+
+/**
+ * The model alone, the monolith and the distributed deployment, each over `requests` sequential streamed
+ * requests: the first-token times in ms (`model`), and per deployment the samples { ttft, timings }.
+ */
+export async function benchTtft(overrides = {}) {
+  const options = { ...TTFT_DEFAULTS, ...overrides };
   const { FakeLlmServer, llmReply } = await import(
     pathToFileURL(join(REPO_ROOT, 'dist/libs/testing/src/fake-llm.server.js')).href
   );
   const llm = await new FakeLlmServer().start();
+  try {
+    return { options, ...(await measureAll(llm, llmReply, options)) };
+  } finally {
+    await llm.close();
+  }
+}
+
+async function measureAll(llm, llmReply, options) {
   const words = Array.from({ length: options.tokens }, (_, i) =>
     i === 0 ? 'According to [1], ' : `word${i} `,
   );
@@ -197,8 +212,11 @@ async function main() {
       await deployment.stop();
     }
   });
-  await llm.close();
+  return { model, results };
+}
 
+async function main() {
+  const { options, model, results } = await benchTtft(parseOptions(process.argv.slice(2)));
   const m = stats(model);
   console.log(`\n## Time to first token through the gateway\n`);
   console.log(
@@ -234,8 +252,10 @@ async function main() {
   );
 }
 
-guardProcesses();
-main().catch((error) => {
-  console.error(`bench failed: ${error.stack ?? error.message}`);
-  process.exitCode = 1;
-});
+if (isMain(import.meta.url)) {
+  guardProcesses();
+  main().catch((error) => {
+    console.error(`bench failed: ${error.stack ?? error.message}`);
+    process.exitCode = 1;
+  });
+}

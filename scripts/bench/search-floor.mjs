@@ -1,0 +1,115 @@
+// The search floor: the SQL that ragnest's retrieval context sends for one /rag/search, sent straight to
+// PostgreSQL from this process through a pg Pool, with no HTTP, no NestJS and no validation in between.
+// It is ragnest's own ChunkSearchRepository (from dist/), built over the pool instead of TypeORM, and the
+// steps of SearchChunksHandler mirrored: the collection row, then the dense leg, the sparse leg or both
+// `candidates` deep in parallel (fused as the handler fuses them), then the hits' rows. The pool has the
+// server's size and session settings (hnsw.ef_search, iterative scans). Query vectors and terms are made
+// before timing, so the floor is the database's share of a search; API p50 / floor p50 is the rest.
+//
+// Used by run.mjs; needs `npm run build`.
+
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { REPO_ROOT, runLoad, summarise } from './lib.mjs';
+
+const DIST = join(REPO_ROOT, 'dist/libs');
+const TOP_K = 10;
+
+async function importDist(path) {
+  const file = join(DIST, path);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  return import(pathToFileURL(file).href);
+}
+
+/**
+ * Opens the floor on `databaseUrl` for collection `collection`, with the configuration a server started
+ * with `serverEnv` would read. Returns `measure(mode, concurrency, queries, warmup)` → a row shaped like
+ * the API's (summarise), and `close()`.
+ */
+export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} }) {
+  const [platform, { ChunkSearchRepository }, fusion] = await Promise.all([
+    importDist('platform/src/index.js'),
+    importDist('retrieval/src/infrastructure/chunk-search.repository.js'),
+    importDist('retrieval/src/domain/fusion.js'),
+  ]);
+  const config = platform.loadConfig({ ...process.env, ...serverEnv, DATABASE_URL: databaseUrl });
+  // The session settings openDatabase gives the server's connections.
+  const options = `-c hnsw.ef_search=${config.retrieval.efSearch} -c hnsw.iterative_scan=relaxed_order`;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: config.database.poolSize, options });
+  // ChunkSearchRepository only calls db.query(sql, params) and reads the rows, as TypeORM returns them.
+  const db = { query: async (sql, params) => (await pool.query(sql, params)).rows };
+  const repository = new ChunkSearchRepository(db, config);
+  try {
+    const stats = await repository.collection(collection);
+    const embedder = new platform.HashingEmbedder({ dimensions: stats.dimensions });
+    if (embedder.model !== stats.embeddingModel)
+      throw new Error(
+        `the floor embeds with ${embedder.model}, but collection "${collection}" holds ${stats.embeddingModel} vectors`,
+      );
+    const prepared = new Map();
+    const prepare = async (query) => {
+      if (!prepared.has(query)) {
+        prepared.set(query, {
+          vector: await embedder.embedQuery(query),
+          terms: platform.termFrequencies(platform.englishAnalyzer.terms(query)),
+        });
+      }
+      return prepared.get(query);
+    };
+
+    const fuse = (dense, sparse) => {
+      const { rrfK, denseWeight, sparseWeight, fusion: kind } = config.retrieval;
+      const fused =
+        kind === 'rrf'
+          ? fusion.reciprocalRankFusion(
+              [
+                { weight: sparseWeight, ids: sparse.map((c) => c.id) },
+                { weight: denseWeight, ids: dense.map((c) => c.id) },
+              ],
+              rrfK,
+            )
+          : fusion.relativeScoreFusion([
+              { weight: sparseWeight, items: sparse },
+              { weight: denseWeight, items: dense },
+            ]);
+      return fused.map((f) => ({ id: f.id, score: f.score }));
+    };
+    const dense = (c, vector, limit) =>
+      vector.some((v) => v !== 0) ? repository.dense(c, vector, limit) : Promise.resolve([]);
+
+    /** One search as SearchChunksHandler.execute runs it, minus embedding the query. */
+    const search = async (mode, { vector, terms }) => {
+      const c = await repository.collection(collection);
+      const depth = Math.max(TOP_K, config.retrieval.candidates);
+      let ranked;
+      if (mode === 'dense') ranked = await dense(c, vector, TOP_K);
+      else if (mode === 'sparse') ranked = await repository.sparse(c, terms, TOP_K);
+      else {
+        const [d, s] = await Promise.all([dense(c, vector, depth), repository.sparse(c, terms, depth)]);
+        ranked = fuse(d, s).slice(0, TOP_K);
+      }
+      const hits = await repository.hits(ranked.map((r) => r.id));
+      return ranked.filter((r) => hits.has(r.id)).length;
+    };
+
+    return {
+      async measure(mode, concurrency, queries, warmupCount) {
+        const items = await Promise.all(queries.map(prepare));
+        const send = async (item) => {
+          await search(mode, item);
+          return { status: 200, text: '' };
+        };
+        const warmup = Array.from({ length: warmupCount }, (_, i) => items[i % items.length]);
+        await runLoad(warmup, concurrency, send);
+        return summarise('SQL floor', mode, concurrency, await runLoad(items, concurrency, send));
+      },
+      close: () => pool.end(),
+    };
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+}
