@@ -40,13 +40,12 @@ import {
   fmt,
   positiveInt,
   REPO_ROOT,
-  guardProcesses,
-  isMain,
+  runMain,
   sleep,
   startDistributed,
   startProcess,
-  writeResults,
   stopping,
+  writeResults,
 } from './lib.mjs';
 import { langchainAddDocuments } from './langchain-pgvector.mjs';
 
@@ -737,13 +736,4 @@ async function main() {
   console.log(`Figures written to ${await writeResults('ingest-floor', report)}`);
 }
 
-if (isMain(import.meta.url)) {
-  guardProcesses();
-  main().catch((error) => {
-    if (stopping.signal.aborted) return;
-    console.error(
-      `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
-    );
-    process.exitCode = 1;
-  });
-}
+runMain(import.meta.url, main);

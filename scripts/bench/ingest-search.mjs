@@ -32,19 +32,18 @@ import {
   ADMIN_DATABASE_URL,
   adminQuery,
   fmt,
+  memoryMiB,
   positiveInt,
   readJsonl,
   REPO_ROOT,
-  guardProcesses,
-  isMain,
-  memoryMiB,
   runLoad,
+  runMain,
   sleep,
-  summarise,
   startDistributed,
   startProcess,
-  writeResults,
   stopping,
+  summarise,
+  writeResults,
 } from './lib.mjs';
 
 const BACKENDS = ['postgres', 'pglite', 'distributed'];
@@ -461,13 +460,4 @@ async function main() {
   console.log(`Figures written to ${await writeResults('ingest-search', report)}`);
 }
 
-if (isMain(import.meta.url)) {
-  guardProcesses();
-  main().catch((error) => {
-    if (stopping.signal.aborted) return;
-    console.error(
-      `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
-    );
-    process.exitCode = 1;
-  });
-}
+runMain(import.meta.url, main);

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
 import { Document } from '@langchain/core/documents';
@@ -26,10 +26,10 @@ import {
   ADMIN_DATABASE_URL,
   adminQuery,
   fmt,
-  guardProcesses,
   positiveInt,
   readJsonl,
   REPO_ROOT,
+  runMain,
   stopping,
 } from './lib.mjs';
 
@@ -210,12 +210,4 @@ async function main() {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  guardProcesses();
-  main().catch((error) => {
-    // Stopped by a signal: lib.mjs has said so and set the exit code.
-    if (stopping.signal.aborted) return;
-    console.error(`bench failed: ${error.stack ?? error.message}`);
-    process.exitCode = 1;
-  });
-}
+runMain(import.meta.url, main);

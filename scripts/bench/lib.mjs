@@ -225,6 +225,23 @@ export function isMain(importMetaUrl) {
   return Boolean(process.argv[1]) && resolve(process.argv[1]) === fileURLToPath(importMetaUrl);
 }
 
+/**
+ * Runs a benchmark script's `main` when the script itself was started (not imported by run.mjs): its
+ * child processes are stopped on Ctrl-C, and a failure is printed with its cause and sets the exit code.
+ */
+export function runMain(importMetaUrl, main) {
+  if (!isMain(importMetaUrl)) return;
+  guardProcesses();
+  main().catch((error) => {
+    // Stopped by a signal: guardProcesses has said so and set the exit code.
+    if (stopping.signal.aborted) return;
+    console.error(
+      `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
+    );
+    process.exitCode = 1;
+  });
+}
+
 /** The p-th percentile (nearest rank) of ascending `sorted`. */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;

@@ -41,7 +41,7 @@ import {
   startRagnestDistributed,
   WARMUP_REQUESTS,
 } from './ingest-search.mjs';
-import { guardProcesses, positiveInt, REPO_ROOT, serverVersions, stopping, writeResults } from './lib.mjs';
+import { positiveInt, REPO_ROOT, runMain, serverVersions, writeResults } from './lib.mjs';
 import { renderReport } from './report.mjs';
 import { openSearchFloor } from './search-floor.mjs';
 import { benchTransport } from './transport.mjs';
@@ -340,11 +340,4 @@ async function main() {
   );
 }
 
-guardProcesses();
-main().catch((error) => {
-  if (stopping.signal.aborted) return;
-  console.error(
-    `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
-  );
-  process.exitCode = 1;
-});
+runMain(import.meta.url, main);

@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstValueFrom } from 'rxjs';
-import { deleteRedisKeys, isMain, REDIS_URL } from './lib.mjs';
+import { deleteRedisKeys, REDIS_URL, runMain } from './lib.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PLATFORM = join(REPO_ROOT, 'dist/libs/platform/src/index.js');
@@ -279,11 +279,4 @@ async function main() {
   );
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error) => {
-    console.error(
-      `bench failed: ${error.stack ?? error.message}${error.cause ? `\ncaused by: ${error.cause}` : ''}`,
-    );
-    process.exitCode = 1;
-  });
-}
+runMain(import.meta.url, main);

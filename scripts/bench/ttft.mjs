@@ -18,11 +18,10 @@ import {
   ADMIN_DATABASE_URL,
   adminQuery,
   fmt,
-  guardProcesses,
-  isMain,
   positiveInt,
   readJsonl,
   REPO_ROOT,
+  runMain,
   sleep,
   startDistributed,
   startProcess,
@@ -252,10 +251,4 @@ async function main() {
   );
 }
 
-if (isMain(import.meta.url)) {
-  guardProcesses();
-  main().catch((error) => {
-    console.error(`bench failed: ${error.stack ?? error.message}`);
-    process.exitCode = 1;
-  });
-}
+runMain(import.meta.url, main);
