@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, SearchRequest } from '#contracts';
+import { AppError, SearchRequest, type SearchMode } from '#contracts';
 import { ResilienceService, type AppConfig, type Embedder, type EmbedderRegistry } from '#platform';
 import type {
   ChunkSearchRepository,
@@ -54,21 +54,36 @@ function embedders(embedQuery: () => Promise<number[]>, known = true): EmbedderR
   } as unknown as EmbedderRegistry;
 }
 
-const config = {
-  retrieval: { fusion: 'rrf', rrfK: 60, denseWeight: 1, sparseWeight: 1, candidates: 10 },
-  embeddings: { queryTimeoutMs: 1000 },
-  resilience: { breakerThreshold: 5, halfOpenMs: 5000, maxConcurrent: 64, maxQueued: 256 },
-} as unknown as AppConfig;
+interface Fusion {
+  fusion?: 'rrf' | 'score';
+  denseWeight?: number;
+}
+
+const configWith = (fusion: Fusion = {}) =>
+  ({
+    retrieval: { fusion: 'rrf', rrfK: 60, denseWeight: 1, sparseWeight: 1, candidates: 10, ...fusion },
+    embeddings: { queryTimeoutMs: 1000 },
+    resilience: { breakerThreshold: 5, halfOpenMs: 5000, maxConcurrent: 64, maxQueued: 256 },
+  }) as unknown as AppConfig;
+const config = configWith();
 
 const up = () => Promise.resolve([1, 0]);
 const down = () => Promise.reject(Object.assign(new Error('500 scripted'), { status: 500 }));
 
-function search(mode: 'dense' | 'sparse' | 'hybrid', registry: EmbedderRegistry) {
+function search(
+  mode: SearchMode,
+  registry: EmbedderRegistry,
+  options: { explain?: boolean; fusion?: Fusion } = {},
+) {
   const { repo, legs } = repository();
-  const handler = new SearchChunksHandler(repo, registry, config, new ResilienceService(config));
+  const c = configWith(options.fusion);
+  const handler = new SearchChunksHandler(repo, registry, c, new ResilienceService(c));
+  const request = { collection: 'c', query: 'Running dogs of the park', mode, topK: 5 };
   return {
     legs,
-    result: handler.execute(SearchRequest.parse({ collection: 'c', query: 'q', mode, topK: 5 })),
+    result: handler.execute(
+      SearchRequest.parse(options.explain === undefined ? request : { ...request, explain: options.explain }),
+    ),
   };
 }
 
@@ -141,5 +156,79 @@ describe('SearchChunksHandler fallback to sparse search', () => {
     const { res, ms } = await run();
     expect(res.degraded).toEqual(['dense']);
     expect(ms).toBeLessThan(30);
+  });
+});
+
+/** Dense finds a then b; sparse c then a (dense weighs twice as much here). */
+describe('SearchChunksHandler explain', () => {
+  it('explains a hybrid search: both retrievers, the fusion, and every hit in each list', async () => {
+    const res = await search('hybrid', embedders(up), { explain: true, fusion: { denseWeight: 2 } }).result;
+    expect(res.explain).toEqual({
+      mode: 'hybrid',
+      retrievers: {
+        sparse: {
+          query: 'Running dogs of the park',
+          terms: [
+            { term: 'run', weight: 1 },
+            { term: 'dog', weight: 1 },
+            { term: 'park', weight: 1 },
+          ],
+        },
+        dense: { query: 'Running dogs of the park', model: 'm', dimensions: 2 },
+      },
+      fusion: { method: 'rrf', weights: { sparse: 1, dense: 2 }, k: 60 },
+    });
+    expect(res.results.map((r) => r.chunkId)).toEqual(['a', 'b', 'c']);
+    expect(res.results.map((r) => r.explain!.fused)).toEqual(
+      res.results.map((r, i) => ({ rank: i + 1, score: r.score })),
+    );
+    expect(res.results[0].explain!.retrievers).toEqual({
+      sparse: { rank: 2, score: 2 },
+      dense: { rank: 1, score: 0.9 },
+    });
+    expect(res.results[1].explain!.retrievers.sparse).toEqual({ rank: null, score: null });
+    expect(res.results[2].explain!.retrievers.dense).toEqual({ rank: null, score: null });
+  });
+
+  it('names score fusion without an RRF k', async () => {
+    const res = await search('hybrid', embedders(up), {
+      explain: true,
+      fusion: { fusion: 'score', denseWeight: 2 },
+    }).result;
+    expect(res.explain!.fusion).toEqual({ method: 'score', weights: { sparse: 1, dense: 2 } });
+  });
+
+  it('explains a single-leg search with that leg only and nothing fused', async () => {
+    const sparse = await search('sparse', embedders(up), { explain: true, fusion: { denseWeight: 2 } })
+      .result;
+    expect(Object.keys(sparse.explain!.retrievers)).toEqual(['sparse']);
+    expect(sparse.explain).not.toHaveProperty('fusion');
+    expect(sparse.results.map((r) => r.explain)).toEqual([
+      { retrievers: { sparse: { rank: 1, score: 3 } } },
+      { retrievers: { sparse: { rank: 2, score: 2 } } },
+    ]);
+    const dense = await search('dense', embedders(up), { explain: true, fusion: { denseWeight: 2 } }).result;
+    expect(Object.keys(dense.explain!.retrievers)).toEqual(['dense']);
+    expect(dense.results.map((r) => r.explain!.retrievers.dense.rank)).toEqual([1, 2]);
+    expect(dense.results.every((r) => !('fused' in r.explain!))).toBe(true);
+  });
+
+  it('reports what happened when the dense leg failed: the sparse leg alone, unfused, degraded', async () => {
+    const res = await search('hybrid', embedders(down), { explain: true }).result;
+    expect(res.explain).toMatchObject({ mode: 'hybrid', degraded: ['dense'] });
+    expect(Object.keys(res.explain!.retrievers)).toEqual(['sparse']);
+    expect(res.explain).not.toHaveProperty('fusion');
+    expect(res.results.map((r) => r.explain)).toEqual([
+      { retrievers: { sparse: { rank: 1, score: 3 } } },
+      { retrievers: { sparse: { rank: 2, score: 2 } } },
+    ]);
+  });
+
+  it('adds nothing when explain is not asked for', async () => {
+    for (const explain of [undefined, false]) {
+      const res = await search('hybrid', embedders(up), { explain }).result;
+      expect(res).not.toHaveProperty('explain');
+      expect(res.results.some((r) => 'explain' in r)).toBe(false);
+    }
   });
 });
