@@ -115,11 +115,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
 
   private scheduleMaintenance(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      void this.maintenance
-        .whenIdle()
-        .catch((error: Error) => this.log.warn(`index maintenance failed: ${error.message}`));
-    }, IDLE_AFTER_MS);
+    this.idleTimer = setTimeout(() => this.maintenance.runWhenIdle(), IDLE_AFTER_MS);
     this.idleTimer.unref();
   }
 

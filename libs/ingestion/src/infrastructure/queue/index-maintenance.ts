@@ -19,6 +19,7 @@ export const RETIRED_SET_GRACE_MS = 5_000;
 export class IndexMaintenance {
   private readonly log = new Logger('IndexMaintenance');
   private indexedSinceVacuum = 0;
+  private stopping = false;
 
   constructor(
     private readonly repository: DocumentRepository,
@@ -32,9 +33,23 @@ export class IndexMaintenance {
 
   /** After a re-index switched: the replaced set is dropped once its grace is over. */
   afterSwitch(): void {
-    setTimeout(() => {
-      this.whenIdle().catch((error: Error) => this.log.warn(`index maintenance failed: ${error.message}`));
-    }, RETIRED_SET_GRACE_MS + 500).unref();
+    setTimeout(() => this.runWhenIdle(), RETIRED_SET_GRACE_MS + 500).unref();
+  }
+
+  /**
+   * `whenIdle` in the background. A failure is logged and left for the next idle moment to retry, since
+   * every step picks up where it stopped (an index build cut off leaves an invalid index, dropped and
+   * built again). One cut off by the process stopping is expected, and not worth a warning.
+   */
+  runWhenIdle(): void {
+    this.whenIdle().catch((error: Error) => {
+      if (this.stopping) this.log.debug(`index maintenance stopped with the process: ${error.message}`);
+      else this.log.warn(`index maintenance failed: ${error.message}`);
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 
   async whenIdle(): Promise<void> {

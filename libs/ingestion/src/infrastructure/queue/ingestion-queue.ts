@@ -166,9 +166,7 @@ export class InProcessIngestionQueue
       this.queue.add(pending);
     }
     for (const set of await this.sets.building()) await this.reindex(set.id);
-    void this.maintenance
-      .whenIdle()
-      .catch((error: Error) => this.log.warn(`index maintenance failed: ${error.message}`));
+    this.maintenance.runWhenIdle();
     this.reconciler = setInterval(() => void this.reconcile(), RECONCILE_EVERY_MS);
     this.reconciler.unref();
   }
