@@ -111,6 +111,30 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     expect(expected[2]).toBe(0);
   });
 
+  it('keeps BM25 scores positive when a collection grew since its statistics were read', async () => {
+    await ingest('growing', [{ id: 'g0', text: 'A note about kidney function.' }]);
+    const first = await retrieval.search({
+      collection: 'growing',
+      query: 'kidney',
+      topK: 10,
+      mode: 'sparse',
+    });
+    expect(first.results.map((r) => r.documentId)).toEqual(['g0']);
+    // Within the second the statistics are reused, the term's chunks outnumber the chunks they counted.
+    await ingest(
+      'growing',
+      ['g1', 'g2', 'g3'].map((id) => ({ id, text: `Kidney injury marker ${id} in kidney disease.` })),
+    );
+    const { results } = await retrieval.search({
+      collection: 'growing',
+      query: 'kidney',
+      topK: 10,
+      mode: 'sparse',
+    });
+    expect(results).toHaveLength(4);
+    for (const r of results) expect(r.score).toBeGreaterThan(0);
+  });
+
   it.each<SearchMode>(['sparse', 'dense', 'hybrid'])(
     'finds the relevant document first in %s mode',
     async (mode) => {

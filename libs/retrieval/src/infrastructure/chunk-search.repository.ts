@@ -118,19 +118,21 @@ export class ChunkSearchRepository {
     limit: number,
     filter?: Filter,
   ): Promise<ScoredChunk[]> {
-    if (terms.size === 0 || collection.chunkCount === 0) return [];
+    if (terms.size === 0) return [];
     const { k1, b } = this.config.retrieval.bm25;
     const avgdl = collection.tokenCount / collection.chunkCount || 1;
     const f = compileFilter(filter, 9);
     const filtered = filter && Object.keys(filter).length > 0;
     // Each term's document frequency is counted first, one index-only count per term, so that the
     // postings are then read once, straight into the aggregate by chunk: about half the time of joining
-    // a materialised list of postings with its own counts.
+    // a materialised list of postings with its own counts. N comes from statistics up to
+    // COLLECTION_STATS_TTL_MS old while df is counted now, so in a collection growing fast a term can be
+    // in more chunks than N: N is taken as at least df, which keeps every idf positive.
     const rows: { id: string; score: number }[] = await this.db.query(
       `WITH q AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS q(term, qtf)),
             k AS (SELECT $4::float8 AS n, $5::float8 AS k1, $6::float8 AS b, $7::float8 AS avgdl),
             w AS (
-              SELECT q.term, q.qtf * ln(1 + (k.n - d.df + 0.5) / (d.df + 0.5)) AS idf
+              SELECT q.term, q.qtf * ln(1 + (greatest(k.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
                 FROM q CROSS JOIN k CROSS JOIN LATERAL (
                        SELECT count(*)::float8 AS df FROM chunk_terms t
                         WHERE t.collection_id = $1 AND t.term = q.term) d
