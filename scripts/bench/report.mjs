@@ -208,61 +208,46 @@ function ingestionSection(report) {
     const chunks = runs[0].ragnest[0]?.chunks;
     const copySeconds = (r) => r.floor.intoIndexedTables.steps.reduce((t, x) => t + x.seconds, 0);
     const thenIndexSeconds = (r) => r.floor.indexLessThenIndexes.steps.reduce((t, x) => t + x.seconds, 0);
-    const out = [];
-    for (const [i, first] of runs[0].ragnest.entries()) {
-      const pick = (field) => runs.map((r) => r.ragnest[i]?.[field] ?? NaN);
-      out.push(
-        row([
-          `ragnest API, ${first.workers} ingestion process${first.workers > 1 ? 'es' : ''} (INGESTION_CONCURRENCY=${first.ingestionConcurrency})`,
-          cell(pick('chunksPerSecond'), 0),
-          cell(pick('seconds'), 1),
-          cell(
-            runs.map((r) => r.ragnest[i].seconds / copySeconds(r)),
-            1,
-            '×',
-          ),
-        ]),
-      );
-    }
+    // One path: its chunks/s, its seconds, and its time against the floor's, run by run.
+    const path = (
+      label,
+      rate,
+      seconds,
+      digits,
+      ratio = cell(
+        runs.map((r) => seconds(r) / copySeconds(r)),
+        1,
+        '×',
+      ),
+    ) => row([label, cell(runs.map(rate), 0), cell(runs.map(seconds), digits), ratio]);
+    const out = runs[0].ragnest.map((first, i) =>
+      path(
+        `ragnest API, ${first.workers} ingestion process${first.workers > 1 ? 'es' : ''} (INGESTION_CONCURRENCY=${first.ingestionConcurrency})`,
+        (r) => r.ragnest[i]?.chunksPerSecond ?? NaN,
+        (r) => r.ragnest[i]?.seconds ?? NaN,
+        1,
+      ),
+    );
     out.push(
-      row([
+      path(
         `LangChain.js ${runs[0].langchain.version} PGVectorStore.addDocuments`,
-        cell(
-          runs.map((r) => r.langchain.chunksPerSecond),
-          0,
-        ),
-        cell(
-          runs.map((r) => r.langchain.seconds),
-          1,
-        ),
-        cell(
-          runs.map((r) => r.langchain.seconds / copySeconds(r)),
-          1,
-          '×',
-        ),
-      ]),
-      row([
+        (r) => r.langchain.chunksPerSecond,
+        (r) => r.langchain.seconds,
+        1,
+      ),
+      path(
         '**floor**: bare COPY into the indexed tables',
-        cell(
-          runs.map((r) => chunks / copySeconds(r)),
-          0,
-        ),
-        cell(runs.map(copySeconds), 2),
+        (r) => chunks / copySeconds(r),
+        copySeconds,
+        2,
         '1×',
-      ]),
-      row([
+      ),
+      path(
         'bare COPY into index-less tables, then CREATE INDEX',
-        cell(
-          runs.map((r) => chunks / thenIndexSeconds(r)),
-          0,
-        ),
-        cell(runs.map(thenIndexSeconds), 2),
-        cell(
-          runs.map((r) => thenIndexSeconds(r) / copySeconds(r)),
-          1,
-          '×',
-        ),
-      ]),
+        (r) => chunks / thenIndexSeconds(r),
+        thenIndexSeconds,
+        2,
+      ),
     );
     lines.push(
       '',

@@ -132,15 +132,10 @@ export class AnswerQueryHandler {
       searchVariants(this.retrieval, body, understood, candidateCount, degraded, ahead),
     );
     const candidates = retrieved.hits;
-    const rerank = { answered: false };
     const sources = await stage('rerankMs', () =>
       fallback(
         'rerank',
-        async () => {
-          const { results } = await this.retrieval.rerank({ query, topK: body.topK, hits: candidates });
-          rerank.answered = true;
-          return results;
-        },
+        async () => (await this.retrieval.rerank({ query, topK: body.topK, hits: candidates })).results,
         () => candidates.slice(0, body.topK),
       ),
     );
@@ -186,12 +181,14 @@ export class AnswerQueryHandler {
     timings.totalMs = round(performance.now() - started);
     const response = { answer: presented.answer, citations: presented.citations, degraded, timings };
     if (retrieved.explain) {
-      const reranked = rerank.answered ? explainReranked(candidates, sources) : undefined;
+      // The re-ranker answered unless its stage fell back to the fused order.
+      const rerankAnswered = !degraded.includes('rerank');
+      const reranked = rerankAnswered ? explainReranked(candidates, sources) : undefined;
       return {
         ...response,
         citations: explainCitations(response.citations, retrieved.explain.candidates, reranked),
         requestId,
-        explain: this.explain(understood, retrieved.explain, rerank.answered),
+        explain: this.explain(understood, retrieved.explain, rerankAnswered),
       };
     }
     if (cacheable) await this.cache.set(body, { response, sources }, generation);

@@ -58,12 +58,6 @@ export class SearchChunksHandler {
     };
 
     const degraded: string[] = [];
-    // What each retriever answered, kept for `explain`.
-    const legs: Record<string, ScoredChunk[]> = {};
-    const leg = <T extends ScoredChunk[] | undefined>(name: string, list: T): T => {
-      if (list) legs[name] = list;
-      return list;
-    };
     // The dense leg, or undefined when it failed in a way the sparse leg can stand in for.
     const denseOrFallback = async (limit: number): Promise<ScoredChunk[] | undefined> => {
       try {
@@ -80,34 +74,36 @@ export class SearchChunksHandler {
       }
     };
 
-    let ranked: ScoredChunk[];
+    // What each retriever answered; a leg that did not run or failed stays undefined.
+    let dense: ScoredChunk[] | undefined;
+    let sparse: ScoredChunk[] | undefined;
+    const sparseSearch = (limit: number) =>
+      timed('sparse', () => this.sparse(collection, request.query, limit, request.filter));
     if (request.mode === 'dense') {
-      ranked =
-        leg('dense', await denseOrFallback(request.topK)) ??
-        leg(
-          'sparse',
-          await timed('sparse', () => this.sparse(collection, request.query, request.topK, request.filter)),
-        );
+      dense = await denseOrFallback(request.topK);
+      if (!dense) sparse = await sparseSearch(request.topK);
     } else if (request.mode === 'sparse') {
-      ranked = leg(
-        'sparse',
-        await timed('sparse', () => this.sparse(collection, request.query, request.topK, request.filter)),
-      );
+      sparse = await sparseSearch(request.topK);
     } else {
-      const [dense, sparse] = await Promise.all([
-        denseOrFallback(depth),
-        timed('sparse', () => this.sparse(collection, request.query, depth, request.filter)),
-      ]);
-      leg('dense', dense);
-      leg('sparse', sparse);
-      ranked = dense ? this.fuse(dense, sparse).slice(0, request.topK) : sparse.slice(0, request.topK);
+      [dense, sparse] = await Promise.all([denseOrFallback(depth), sparseSearch(depth)]);
     }
+    const fused = dense !== undefined && sparse !== undefined;
+    const ranked = (dense && sparse ? this.fuse(dense, sparse) : (dense ?? sparse ?? [])).slice(
+      0,
+      request.topK,
+    );
 
     const chunks = await timed('fetch', () => this.repository.hits(ranked.map((r) => r.id)));
     const explained = request.explain
       ? explainSearch(
-          // Only a hybrid search whose dense leg answered fuses; otherwise a leg's list stands as it is.
-          { request, collection, legs, ranked, fused: request.mode === 'hybrid' && !!legs.dense, degraded },
+          {
+            request,
+            collection,
+            legs: { ...(dense && { dense }), ...(sparse && { sparse }) },
+            ranked,
+            fused,
+            degraded,
+          },
           this.config.retrieval,
         )
       : undefined;
