@@ -38,6 +38,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import {
   ADMIN_DATABASE_URL,
   fmt,
+  INDEX_BUILD_MEMORY_MB,
   positiveInt,
   REPO_ROOT,
   runMain,
@@ -275,6 +276,7 @@ function startRagnest(db, workers, concurrency) {
       INGESTION_CONCURRENCY: String(concurrency),
       // The HNSW index is always built (and timed), however few documents --docs asks for.
       VECTOR_INDEX_MIN_CHUNKS: '1',
+      VECTOR_INDEX_BUILD_MEMORY_MB: String(INDEX_BUILD_MEMORY_MB),
     },
     services: [
       ...Array.from({ length: workers - 1 }, (_, i) => [`ingestion-${i + 2}`, 'ingestion']),
@@ -494,6 +496,7 @@ async function floorThenIndex(rows) {
       const steps = [];
       const before = await cpuSnapshot([]);
       await copyLoadedTables(c, rows, steps);
+      await c.query(`SET maintenance_work_mem = '${INDEX_BUILD_MEMORY_MB}MB'`);
       for (const index of rows.indexes) {
         const t0 = performance.now();
         await c.query(index.create);

@@ -12,6 +12,12 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * maintenance_work_mem (MiB) for every HNSW build the benchmark times, ragnest's
+ * (VECTOR_INDEX_BUILD_MEMORY_MB) and the floor's alike: enough for the graph of 1M 384-d vectors to be
+ * built in memory.
+ */
+export const INDEX_BUILD_MEMORY_MB = 3072;
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -88,8 +88,16 @@ function header(report, jsonPath) {
     '- The load generator (a keep-alive fetch loop, one request per test query per measurement), the servers, PostgreSQL ' +
       'and Redis share the machine: at high concurrency the client takes CPU from the servers it measures.',
     '- Servers: hashing embedder, extractive generator, answer cache off, HNSW index built at every size ' +
-      '(VECTOR_INDEX_MIN_CHUNKS=1) and waited for before searching; other settings at their defaults.',
+      `(${serverEnv(report)}) and waited for before searching; other settings at their defaults.`,
   ].join('\n');
+}
+
+/** The settings the servers were given; runs before serverEnv was recorded set only the first. */
+function serverEnv(report) {
+  const env = report.serverEnv ?? { VECTOR_INDEX_MIN_CHUNKS: '1' };
+  return Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }
 
 /* ---------- targets ---------- */

@@ -41,15 +41,28 @@ import {
   startRagnestDistributed,
   WARMUP_REQUESTS,
 } from './ingest-search.mjs';
-import { positiveInt, REPO_ROOT, runMain, serverVersions, writeResults } from './lib.mjs';
+import {
+  INDEX_BUILD_MEMORY_MB,
+  positiveInt,
+  REPO_ROOT,
+  runMain,
+  serverVersions,
+  writeResults,
+} from './lib.mjs';
 import { renderReport } from './report.mjs';
 import { openSearchFloor } from './search-floor.mjs';
 import { benchTransport } from './transport.mjs';
 import { benchTtft } from './ttft.mjs';
 
 const SCENARIOS = ['ingest', 'search', 'query', 'distributed', 'ttft', 'transport', 'pglite'];
-/** Every server builds its HNSW index whatever the scale, and ingestion waits for it: search is measured on it. */
-const BENCH_ENV = { VECTOR_INDEX_MIN_CHUNKS: '1' };
+/**
+ * Every server builds its HNSW index whatever the scale, in memory, and ingestion waits for it: search is
+ * measured on it.
+ */
+const BENCH_ENV = {
+  VECTOR_INDEX_MIN_CHUNKS: '1',
+  VECTOR_INDEX_BUILD_MEMORY_MB: String(INDEX_BUILD_MEMORY_MB),
+};
 const SIZED_TABLES = ['chunks', 'chunk_vectors', 'chunk_terms'];
 
 function parseOptions(argv) {
@@ -310,6 +323,7 @@ async function main() {
       queries: queries.length,
     },
     corpusSeed: CORPUS_SEED,
+    serverEnv: BENCH_ENV,
     warmupRequests: WARMUP_REQUESTS,
     scales: [],
   };

@@ -21,11 +21,16 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
     text: `Study ${i} of the ${topics[i % topics.length]}: marker ${i % 5} rose in ${i + 3} patients.`,
     metadata: {},
   }));
+  const POOL_SIZE = 4;
   const dense = () =>
     retrieval.search({ collection: 'organs', query: 'kidney marker', mode: 'dense', topK: 5 });
 
   beforeAll(async () => {
-    t = await startTestApp(createApp, kind, { VECTOR_INDEX_MIN_CHUNKS: '20' });
+    t = await startTestApp(createApp, kind, {
+      VECTOR_INDEX_MIN_CHUNKS: '20',
+      VECTOR_INDEX_BUILD_MEMORY_MB: '77',
+      DATABASE_POOL_SIZE: String(POOL_SIZE),
+    });
     ingestion = t.app.get(INGESTION_PORT);
     retrieval = t.app.get(RETRIEVAL_PORT);
     db = t.app.get(DataSource);
@@ -45,6 +50,17 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
       `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexname LIKE 'chunk_vectors_set_%_hnsw'`,
     );
     expect(indexes).toHaveLength(1);
+    if (kind === 'postgres') {
+      // The build's own maintenance_work_mem does not stay on the connection it gives back to the pool:
+      // none of the pooled connections (all held at once by the sleeps) has the build's 77 MB.
+      const settings: { m: string }[][] = await Promise.all(
+        Array.from({ length: POOL_SIZE }, () =>
+          db.query(`SELECT current_setting('maintenance_work_mem') AS m, pg_sleep(0.1)`),
+        ),
+      );
+      expect(settings.map((rows) => rows[0].m)).not.toContain('77MB');
+      expect(settings).toHaveLength(POOL_SIZE);
+    }
 
     const viaIndex = await dense();
     expect(viaIndex.results).toHaveLength(5);

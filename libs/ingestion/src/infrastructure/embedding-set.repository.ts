@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { buildVectorIndex, DATABASE, type Database, dropVectorIndex } from '#platform';
+import {
+  type AppConfig,
+  buildVectorIndex,
+  CONFIG,
+  DATABASE,
+  type Database,
+  dropVectorIndex,
+} from '#platform';
 
 export type EmbeddingSetState = 'building' | 'active' | 'retired';
 
@@ -34,7 +41,10 @@ const prefixed = (alias: string) =>
  */
 @Injectable()
 export class EmbeddingSetRepository {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    @Inject(CONFIG) private readonly config: AppConfig,
+  ) {}
 
   private get db() {
     return this.database.dataSource;
@@ -226,7 +236,8 @@ export class EmbeddingSetRepository {
 
   /** Builds the set's HNSW index and records it; false when another process is building it. */
   async buildIndex(set: EmbeddingSet): Promise<boolean> {
-    if (!(await buildVectorIndex(this.db, this.database.kind, set))) return false;
+    const memoryMb = this.config.ingestion.vectorIndexBuildMemoryMb;
+    if (!(await buildVectorIndex(this.db, this.database.kind, set, memoryMb))) return false;
     await this.db.query(`UPDATE embedding_sets SET indexed = true, updated_at = now() WHERE id = $1`, [
       set.id,
     ]);

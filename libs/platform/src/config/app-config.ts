@@ -57,6 +57,7 @@ export const EnvSchema = z.object({
   CHUNK_OVERLAP: int(0, 50_000).default(150),
   INGESTION_CONCURRENCY: int(1, 64).default(2),
   VECTOR_INDEX_MIN_CHUNKS: int(0, 100_000_000).default(2000),
+  VECTOR_INDEX_BUILD_MEMORY_MB: int(1, 1_048_576).default(1024),
   HNSW_EF_SEARCH: int(1, 1000).default(100),
   BM25_K1: num(0, 10).default(0.9),
   BM25_B: num(0, 1).default(0.4),
@@ -130,7 +131,12 @@ export interface AppConfig {
     hyde: boolean;
   };
   chunking: { size: number; overlap: number };
-  ingestion: { concurrency: number; vectorIndexMinChunks: number };
+  ingestion: {
+    concurrency: number;
+    vectorIndexMinChunks: number;
+    /** maintenance_work_mem of the session that builds an HNSW index (PostgreSQL only). */
+    vectorIndexBuildMemoryMb: number;
+  };
   retrieval: {
     efSearch: number;
     bm25: { k1: number; b: number };
@@ -311,7 +317,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     queryUnderstanding: { multiQuery: e.QUERY_MULTI_QUERY, hyde: e.QUERY_HYDE },
     chunking: { size: e.CHUNK_SIZE, overlap: e.CHUNK_OVERLAP },
-    ingestion: { concurrency: e.INGESTION_CONCURRENCY, vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS },
+    ingestion: {
+      concurrency: e.INGESTION_CONCURRENCY,
+      vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS,
+      vectorIndexBuildMemoryMb: e.VECTOR_INDEX_BUILD_MEMORY_MB,
+    },
     retrieval: {
       efSearch: e.HNSW_EF_SEARCH,
       bm25: { k1: e.BM25_K1, b: e.BM25_B },
