@@ -3,7 +3,7 @@
 // It is ragnest's own ChunkSearchRepository (from dist/), built over the pool instead of TypeORM, and the
 // steps of SearchChunksHandler mirrored: the collection row, then the dense leg, the sparse leg or both
 // `candidates` deep in parallel (fused as the handler fuses them), then the hits' rows. The pool has the
-// server's size and session settings (hnsw.ef_search, iterative scans). Query vectors and terms are made
+// server's size and session settings (postgresSessionOptions). Query vectors and terms are made
 // before timing, so the floor is the database's share of a search; API p50 / floor p50 is the rest.
 //
 // Used by run.mjs; needs `npm run build`.
@@ -36,8 +36,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
     importDist('retrieval/src/domain/fusion.js'),
   ]);
   const config = platform.loadConfig({ ...process.env, ...serverEnv, DATABASE_URL: databaseUrl });
-  // The session settings openDatabase gives the server's connections.
-  const options = `-c hnsw.ef_search=${config.retrieval.efSearch} -c hnsw.iterative_scan=relaxed_order`;
+  const options = platform.postgresSessionOptions(config);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: config.database.poolSize, options });
   // ChunkSearchRepository only calls db.query(sql, params) and reads the rows, as TypeORM returns them.
   const db = { query: async (sql, params) => (await pool.query(sql, params)).rows };

@@ -87,4 +87,31 @@ describe.each(['in-process', 'bullmq'])('embedding provider failures, %s queue',
     expect(failed.chunkCount).toBe(0);
     fake.reply({ status: 200 });
   });
+
+  it('embeds only the chunks an edit changed: the others keep their vectors', async () => {
+    fake.reply({ status: 200 });
+    const paragraph = (topic: string) =>
+      Array.from({ length: 14 }, (_, i) => `Sentence ${i} is about ${topic} and nothing else.`).join(' ');
+    const version = (last: string) => ({
+      id: 'd4',
+      text: [paragraph('kidneys'), paragraph('lungs'), paragraph(last)].join('\n\n'),
+    });
+    const indexed = async (v: number) =>
+      eventually(async () => {
+        const d = await doc('edited', 'd4');
+        return d.status === 'indexed' && d.version === v ? d : undefined;
+      }, 30_000);
+
+    await http(t.baseUrl, 'POST', '/rag/collections/edited/documents', { documents: [version('bones')] });
+    const first = await indexed(1);
+    expect(first.chunkCount).toBeGreaterThanOrEqual(3);
+    const before = fake.requests.length;
+    await http(t.baseUrl, 'POST', '/rag/collections/edited/documents', { documents: [version('skin')] });
+    await indexed(2);
+    const embedded = fake.requests.slice(before).flatMap((r) => r.inputs);
+    expect(embedded.length).toBeGreaterThan(0);
+    expect(embedded.length).toBeLessThan(first.chunkCount);
+    expect(embedded.every((text) => !text.includes('kidneys'))).toBe(true);
+    expect(embedded.some((text) => text.includes('skin'))).toBe(true);
+  });
 });

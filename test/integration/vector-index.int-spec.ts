@@ -71,4 +71,15 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
     const exact = await dense();
     expect(viaIndex.results.map((r) => r.score)).toEqual(exact.results.map((r) => r.score));
   });
+
+  it("gives every pooled connection ragnest's session settings, JIT off among them", async () => {
+    const rows: { jit: string; ef: string }[][] = await Promise.all(
+      Array.from({ length: kind === 'postgres' ? POOL_SIZE : 1 }, () =>
+        db.query(
+          `SELECT current_setting('jit') AS jit, current_setting('hnsw.ef_search') AS ef, pg_sleep(0.1)`,
+        ),
+      ),
+    );
+    expect(rows.map((r) => [r[0].jit, r[0].ef])).toEqual(rows.map(() => ['off', '100']));
+  });
 });
