@@ -89,6 +89,16 @@ function header(report, jsonPath) {
       'and Redis share the machine: at high concurrency the client takes CPU from the servers it measures.',
     '- Servers: hashing embedder, extractive generator, answer cache off, HNSW index built at every size ' +
       `(${serverEnv(report)}) and waited for before searching; other settings at their defaults.`,
+    ...report.scales
+      .filter((s) => s.measuredBy)
+      .map(({ scale, measuredBy: m }) => {
+        return (
+          `- The ${scale} scale was measured on its own, and added with \`node scripts/bench/report.mjs ... --add\`: ` +
+          `\`${m.command}\`, ${m.startedAt} → ${m.finishedAt}; ${m.runs} run${m.runs > 1 ? 's' : ''}, ` +
+          `${fmt(m.queries)} test queries, scenarios ${m.scenarios.join(', ')}; servers ${serverEnv(m)}; ` +
+          `load average ${load(m.loadAverageAtStart)} at start, ${load(m.loadAverageAtEnd)} at the end.`
+        );
+      }),
   ].join('\n');
 }
 
@@ -285,6 +295,13 @@ function ingestionSection(report) {
       ),
     );
   }
+  const notRun = report.scales.filter((s) => !s.ingest?.length && s.postgres?.length).map((s) => s.scale);
+  if (notRun.length > 0)
+    lines.push(
+      '',
+      `At ${notRun.join(', ')} this scenario was not run. The monolith's own ingestion through its API (in-process queue), ` +
+        'which filled the database for the request runs, is in section 6.',
+    );
   return lines.join('\n');
 }
 
@@ -815,18 +832,52 @@ export function renderReport(report, jsonPath) {
   ].join('\n\n')}\n`;
 }
 
+/**
+ * Adds the scales of another run's JSON to `report` (replacing a scale both have), each marked with how
+ * it was measured: for a scale too long to run with the others, such as 1m.
+ */
+export function mergeScales(report, other) {
+  const measuredBy = {
+    command: other.environment.command,
+    startedAt: other.startedAt,
+    finishedAt: other.finishedAt,
+    runs: other.options.runs,
+    queries: other.corpus.queries,
+    scenarios: other.options.scenarios,
+    serverEnv: other.serverEnv,
+    loadAverageAtStart: other.environment.loadAverageAtStart,
+    loadAverageAtEnd: other.environment.loadAverageAtEnd,
+  };
+  const added = other.scales.map((s) => ({ ...s, measuredBy }));
+  const names = new Set(added.map((s) => s.scale));
+  const order = (s) => Number(s.documents);
+  return {
+    ...report,
+    scales: [...report.scales.filter((s) => !names.has(s.scale)), ...added].sort(
+      (a, b) => order(a) - order(b),
+    ),
+  };
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
-    options: { out: { type: 'string', default: 'docs/benchmarks.md' } },
+    options: {
+      out: { type: 'string', default: 'docs/benchmarks.md' },
+      add: { type: 'string', multiple: true, default: [] },
+    },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length !== 1)
     throw new Error(
-      'usage: node scripts/bench/report.mjs <docs/benchmarks.json or bench-results/bench-….json> [--out file]',
+      'usage: node scripts/bench/report.mjs <docs/benchmarks.json or bench-results/bench-….json> [--add other.json] [--out file]',
     );
   const file = resolve(positionals[0]);
-  const report = JSON.parse(await readFile(file, 'utf8'));
+  let report = JSON.parse(await readFile(file, 'utf8'));
+  // --add writes the merged figures back to the JSON the document links to.
+  for (const other of values.add)
+    report = mergeScales(report, JSON.parse(await readFile(resolve(other), 'utf8')));
+  if (values.add.length > 0) await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   const out = resolve(REPO_ROOT, values.out);
   await writeFile(out, renderReport(report, relative(dirname(out), file)));
 }

@@ -4,6 +4,7 @@ import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort 
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { startTestApp, type DatabaseKind, type TestApp } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
+import { DocumentRepository } from '../../libs/ingestion/src/infrastructure/document.repository.js';
 
 /**
  * Deletes racing the indexer, and re-ingesting unchanged documents: the index and its counters stay
@@ -96,5 +97,62 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       `SELECT external_id, version, updated_at FROM documents ORDER BY external_id`,
     );
     expect(after).toEqual(before);
+  });
+
+  it('counts documents by status from the appended deltas exactly as the rows do, all along a load', async () => {
+    // Deltas and rows read in one statement, so in one snapshot.
+    const compare = async () =>
+      db.query<{ status: string; deltas: number; rows: number }[]>(
+        `SELECT s.status, coalesce(d.n, 0)::int AS deltas, coalesce(r.n, 0)::int AS rows
+           FROM (VALUES ('queued'), ('processing'), ('indexed'), ('failed')) AS s(status)
+           LEFT JOIN (SELECT x.status, sum(x.documents) AS n FROM document_status_deltas x
+                        JOIN collections c ON c.id = x.collection_id WHERE c.name = 'counted' GROUP BY 1) d USING (status)
+           LEFT JOIN (SELECT x.status, count(*) AS n FROM documents x
+                        JOIN collections c ON c.id = x.collection_id WHERE c.name = 'counted' GROUP BY 1) r USING (status)`,
+      );
+    const counted = docs.map((d) => ({ ...d, id: `counted-${d.id}` }));
+    await ingestion.ingest({ collection: 'counted', documents: counted });
+    const samples = [];
+    for (let i = 0; i < 20; i++) {
+      if (i === 5)
+        for (const d of counted.slice(0, 40))
+          await ingestion.deleteDocument({ collection: 'counted', id: d.id });
+      if (i === 8)
+        await ingestion.ingest({
+          collection: 'counted',
+          documents: counted.slice(40, 60).map((d) => ({ ...d, text: `${d.text} Edited.` })),
+        });
+      samples.push(await compare());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await queue.drained();
+    samples.push(await compare());
+    for (const sample of samples)
+      for (const s of sample) expect(s.deltas, JSON.stringify(sample)).toBe(s.rows);
+    // The load was caught part-way at least once, and ended with every remaining document indexed.
+    expect(samples.some((sample) => sample.some((s) => s.status !== 'indexed' && s.rows > 0))).toBe(true);
+    expect(await ingestion.getCollection({ collection: 'counted' })).toMatchObject({
+      documents: { queued: 0, processing: 0, indexed: counted.length - 40, failed: 0 },
+    });
+
+    // Folded into one row (maintenance may be folding at the same moment: a second pass then finishes).
+    const deltaRows = async () => {
+      await t.app.get(DocumentRepository).compactStatusCounts();
+      const [{ rows }] = await db.query(
+        `SELECT count(*)::int AS rows FROM document_status_deltas x JOIN collections c ON c.id = x.collection_id
+          WHERE c.name = 'counted'`,
+      );
+      return rows as number;
+    };
+    expect((await deltaRows()) === 1 || (await deltaRows()) === 1).toBe(true);
+    for (const s of await compare()) expect(s.deltas).toBe(s.rows);
+
+    // A collection's rows go with it, and its documents' cascaded delete adds none.
+    await db.query(`DELETE FROM collections WHERE name = 'counted'`);
+    const [{ left }] = await db.query(
+      `SELECT count(*)::int AS left FROM document_status_deltas x
+        WHERE NOT EXISTS (SELECT 1 FROM collections c WHERE c.id = x.collection_id)`,
+    );
+    expect(left).toBe(0);
   });
 });

@@ -211,9 +211,23 @@ export class DocumentRepository {
   /** Whether any document, in any collection, waits to be indexed or is being indexed. */
   async hasPendingDocuments(): Promise<boolean> {
     const rows = await this.db.query(
-      `SELECT 1 FROM documents WHERE status IN ('queued', 'processing') LIMIT 1`,
+      `SELECT 1 FROM document_status_deltas WHERE status IN ('queued', 'processing')
+        GROUP BY collection_id, status HAVING sum(documents) > 0 LIMIT 1`,
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Folds each collection's status deltas into one row per status (see the document-status-counts
+   * migration). Rows appended meanwhile by other transactions are not in this statement's snapshot, so
+   * they are neither deleted nor summed: the totals stay exact.
+   */
+  async compactStatusCounts(): Promise<void> {
+    await this.db.query(
+      `WITH gone AS (DELETE FROM document_status_deltas RETURNING collection_id, status, documents)
+       INSERT INTO document_status_deltas
+       SELECT collection_id, status, sum(documents) FROM gone GROUP BY 1, 2 HAVING sum(documents) <> 0`,
+    );
   }
 
   /** Marks the still-current versions as processing and returns their sources. */
@@ -513,11 +527,11 @@ export class DocumentRepository {
     const rows = await this.db.query(
       `SELECT c.name, c.embedding_model, c.dimensions, c.chunk_count,
               (SELECT indexed FROM embedding_sets s WHERE s.collection_id = c.id AND s.state = 'active') AS hnsw,
-              count(d.id) FILTER (WHERE d.status = 'queued') AS queued,
-              count(d.id) FILTER (WHERE d.status = 'processing') AS processing,
-              count(d.id) FILTER (WHERE d.status = 'indexed') AS indexed,
-              count(d.id) FILTER (WHERE d.status = 'failed') AS failed
-         FROM collections c LEFT JOIN documents d ON d.collection_id = c.id
+              coalesce(sum(d.documents) FILTER (WHERE d.status = 'queued'), 0) AS queued,
+              coalesce(sum(d.documents) FILTER (WHERE d.status = 'processing'), 0) AS processing,
+              coalesce(sum(d.documents) FILTER (WHERE d.status = 'indexed'), 0) AS indexed,
+              coalesce(sum(d.documents) FILTER (WHERE d.status = 'failed'), 0) AS failed
+         FROM collections c LEFT JOIN document_status_deltas d ON d.collection_id = c.id
         WHERE c.name = $1
         GROUP BY c.id`,
       [name],

@@ -171,8 +171,12 @@ export class InProcessIngestionQueue
     this.reconciler.unref();
   }
 
-  /** Documents pending but untouched for a while (their batch lost to an outage, say) are queued again. */
+  /**
+   * Documents pending but untouched for a while (their batch dropped after its retries, say) are queued
+   * again, once the queue has nothing left: until then they may simply be waiting their turn.
+   */
   private async reconcile(): Promise<void> {
+    if (this.queue.size > 0 || this.scheduled > 0) return;
     try {
       const pending = await this.repository.pendingJobs(100_000, UNTOUCHED_FOR_MS);
       if (pending.length > 0) this.queue.add(pending);

@@ -2,6 +2,7 @@ import { InitialSchema1732550000000 } from './1732550000000-initial-schema.js';
 import { DocumentProgress1732560000000 } from './1732560000000-document-progress.js';
 import { EmbeddingSets1732570000000 } from './1732570000000-embedding-sets.js';
 import { DocumentSourcesOutOfLine1732580000000 } from './1732580000000-document-sources-out-of-line.js';
+import { DocumentStatusCounts1732590000000 } from './1732590000000-document-status-counts.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   DocumentProgress1732560000000,
   EmbeddingSets1732570000000,
   DocumentSourcesOutOfLine1732580000000,
+  DocumentStatusCounts1732590000000,
 ];
