@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import {
+  ingestTimeoutMs,
   ADMIN_DATABASE_URL,
   fmt,
   INDEX_BUILD_MEMORY_MB,
@@ -52,7 +53,6 @@ import { langchainAddDocuments } from './langchain-pgvector.mjs';
 
 const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
-const INGEST_TIMEOUT_MS = 60 * 60_000;
 const REQUEST_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 /** The contexts started once each beside the ingestion processes and the gateway. */
@@ -335,9 +335,10 @@ async function ingest(baseUrl, documents) {
   }
   const postedSeconds = (performance.now() - started) / 1000;
   const path = `/rag/collections/${COLLECTION}`;
+  const timeoutMs = ingestTimeoutMs(documents.length);
   for (;;) {
-    if (performance.now() - started > INGEST_TIMEOUT_MS)
-      throw new Error(`ingestion did not finish within ${INGEST_TIMEOUT_MS / 60_000} minutes`);
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`ingestion did not finish within ${Math.round(timeoutMs / 60_000)} minutes`);
     const res = await send(baseUrl, stats, 'GET', path);
     if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${res.text}`);
     const view = JSON.parse(res.text);

@@ -29,6 +29,7 @@ import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
+  ingestTimeoutMs,
   ADMIN_DATABASE_URL,
   adminQuery,
   fmt,
@@ -53,7 +54,6 @@ export const COLLECTION = 'bench';
 const INGEST_BATCH = 500;
 export const WARMUP_REQUESTS = 20;
 export const SEARCH_MODES = ['sparse', 'dense', 'hybrid'];
-const INGEST_TIMEOUT_MS = 60 * 60_000;
 const REQUEST_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 /** The answer cache would turn repeated /rag/query requests into cache hits: the pipeline is measured. */
@@ -245,7 +245,7 @@ export async function ingest(baseUrl, documents, { waitForIndex = false } = {}) 
     }
   }
   const postedSeconds = (performance.now() - started) / 1000;
-  const view = await waitIndexed(client, started, waitForIndex);
+  const view = await waitIndexed(client, started, waitForIndex, ingestTimeoutMs(documents.length));
   const seconds = (performance.now() - started) / 1000;
   return {
     documents: view.documents.indexed,
@@ -261,9 +261,9 @@ export async function ingest(baseUrl, documents, { waitForIndex = false } = {}) 
   };
 }
 
-async function waitIndexed(client, started, waitForIndex) {
+async function waitIndexed(client, started, waitForIndex, timeoutMs) {
   const path = `/rag/collections/${COLLECTION}`;
-  while (performance.now() - started < INGEST_TIMEOUT_MS) {
+  while (performance.now() - started < timeoutMs) {
     const res = await client.poll(path);
     if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${res.text}`);
     const view = JSON.parse(res.text);
@@ -271,7 +271,7 @@ async function waitIndexed(client, started, waitForIndex) {
     if (view.documents.queued + view.documents.processing === 0 && indexed) return view;
     await sleep(POLL_MS);
   }
-  throw new Error(`ingestion did not finish within ${INGEST_TIMEOUT_MS / 60_000} minutes`);
+  throw new Error(`ingestion did not finish within ${Math.round(timeoutMs / 60_000)} minutes`);
 }
 
 /* ---------- request runs ---------- */

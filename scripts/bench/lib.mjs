@@ -18,6 +18,14 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
  * built in memory.
  */
 export const INDEX_BUILD_MEMORY_MB = 3072;
+/**
+ * How long an ingestion through the API may take before the benchmark gives up on it: an hour, or 30 ms
+ * a document for larger loads (1M chunks, 518k documents, took over an hour with its HNSW build).
+ */
+export function ingestTimeoutMs(documents) {
+  return Math.max(60 * 60_000, documents * 30);
+}
+
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
