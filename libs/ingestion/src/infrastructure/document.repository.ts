@@ -498,12 +498,12 @@ export class DocumentRepository {
     }
   }
 
-  /** VACUUM cannot run in a transaction: each statement goes alone. */
   /** Fresh planner statistics for the tables ingestion queries, without a vacuum's full pass. */
   async analyzeIndex(): Promise<void> {
     await this.db.query('ANALYZE documents, chunks, chunk_vectors, chunk_terms');
   }
 
+  /** VACUUM cannot run in a transaction: each statement goes alone. */
   async vacuumIndex(): Promise<void> {
     await this.db.query('VACUUM (ANALYZE) chunk_terms');
     await this.db.query('VACUUM (ANALYZE) chunks');
