@@ -36,10 +36,10 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import {
-  ingestTimeoutMs,
   ADMIN_DATABASE_URL,
   fmt,
   INDEX_BUILD_MEMORY_MB,
+  ingestTimeoutMs,
   positiveInt,
   REPO_ROOT,
   runMain,

@@ -29,10 +29,10 @@ import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  ingestTimeoutMs,
   ADMIN_DATABASE_URL,
   adminQuery,
   fmt,
+  ingestTimeoutMs,
   memoryMiB,
   positiveInt,
   readJsonl,
