@@ -39,22 +39,18 @@ import {
   ADMIN_DATABASE_URL,
   fmt,
   INDEX_BUILD_MEMORY_MB,
-  ingestTimeoutMs,
+  loadText,
+  machine,
   positiveInt,
   REPO_ROOT,
   runMain,
-  sleep,
   startDistributed,
   startProcess,
-  stopping,
   writeResults,
 } from './lib.mjs';
+import { ingest, loadDocuments } from './ingest-search.mjs';
 import { langchainAddDocuments } from './langchain-pgvector.mjs';
 
-const COLLECTION = 'bench';
-const INGEST_BATCH = 500;
-const REQUEST_TIMEOUT_MS = 120_000;
-const POLL_MS = 100;
 /** The contexts started once each beside the ingestion processes and the gateway. */
 const OTHER_CONTEXTS = ['query-understanding', 'generation', 'presentation', 'retrieval'];
 /** The tables ragnest fills while indexing, with the columns it writes (chunk ids kept: postings point at them). */
@@ -101,25 +97,6 @@ function parseOptions(argv) {
     ingestionConcurrency: list(values['ingestion-concurrency'], '--ingestion-concurrency'),
     dataset: resolve(values.dataset),
   };
-}
-
-async function loadCorpus(dir, maxDocs) {
-  const text = await readFile(join(dir, 'corpus.jsonl'), 'utf8');
-  const documents = text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .slice(0, maxDocs)
-    .map((line) => {
-      const d = JSON.parse(line);
-      return {
-        id: String(d._id),
-        ...(d.title ? { title: d.title } : {}),
-        text: d.text,
-        metadata: d.metadata ?? {},
-      };
-    });
-  if (documents.length === 0) throw new Error(`${dir}/corpus.jsonl has no documents`);
-  return documents;
 }
 
 /* ---------- databases ---------- */
@@ -295,72 +272,6 @@ async function migrate(db) {
 
 /* ---------- ragnest ingestion ---------- */
 
-async function call(baseUrl, method, path, body) {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-/**
- * Ingestion requests are idempotent (documents carry ids): one whose keep-alive connection the server
- * reset while it was busy is sent again, as an HTTP client library would, and counted.
- */
-async function send(baseUrl, stats, method, path, body) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call(baseUrl, method, path, body);
-    } catch (error) {
-      const code = error?.cause?.code;
-      const reset = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
-      if (stopping.signal.aborted || attempt === 3 || !reset) throw error;
-      stats.resets++;
-    }
-  }
-}
-
-async function ingest(baseUrl, documents) {
-  const stats = { resets: 0 };
-  const started = performance.now();
-  for (let i = 0; i < documents.length; i += INGEST_BATCH) {
-    const batch = documents.slice(i, i + INGEST_BATCH);
-    const res = await send(baseUrl, stats, 'POST', `/rag/collections/${COLLECTION}/documents`, {
-      documents: batch,
-    });
-    if (res.status !== 202)
-      throw new Error(`ingesting documents ${i}-${i + batch.length - 1}: HTTP ${res.status} ${res.text}`);
-  }
-  const postedSeconds = (performance.now() - started) / 1000;
-  const path = `/rag/collections/${COLLECTION}`;
-  const timeoutMs = ingestTimeoutMs(documents.length);
-  for (;;) {
-    if (performance.now() - started > timeoutMs)
-      throw new Error(`ingestion did not finish within ${Math.round(timeoutMs / 60_000)} minutes`);
-    const res = await send(baseUrl, stats, 'GET', path);
-    if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${res.text}`);
-    const view = JSON.parse(res.text);
-    // Done when every document is indexed and the collection's HNSW index is built (search-ready).
-    if (view.documents.queued + view.documents.processing === 0 && view.embedding.index === 'hnsw') {
-      const seconds = (performance.now() - started) / 1000;
-      return {
-        documents: view.documents.indexed,
-        failed: view.documents.failed,
-        chunks: view.chunks,
-        embedding: view.embedding,
-        postedSeconds,
-        seconds,
-        documentsPerSecond: view.documents.indexed / seconds,
-        chunksPerSecond: view.chunks / seconds,
-        connectionResets: stats.resets,
-      };
-    }
-    await sleep(POLL_MS);
-  }
-}
-
 async function benchRagnest(documents, workers, concurrency) {
   const label = `${workers} ingestion process${workers > 1 ? 'es' : ''}, INGESTION_CONCURRENCY=${concurrency}`;
   process.stderr.write(`\nragnest, ${label}: starting the servers\n`);
@@ -371,7 +282,7 @@ async function benchRagnest(documents, workers, concurrency) {
     process.stderr.write(`ragnest, ${label}: ingesting ${documents.length} documents\n`);
     const loadBefore = os.loadavg();
     const before = await cpuSnapshot(deployment.processes);
-    const ingestion = await ingest(deployment.baseUrl, documents);
+    const ingestion = await ingest(deployment.baseUrl, documents, { waitForIndex: true });
     const cpu = cpuBetween(before, await cpuSnapshot(deployment.processes));
     const postings = await withClient(db.url, (c) => c.query('SELECT count(*)::int AS n FROM chunk_terms'));
     process.stderr.write(
@@ -532,24 +443,10 @@ async function benchLangchain(source) {
 
 /* ---------- report ---------- */
 
-const loadText = (l) => l.map((x) => x.toFixed(2)).join(' ');
 const total = (steps) => steps.reduce((s, x) => s + x.seconds, 0);
 
 function environment(options, postgres) {
-  const cpus = os.cpus();
-  const invoked = process.env.npm_lifecycle_event
-    ? `npm run ${process.env.npm_lifecycle_event}${process.argv.length > 2 ? ' -- ' : ''}`
-    : `node ${relative(REPO_ROOT, process.argv[1])} `;
-  return {
-    command: `${invoked}${process.argv.slice(2).join(' ')}`.trim(),
-    cpu: `${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
-    memoryGiB: os.totalmem() / 1024 ** 3,
-    loadAverageAtStart: os.loadavg(),
-    node: process.version,
-    platform: `${os.type()} ${os.release()}`,
-    dataset: relative(REPO_ROOT, options.dataset) || '.',
-    postgres,
-  };
+  return { ...machine(), dataset: relative(REPO_ROOT, options.dataset) || '.', postgres };
 }
 
 function formatHeader(env, documents, loadAtEnd) {
@@ -557,7 +454,7 @@ function formatHeader(env, documents, loadAtEnd) {
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   return [
-    `Machine: ${env.cpu}, ${fmt(env.memoryGiB, 1)} GiB RAM, ${env.platform}; ` +
+    `Machine: ${env.cpu} × ${env.cores}, ${fmt(env.memoryGiB, 1)} GiB RAM, ${env.platform}; ` +
       `load average ${loadText(env.loadAverageAtStart)} at start, ${loadText(loadAtEnd)} at the end`,
     `Node ${env.node}; PostgreSQL ${env.postgres.server}, pgvector ${env.postgres.pgvector} (${settings})`,
     `Command: \`${env.command}\``,
@@ -721,7 +618,7 @@ export async function ingestFloor(documents, { workers = [1, 2], ingestionConcur
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date().toISOString();
-  const documents = await loadCorpus(options.dataset, options.docs);
+  const documents = await loadDocuments(options.dataset, options.docs);
   const env = environment(options, await pgSettings());
   const { exported: rows, ...result } = await ingestFloor(documents, options);
   const { ragnest: runs, langchain } = result;

@@ -33,6 +33,8 @@ import {
   adminQuery,
   fmt,
   ingestTimeoutMs,
+  loadText,
+  machine,
   memoryMiB,
   positiveInt,
   readJsonl,
@@ -94,14 +96,20 @@ function parseOptions(argv) {
 
 /* ---------- data set ---------- */
 
-export async function loadDataset(dir, maxDocs, maxQueries) {
-  const corpus = (await readJsonl(join(dir, 'corpus.jsonl'))).slice(0, maxDocs);
-  const documents = corpus.map((d) => ({
+/** The first `maxDocs` documents of a BEIR corpus, as ragnest ingests them. */
+export async function loadDocuments(dir, maxDocs) {
+  const documents = (await readJsonl(join(dir, 'corpus.jsonl'))).slice(0, maxDocs).map((d) => ({
     id: String(d._id),
     ...(d.title ? { title: d.title } : {}),
     text: d.text,
     metadata: d.metadata ?? {},
   }));
+  if (documents.length === 0) throw new Error(`${dir}/corpus.jsonl has no documents`);
+  return documents;
+}
+
+export async function loadDataset(dir, maxDocs, maxQueries) {
+  const documents = await loadDocuments(dir, maxDocs);
   const qrels = await readFile(join(dir, 'qrels', 'test.tsv'), 'utf8');
   // The first line is the header (query-id, corpus-id, score).
   const testIds = new Set(
@@ -115,8 +123,7 @@ export async function loadDataset(dir, maxDocs, maxQueries) {
     .filter((q) => testIds.has(String(q._id)))
     .slice(0, maxQueries)
     .map((q) => q.text);
-  if (documents.length === 0 || queries.length === 0)
-    throw new Error(`${dir} has no documents or no test queries`);
+  if (queries.length === 0) throw new Error(`${dir} has no test queries`);
   return { documents, queries };
 }
 
@@ -347,24 +354,12 @@ async function benchBackend(backend, data, options) {
 /* ---------- report ---------- */
 
 function environment(options) {
-  const cpus = os.cpus();
-  const invoked = process.env.npm_lifecycle_event
-    ? `npm run ${process.env.npm_lifecycle_event}${process.argv.length > 2 ? ' -- ' : ''}`
-    : `node ${relative(REPO_ROOT, process.argv[1])} `;
-  return {
-    command: `${invoked}${process.argv.slice(2).join(' ')}`.trim(),
-    cpu: `${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
-    memoryGiB: os.totalmem() / 1024 ** 3,
-    loadAverage: os.loadavg(),
-    node: process.version,
-    platform: `${os.type()} ${os.release()}`,
-    dataset: relative(REPO_ROOT, options.dataset) || '.',
-  };
+  return { ...machine(), dataset: relative(REPO_ROOT, options.dataset) || '.' };
 }
 
 function formatEnvironment(env, data, options) {
   return [
-    `Machine: ${env.cpu}, ${fmt(env.memoryGiB, 1)} GiB RAM, ${env.platform}; load average at start ${env.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
+    `Machine: ${env.cpu} × ${env.cores}, ${fmt(env.memoryGiB, 1)} GiB RAM, ${env.platform}; load average at start ${loadText(env.loadAverageAtStart)}`,
     `Node ${env.node}`,
     `Command: \`${env.command}\``,
     `Data set: ${env.dataset} (${fmt(data.documents.length)} documents, ${fmt(data.queries.length)} test queries; ` +

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,32 @@ export function ingestTimeoutMs(documents) {
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** How this script was started, as a reader would type it again. */
+export function commandLine() {
+  const args = process.argv.slice(2).join(' ');
+  const script = process.env.npm_lifecycle_event;
+  return script
+    ? `npm run ${script}${args ? ` -- ${args}` : ''}`
+    : `node ${relative(REPO_ROOT, process.argv[1])}${args ? ` ${args}` : ''}`;
+}
+
+/** The machine and the command a benchmark ran with, as every report records them. */
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    command: commandLine(),
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    loadAverageAtStart: os.loadavg(),
+    platform: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+}
+
+/** A load average (1, 5, 15 minutes) as printed: "1.02 0.87 0.55". */
+export const loadText = (load) => load.map((x) => x.toFixed(2)).join(' ');
 
 /** The records of a JSON Lines file (a BEIR corpus or queries file), blank lines skipped. */
 export async function readJsonl(path) {

@@ -43,6 +43,7 @@ import {
 } from './ingest-search.mjs';
 import {
   INDEX_BUILD_MEMORY_MB,
+  machine,
   positiveInt,
   REPO_ROOT,
   runMain,
@@ -285,26 +286,19 @@ async function benchScale(scale, base, queries, options) {
   return entry;
 }
 
-function commandLine() {
-  const args = process.argv.slice(2).join(' ');
-  return process.env.npm_lifecycle_event === 'bench'
-    ? `npm run bench${args ? ` -- ${args}` : ''}`
-    : `node ${relative(REPO_ROOT, process.argv[1])}${args ? ` ${args}` : ''}`;
+/** Stamps the report with its end (time, load average); returns it. */
+function finish(report) {
+  report.finishedAt = new Date().toISOString();
+  report.environment.loadAverageAtEnd = os.loadavg();
+  return report;
 }
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   const has = (s) => options.scenarios.includes(s);
   const startedAt = new Date().toISOString();
-  const cpus = os.cpus();
   const environment = {
-    command: commandLine(),
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: os.totalmem() / 1024 ** 3,
-    loadAverageAtStart: os.loadavg(),
-    platform: `${os.type()} ${os.release()}`,
-    node: process.version,
+    ...machine(),
     ...(await serverVersions()),
     postgresSettings: (await pgSettings()).settings,
   };
@@ -327,7 +321,14 @@ async function main() {
     warmupRequests: WARMUP_REQUESTS,
     scales: [],
   };
-  for (const scale of options.scales) report.scales.push(await benchScale(scale, base, queries, options));
+  for (const scale of options.scales) {
+    report.scales.push(await benchScale(scale, base, queries, options));
+    // A checkpoint in bench-results/ after each scale, a whole report up to now: a long run stopped later
+    // still keeps what it measured (`report.mjs` renders it, `--add` folds it in). The finished run
+    // overwrites it.
+    const checkpoint = await writeResults('bench', finish(report));
+    progress(`scale ${scale} done, figures so far in ${checkpoint}`);
+  }
   if (has('transport')) {
     report.transport = await repeat(options.runs, 'transport', () =>
       benchTransport({ calls: options.transportCalls, concurrency: 8 }),
@@ -338,8 +339,7 @@ async function main() {
       benchTtft({ requests: options.ttftRequests }),
     );
   }
-  report.finishedAt = new Date().toISOString();
-  report.environment.loadAverageAtEnd = os.loadavg();
+  finish(report);
 
   // The JSON goes beside the document (committed with it) and to bench-results/ (kept per run, ignored by git).
   const archived = await writeResults('bench', report);

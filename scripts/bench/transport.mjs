@@ -16,13 +16,12 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstValueFrom } from 'rxjs';
-import { deleteRedisKeys, REDIS_URL, runMain } from './lib.mjs';
+import { deleteRedisKeys, loadText, machine, REDIS_URL, runMain } from './lib.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PLATFORM = join(REPO_ROOT, 'dist/libs/platform/src/index.js');
@@ -255,19 +254,15 @@ export async function benchTransport({ calls = 2000, concurrency = 8 } = {}) {
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
-  const loadAverage = os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
+  const m = machine();
   const { envelopeBytes, inProcess, redis } = await benchTransport(options);
   const bytes = Object.entries(envelopeBytes).map(([name, n]) => `${name} = ${n} B`);
-  const cpus = os.cpus();
   console.log(
     [
       '',
       '## Transport benchmark',
       '',
-      `Machine: ${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}; load average at start ${loadAverage}; Node ${process.version}`,
+      `Machine: ${m.cpu} × ${m.cores}; load average at start ${loadText(m.loadAverageAtStart)}; Node ${m.node}`,
       `Calls: ${options.calls} per case after ${WARMUP_CALLS} warm-up calls; envelopes ${bytes.join(', ')}; Redis ${REDIS_URL}`,
       '',
       formatRuns([...inProcess, ...redis]),

@@ -18,6 +18,8 @@ import {
   ADMIN_DATABASE_URL,
   adminQuery,
   fmt,
+  loadText,
+  machine,
   positiveInt,
   readJsonl,
   REPO_ROOT,
@@ -215,14 +217,13 @@ async function measureAll(llm, llmReply, options) {
 }
 
 async function main() {
+  const host = machine();
   const { options, model, results } = await benchTtft(parseOptions(process.argv.slice(2)));
   const m = stats(model);
   console.log(`\n## Time to first token through the gateway\n`);
   console.log(
-    `Machine: ${os.cpus()[0]?.model.trim()} × ${os.cpus().length}; load average ${os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')} at the end`,
+    `Machine: ${host.cpu} × ${host.cores}; load average ${loadText(host.loadAverageAtStart)} at the start, ` +
+      `${loadText(os.loadavg())} at the end`,
   );
   console.log(
     `Fake model: first token after ${options.firstTokenMs} ms, then one every ${options.tokenMs} ms; ${options.requests} sequential streamed /rag/query requests per deployment over ${options.docs} SciFact documents, after 5 warm-up requests.\n`,
