@@ -3,7 +3,14 @@ import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ContextName } from '#contracts';
-import { type AppConfig, closeOnSignals, InProcessServer, loadConfig, RedisStreamsServer } from '#platform';
+import {
+  type AppConfig,
+  closeOnSignals,
+  InProcessServer,
+  limitHeapGrowth,
+  loadConfig,
+  RedisStreamsServer,
+} from '#platform';
 import { mountOpenApi } from '#gateway';
 import { AppModule } from './app.module.js';
 
@@ -51,11 +58,12 @@ export async function createApp(
 }
 
 /**
- * Starts serving HTTP and prints where: the API where the gateway is hosted, and in every process the
- * health endpoints (each container's probes). SIGTERM and SIGINT shut it down gracefully: readiness
- * fails first, then work in hand finishes (closeOnSignals).
+ * Starts serving HTTP, with the heap's growth bounded (limitHeapGrowth), and prints where: the API where
+ * the gateway is hosted, and in every process the health endpoints (each container's probes). SIGTERM
+ * and SIGINT shut it down gracefully: readiness fails first, then work in hand finishes (closeOnSignals).
  */
 export async function serve(config: AppConfig): Promise<INestApplication> {
+  limitHeapGrowth(config.heapGrowingPercent);
   const app = await createApp(config, { signals: false });
   await app.listen(config.http.port, config.http.host);
   closeOnSignals(app, config);

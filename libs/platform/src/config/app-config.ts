@@ -85,6 +85,7 @@ export const EnvSchema = z.object({
   BULKHEAD_MAX_QUEUED: int(0, 1_000_000).default(256),
   SHUTDOWN_READINESS_DELAY_MS: int(0, 600_000).default(2000),
   SHUTDOWN_GRACE_MS: int(100, 3_600_000).default(30_000),
+  HEAP_GROWING_PERCENT: int(0, 1000).default(50),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 
@@ -182,6 +183,8 @@ export interface AppConfig {
     /** From the signal, the longest the process takes to exit, whatever is still running then. */
     graceMs: number;
   };
+  /** How far a serving process's heap may grow past its live objects, in percent (limitHeapGrowth). */
+  heapGrowingPercent: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
 
@@ -349,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxQueued: e.BULKHEAD_MAX_QUEUED,
     },
     shutdown: { readinessDelayMs: e.SHUTDOWN_READINESS_DELAY_MS, graceMs: e.SHUTDOWN_GRACE_MS },
+    heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     logLevel: e.LOG_LEVEL,
   };
 }
