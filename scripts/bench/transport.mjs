@@ -16,14 +16,13 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstValueFrom } from 'rxjs';
-import { deleteRedisKeys, loadText, machine, REDIS_URL, runMain } from './lib.mjs';
+import { deleteRedisKeys, loadText, machine, REDIS_URL, REPO_ROOT, runMain } from './lib.mjs';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PLATFORM = join(REPO_ROOT, 'dist/libs/platform/src/index.js');
 const CONTEXT = 'retrieval';
 const PATTERN = `${CONTEXT}.echo`;
