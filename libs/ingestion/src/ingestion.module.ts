@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule } from '#platform';
+import { LexicalIndex } from '#search-index';
 import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
 import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
 import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
@@ -14,6 +15,7 @@ import { DocumentRepository } from './infrastructure/document.repository.js';
 import { EmbeddingSetRepository } from './infrastructure/embedding-set.repository.js';
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
 import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
+import { LexicalMaintenance } from './infrastructure/queue/lexical-maintenance.js';
 import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
 
@@ -25,6 +27,8 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     DocumentRepository,
     EmbeddingSetRepository,
     IndexMaintenance,
+    LexicalIndex,
+    LexicalMaintenance,
     ReindexRunner,
     ReindexCollectionHandler,
     IngestDocumentsHandler,

@@ -5,3 +5,5 @@
  */
 export * from './lexical/posting-block.js';
 export * from './lexical/block-max-top-k.js';
+export * from './lexical/lexical-index.store.js';
+export * from './lexical/lexical-index.js';

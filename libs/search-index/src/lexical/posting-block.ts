@@ -45,12 +45,17 @@ function writeVarint(out: number[], value: number): void {
   out.push(value);
 }
 
-/** Encodes postings that are already sorted by chunk id, with no id twice, as one block. */
-export function encodeBlock(postings: readonly Posting[]): EncodedBlock {
+/**
+ * Encodes postings that are already sorted by chunk id, with no id twice, as one block. A block that
+ * loses postings keeps its first chunk id (`base`, at most the first posting's), since the id range is
+ * the block's key: the first gap is taken from it.
+ */
+export function encodeBlock(postings: readonly Posting[], base = postings[0]?.chunkId): EncodedBlock {
   if (postings.length === 0 || postings.length > BLOCK_SIZE)
     throw new RangeError(`a block holds 1 to ${BLOCK_SIZE} postings, not ${postings.length}`);
+  if (base > postings[0].chunkId) throw new RangeError('a block starts at or before its first posting');
   const bytes: number[] = [];
-  let previous = postings[0].chunkId;
+  let previous = base;
   let maxTf = 0;
   let minLen = Number.MAX_SAFE_INTEGER;
   for (let i = 0; i < postings.length; i++) {
@@ -65,7 +70,7 @@ export function encodeBlock(postings: readonly Posting[]): EncodedBlock {
     if (p.len < minLen) minLen = p.len;
   }
   return {
-    firstChunk: postings[0].chunkId,
+    firstChunk: base,
     lastChunk: previous,
     postings: postings.length,
     maxTf,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
 import { DocumentRepository } from '../document.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
+import { LexicalMaintenance } from './lexical-maintenance.js';
 
 /** Documents indexed before the index tables are vacuumed and analysed, once ingestion is idle. */
 const VACUUM_AFTER = 500;
@@ -30,10 +31,12 @@ export class IndexMaintenance {
   constructor(
     private readonly repository: DocumentRepository,
     private readonly sets: EmbeddingSetRepository,
+    private readonly lexical: LexicalMaintenance,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
 
   recordIndexed(documents: number): void {
+    this.lexical.recordFresh(this.repository.takeFreshBlocks());
     this.indexedSinceVacuum += documents;
     this.indexed += documents;
     if (this.indexed >= this.nextAnalyze && !this.analyzing) this.analyzeMidLoad();
@@ -76,10 +79,13 @@ export class IndexMaintenance {
 
   beforeApplicationShutdown(): void {
     this.stopping = true;
+    this.lexical.stop();
   }
 
   async whenIdle(): Promise<void> {
     await this.sets.dropRetired(RETIRED_SET_GRACE_MS);
+    // A database from before the block index: its collections move first, load or not (see LexicalIndex).
+    await this.lexical.moveLegacyCollections();
     // A pause in the middle of a bulk load is not the end of it: vacuuming now would be wasted work.
     if (await this.repository.hasPendingDocuments()) return;
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
@@ -90,6 +96,7 @@ export class IndexMaintenance {
         );
     }
     await this.repository.compactStatusCounts();
+    await this.lexical.mergeAll();
     if (this.indexedSinceVacuum >= VACUUM_AFTER) {
       this.indexedSinceVacuum = 0;
       await this.repository.vacuumIndex();
