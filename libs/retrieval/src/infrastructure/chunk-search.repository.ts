@@ -21,8 +21,8 @@ export interface CollectionStats {
 export interface ScoredChunk {
   id: string;
   score: number;
-  /** Sparse hits: the BM25 score of each query term, in query order. */
-  terms?: number[];
+  /** Sparse hits: the BM25 score of each query term the chunk has, by term. */
+  terms?: Record<string, number>;
 }
 
 export const COLLECTION_NOT_FOUND = 'RETRIEVAL.COLLECTION_NOT_FOUND';
@@ -138,7 +138,14 @@ export class ChunkSearchRepository {
       },
       ...(filtered && { filter: (first: number) => compileFilter(filter, first) }),
     });
-    return hits.map((h) => ({ id: String(h.id), score: h.score, terms: h.terms }));
+    const names = [...terms.keys()];
+    return hits.map((h) => {
+      const byTerm: Record<string, number> = {};
+      h.terms.forEach((score, i) => {
+        if (score > 0) byTerm[names[i]] = score;
+      });
+      return { id: String(h.id), score: h.score, terms: byTerm };
+    });
   }
 
   /** The chunks themselves, in the order of the ids given. */
