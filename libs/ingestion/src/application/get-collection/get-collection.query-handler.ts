@@ -20,6 +20,9 @@ export class GetCollectionHandler {
       this.jobs.stalls(afterMs, request.collection),
     ]);
     if (!stalls) return view;
-    return { ...view, stalled: { documents: stalls.stalled, oldestPendingMs: stalls.oldestPendingMs, afterMs } };
+    return {
+      ...view,
+      stalled: { documents: stalls.stalled, oldestPendingMs: stalls.oldestPendingMs, afterMs },
+    };
   }
 }
