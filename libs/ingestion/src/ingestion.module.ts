@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule } from '#platform';
+import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule, READINESS_REPORT } from '#platform';
 import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
 import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
 import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
@@ -10,9 +10,11 @@ import { ListDocumentsHandler } from './application/list-documents/list-document
 import { ReindexCollectionHandler } from './application/reindex-collection/reindex-collection.command-handler.js';
 import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
 import { RetryDocumentHandler } from './application/retry-document/retry-document.command-handler.js';
+import { DocumentJobsRepository } from './infrastructure/document-jobs.repository.js';
 import { DocumentRepository } from './infrastructure/document.repository.js';
 import { EmbeddingSetRepository } from './infrastructure/embedding-set.repository.js';
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
+import { IngestionReadinessReport } from './infrastructure/ingestion.readiness-report.js';
 import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
 import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
@@ -23,7 +25,10 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
   controllers: [IngestionMessageController],
   providers: [
     DocumentRepository,
+    DocumentJobsRepository,
     EmbeddingSetRepository,
+    IngestionReadinessReport,
+    { provide: READINESS_REPORT, useExisting: IngestionReadinessReport },
     IndexMaintenance,
     ReindexRunner,
     ReindexCollectionHandler,
@@ -41,6 +46,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
       inject: [
         CONFIG,
         DocumentRepository,
+        DocumentJobsRepository,
         IndexDocumentsHandler,
         EmbeddingSetRepository,
         ReindexRunner,
@@ -49,13 +55,14 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
       useFactory: (
         config: AppConfig,
         repository: DocumentRepository,
+        jobs: DocumentJobsRepository,
         handler: IndexDocumentsHandler,
         sets: EmbeddingSetRepository,
         runner: ReindexRunner,
         maintenance: IndexMaintenance,
       ) =>
         config.redisUrl
-          ? new BullMqIngestionQueue(repository, handler, sets, runner, maintenance, config)
+          ? new BullMqIngestionQueue(repository, jobs, handler, sets, runner, maintenance, config)
           : new InProcessIngestionQueue(repository, handler, sets, runner, maintenance, config),
     },
   ],
