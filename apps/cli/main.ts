@@ -100,7 +100,8 @@ program
     );
     console.log(
       `${summary.indexed} indexed, ${summary.unchanged} unchanged, ${summary.failed.length} failed ` +
-        `(${documents.length} documents from ${files.length} files in ${summary.seconds.toFixed(1)} s)`,
+        `(${documents.length} documents from ${files.length} files in ${summary.seconds.toFixed(1)} s)` +
+        (summary.stalled > 0 ? `; up to ${summary.stalled} stalled on the way, then repaired` : ''),
     );
     for (const f of summary.failed) console.log(`  failed ${f.id}: ${f.error}`);
     if (summary.failed.length > 0) process.exitCode = 2;

@@ -151,7 +151,8 @@ async function ensureIngested(
     progress: options.progress,
   });
   process.stderr.write(
-    `ingested ${summary.indexed} documents (${summary.unchanged} unchanged, ${summary.failed.length} failed) in ${summary.seconds.toFixed(1)} s\n`,
+    `ingested ${summary.indexed} documents (${summary.unchanged} unchanged, ${summary.failed.length} failed` +
+      `${summary.stalled > 0 ? `, up to ${summary.stalled} stalled then repaired` : ''}) in ${summary.seconds.toFixed(1)} s\n`,
   );
 }
 

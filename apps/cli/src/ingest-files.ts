@@ -6,6 +6,11 @@ export interface IngestSummary {
   unchanged: number;
   indexed: number;
   failed: { id: string; error: string }[];
+  /**
+   * The most documents seen stalled (pending with no progress past INGESTION_STALL_AFTER_MS) while
+   * waiting: above 0, ingestion stopped moving for a while, even if the reconciler then repaired it.
+   */
+  stalled: number;
   seconds: number;
 }
 
@@ -37,19 +42,29 @@ export async function ingestDocuments(
   const bar = options.progress
     ? new SingleBar(
         {
-          format: 'indexing [{bar}] {value}/{total} docs | {rate} docs/s | ETA {eta_formatted}',
+          format: 'indexing [{bar}] {value}/{total} docs | {rate} docs/s | ETA {eta_formatted}{stalled}',
           hideCursor: true,
         },
         Presets.shades_classic,
       )
     : undefined;
-  bar?.start(queuedIds.length, 0, { rate: '0' });
+  bar?.start(queuedIds.length, 0, { rate: '0', stalled: '' });
+  let stalled = 0;
   for (;;) {
     const view = await ingestion.getCollection({ collection });
     const pending = view.documents.queued + view.documents.processing;
     const done = Math.max(0, queuedIds.length - pending);
     const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
-    bar?.update(done, { rate: rate.toFixed(0) });
+    const nowStalled = view.stalled?.documents ?? 0;
+    // Said once, when it first happens, so a wait that does not end is never silent.
+    if (nowStalled > 0 && stalled === 0 && !bar) {
+      process.stderr.write(
+        `${nowStalled} document(s) pending with no progress for over ${view.stalled!.afterMs} ms; ` +
+          'ragnest re-queues them (see docs/ingestion.md)\n',
+      );
+    }
+    stalled = Math.max(stalled, nowStalled);
+    bar?.update(done, { rate: rate.toFixed(0), stalled: nowStalled > 0 ? ` | ${nowStalled} stalled` : '' });
     if (pending === 0) break;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
   }
@@ -61,5 +76,12 @@ export async function ingestDocuments(
     if (doc.status === 'failed') failed.push({ id, error: doc.error ?? 'unknown error' });
     else indexed++;
   }
-  return { queued: queuedIds.length, unchanged, indexed, failed, seconds: (Date.now() - started) / 1000 };
+  return {
+    queued: queuedIds.length,
+    unchanged,
+    indexed,
+    failed,
+    stalled,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

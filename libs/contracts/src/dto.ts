@@ -116,6 +116,13 @@ export interface CollectionView {
    * first bulk load is under way (the index is built in one pass when it is done).
    */
   embedding: { model: string; dimensions: number; index: 'hnsw' | 'exact' };
+  /**
+   * Documents queued or processing that have made no progress for longer than `afterMs`
+   * (INGESTION_STALL_AFTER_MS; counted up to 100,000), and how long the longest-waiting pending document
+   * has sat still (null when none is pending). The reconciler repairs what it can within a minute, so a
+   * count that stays above 0 is worth a look: a provider failing for long, or a bug.
+   */
+  stalled?: { documents: number; oldestPendingMs: number | null; afterMs: number };
   /** A re-index towards another model, while it runs (or after it failed, until asked again). */
   reindex?: {
     model: string;

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule } from '#platform';
+import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule, READINESS_REPORT } from '#platform';
 import { LexicalIndex } from '#search-index';
 import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
 import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
@@ -11,9 +11,11 @@ import { ListDocumentsHandler } from './application/list-documents/list-document
 import { ReindexCollectionHandler } from './application/reindex-collection/reindex-collection.command-handler.js';
 import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
 import { RetryDocumentHandler } from './application/retry-document/retry-document.command-handler.js';
+import { DocumentJobsRepository } from './infrastructure/document-jobs.repository.js';
 import { DocumentRepository } from './infrastructure/document.repository.js';
 import { EmbeddingSetRepository } from './infrastructure/embedding-set.repository.js';
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
+import { IngestionReadinessReport } from './infrastructure/ingestion.readiness-report.js';
 import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
 import { LexicalMaintenance } from './infrastructure/queue/lexical-maintenance.js';
 import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
@@ -25,7 +27,10 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
   controllers: [IngestionMessageController],
   providers: [
     DocumentRepository,
+    DocumentJobsRepository,
     EmbeddingSetRepository,
+    IngestionReadinessReport,
+    { provide: READINESS_REPORT, useExisting: IngestionReadinessReport },
     IndexMaintenance,
     LexicalIndex,
     LexicalMaintenance,
@@ -45,6 +50,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
       inject: [
         CONFIG,
         DocumentRepository,
+        DocumentJobsRepository,
         IndexDocumentsHandler,
         EmbeddingSetRepository,
         ReindexRunner,
@@ -53,13 +59,14 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
       useFactory: (
         config: AppConfig,
         repository: DocumentRepository,
+        jobs: DocumentJobsRepository,
         handler: IndexDocumentsHandler,
         sets: EmbeddingSetRepository,
         runner: ReindexRunner,
         maintenance: IndexMaintenance,
       ) =>
         config.redisUrl
-          ? new BullMqIngestionQueue(repository, handler, sets, runner, maintenance, config)
+          ? new BullMqIngestionQueue(repository, jobs, handler, sets, runner, maintenance, config)
           : new InProcessIngestionQueue(repository, handler, sets, runner, maintenance, config),
     },
   ],

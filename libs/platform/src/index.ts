@@ -20,6 +20,7 @@ export * from './embeddings/embeddings.module.js';
 export * from './embeddings/embedder-registry.js';
 export * from './health/health.module.js';
 export * from './health/graceful-shutdown.js';
+export * from './health/readiness-report.js';
 export * from './runtime/heap-growth.js';
 export * from './messaging/redis-streams/redis-streams.keys.js';
 export {

@@ -45,6 +45,11 @@ export interface NewDocumentVersion extends DocumentContent {
 export interface DocumentJob {
   documentId: string;
   version: number;
+  /**
+   * Drawn anew each time the version is queued (see the queue-jobs migration): the BullMQ job id carries
+   * it, and a job whose token is no longer the document's is a no-op. Absent in the in-process queue.
+   */
+  token?: string;
 }
 
 export interface DocumentSource extends DocumentJob, DocumentContent {
@@ -170,7 +175,7 @@ export class DocumentRepository {
     collectionId: string,
     docs: NewDocumentVersion[],
   ): Promise<Map<string, DocumentJob>> {
-    const rows: { external_id: string; id: string; version: number }[] = await m.query(
+    const rows: { external_id: string; id: string; version: number; queue_token: string }[] = await m.query(
       `INSERT INTO documents (collection_id, external_id, title, metadata, source_kind, source_text, source_bytes, content_hash, status)
        SELECT $1, u.external_id, u.title, u.metadata::jsonb, u.source_kind, u.source_text, u.source_bytes, u.content_hash, 'queued'
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[])
@@ -179,9 +184,9 @@ export class DocumentRepository {
           SET title = excluded.title, metadata = excluded.metadata, source_kind = excluded.source_kind,
               source_text = excluded.source_text, source_bytes = excluded.source_bytes,
               content_hash = excluded.content_hash, status = 'queued', version = documents.version + 1,
-              stage = NULL, progress = 0, error = NULL, updated_at = now()
+              stage = NULL, progress = 0, error = NULL, updated_at = now(), queue_token = DEFAULT
         WHERE documents.content_hash <> excluded.content_hash OR documents.status = 'failed'
-       RETURNING external_id, id, version`,
+       RETURNING external_id, id, version, queue_token`,
       [
         collectionId,
         docs.map((d) => d.externalId),
@@ -193,7 +198,12 @@ export class DocumentRepository {
         docs.map((d) => d.contentHash),
       ],
     );
-    return new Map(rows.map((r) => [r.external_id, { documentId: String(r.id), version: r.version }]));
+    return new Map(
+      rows.map((r) => [
+        r.external_id,
+        { documentId: String(r.id), version: r.version, token: r.queue_token },
+      ]),
+    );
   }
 
   /** Document versions still waiting or interrupted (queued or processing), oldest first. */
@@ -232,17 +242,22 @@ export class DocumentRepository {
     );
   }
 
-  /** Marks the still-current versions as processing and returns their sources. */
+  /**
+   * Marks the still-current versions as processing and returns their sources. A job whose token is not
+   * the document's any more was replaced by the reconciler's fresh one (or came back with an old Redis
+   * snapshot): it starts nothing, so the version is worked on by one job at a time.
+   */
   async startProcessing(jobs: DocumentJob[]): Promise<DocumentSource[]> {
     const rows = await this.db.query(
       // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
       `WITH started AS (
          UPDATE documents d SET status = 'processing', updated_at = now()
-           FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
+           FROM unnest($1::bigint[], $2::int[], $3::text[]) AS j(id, version, token)
           WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
+            AND (j.token IS NULL OR d.queue_token IS NOT DISTINCT FROM j.token)
          RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes)
        SELECT started.*, c.name AS collection FROM started JOIN collections c ON c.id = started.collection_id`,
-      [jobs.map((j) => j.documentId), jobs.map((j) => j.version)],
+      [jobs.map((j) => j.documentId), jobs.map((j) => j.version), jobs.map((j) => j.token ?? null)],
     );
     return rows.map((r: Record<string, unknown>) => ({
       documentId: String(r.id),
@@ -658,17 +673,19 @@ export class DocumentRepository {
    * cannot both win. Returns the new version, or null when the document is missing or not failed.
    */
   async requeueFailed(collectionId: string, externalId: string): Promise<DocumentJob | null> {
-    const rows: { id: string; version: number }[] = await this.db.query(
+    const rows: { id: string; version: number; queue_token: string }[] = await this.db.query(
       // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
       `WITH requeued AS (
          UPDATE documents SET status = 'queued', version = version + 1, stage = NULL, progress = 0, error = NULL,
-                updated_at = now()
+                updated_at = now(), queue_token = DEFAULT
           WHERE collection_id = $1 AND external_id = $2 AND status = 'failed'
-         RETURNING id, version)
+         RETURNING id, version, queue_token)
        SELECT * FROM requeued`,
       [collectionId, externalId],
     );
-    return rows.length === 0 ? null : { documentId: String(rows[0].id), version: rows[0].version };
+    return rows.length === 0
+      ? null
+      : { documentId: String(rows[0].id), version: rows[0].version, token: rows[0].queue_token };
   }
 
   async documentStatus(collectionId: string, externalId: string): Promise<DocumentStatus | null> {

@@ -56,6 +56,9 @@ export const EnvSchema = z.object({
   CHUNK_SIZE: int(100, 100_000).default(1000),
   CHUNK_OVERLAP: int(0, 50_000).default(150),
   INGESTION_CONCURRENCY: int(1, 64).default(2),
+  INGESTION_STALL_AFTER_MS: int(1_000, 7 * 24 * 3_600_000).default(120_000),
+  INGESTION_RECONCILE_EVERY_MS: int(100, 3_600_000).default(10_000),
+  INGESTION_REQUEUE_AFTER_MS: int(100, 24 * 3_600_000).default(30_000),
   VECTOR_INDEX_MIN_CHUNKS: int(0, 100_000_000).default(2000),
   VECTOR_INDEX_BUILD_MEMORY_MB: int(1, 1_048_576).default(1024),
   HNSW_EF_SEARCH: int(1, 1000).default(100),
@@ -137,6 +140,18 @@ export interface AppConfig {
     vectorIndexMinChunks: number;
     /** maintenance_work_mem of the session that builds an HNSW index (PostgreSQL only). */
     vectorIndexBuildMemoryMb: number;
+    /**
+     * A document queued or processing with no progress for this long is reported as stalled (collection
+     * view, readiness, CLI): a stall is visible before a user asks where their document went.
+     */
+    stallAfterMs: number;
+    /** How often the database is compared with the queue, to repair what they disagree on. */
+    reconcileEveryMs: number;
+    /**
+     * How long a pending document may sit untouched before the reconciler checks its queue job: under
+     * it, a document is assumed to be on its way (its job being added or picked up).
+     */
+    requeueAfterMs: number;
   };
   retrieval: {
     efSearch: number;
@@ -324,6 +339,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.INGESTION_CONCURRENCY,
       vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS,
       vectorIndexBuildMemoryMb: e.VECTOR_INDEX_BUILD_MEMORY_MB,
+      stallAfterMs: e.INGESTION_STALL_AFTER_MS,
+      reconcileEveryMs: e.INGESTION_RECONCILE_EVERY_MS,
+      requeueAfterMs: e.INGESTION_REQUEUE_AFTER_MS,
     },
     retrieval: {
       efSearch: e.HNSW_EF_SEARCH,

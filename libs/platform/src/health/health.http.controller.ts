@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import {
   HealthCheck,
   HealthCheckService,
@@ -12,6 +13,7 @@ import type { RedisStreamsServer } from '../messaging/redis-streams/redis-stream
 import { REMOTE_SERVERS } from '../platform.module.js';
 import { ResilienceService } from '../resilience/resilience.service.js';
 import { ShutdownState } from './graceful-shutdown.js';
+import { READINESS_REPORT, type ReadinessReport } from './readiness-report.js';
 
 /** Remote contexts without which no request can be served: their absence makes this process unready. */
 const ESSENTIAL: ContextName[] = [ContextName.Retrieval, ContextName.Ingestion];
@@ -38,6 +40,7 @@ export class HealthHttpController {
     private readonly shutdown: ShutdownState,
     @Inject(CONTEXT_CLIENTS) private readonly clients: ContextClients,
     @Inject(REMOTE_SERVERS) private readonly servers: RedisStreamsServer[],
+    private readonly modules: ModuleRef,
     @Optional() @Inject(DataSource) private readonly db?: DataSource,
   ) {}
 
@@ -72,7 +75,28 @@ export class HealthHttpController {
       return open.length === 0 ? indicator.up({ targets }) : indicator.down({ targets, open });
     });
     checks.push(() => this.remoteContexts());
+    const report = this.readinessReport();
+    if (report) checks.push(() => this.reported(report));
     return this.health.check(checks);
+  }
+
+  /** The hosted context's report (ingestion's stall report), if this process hosts one. */
+  private readinessReport(): ReadinessReport | undefined {
+    try {
+      return this.modules.get<ReadinessReport>(READINESS_REPORT, { strict: false });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Always up: a report informs, and a failure to make it is itself only reported. */
+  private async reported(report: ReadinessReport): Promise<HealthIndicatorResult> {
+    const indicator = this.indicators.check(report.name);
+    try {
+      return indicator.up(await report.report());
+    } catch (error) {
+      return indicator.up({ message: `no report: ${(error as Error).message}` });
+    }
   }
 
   private async remoteContexts(): Promise<HealthIndicatorResult> {

@@ -1,12 +1,28 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { CollectionRef, CollectionView } from '#contracts';
+import { CONFIG, type AppConfig } from '#platform';
+import { DocumentJobsRepository } from '../../infrastructure/document-jobs.repository.js';
 import { DocumentRepository } from '../../infrastructure/document.repository.js';
 
 @Injectable()
 export class GetCollectionHandler {
-  constructor(private readonly repository: DocumentRepository) {}
+  constructor(
+    private readonly repository: DocumentRepository,
+    private readonly jobs: DocumentJobsRepository,
+    @Inject(CONFIG) private readonly config: AppConfig,
+  ) {}
 
-  execute(request: CollectionRef): Promise<CollectionView> {
-    return this.repository.collectionView(request.collection);
+  /** The collection's counters, with its stall report (documents pending without progress for too long). */
+  async execute(request: CollectionRef): Promise<CollectionView> {
+    const afterMs = this.config.ingestion.stallAfterMs;
+    const [view, stalls] = await Promise.all([
+      this.repository.collectionView(request.collection),
+      this.jobs.stalls(afterMs, request.collection),
+    ]);
+    if (!stalls) return view;
+    return {
+      ...view,
+      stalled: { documents: stalls.stalled, oldestPendingMs: stalls.oldestPendingMs, afterMs },
+    };
   }
 }

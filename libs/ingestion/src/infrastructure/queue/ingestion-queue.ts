@@ -30,9 +30,6 @@ export const INGESTION_QUEUE = Symbol('IngestionQueue');
 /** Document versions indexed together: one embedding call and one transaction per batch. */
 export const BATCH_SIZE = 64;
 export const MAX_ATTEMPTS = 8;
-/** How often the database is compared with the queue, and how long a pending document may sit untouched. */
-export const RECONCILE_EVERY_MS = 10_000;
-export const UNTOUCHED_FOR_MS = 30_000;
 const BASE_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -54,6 +51,7 @@ export class InProcessIngestionQueue
   private readonly attempts = new Map<string, number>();
   private scheduled = 0;
   private reconciler?: NodeJS.Timeout;
+  private readonly config: AppConfig;
   /** Re-indexes run one after the other, beside document indexing. */
   private reindexes: Promise<void> = Promise.resolve();
 
@@ -65,6 +63,7 @@ export class InProcessIngestionQueue
     private readonly maintenance: IndexMaintenance,
     @Inject(CONFIG) config: AppConfig,
   ) {
+    this.config = config;
     this.queue = new InProcessQueue(
       async (batch) => {
         try {
@@ -167,7 +166,7 @@ export class InProcessIngestionQueue
     }
     for (const set of await this.sets.building()) await this.reindex(set.id);
     this.maintenance.runWhenIdle();
-    this.reconciler = setInterval(() => void this.reconcile(), RECONCILE_EVERY_MS);
+    this.reconciler = setInterval(() => void this.reconcile(), this.config.ingestion.reconcileEveryMs);
     this.reconciler.unref();
   }
 
@@ -178,7 +177,7 @@ export class InProcessIngestionQueue
   private async reconcile(): Promise<void> {
     if (this.queue.size > 0 || this.scheduled > 0) return;
     try {
-      const pending = await this.repository.pendingJobs(100_000, UNTOUCHED_FOR_MS);
+      const pending = await this.repository.pendingJobs(100_000, this.config.ingestion.requeueAfterMs);
       if (pending.length > 0) this.queue.add(pending);
     } catch (error) {
       this.log.warn(`could not re-queue pending documents: ${(error as Error).message}`);

@@ -3,7 +3,8 @@ import { DocumentProgress1732560000000 } from './1732560000000-document-progress
 import { EmbeddingSets1732570000000 } from './1732570000000-embedding-sets.js';
 import { DocumentSourcesOutOfLine1732580000000 } from './1732580000000-document-sources-out-of-line.js';
 import { DocumentStatusCounts1732590000000 } from './1732590000000-document-status-counts.js';
-import { LexicalBlocks1732600000000 } from './1732600000000-lexical-blocks.js';
+import { QueueJobs1732600000000 } from './1732600000000-queue-jobs.js';
+import { LexicalBlocks1732610000000 } from './1732610000000-lexical-blocks.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   EmbeddingSets1732570000000,
   DocumentSourcesOutOfLine1732580000000,
   DocumentStatusCounts1732590000000,
-  LexicalBlocks1732600000000,
+  QueueJobs1732600000000,
+  LexicalBlocks1732610000000,
 ];

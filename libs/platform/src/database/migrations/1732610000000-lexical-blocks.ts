@@ -15,8 +15,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - Existing collections keep `lexical_layout = 'postings'` until LexicalIndexMigration moves them, one
  *   collection at a time, while they can still be searched; new collections start with blocks.
  */
-export class LexicalBlocks1732600000000 implements MigrationInterface {
-  name = 'LexicalBlocks1732600000000';
+export class LexicalBlocks1732610000000 implements MigrationInterface {
+  name = 'LexicalBlocks1732610000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
