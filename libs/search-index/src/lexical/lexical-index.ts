@@ -59,15 +59,20 @@ export class LexicalIndex {
    */
   async search(db: DataSource, q: LexicalQuery): Promise<TopKResult> {
     if (q.terms.size === 0 || q.k <= 0) return { hits: [], terms: [], blocks: { total: 0, read: 0 } };
-    if (q.layout === 'postings') {
-      const rows = await this.legacy.search(db, q.collectionId, q.terms, q.scoring, q.k, q.filter?.(9));
-      return {
-        hits: rows.map((r) => ({ id: Number(r.id), score: r.score, terms: [] })),
-        terms: [],
-        blocks: { total: 0, read: 0 },
-      };
-    }
     return db.transaction('REPEATABLE READ', async (m) => {
+      // A layout only ever moves from postings to blocks, so only "postings", read up to a second ago by
+      // the caller, may be out of date: the move may have committed since, and emptied the postings.
+      if (q.layout === 'postings') {
+        const [row] = await m.query(`SELECT lexical_layout FROM collections WHERE id = $1`, [q.collectionId]);
+        if (row?.lexical_layout === 'postings') {
+          const rows = await this.legacy.search(m, q.collectionId, q.terms, q.scoring, q.k, q.filter?.(9));
+          return {
+            hits: rows.map((r) => ({ id: Number(r.id), score: r.score, terms: [] })),
+            terms: [],
+            blocks: { total: 0, read: 0 },
+          };
+        }
+      }
       const headers = await this.blocks.headers(m, q.collectionId, [...q.terms.keys()]);
       const filter = q.filter?.(2);
       return blockMaxTopK({
