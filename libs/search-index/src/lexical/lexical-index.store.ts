@@ -183,19 +183,20 @@ export class LexicalIndexStore {
   /**
    * One merge round of a collection, in the caller's transaction: up to MERGE_ROUND_BLOCKS fresh blocks,
    * with the merged blocks of their terms that they overlap or that are not full yet, become full merged
-   * blocks. Returns the fresh blocks merged: 0 when there were none, or another process is merging.
+   * blocks. Returns the fresh blocks merged (0 when there were none, or another process is merging)
+   * and the rows it replaced, fresh and merged: the dead rows it left for VACUUM.
    */
-  async mergeRound(m: Sql, collectionId: string): Promise<number> {
+  async mergeRound(m: Sql, collectionId: string): Promise<{ merged: number; replaced: number }> {
     const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock(${LOCK_KEY_SQL}) AS locked`, [
       collectionId,
     ]);
-    if (!locked) return 0;
+    if (!locked) return { merged: 0, replaced: 0 };
     const fresh: StoredBlockRow[] = await m.query(
       `SELECT collection_id, term, last_chunk, first_chunk, postings, data FROM lexical_blocks
         WHERE collection_id = $1 AND NOT merged ORDER BY term, last_chunk LIMIT $2`,
       [collectionId, MERGE_ROUND_BLOCKS],
     );
-    if (fresh.length === 0) return 0;
+    if (fresh.length === 0) return { merged: 0, replaced: 0 };
     const lowest = new Map<string, number>();
     for (const f of fresh) {
       const first = Number(f.first_chunk);
@@ -232,7 +233,7 @@ export class LexicalIndexStore {
       [collectionId, old.map((o) => o.term), old.map((o) => o.last_chunk)],
     );
     await this.insertBlocks(m, collectionId, blocks, true);
-    return fresh.length;
+    return { merged: fresh.length, replaced: old.length };
   }
 
   /**

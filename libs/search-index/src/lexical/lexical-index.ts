@@ -4,6 +4,9 @@ import { type Bm25Scoring, type TopKResult, blockMaxTopK } from './block-max-top
 import { LegacyPostings } from './legacy-postings.js';
 import { type ChunkTerms, LexicalIndexStore, type RemovedChunk, type Sql } from './lexical-index.store.js';
 
+/** Dead rows below which VACUUM is not worth a pass over the table and its indexes. */
+const VACUUM_MIN_DEAD = 10_000;
+
 /** How a collection's lexical index is stored: blocks, or rows of postings until it has moved. */
 export type LexicalLayout = 'postings' | 'blocks';
 
@@ -103,15 +106,33 @@ export class LexicalIndex {
     return this.blocks.freshBlocks(m);
   }
 
-  /** Merges a collection's fresh blocks, one short transaction per round; returns the blocks merged. */
+  /**
+   * Merges a collection's fresh blocks, one short transaction per round; returns the rows it replaced
+   * (what it left for VACUUM).
+   */
   async merge(db: DataSource, collectionId: string, stopping: () => boolean = () => false): Promise<number> {
-    let merged = 0;
+    let replaced = 0;
     while (!stopping()) {
       const round = await db.transaction((m) => this.blocks.mergeRound(m, collectionId));
-      if (round === 0) break;
-      merged += round;
+      if (round.merged === 0) break;
+      replaced += round.replaced;
     }
-    return merged;
+    return replaced;
+  }
+
+  /**
+   * VACUUM of the blocks table, once the rows merges replaced pass a fifth of it (autovacuum's default
+   * scale factor): merges replace rows all the time in a load, and without it the table grows by all
+   * they replaced, since only VACUUM makes their space reusable. `dead` is what was replaced since the
+   * last call that vacuumed; returns whether this one did.
+   */
+  async vacuumIfBloated(db: DataSource, dead: number): Promise<boolean> {
+    const [{ rows }] = await db.query(
+      `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = 'lexical_blocks'::regclass`,
+    );
+    if (dead < Math.max(VACUUM_MIN_DEAD, 0.2 * Number(rows))) return false;
+    await db.query('VACUUM (ANALYZE) lexical_blocks');
+    return true;
   }
 
   /** Collections still in the postings layout. */

@@ -19,6 +19,8 @@ const MERGE_AFTER_FRESH_BLOCKS = 50_000;
 export class LexicalMaintenance {
   private readonly log = new Logger('LexicalMaintenance');
   private fresh = 0;
+  /** Rows merges replaced since the last VACUUM. */
+  private dead = 0;
   private merging?: Promise<void>;
   private stopping = false;
 
@@ -44,13 +46,17 @@ export class LexicalMaintenance {
     this.stopping = true;
   }
 
-  /** Merges every collection's fresh blocks (waiting for a merge already running first). */
+  /**
+   * Merges every collection's fresh blocks (waiting for a merge already running first), then vacuums the
+   * blocks once merges have replaced enough rows.
+   */
   async mergeAll(): Promise<void> {
     await this.merging;
     for (const collectionId of (await this.lexical.freshBlocks(this.db)).keys()) {
       if (this.stopping) return;
-      await this.lexical.merge(this.db, collectionId, () => this.stopping);
+      this.dead += await this.lexical.merge(this.db, collectionId, () => this.stopping);
     }
+    if (!this.stopping && (await this.lexical.vacuumIfBloated(this.db, this.dead))) this.dead = 0;
   }
 
   /** Moves every collection still in the postings layout to blocks, one at a time. */
