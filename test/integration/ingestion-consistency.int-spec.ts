@@ -111,11 +111,11 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       });
     }
     await lexical.mergeAll();
-    const [{ fresh }] = await db.query(
-      `SELECT count(*)::int AS fresh FROM lexical_blocks b JOIN collections c ON c.id = b.collection_id
-        WHERE c.name = 'merge' AND NOT b.merged`,
+    const [{ segments }] = await db.query(
+      `SELECT count(*)::int AS segments FROM lexical_segments s JOIN collections c ON c.id = s.collection_id
+        WHERE c.name = 'merge'`,
     );
-    expect(fresh).toBe(0);
+    expect(segments).toBe(0);
     expect((await invariants('merge')).lexical).toEqual({
       orphans: 0,
       missing: 0,

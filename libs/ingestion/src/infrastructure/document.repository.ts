@@ -442,15 +442,15 @@ export class DocumentRepository {
       for (const c of chunks) list.push({ id: chunkIds[i++], terms: c.terms, length: c.tokenCount });
     }
     for (const [id, chunks] of byCollection)
-      this.freshBlocks += await this.lexical.add(m, { id, layout: layouts.get(id)! }, chunks);
+      this.segments += await this.lexical.add(m, { id, layout: layouts.get(id)! }, chunks);
   }
 
-  /** Fresh lexical blocks this process has written since it last asked (see IndexMaintenance). */
-  private freshBlocks = 0;
+  /** Lexical segments this process has written since it last asked (see LexicalMaintenance). */
+  private segments = 0;
 
-  takeFreshBlocks(): number {
-    const n = this.freshBlocks;
-    this.freshBlocks = 0;
+  takeSegments(): number {
+    const n = this.segments;
+    this.segments = 0;
     return n;
   }
 
@@ -560,6 +560,7 @@ export class DocumentRepository {
   /** VACUUM cannot run in a transaction: each statement goes alone. */
   async vacuumIndex(): Promise<void> {
     await this.db.query('VACUUM (ANALYZE) lexical_blocks');
+    await this.db.query('VACUUM (ANALYZE) lexical_segments');
     await this.db.query('VACUUM (ANALYZE) chunks');
     await this.db.query('VACUUM (ANALYZE) chunk_vectors');
   }

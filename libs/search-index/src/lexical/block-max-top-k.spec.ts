@@ -143,7 +143,7 @@ describe('blockMaxTopK', () => {
     const most = 16 + 4 * index.postings.get(rare)!.length;
     expect(result.blocks.read).toBeLessThanOrEqual(most);
     expect(result.blocks.total).toBeGreaterThan(4 * most);
-  });
+  }, 30_000);
 
   it('applies a filter exactly: the top k of the chunks it lets through', async () => {
     const index = randomIndex(5, 3_000, 300);

@@ -115,7 +115,7 @@ export class LegacyPostings {
       const blocks = byTerm.flatMap(({ term, postings }) =>
         encodeBlocks(postings).map((b) => ({ ...b, term })),
       );
-      await store.insertBlocks(m, collectionId, blocks, true);
+      await store.insertBlocks(m, collectionId, blocks);
       moved += rows.length;
       if (done) break;
       const last = rows.at(-1)!;

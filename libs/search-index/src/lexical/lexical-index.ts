@@ -31,16 +31,19 @@ export class LexicalIndex {
   private readonly blocks = new LexicalIndexStore();
   private readonly legacy = new LegacyPostings();
 
-  /** Indexes new chunks of a collection, in the caller's transaction; returns the fresh blocks written. */
+  /** Indexes new chunks of a collection, in the caller's transaction; returns the segments written. */
   async add(
     m: Sql,
     collection: { id: string; layout: LexicalLayout },
     chunks: readonly ChunkTerms[],
   ): Promise<number> {
     if (chunks.length === 0) return 0;
-    if (collection.layout === 'blocks') return this.blocks.add(m, collection.id, chunks);
-    await this.legacy.add(m, collection.id, chunks);
-    return 0;
+    if (collection.layout === 'postings') {
+      await this.legacy.add(m, collection.id, chunks);
+      return 0;
+    }
+    await this.blocks.add(m, collection.id, chunks);
+    return 1;
   }
 
   /** Removes chunks' postings, in the caller's transaction, which holds their collections key-shared. */
@@ -96,19 +99,19 @@ export class LexicalIndex {
     });
   }
 
-  /** Every posting of a collection in the blocks layout, and the terms whose merged blocks overlap. */
+  /** Every posting of a collection in the blocks layout, and the terms whose blocks overlap. */
   dump(m: Sql, collectionId: string) {
     return this.blocks.dump(m, collectionId);
   }
 
-  /** Collections with fresh blocks to merge, and how many each has. */
-  freshBlocks(m: Sql): Promise<Map<string, number>> {
-    return this.blocks.freshBlocks(m);
+  /** Collections with segments to merge, and how many each has. */
+  segments(m: Sql): Promise<Map<string, number>> {
+    return this.blocks.segments(m);
   }
 
   /**
-   * Merges a collection's fresh blocks, one short transaction per round; returns the rows it replaced
-   * (what it left for VACUUM).
+   * Merges a collection's segments into its blocks, one short transaction per round; returns the rows it
+   * replaced (what it left for VACUUM).
    */
   async merge(db: DataSource, collectionId: string, stopping: () => boolean = () => false): Promise<number> {
     let replaced = 0;
@@ -132,6 +135,7 @@ export class LexicalIndex {
     );
     if (dead < Math.max(VACUUM_MIN_DEAD, 0.2 * Number(rows))) return false;
     await db.query('VACUUM (ANALYZE) lexical_blocks');
+    await db.query('VACUUM (ANALYZE) lexical_segments');
     return true;
   }
 

@@ -36,7 +36,7 @@ export class IndexMaintenance {
   ) {}
 
   recordIndexed(documents: number): void {
-    this.lexical.recordFresh(this.repository.takeFreshBlocks());
+    this.lexical.recordSegments(this.repository.takeSegments());
     this.indexedSinceVacuum += documents;
     this.indexed += documents;
     if (this.indexed >= this.nextAnalyze && !this.analyzing) this.analyzeMidLoad();

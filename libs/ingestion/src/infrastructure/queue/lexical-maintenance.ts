@@ -3,14 +3,15 @@ import { DataSource } from 'typeorm';
 import { LexicalIndex } from '#search-index';
 
 /**
- * Fresh lexical blocks written since the last merge, past which a merge starts in the middle of a load:
- * each batch adds one small block per distinct term, so a query of a collection being loaded reads more
- * headers the longer merging waits, and each block costs a row's overhead until it is merged.
+ * Segments written since the last merge, past which a merge starts in the middle of a load (each indexing
+ * batch writes one): a query reads every segment's heads for its terms, so the more wait, the slower a
+ * search of a collection being loaded; but each merge rewrites the last block of every term it touches,
+ * so the fewer wait, the more a load rewrites.
  */
-const MERGE_AFTER_FRESH_BLOCKS = 50_000;
+const MERGE_AFTER_SEGMENTS = 32;
 
 /**
- * Keeps the lexical index compact: merges the fresh blocks indexing writes into full blocks (in the
+ * Keeps the lexical index compact: merges the segments indexing writes into full blocks (in the
  * background during a load, and whenever ingestion goes idle), and moves collections still in the old
  * postings layout to blocks. Any replica may run it: a merge takes its collection's advisory lock, and a
  * move its collection's row lock, so two never do the same work.
@@ -29,10 +30,10 @@ export class LexicalMaintenance {
     private readonly lexical: LexicalIndex,
   ) {}
 
-  /** Counts the fresh blocks a batch wrote, and starts a merge in the background when enough have. */
-  recordFresh(blocks: number): void {
-    this.fresh += blocks;
-    if (this.fresh >= MERGE_AFTER_FRESH_BLOCKS && !this.merging) {
+  /** Counts the segments batches wrote, and starts a merge in the background when enough have. */
+  recordSegments(segments: number): void {
+    this.fresh += segments;
+    if (this.fresh >= MERGE_AFTER_SEGMENTS && !this.merging) {
       this.fresh = 0;
       this.merging = this.mergeAll()
         .catch((error: Error) => {
@@ -47,12 +48,12 @@ export class LexicalMaintenance {
   }
 
   /**
-   * Merges every collection's fresh blocks (waiting for a merge already running first), then vacuums the
-   * blocks once merges have replaced enough rows.
+   * Merges every collection's segments (waiting for a merge already running first), then vacuums once
+   * merges have replaced enough rows.
    */
   async mergeAll(): Promise<void> {
     await this.merging;
-    for (const collectionId of (await this.lexical.freshBlocks(this.db)).keys()) {
+    for (const collectionId of (await this.lexical.segments(this.db)).keys()) {
       if (this.stopping) return;
       this.dead += await this.lexical.merge(this.db, collectionId, () => this.stopping);
     }

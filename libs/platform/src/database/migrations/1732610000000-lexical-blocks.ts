@@ -5,13 +5,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * row per posting in `chunk_terms`: at 1M chunks those rows took 14.6 GiB and a query read every posting
  * of its terms.
  *
- * - One row per block of up to 128 postings of one term, keyed by (collection, term, last chunk id). The
- *   header columns are in the key's index too, so a query reads every header of its terms without
- *   touching the table, and the blocks it then needs by key.
- * - `merged` is false for the fresh blocks each indexing batch adds; merged blocks of a term never
- *   overlap. A partial index finds the fresh ones.
- * - No foreign key: a check per block would cost every batch thousands of look-ups. Blocks are removed
- *   with their chunks, and with their collection.
+ * - `lexical_blocks`: one row per block of up to 128 postings of one term, keyed by (collection, term,
+ *   last chunk id); a term's blocks never overlap. The header columns are in the key's index too, so a
+ *   query reads every header of its terms without touching the table, and then the blocks it needs.
+ * - `lexical_segments`: one row per indexing transaction with all the postings it added, until a merge
+ *   moves them into blocks.
+ * - No foreign keys: postings are removed with their chunks, and with their collection.
  * - Existing collections keep `lexical_layout = 'postings'` until LexicalIndexMigration moves them, one
  *   collection at a time, while they can still be searched; new collections start with blocks.
  */
@@ -28,13 +27,24 @@ export class LexicalBlocks1732610000000 implements MigrationInterface {
         postings int NOT NULL,
         max_tf int NOT NULL,
         min_len int NOT NULL,
-        merged boolean NOT NULL,
         data bytea NOT NULL,
-        PRIMARY KEY (collection_id, term, last_chunk) INCLUDE (first_chunk, postings, max_tf, min_len, merged)
+        PRIMARY KEY (collection_id, term, last_chunk) INCLUDE (first_chunk, postings, max_tf, min_len)
       )`);
-    await q.query(
-      `CREATE INDEX lexical_blocks_fresh_idx ON lexical_blocks (collection_id, term, last_chunk) WHERE NOT merged`,
-    );
+    await q.query(`
+      CREATE TABLE lexical_segments (
+        collection_id uuid NOT NULL,
+        id bigint GENERATED ALWAYS AS IDENTITY,
+        first_chunk bigint NOT NULL,
+        last_chunk bigint NOT NULL,
+        terms text[] NOT NULL,
+        heads bytea NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (collection_id, id)
+      )`);
+    // Blocks are compressed already; uncompressed out-of-line storage lets a query read a slice of a
+    // segment without reading (and decompressing) all of it.
+    await q.query(`ALTER TABLE lexical_segments ALTER COLUMN data SET STORAGE EXTERNAL`);
+    await q.query(`ALTER TABLE lexical_segments ALTER COLUMN heads SET STORAGE EXTERNAL`);
     await q.query(`ALTER TABLE collections ADD COLUMN lexical_layout text NOT NULL DEFAULT 'postings'`);
     await q.query(`ALTER TABLE collections ALTER COLUMN lexical_layout SET DEFAULT 'blocks'`);
     await q.query(
@@ -44,6 +54,7 @@ export class LexicalBlocks1732610000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE collections DROP COLUMN lexical_layout`);
+    await q.query(`DROP TABLE IF EXISTS lexical_segments`);
     await q.query(`DROP TABLE IF EXISTS lexical_blocks`);
   }
 }
