@@ -41,10 +41,10 @@ export class LexicalBlocks1732610000000 implements MigrationInterface {
         data bytea NOT NULL,
         PRIMARY KEY (collection_id, id)
       )`);
-    // Blocks are compressed already; uncompressed out-of-line storage lets a query read a slice of a
-    // segment without reading (and decompressing) all of it.
-    await q.query(`ALTER TABLE lexical_segments ALTER COLUMN data SET STORAGE EXTERNAL`);
-    await q.query(`ALTER TABLE lexical_segments ALTER COLUMN heads SET STORAGE EXTERNAL`);
+    // Blocks are compressed already, and a query reads slices of a segment's heads and bytes, and scans
+    // its terms once per query term: stored out of line uncompressed, none of that decompresses anything.
+    for (const column of ['terms', 'heads', 'data'])
+      await q.query(`ALTER TABLE lexical_segments ALTER COLUMN ${column} SET STORAGE EXTERNAL`);
     await q.query(`ALTER TABLE collections ADD COLUMN lexical_layout text NOT NULL DEFAULT 'postings'`);
     await q.query(`ALTER TABLE collections ALTER COLUMN lexical_layout SET DEFAULT 'blocks'`);
     await q.query(
