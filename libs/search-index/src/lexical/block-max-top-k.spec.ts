@@ -88,6 +88,7 @@ async function search(
   query: [string, number][],
   k: number,
   accept?: (id: number) => boolean,
+  readAllPostings = 0,
 ) {
   const scoring = { k1: 1.2, b: 0.75, chunks: index.chunks, avgdl: index.avgdl };
   const result = await blockMaxTopK({
@@ -95,6 +96,7 @@ async function search(
     k,
     scoring,
     fetch: async (blocks) => blocks.map((b) => decodeBlock(b.data, b.firstChunk, b.postings)),
+    readAllPostings,
     ...(accept && { accept: async (ids) => new Set(ids.filter(accept)) }),
   });
   return { result, expected: exhaustive(index.postings, query, scoring, k, accept) };
@@ -113,12 +115,15 @@ describe('blockMaxTopK', () => {
           if (!query.some(([t]) => t === term)) query.push([term, 1 + Math.floor(rnd() * 2)]);
         }
         const k = [1, 5, 10, 50][q % 4];
-        const { result, expected } = await search(index, query, k);
-        expect(
-          result.hits.map((h) => h.id),
-          `seed ${seed} query ${q}`,
-        ).toEqual(expected.map((e) => e.id));
-        expect(result.hits.map((h) => h.score)).toEqual(expected.map((e) => e.score));
+        // Bounded rounds, and the one round a query with few postings takes.
+        for (const readAll of [0, Infinity]) {
+          const { result, expected } = await search(index, query, k, undefined, readAll);
+          expect(
+            result.hits.map((h) => h.id),
+            `seed ${seed} query ${q}`,
+          ).toEqual(expected.map((e) => e.id));
+          expect(result.hits.map((h) => h.score)).toEqual(expected.map((e) => e.score));
+        }
       }
     }
   });

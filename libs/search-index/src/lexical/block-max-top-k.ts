@@ -25,6 +25,8 @@ export interface TopKRequest<B extends BlockHeader> {
   fetch(blocks: readonly B[]): Promise<DecodedBlock[]>;
   /** The chunks, of those given, that a filter lets through; absent when the search has no filter. */
   accept?(ids: readonly number[]): Promise<ReadonlySet<number>>;
+  /** Postings (of all the query's blocks) up to which every block is read at once; READ_ALL_POSTINGS. */
+  readAllPostings?: number;
 }
 
 export interface ScoredChunkTerms {
@@ -56,6 +58,8 @@ const BUCKETS = 4096;
  * the others the best bounds first.
  */
 const ROUNDS = [16, 128, 1024];
+/** Postings (of all the query's blocks) up to which a query reads every block at once. */
+const READ_ALL_POSTINGS = 8_192;
 
 /**
  * Exact top-k BM25 over block-max postings (after Ding & Suel's Block-Max WAND, adapted to a store where
@@ -110,7 +114,8 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     hi = Math.max(hi, e.header.lastChunk);
   }
   const span = hi - lo + 1;
-  const buckets = Math.min(BUCKETS, span);
+  // No finer than the blocks themselves: each pass over the bounds costs a step per bucket and term.
+  const buckets = Math.min(BUCKETS, span, Math.max(64, 2 * total));
   const bucketOf = (id: number) => Math.min(buckets - 1, Math.floor(((id - lo) * buckets) / span));
   const best = request.terms.map(() => new Float64Array(buckets));
 
@@ -148,6 +153,24 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     }
   };
 
+  /** Reads blocks in one round trip, scores their postings, and raises the bar. */
+  const readRound = async (batch: Entry[]) => {
+    const blocks = await request.fetch(batch.map((e) => e.header));
+    batch.forEach((e, i) => {
+      const block = blocks[i];
+      e.read = block;
+      const contributions = byTerm[e.term];
+      for (let p = 0; p < block.ids.length; p++) {
+        const id = block.ids[p];
+        const s = score(e.term, block.tfs[p], block.lens[p]);
+        contributions.set(id, s);
+        partial.set(id, (partial.get(id) ?? 0) + s);
+      }
+    });
+    read += batch.length;
+    bar = await kthBest();
+  };
+
   /** The k-th best partial score among the chunks the filter lets through, or -Infinity. */
   const kthBest = async (): Promise<number> => {
     const ranked = [...partial].sort((x, y) => y[1] - x[1] || x[0] - y[0]);
@@ -170,27 +193,20 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     return -Infinity;
   };
 
-  for (let round = 0; ; round++) {
+  // A query whose terms have few postings altogether (a small collection, rare terms) is cheaper read
+  // whole in one round trip than bounded.
+  const postings = entries.reduce((sum, e) => sum + e.header.postings, 0);
+  for (let round = postings <= (request.readAllPostings ?? READ_ALL_POSTINGS) ? -1 : 0; ; round++) {
+    if (round === -1) {
+      await readRound(entries);
+      break;
+    }
     refreshBounds();
     const due = entries
       .filter((e) => !e.read && e.bound >= bar * (1 - SLACK))
       .sort(round === 0 ? (x, y) => y.ub - x.ub : (x, y) => y.bound - x.bound || y.ub - x.ub);
     if (due.length === 0) break;
-    const batch = round < ROUNDS.length ? due.slice(0, ROUNDS[round]) : due;
-    const blocks = await request.fetch(batch.map((e) => e.header));
-    batch.forEach((e, i) => {
-      const block = blocks[i];
-      e.read = block;
-      const contributions = byTerm[e.term];
-      for (let p = 0; p < block.ids.length; p++) {
-        const id = block.ids[p];
-        const s = score(e.term, block.tfs[p], block.lens[p]);
-        contributions.set(id, s);
-        partial.set(id, (partial.get(id) ?? 0) + s);
-      }
-    });
-    read += batch.length;
-    bar = await kthBest();
+    await readRound(round < ROUNDS.length ? due.slice(0, ROUNDS[round]) : due);
   }
 
   // Every chunk that can still be in the top k, scored term by term in query order.
