@@ -12,12 +12,12 @@ const SCIFACT_SOURCE = 'https://public.ukp.informatik.tu-darmstadt.de/thakur/BEI
  * is missing and where to put it, and the suite is skipped; with REQUIRE_SCIFACT=1 (set by .ci/run) a
  * missing data set is an error instead, so CI cannot pass by skipping.
  */
-export function scifactAvailable(suite: string): boolean {
-  const missing = SCIFACT_FILES.filter((f) => !existsSync(join(SCIFACT_DIR, f)));
+export function scifactAvailable(suite: string, dir: string = SCIFACT_DIR): boolean {
+  const missing = SCIFACT_FILES.filter((f) => !existsSync(join(dir, f)));
   if (missing.length === 0) return true;
   const message =
-    `${suite} needs BEIR SciFact in ${SCIFACT_DIR}, which lacks ${missing.join(', ')}: ` +
-    `download ${SCIFACT_SOURCE} and unzip it into ${join(SCIFACT_DIR, '..')}.`;
+    `${suite} needs BEIR SciFact in ${dir}, which lacks ${missing.join(', ')}: ` +
+    `download ${SCIFACT_SOURCE} and unzip it into ${join(dir, '..')}.`;
   if (process.env.REQUIRE_SCIFACT === '1')
     throw new Error(`${message} (REQUIRE_SCIFACT=1 makes this an error)`);
   console.warn(`\n*** SKIPPED: ${message} ***\n`);
