@@ -680,6 +680,7 @@ export async function ingestFloor(documents, { workers = [1, 2], ingestionConcur
       floor: {
         rows: rows.loaded.map(({ table, rows: n, data }) => ({ table, rows: n, bytes: data.length })),
         indexes: rows.indexes.map(({ name, part, hnsw, create }) => ({ name, part, hnsw, create })),
+        judgedAgainst: 'indexLessThenIndexes',
         // The floor ragnest is judged against: index-less COPY, then the index builds, as ragnest does.
         indexLessThenIndexes: thenIndex,
         // A reference only: COPY into tables already carrying every index (HNSW inserts row by row).
