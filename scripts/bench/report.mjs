@@ -831,12 +831,17 @@ function pgliteSection(report) {
           ]) {
             const a = across(pgRuns, (r) => r.requests, endpoint, mode, c, field);
             const b = across(liteRuns, (r) => r.requests, endpoint, mode, c, field);
+            const failedA = worstErrorRate(pgRuns, (r) => r.requests, endpoint, mode, c) || 0;
+            const failedB = worstErrorRate(liteRuns, (r) => r.requests, endpoint, mode, c) || 0;
+            const latency = field !== 'requestsPerSecond';
             out.push(
               row([
                 `${endpoint} ${mode} c=${c} ${label}`,
-                cell(a, d),
-                cell(b, d),
-                `${fmt(spread(b).median / spread(a).median, 2)}×`,
+                latency ? latencyCell(pgRuns, (r) => r.requests, endpoint, mode, c, field) : cell(a, d),
+                latency ? latencyCell(liteRuns, (r) => r.requests, endpoint, mode, c, field) : cell(b, d),
+                failedA > RATIO_MAX_ERROR_RATE || failedB > RATIO_MAX_ERROR_RATE
+                  ? `– (over ${fmt(100 * RATIO_MAX_ERROR_RATE)} % failed)`
+                  : `${fmt(spread(b).median / spread(a).median, 2)}×`,
               ]),
             );
           }
