@@ -7,12 +7,17 @@
 //     INGESTION_CONCURRENCY asked for; a fresh database per run. The corpus is POSTed to
 //     /rag/collections/bench/documents in batches of 500; the time runs from the first POST until no
 //     document is queued or processing.
-//   - the floor: the chunks and chunk_terms rows of the first run, read back with COPY … TO STDOUT (in
-//     their physical order, which is the order ragnest wrote them), then COPYed FROM STDIN into a fresh
-//     database that ragnest migrated (same tables, same indexes), once into the indexed tables, once into
-//     tables stripped of their indexes that are then rebuilt. The collection and document rows the chunks
-//     reference are copied first, untimed.
-//
+//   - the floor: the chunks, postings and vectors rows of the first run, read back with COPY … TO STDOUT
+//     (in their physical order, which is the order ragnest wrote them), then COPYed FROM STDIN into a fresh
+//     database that ragnest migrated. The floor proper does what ragnest does, in the same order: the rows
+//     go into tables stripped of their indexes (the chunks → documents foreign key stays), then every index
+//     is built, the embedding set's HNSW index with the maintenance_work_mem ragnest's build gets
+//     (VECTOR_INDEX_BUILD_MEMORY_MB). ragnest builds that index once, after the load; it keeps its b-tree
+//     indexes (postings included) up to date row by row, which the floor, building them in one pass, does
+//     not pay: it is a lower bound. Separately, and labelled so, the same rows COPYed into tables that
+//     already carry every index, the HNSW one included, which pays for row-by-row HNSW inserts that
+//     ragnest never makes: a reference, not the floor. The collection and document rows the chunks
+//     reference are copied first, untimed. The lexical (BM25) tables are named in one place, lexicalFloor().
 // Besides wall time it takes, per phase, the CPU seconds of each server process, of PostgreSQL (every
 // postgres process, backends that exited included) and of Redis, and how busy the machine was as a whole,
 // from /proc: that shows where the time goes, and how much of the machine something else was using.
@@ -53,14 +58,32 @@ import { langchainAddDocuments } from './langchain-pgvector.mjs';
 
 /** The contexts started once each beside the ingestion processes and the gateway. */
 const OTHER_CONTEXTS = ['query-understanding', 'generation', 'presentation', 'retrieval'];
-/** The tables ragnest fills while indexing, with the columns it writes (chunk ids kept: postings point at them). */
+/**
+ * The lexical (BM25) part of the floor: the tables ragnest writes for its postings, with the columns it
+ * writes, and how to count the postings. It is the one place to change when the BM25 storage changes (one
+ * row per posting in chunk_terms today): the floor COPYs these tables like the others and rebuilds
+ * whatever indexes the migrated catalogue gives them, so a new layout needs only its tables named here.
+ */
+function lexicalFloor() {
+  return {
+    tables: [{ table: 'chunk_terms', columns: 'collection_id, term, chunk_id, tf, len', part: 'lexical' }],
+    countPostings: async (client) =>
+      (await client.query('SELECT count(*)::int AS n FROM chunk_terms')).rows[0].n,
+  };
+}
+
+/**
+ * The tables ragnest fills while indexing, with the columns it writes (chunk ids kept: postings and
+ * vectors point at them), in the order it writes them within a batch: chunks, postings, vectors.
+ */
 const LOADED_TABLES = [
   {
     table: 'chunks',
     columns: 'id, collection_id, document_id, position, title, text, metadata, token_count, terms',
+    part: 'chunks',
   },
-  { table: 'chunk_terms', columns: 'collection_id, term, chunk_id, tf, len' },
-  { table: 'chunk_vectors', columns: 'set_id, chunk_id, embedding' },
+  ...lexicalFloor().tables,
+  { table: 'chunk_vectors', columns: 'set_id, chunk_id, embedding', part: 'dense' },
 ];
 /** What the chunks reference, copied untimed before the timed COPYs. */
 const REFERENCED_TABLES = ['collections', 'documents', 'embedding_sets'];
@@ -155,8 +178,11 @@ async function loadedTableIndexes(client) {
       ORDER BY t.relname, ic.relname`,
     [LOADED_TABLES.map((t) => t.table)],
   );
+  const partOf = new Map(LOADED_TABLES.map((t) => [t.table, t.part]));
   return rows.map((r) => ({
     table: r.table,
+    part: partOf.get(r.table),
+    hnsw: /\bUSING hnsw\b/.test(r.indexdef),
     name: r.name,
     drop: r.constraint ? `ALTER TABLE ${r.table} DROP CONSTRAINT ${r.constraint}` : `DROP INDEX ${r.name}`,
     create: r.constraint
@@ -284,7 +310,7 @@ async function benchRagnest(documents, workers, concurrency) {
     const before = await cpuSnapshot(deployment.processes);
     const ingestion = await ingest(deployment.baseUrl, documents, { waitForIndex: true });
     const cpu = cpuBetween(before, await cpuSnapshot(deployment.processes));
-    const postings = await withClient(db.url, (c) => c.query('SELECT count(*)::int AS n FROM chunk_terms'));
+    const postings = await withClient(db.url, (c) => lexicalFloor().countPostings(c));
     process.stderr.write(
       `ragnest, ${label}: ${ingestion.chunks} chunks in ${fmt(ingestion.seconds, 1)} s ` +
         `(${fmt(ingestion.chunksPerSecond)} chunks/s)\n`,
@@ -295,7 +321,7 @@ async function benchRagnest(documents, workers, concurrency) {
         workers,
         ingestionConcurrency: concurrency,
         ...ingestion,
-        postings: postings.rows[0].n,
+        postings,
         cpu,
         loadAverage: { before: loadBefore, after: os.loadavg() },
       },
@@ -338,10 +364,10 @@ async function exportRows(source) {
       referenced.push({ table, data: await copyOut(c, `COPY ${table} TO STDOUT`) });
     }
     const loaded = [];
-    for (const { table, columns } of LOADED_TABLES) {
+    for (const { table, columns, part } of LOADED_TABLES) {
       const { rows } = await c.query(`SELECT count(*)::int AS n FROM ${table}`);
       const data = await copyOut(c, `COPY (SELECT ${columns} FROM ${table}) TO STDOUT`);
-      loaded.push({ table, columns, rows: rows[0].n, data });
+      loaded.push({ table, columns, part, rows: rows[0].n, data });
     }
     return { referenced, loaded, indexes: await loadedTableIndexes(c) };
   });
@@ -376,15 +402,19 @@ async function prepareTarget(tag, rows) {
 }
 
 async function copyLoadedTables(client, rows, steps) {
-  for (const { table, columns, rows: n, data } of rows.loaded) {
+  for (const { table, columns, part, rows: n, data } of rows.loaded) {
     const seconds = await copyIn(client, `COPY ${table} (${columns}) FROM STDIN`, data);
-    steps.push({ step: `COPY ${table}`, rows: n, bytes: data.length, seconds });
+    steps.push({ step: `COPY ${table}`, part, rows: n, bytes: data.length, seconds });
   }
 }
 
-/** COPY into tables that already carry all their indexes, as ragnest's inserts find them. */
+/**
+ * A reference, not the floor: COPY into tables that already carry every index, the embedding set's HNSW
+ * index included, so each vector is inserted into the graph row by row, which ragnest never does (it
+ * builds that index once the load is done).
+ */
 async function floorIndexed(rows) {
-  process.stderr.write('\nfloor: COPY into indexed tables\n');
+  process.stderr.write('\nreference: COPY into indexed tables (HNSW maintained row by row)\n');
   const db = await prepareTarget('copy_indexed', rows);
   try {
     return await withClient(db.url, async (c) => {
@@ -398,9 +428,20 @@ async function floorIndexed(rows) {
   }
 }
 
-/** COPY into tables stripped of their indexes (the foreign key stays), then each index built again. */
+/** Index builds in the order ragnest's tables are written (chunks, lexical, dense), HNSW last. */
+const BUILD_ORDER = ['chunks', 'lexical', 'dense'];
+const buildRank = (i) => (i.hnsw ? BUILD_ORDER.length : BUILD_ORDER.indexOf(i.part));
+
+/**
+ * The floor: COPY into tables stripped of their indexes (the foreign key stays), then each index built in
+ * one pass. An HNSW build gets the maintenance_work_mem ragnest's build session gets
+ * (VECTOR_INDEX_BUILD_MEMORY_MB, INDEX_BUILD_MEMORY_MB here and in startRagnest), reset afterwards; the
+ * other builds run at the server's setting, as ragnest's sessions do. ragnest builds its HNSW index
+ * CONCURRENTLY (ingestion into other collections goes on meanwhile); the floor builds it plainly, a
+ * little cheaper, so what that costs is counted in ragnest's overhead.
+ */
 async function floorThenIndex(rows) {
-  process.stderr.write('floor: COPY into index-less tables, then CREATE INDEX\n');
+  process.stderr.write('floor: COPY into index-less tables, then the index builds\n');
   const db = await prepareTarget('copy_then_index', rows);
   try {
     return await withClient(db.url, async (c) => {
@@ -408,11 +449,17 @@ async function floorThenIndex(rows) {
       const steps = [];
       const before = await cpuSnapshot([]);
       await copyLoadedTables(c, rows, steps);
-      await c.query(`SET maintenance_work_mem = '${INDEX_BUILD_MEMORY_MB}MB'`);
-      for (const index of rows.indexes) {
+      const builds = [...rows.indexes].sort((a, b) => buildRank(a) - buildRank(b));
+      for (const index of builds) {
+        if (index.hnsw) await c.query(`SET maintenance_work_mem = '${INDEX_BUILD_MEMORY_MB}MB'`);
         const t0 = performance.now();
         await c.query(index.create);
-        steps.push({ step: `build ${index.name}`, seconds: (performance.now() - t0) / 1000 });
+        steps.push({
+          step: `build ${index.name}`,
+          part: index.part,
+          seconds: (performance.now() - t0) / 1000,
+        });
+        if (index.hnsw) await c.query('RESET maintenance_work_mem');
       }
       return { steps, cpu: cpuBetween(before, await cpuSnapshot([])) };
     });
@@ -423,22 +470,37 @@ async function floorThenIndex(rows) {
 
 /* ---------- LangChain.js ---------- */
 
-/** PGVectorStore.addDocuments with the first run's chunk texts and the same embedder, into a fresh database. */
-async function benchLangchain(source) {
-  process.stderr.write('\nLangChain.js PGVectorStore.addDocuments: the same chunks and embedder\n');
+/**
+ * PGVectorStore.addDocuments with the first run's chunk texts and the same embedder, each time into a
+ * fresh database, loaded index-less and indexed after (see langchain-pgvector.mjs): once sequentially
+ * (one thread, one call at a time), once with the parallelism of ragnest's fastest run (as many threads as
+ * it had ingestion processes, each with its INGESTION_CONCURRENCY calls at a time). It writes no BM25
+ * postings, which ragnest's figure includes.
+ */
+async function benchLangchain(source, fastest) {
   const { chunks, dimensions } = await withClient(source.url, async (c) => ({
     chunks: (await c.query('SELECT title, text, metadata FROM chunks ORDER BY id')).rows,
     dimensions: (await c.query('SELECT dimensions FROM collections LIMIT 1')).rows[0].dimensions,
   }));
-  const db = await createDatabase('langchain');
-  try {
-    await withClient(db.url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS vector'));
-    const before = await cpuSnapshot([]);
-    const result = await langchainAddDocuments({ databaseUrl: db.url, chunks, dimensions });
-    return { ...result, cpu: cpuBetween(before, await cpuSnapshot([])) };
-  } finally {
-    await dropDatabase(db);
+  const shapes = [{ processes: 1, concurrency: 1 }];
+  if (fastest.workers * fastest.ingestionConcurrency > 1)
+    shapes.push({ processes: fastest.workers, concurrency: fastest.ingestionConcurrency });
+  const runs = [];
+  for (const shape of shapes) {
+    process.stderr.write(
+      `\nLangChain.js PGVectorStore.addDocuments, ${shape.processes} thread(s) × ${shape.concurrency}: the same chunks and embedder\n`,
+    );
+    const db = await createDatabase('langchain');
+    try {
+      await withClient(db.url, (c) => c.query('CREATE EXTENSION IF NOT EXISTS vector'));
+      const before = await cpuSnapshot([]);
+      const result = await langchainAddDocuments({ databaseUrl: db.url, chunks, dimensions, ...shape });
+      runs.push({ ...result, cpu: cpuBetween(before, await cpuSnapshot([])) });
+    } finally {
+      await dropDatabase(db);
+    }
   }
+  return { version: runs[0].version, bm25Postings: false, runs };
 }
 
 /* ---------- report ---------- */
@@ -504,57 +566,64 @@ function formatFloor(rows, indexed, thenIndex) {
   const stepRows = (label, result) =>
     result.steps.map(
       (s) =>
-        `| ${label} | ${s.step} | ${s.rows === undefined ? '' : fmt(s.rows)} | ` +
+        `| ${label} | ${s.step} | ${s.part ?? ''} | ${s.rows === undefined ? '' : fmt(s.rows)} | ` +
         `${s.bytes === undefined ? '' : fmt(s.bytes / 1024 ** 2, 1)} | ${fmt(s.seconds, 2)} | ` +
         `${s.rows === undefined ? '' : fmt(s.rows / s.seconds)} |`,
     );
   const totalRow = (label, result) =>
-    `| ${label} | **total** | | | **${fmt(total(result.steps), 2)}** | **${fmt(chunks / total(result.steps))} chunks/s** |`;
+    `| ${label} | **total** | | | | **${fmt(total(result.steps), 2)}** | **${fmt(chunks / total(result.steps))} chunks/s** |`;
   const cpuLine = (label, cpu) =>
     `${label}: PostgreSQL ${fmt(cpu.postgres, 1)} CPU s, this client ${fmt(cpu.bench, 1)}, ` +
     `unaccounted ${fmt(cpu.other, 1)}; machine ${fmt(100 * cpu.machineBusyShare)} % busy over ${fmt(cpu.wallSeconds, 1)} s.`;
+  const floor = '**floor**: index-less, then the index builds';
+  const reference = 'reference: into indexed tables';
   return [
     '### The floor: bare COPY of the same rows (text format, one connection, each COPY its own transaction)',
     '',
-    "Rows read back from the 1st run's database; collections and documents copied first, untimed; the chunks → documents foreign key is kept in both cases.",
+    "Rows read back from the 1st run's database; collections and documents copied first, untimed; the chunks → documents foreign key is kept in both cases. " +
+      `The floor does ragnest's work in ragnest's order: COPY into index-less tables, then every index built, the HNSW one with maintenance_work_mem = ${INDEX_BUILD_MEMORY_MB} MB as ragnest's build (VECTOR_INDEX_BUILD_MEMORY_MB). ` +
+      'The reference COPYs into tables that already carry every index, HNSW included (row-by-row graph inserts, which ragnest does not make): it is not the floor.',
     '',
-    '| case | step | rows | MiB | s | rows/s |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
-    ...stepRows('into indexed tables', indexed),
-    totalRow('into indexed tables', indexed),
-    ...stepRows('index-less, then indexes', thenIndex),
-    totalRow('index-less, then indexes', thenIndex),
+    '| case | step | part | rows | MiB | s | rows/s |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ...stepRows(floor, thenIndex),
+    totalRow(floor, thenIndex),
+    ...stepRows(reference, indexed),
+    totalRow(reference, indexed),
     '',
-    cpuLine('Into indexed tables', indexed.cpu),
-    cpuLine('Index-less then indexes', thenIndex.cpu),
+    cpuLine('Floor (index-less then indexes)', thenIndex.cpu),
+    cpuLine('Reference (into indexed tables)', indexed.cpu),
   ].join('\n');
 }
 
 function formatComparison(runs, indexed, thenIndex, langchain) {
-  const copySeconds = total(indexed.steps);
-  const rebuildSeconds = total(thenIndex.steps);
+  const floorSeconds = total(thenIndex.steps);
+  const indexedSeconds = total(indexed.steps);
   const lines = [
     '### ragnest against the floor',
     '',
-    `Target: at least ${fmt(TARGET_CHUNKS_PER_SECOND)} chunks/s and at most ${TARGET_RATIO}× the bare COPY into indexed tables.`,
+    `Target: at least ${fmt(TARGET_CHUNKS_PER_SECOND)} chunks/s and at most ${TARGET_RATIO}× the floor (bare COPY into index-less tables, then the index builds).`,
     '',
-    '| ingestion processes | INGESTION_CONCURRENCY | chunks/s | vs 2,000 chunks/s | ragnest s / COPY-into-indexed s | ragnest s / (COPY + index build) s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| path | chunks/s | vs 2,000 chunks/s | s / floor s | s / reference (COPY into indexed tables) s |',
+    '| --- | ---: | ---: | ---: | ---: |',
   ];
   for (const r of runs) {
     lines.push(
-      `| ${r.workers} | ${r.ingestionConcurrency} | ${fmt(r.chunksPerSecond)} | ` +
-        `${fmt(r.chunksPerSecond / TARGET_CHUNKS_PER_SECOND, 2)}× | ${fmt(r.seconds / copySeconds, 1)}× | ` +
-        `${fmt(r.seconds / rebuildSeconds, 1)}× |`,
+      `| ragnest, ${r.workers} ingestion process${r.workers > 1 ? 'es' : ''} × INGESTION_CONCURRENCY=${r.ingestionConcurrency} | ` +
+        `${fmt(r.chunksPerSecond)} | ${fmt(r.chunksPerSecond / TARGET_CHUNKS_PER_SECOND, 2)}× | ` +
+        `${fmt(r.seconds / floorSeconds, 1)}× | ${fmt(r.seconds / indexedSeconds, 1)}× |`,
     );
   }
-  lines.push(
-    `| LangChain.js ${langchain.version} PGVectorStore.addDocuments | | ${fmt(langchain.chunksPerSecond)} | ` +
-      `${fmt(langchain.chunksPerSecond / TARGET_CHUNKS_PER_SECOND, 2)}× | ${fmt(langchain.seconds / copySeconds, 1)}× | ` +
-      `${fmt(langchain.seconds / rebuildSeconds, 1)}× |`,
-  );
+  for (const l of langchain.runs) {
+    lines.push(
+      `| LangChain.js ${l.version} PGVectorStore.addDocuments, ${l.processes} thread${l.processes > 1 ? 's' : ''} × ${l.concurrency}, ` +
+        `HNSW built after the load (vectors only: **no BM25 postings**) | ${fmt(l.chunksPerSecond)} | ` +
+        `${fmt(l.chunksPerSecond / TARGET_CHUNKS_PER_SECOND, 2)}× | ${fmt(l.seconds / floorSeconds, 1)}× | ` +
+        `${fmt(l.seconds / indexedSeconds, 1)}× |`,
+    );
+  }
   const best = runs.reduce((a, b) => (b.chunksPerSecond > a.chunksPerSecond ? b : a));
-  const ratio = best.seconds / copySeconds;
+  const ratio = best.seconds / floorSeconds;
   const speed =
     best.chunksPerSecond >= TARGET_CHUNKS_PER_SECOND
       ? `meets the ${fmt(TARGET_CHUNKS_PER_SECOND)} chunks/s target`
@@ -562,14 +631,20 @@ function formatComparison(runs, indexed, thenIndex, langchain) {
         `(${fmt(TARGET_CHUNKS_PER_SECOND - best.chunksPerSecond)} chunks/s short)`;
   const floor =
     ratio <= TARGET_RATIO
-      ? `is within ${TARGET_RATIO}× the bare COPY (${fmt(ratio, 2)}×)`
-      : `takes ${fmt(ratio, 1)}× the bare COPY's time against at most ${TARGET_RATIO}×: ` +
-        `${fmt(ratio / TARGET_RATIO, 1)}× too slow (it would need ${fmt(TARGET_RATIO * copySeconds, 1)} s, not ${fmt(best.seconds, 1)} s)`;
+      ? `is within ${TARGET_RATIO}× the floor (${fmt(ratio, 2)}×)`
+      : `takes ${fmt(ratio, 1)}× the floor's time against at most ${TARGET_RATIO}×: ` +
+        `${fmt(ratio / TARGET_RATIO, 1)}× too slow (it would need ${fmt(TARGET_RATIO * floorSeconds, 1)} s, not ${fmt(best.seconds, 1)} s)`;
+  const matched = langchain.runs.find(
+    (l) => l.processes === best.workers && l.concurrency === best.ingestionConcurrency,
+  );
   lines.push(
     '',
     `Best run (${best.workers} ingestion process${best.workers > 1 ? 'es' : ''}, INGESTION_CONCURRENCY=${best.ingestionConcurrency}): ` +
-      `${fmt(best.chunksPerSecond)} chunks/s ${speed}; it ${floor}; ` +
-      `${fmt(best.chunksPerSecond / langchain.chunksPerSecond, 1)}× LangChain.js's ${fmt(langchain.chunksPerSecond)} chunks/s.`,
+      `${fmt(best.chunksPerSecond)} chunks/s ${speed}; it ${floor}` +
+      (matched
+        ? `; ${fmt(best.chunksPerSecond / matched.chunksPerSecond, 2)}× LangChain.js's ${fmt(matched.chunksPerSecond)} chunks/s at the same parallelism, ` +
+          'which writes vectors only while ragnest also writes the BM25 postings.'
+        : '.'),
   );
   return lines.join('\n');
 }
@@ -597,15 +672,19 @@ export async function ingestFloor(documents, { workers = [1, 2], ingestionConcur
     const rows = await exportRows(source);
     const indexed = await floorIndexed(rows);
     const thenIndex = await floorThenIndex(rows);
-    const langchain = await benchLangchain(source);
+    const fastest = runs.reduce((a, b) => (b.chunksPerSecond > a.chunksPerSecond ? b : a));
+    const langchain = await benchLangchain(source, fastest);
     return {
       ragnest: runs,
       langchain,
       floor: {
         rows: rows.loaded.map(({ table, rows: n, data }) => ({ table, rows: n, bytes: data.length })),
-        indexes: rows.indexes.map(({ name, create }) => ({ name, create })),
-        intoIndexedTables: indexed,
+        indexes: rows.indexes.map(({ name, part, hnsw, create }) => ({ name, part, hnsw, create })),
+        judgedAgainst: 'indexLessThenIndexes',
+        // The floor ragnest is judged against: index-less COPY, then the index builds, as ragnest does.
         indexLessThenIndexes: thenIndex,
+        // A reference only: COPY into tables already carrying every index (HNSW inserts row by row).
+        intoIndexedTables: indexed,
       },
       // Kept out of the JSON (the rows themselves): what the Markdown of this script needs.
       exported: rows,

@@ -46,6 +46,9 @@ import {
   startProcess,
   stopping,
   summarise,
+  RATIO_MAX_ERROR_RATE,
+  comparableRatio,
+  errorRate,
   writeResults,
 } from './lib.mjs';
 
@@ -379,12 +382,15 @@ function formatBackend(result) {
       `${i.connectionResets ? `; ${i.connectionResets} connection(s) reset by the server and retried` : ''}).`,
     ...formatMemory(result.memoryMiB),
     '',
-    '| endpoint | mode | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    'Percentiles over all requests, a failed one counted at the time it failed; the failure rate beside them.',
+    '',
+    '| endpoint | mode | concurrency | requests | errors | failed | p50 ms | p95 ms | p99 ms | req/s |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of result.requests) {
     lines.push(
-      `| ${r.endpoint} | ${r.mode} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${fmt(r.p50Ms, 1)} | ` +
+      `| ${r.endpoint} | ${r.mode} | ${r.concurrency} | ${r.requests} | ${r.errors} | ` +
+        `${fmt(100 * errorRate(r), 1)} % | ${fmt(r.p50Ms, 1)} | ` +
         `${fmt(r.p95Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.requestsPerSecond, 1)} |`,
     );
   }
@@ -411,14 +417,18 @@ function formatMemory(processes) {
   ];
 }
 
+const ratioText = (x) => (Number.isFinite(x) ? `${fmt(x, 2)}×` : '–');
+
 /** The monolith on PostgreSQL against the distributed deployment, run for run. */
 function formatComparison(monolith, distributed) {
   const lines = [
     '### postgres (monolith) vs distributed',
     '',
-    '| endpoint | mode | concurrency | monolith p50 ms | monolith p95 ms | monolith req/s | ' +
-      'distributed p50 ms | distributed p95 ms | distributed req/s | distributed p50 / monolith p50 |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `Percentiles over all requests, failures at the time they failed; no ratio where either side failed more than ${fmt(100 * RATIO_MAX_ERROR_RATE)} % of its requests.`,
+    '',
+    '| endpoint | mode | concurrency | monolith p50 ms | monolith p95 ms | monolith failed | monolith req/s | ' +
+      'distributed p50 ms | distributed p95 ms | distributed failed | distributed req/s | distributed p50 / monolith p50 |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const m of monolith.requests) {
     const d = distributed.requests.find(
@@ -427,8 +437,8 @@ function formatComparison(monolith, distributed) {
     if (!d) continue;
     lines.push(
       `| ${m.endpoint} | ${m.mode} | ${m.concurrency} | ${fmt(m.p50Ms, 1)} | ${fmt(m.p95Ms, 1)} | ` +
-        `${fmt(m.requestsPerSecond, 1)} | ${fmt(d.p50Ms, 1)} | ${fmt(d.p95Ms, 1)} | ` +
-        `${fmt(d.requestsPerSecond, 1)} | ${fmt(d.p50Ms / m.p50Ms, 2)}× |`,
+        `${fmt(100 * errorRate(m), 1)} % | ${fmt(m.requestsPerSecond, 1)} | ${fmt(d.p50Ms, 1)} | ${fmt(d.p95Ms, 1)} | ` +
+        `${fmt(100 * errorRate(d), 1)} % | ${fmt(d.requestsPerSecond, 1)} | ${ratioText(comparableRatio(d, m, 'p50Ms'))} |`,
     );
   }
   return lines.join('\n');

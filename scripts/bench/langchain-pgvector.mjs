@@ -1,31 +1,42 @@
 #!/usr/bin/env node
 // LangChain.js's PGVectorStore.addDocuments (@langchain/community) on PostgreSQL + pgvector, as the
 // reference next to ragnest's own ingestion rate: the same chunk texts, embedded by the same hashing
-// embedder on the same input (title, newline, text), into a table carrying the same kind of vector index
-// (HNSW, cosine, pgvector's default m and ef_construction, on a fixed dimension), built before loading.
+// embedder on the same input (title, newline, text), into a table with the same kind of vector index
+// (HNSW, cosine, pgvector's default m and ef_construction, on a fixed dimension). It writes vectors only:
+// no BM25 postings, which ragnest writes for every chunk as well.
 //
-// As a module: `langchainAddDocuments({ databaseUrl, chunks, dimensions, batchSize })` loads the chunks into
-// a fresh table of the given database, times the addDocuments calls only, then drops the table.
-// Standalone: node scripts/bench/langchain-pgvector.mjs [--docs N] [--dimensions D] [--batch-size B] [--dataset <beir-dir>]
+// Loaded as a bulk load is best done with it: PGVectorStore has no bulk-load mode of its own (addDocuments
+// embeds a call's documents, then INSERTs them `chunkSize` rows a statement, 500 by default, which is
+// kept), and pgvector's documentation says to add indexes after loading the initial data, with enough
+// maintenance_work_mem for the graph to fit; so the table is loaded index-less and the index is then built
+// with PGVectorStore.createHnswIndex, on a session given the same maintenance_work_mem as ragnest's build
+// (VECTOR_INDEX_BUILD_MEMORY_MB). The time runs from the first addDocuments call to the end of the build.
+// `processes` worker threads (each a Node event loop and its own PGVectorStore and pool, as ragnest's
+// ingestion processes are) each run `concurrency` addDocuments calls at a time, so its parallelism can be
+// matched to ragnest's INGESTION_CONCURRENCY × ingestion processes.
+//
+// As a module: `langchainAddDocuments({ databaseUrl, chunks, dimensions, batchSize, processes, concurrency })`
+// loads the chunks into a fresh table of the given database, then drops the table.
+// Standalone: node scripts/bench/langchain-pgvector.mjs [--docs N] [--dimensions D] [--batch-size B]
+//   [--processes P] [--concurrency C] [--dataset <beir-dir>]
 // loads one chunk per document of a BEIR corpus (SciFact by default) into a scratch database of
 // postgres://postgres@127.0.0.1:5432 (or BENCH_DATABASE_URL) that it drops afterwards.
 // Needs `npm run build`: the embedder is ragnest's, from dist/.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
-import { Document } from '@langchain/core/documents';
 import { Embeddings } from '@langchain/core/embeddings';
 import pg from 'pg';
 import {
   ADMIN_DATABASE_URL,
   adminQuery,
   fmt,
+  INDEX_BUILD_MEMORY_MB,
   positiveInt,
   readJsonl,
   REPO_ROOT,
@@ -33,37 +44,14 @@ import {
   stopping,
 } from './lib.mjs';
 
-const HASHING_EMBEDDER = join(REPO_ROOT, 'dist/libs/platform/src/embeddings/hashing.embedder.js');
 const DEFAULT_BATCH_SIZE = 500;
 // ragnest's dimensions for the hashing embedder when EMBEDDINGS_DIMENSIONS is unset (DEFAULT_HASHING_DIMENSIONS).
 const DEFAULT_DIMENSIONS = 384;
+const WORKER = new URL('./langchain-worker.mjs', import.meta.url);
 
 export const LANGCHAIN_COMMUNITY_VERSION = createRequire(import.meta.url)(
   '@langchain/community/package.json',
 ).version;
-
-/** ragnest's hashing embedder behind LangChain's Embeddings interface, so both sides embed identically. */
-class RagnestEmbeddings extends Embeddings {
-  constructor(embedder) {
-    super({});
-    this.embedder = embedder;
-  }
-
-  embedDocuments(texts) {
-    return this.embedder.embedDocuments(texts);
-  }
-
-  embedQuery(text) {
-    return this.embedder.embedQuery(text);
-  }
-}
-
-async function hashingEmbedder(dimensions) {
-  if (!existsSync(HASHING_EMBEDDER))
-    throw new Error(`${relative(REPO_ROOT, HASHING_EMBEDDER)} is missing: run \`npm run build\` first`);
-  const { HashingEmbedder } = await import(pathToFileURL(HASHING_EMBEDDER).href);
-  return new HashingEmbedder({ dimensions });
-}
 
 /** What ragnest embeds for a chunk (embeddingInput in libs/ingestion): its document's title, then its text. */
 function embeddingInput(title, text) {
@@ -85,10 +73,37 @@ async function assertCosineHnswIndex(pool, table) {
     );
 }
 
+/** Starts a worker thread and resolves once it has made its store, with a `go()` that runs its batches. */
+function startWorker(workerData) {
+  const worker = new Worker(WORKER, { workerData });
+  const message = (type) =>
+    new Promise((resolveMessage, reject) => {
+      const onMessage = (m) => {
+        if (m.type === 'error') reject(new Error(`LangChain worker: ${m.message}`));
+        else if (m.type === type) resolveMessage(m);
+        else return;
+        worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`LangChain worker exited (${code}) before '${type}'`)));
+    });
+  const ready = message('ready');
+  return ready.then(() => ({
+    go: () => {
+      const done = message('done');
+      worker.postMessage({ type: 'go' });
+      return done;
+    },
+    stop: () => worker.terminate(),
+  }));
+}
+
 /**
  * Loads `chunks` ({ text, metadata, title }) with PGVectorStore.addDocuments, `batchSize` documents a
- * call, into a fresh table of `databaseUrl` whose HNSW cosine index is built first, as ragnest's is.
- * Only the addDocuments calls are timed, from the first to the end of the last. A document's pageContent
+ * call, into a fresh index-less table of `databaseUrl`, from `processes` worker threads running
+ * `concurrency` calls each; then builds its HNSW cosine index with createHnswIndex. Timed from the first
+ * addDocuments call to the end of the build (load and build reported apart too). A document's pageContent
  * is what ragnest embeds (title, newline, text), since LangChain embeds pageContent; the table is dropped
  * afterwards.
  */
@@ -97,51 +112,85 @@ export async function langchainAddDocuments({
   chunks,
   dimensions,
   batchSize = DEFAULT_BATCH_SIZE,
+  processes = 1,
+  concurrency = 1,
+  indexBuildMemoryMb = INDEX_BUILD_MEMORY_MB,
 }) {
   positiveInt(dimensions, 'dimensions');
   positiveInt(batchSize, 'batchSize');
+  positiveInt(processes, 'processes');
+  positiveInt(concurrency, 'concurrency');
   if (chunks.length === 0) throw new Error('langchainAddDocuments: no chunks to load');
-  const embeddings = new RagnestEmbeddings(await hashingEmbedder(dimensions));
-  const documents = chunks.map(
-    (c) => new Document({ pageContent: embeddingInput(c.title, c.text), metadata: c.metadata ?? {} }),
-  );
+  const documents = chunks.map((c) => ({
+    pageContent: embeddingInput(c.title, c.text),
+    metadata: c.metadata ?? {},
+  }));
+  // Batches dealt round-robin to the workers, as a queue hands jobs to whichever process takes them.
+  const shares = Array.from({ length: processes }, () => []);
+  for (let i = 0, k = 0; i < documents.length; i += batchSize, k++)
+    shares[k % processes].push(documents.slice(i, i + batchSize));
   const table = `langchain_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  // Our own pool, handed to the store, so that it is ended even when initialize fails half-way.
-  const pool = new pg.Pool({ connectionString: databaseUrl });
+  // The build session's maintenance_work_mem, as ragnest's build session gets VECTOR_INDEX_BUILD_MEMORY_MB.
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    options: `-c maintenance_work_mem=${positiveInt(indexBuildMemoryMb, 'indexBuildMemoryMb')}MB`,
+  });
+  const workers = [];
   let store;
   try {
-    store = await PGVectorStore.initialize(embeddings, {
+    store = await PGVectorStore.initialize(new NoEmbeddings({}), {
       pool,
       tableName: table,
       dimensions,
       distanceStrategy: 'cosine',
     });
-    // The index name is not table-qualified by default; the namespace keeps concurrent runs apart.
-    await store.createHnswIndex({ dimensions, namespace: table });
-    await assertCosineHnswIndex(pool, table);
+    const common = { databaseUrl, table, dimensions, batchSize, concurrency };
+    workers.push(...(await Promise.all(shares.map((batches) => startWorker({ ...common, batches })))));
+    stopping.signal.throwIfAborted();
 
     const started = performance.now();
-    for (let i = 0; i < documents.length; i += batchSize) {
-      stopping.signal.throwIfAborted();
-      await store.addDocuments(documents.slice(i, i + batchSize));
-    }
-    const seconds = (performance.now() - started) / 1000;
+    await Promise.all(workers.map((w) => w.go()));
+    const loaded = performance.now();
+    // The index name is not table-qualified by default; the namespace keeps concurrent runs apart.
+    await store.createHnswIndex({ dimensions, namespace: table });
+    const built = performance.now();
+    await assertCosineHnswIndex(pool, table);
 
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`);
     if (rows[0].n !== documents.length)
       throw new Error(`PGVectorStore stored ${rows[0].n} of ${documents.length} documents`);
+    const seconds = (built - started) / 1000;
     return {
+      processes,
+      concurrency,
+      batchSize,
+      indexBuiltAfterLoad: true,
+      bm25Postings: false,
       chunks: rows[0].n,
+      loadSeconds: (loaded - started) / 1000,
+      indexSeconds: (built - loaded) / 1000,
       seconds,
       chunksPerSecond: rows[0].n / seconds,
       version: LANGCHAIN_COMMUNITY_VERSION,
     };
   } finally {
+    await Promise.allSettled(workers.map((w) => w.stop()));
     try {
       await pool.query(`DROP TABLE IF EXISTS ${table}`);
     } finally {
       await (store ? store.end() : pool.end());
     }
+  }
+}
+
+/** The main thread's store only makes the table and builds the index: it never embeds. */
+class NoEmbeddings extends Embeddings {
+  embedDocuments() {
+    throw new Error('the main thread does not embed');
+  }
+
+  embedQuery() {
+    throw new Error('the main thread does not embed');
   }
 }
 
@@ -154,6 +203,8 @@ function parseOptions(argv) {
       docs: { type: 'string' },
       dimensions: { type: 'string', default: String(DEFAULT_DIMENSIONS) },
       'batch-size': { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
+      processes: { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '1' },
       dataset: { type: 'string', default: join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact') },
     },
     strict: true,
@@ -162,6 +213,8 @@ function parseOptions(argv) {
     docs: values.docs === undefined ? Infinity : positiveInt(values.docs, '--docs'),
     dimensions: positiveInt(values.dimensions, '--dimensions'),
     batchSize: positiveInt(values['batch-size'], '--batch-size'),
+    processes: positiveInt(values.processes, '--processes'),
+    concurrency: positiveInt(values.concurrency, '--concurrency'),
     dataset: resolve(values.dataset),
   };
 }
@@ -198,12 +251,15 @@ async function main() {
       chunks,
       dimensions: options.dimensions,
       batchSize: options.batchSize,
+      processes: options.processes,
+      concurrency: options.concurrency,
     });
     console.log(
       `@langchain/community ${r.version} PGVectorStore.addDocuments: ${fmt(r.chunks)} chunks in ` +
-        `${fmt(r.seconds, 2)} s = ${fmt(r.chunksPerSecond)} chunks/s ` +
-        `(hashing embedder, ${options.dimensions} dimensions, ${options.batchSize} documents a call, ` +
-        `HNSW cosine index built first)`,
+        `${fmt(r.seconds, 2)} s = ${fmt(r.chunksPerSecond)} chunks/s (load ${fmt(r.loadSeconds, 2)} s, ` +
+        `then HNSW cosine index ${fmt(r.indexSeconds, 2)} s; hashing embedder, ${options.dimensions} dimensions, ` +
+        `${options.batchSize} documents a call, ${r.processes} thread(s) × ${r.concurrency} call(s) at a time; ` +
+        `vectors only, no BM25 postings)`,
     );
   } finally {
     await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

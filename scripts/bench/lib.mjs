@@ -341,10 +341,15 @@ export async function serverVersions() {
 
 const MAX_ERRORS_KEPT = 10;
 
-/** Sends one request per item with `concurrency` workers pulling from a shared index. */
+/**
+ * Sends one request per item with `concurrency` workers pulling from a shared index. Every request's
+ * time is kept, a failed one's up to the moment it failed, so percentiles can be taken over all requests
+ * rather than over the survivors (a run where most requests time out must not look fast).
+ */
 export async function runLoad(items, concurrency, send) {
   let next = 0;
   const latencies = [];
+  const failedLatencies = [];
   const errors = [];
   const worker = async () => {
     while (next < items.length) {
@@ -353,9 +358,13 @@ export async function runLoad(items, concurrency, send) {
       try {
         const res = await send(item);
         if (res.status === 200) latencies.push(performance.now() - t0);
-        else errors.push(`HTTP ${res.status} ${res.text.slice(0, 300)}`);
+        else {
+          failedLatencies.push(performance.now() - t0);
+          errors.push(`HTTP ${res.status} ${res.text.slice(0, 300)}`);
+        }
       } catch (error) {
         if (stopping.signal.aborted) throw error;
+        failedLatencies.push(performance.now() - t0);
         errors.push(
           `${error.name}: ${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ''}`,
         );
@@ -364,22 +373,53 @@ export async function runLoad(items, concurrency, send) {
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
+  return { latencies, failedLatencies, errors, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * One measurement's row. Its percentiles are over all requests, each failed one counted at the time it
+ * failed; `errorRate` (failed / sent) goes beside every percentile shown, and `successP50Ms` is the
+ * median of the successful ones alone. requestsPerSecond counts successful requests only.
+ */
 export function summarise(endpoint, mode, concurrency, run) {
-  const sorted = [...run.latencies].sort((a, b) => a - b);
+  const failed = run.failedLatencies ?? [];
+  const all = [...run.latencies, ...failed].sort((a, b) => a - b);
+  const ok = [...run.latencies].sort((a, b) => a - b);
+  const requests = run.latencies.length + run.errors.length;
   return {
     endpoint,
     mode,
     concurrency,
-    requests: run.latencies.length + run.errors.length,
+    requests,
     errors: run.errors.length,
-    p50Ms: percentile(sorted, 50),
-    p95Ms: percentile(sorted, 95),
-    p99Ms: percentile(sorted, 99),
+    errorRate: requests === 0 ? NaN : run.errors.length / requests,
+    percentilesOver: 'all requests, failures at the time they failed',
+    p50Ms: percentile(all, 50),
+    p95Ms: percentile(all, 95),
+    p99Ms: percentile(all, 99),
+    successP50Ms: percentile(ok, 50),
     requestsPerSecond: run.latencies.length / run.seconds,
     seconds: run.seconds,
     errorSamples: run.errors.slice(0, MAX_ERRORS_KEPT),
   };
+}
+
+/** Above this share of failed requests on either side, a ratio of two rows' figures is not printed. */
+export const RATIO_MAX_ERROR_RATE = 0.01;
+
+/** The share of a row's requests that failed (rows written before errorRate existed included). */
+export function errorRate(row) {
+  if (!row) return NaN;
+  if (Number.isFinite(row.errorRate)) return row.errorRate;
+  return row.requests > 0 ? row.errors / row.requests : NaN;
+}
+
+/**
+ * a[field] / b[field], or NaN (not printed) when either row is missing or failed more than
+ * RATIO_MAX_ERROR_RATE of its requests: a ratio between survivors of different runs means nothing.
+ */
+export function comparableRatio(a, b, field) {
+  if (!a || !b) return NaN;
+  if (!(errorRate(a) <= RATIO_MAX_ERROR_RATE) || !(errorRate(b) <= RATIO_MAX_ERROR_RATE)) return NaN;
+  return a[field] / b[field];
 }

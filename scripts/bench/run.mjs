@@ -6,7 +6,9 @@
 //
 // Scenarios (--scenarios, comma-separated; all by default):
 //   ingest       chunks/s through the API with 1 and 2 ingestion processes (ingest-floor.mjs), against
-//                LangChain.js PGVectorStore.addDocuments and the bare-COPY floors; index build times.
+//                the floor (bare COPY into index-less tables, then the same index builds), a COPY into
+//                indexed tables as a reference, and LangChain.js PGVectorStore.addDocuments (bulk-loaded,
+//                sequential and at ragnest's parallelism; no BM25 postings); index build times.
 //   search       /rag/search (sparse, dense, hybrid) at each concurrency on the monolith, and the same SQL
 //                straight to PostgreSQL (search-floor.mjs); table and index sizes; RSS.
 //   query        /rag/query (extractive generator) at each concurrency.

@@ -6,8 +6,9 @@ import { eventually, startTestApp, type DatabaseKind, type TestApp } from '#test
 import { createApp } from '../../apps/server/src/bootstrap.js';
 
 /**
- * The one-pass HNSW build on PostgreSQL and on PGlite: a collection's first load is searched exactly,
- * then, once ingestion is idle, its set gets its HNSW index, dense search uses it, and results are those
+ * The one-pass HNSW build on PostgreSQL and on PGlite: a collection's first load is searched exactly
+ * while it is under way (before the index exists), then, once ingestion is idle with enough chunks, its
+ * set gets its HNSW index, dense search uses it, and results are those
  * of the exact scan (a small set: the graph finds every neighbour).
  */
 describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s', (kind) => {
@@ -38,17 +39,32 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
 
   afterAll(() => t?.close());
 
-  it('searches exactly during the load, then builds the index once and searches through it', async () => {
-    await ingestion.ingest({ collection: 'organs', documents });
-    await t.app.get<IngestionQueue>(INGESTION_QUEUE).drained();
+  const hnswIndexes = (): Promise<{ name: string }[]> =>
+    db.query(
+      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexname LIKE 'chunk_vectors_set_%_hnsw'`,
+    );
+
+  it('searches exactly while the load is under way, then builds the index once and searches through it', async () => {
+    // The load's first part: 10 chunks, below VECTOR_INDEX_MIN_CHUNKS, so no index is built yet and
+    // dense search scans the set exactly, with the rest of the load still to come.
+    const queue = t.app.get<IngestionQueue>(INGESTION_QUEUE);
+    await ingestion.ingest({ collection: 'organs', documents: documents.slice(0, 10) });
+    await queue.drained();
+    const midway = await ingestion.getCollection({ collection: 'organs' });
+    expect(midway).toMatchObject({ chunks: 10, embedding: { index: 'exact' } });
+    expect(await hnswIndexes()).toHaveLength(0);
+    const during = await dense();
+    expect(during.results).toHaveLength(5);
+    expect(during.results[0].text).toMatch(/kidney/);
+
+    await ingestion.ingest({ collection: 'organs', documents: documents.slice(10) });
+    await queue.drained();
     const view = await eventually(async () => {
       const c = await ingestion.getCollection({ collection: 'organs' });
       return c.embedding.index === 'hnsw' ? c : undefined;
     });
     expect(view.chunks).toBe(documents.length);
-    const indexes: { name: string }[] = await db.query(
-      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexname LIKE 'chunk_vectors_set_%_hnsw'`,
-    );
+    const indexes = await hnswIndexes();
     expect(indexes).toHaveLength(1);
     if (kind === 'postgres') {
       // The build's own maintenance_work_mem does not stay on the connection it gives back to the pool:

@@ -133,6 +133,27 @@ describe('evaluate', () => {
     expect(formatResults(results)).toMatch(/\| hybrid-rerank \| 1\.0000 \|/);
   });
 
+  it('counts the queries whose search came back degraded, by missing leg, and says so in the table', async () => {
+    let calls = 0;
+    const flaky: RetrievalPort = {
+      ...retrieval,
+      async search(request) {
+        searches.push(request);
+        // Every other search answered without its dense leg, as when the embedder is down.
+        return calls++ % 2 === 0
+          ? { results: fused, timings: {} }
+          : { results: fused, timings: {}, degraded: ['dense'] };
+      },
+    };
+    const results = await evaluate(ingestion, flaky, options({ docs: 0, queries: 2, modes: ['hybrid'] }));
+    expect(results[0]).toMatchObject({ queries: 2, degraded: 1, degradedLegs: { dense: 1 } });
+    expect(results[0].perQuery.q2.degraded).toEqual(['dense']);
+    expect(results[0].perQuery.q1.degraded).toBeUndefined();
+    expect(formatResults(results)).toMatch(
+      /WARNING: hybrid: 1 of 2 queries came back degraded \(dense missing 1×\)/,
+    );
+  });
+
   it('writes an output that --compare reads back, with the subset and the query texts', async () => {
     const output = join(dir, 'out.json');
     await evaluate(ingestion, retrieval, options({ docs: 0, queries: 2, output }));

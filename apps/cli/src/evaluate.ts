@@ -25,9 +25,16 @@ export interface EvalOptions extends SubsetOptions {
 export interface ModeResult {
   mode: EvalMode;
   queries: number;
+  /**
+   * Queries whose search answered without one of its legs (`degraded` in the response, e.g. the dense
+   * leg when the embedder failed): their figures are not the mode's, so they are counted, not ignored.
+   */
+  degraded: number;
+  /** How often each leg was missing, by the name the search reported. */
+  degradedLegs: Record<string, number>;
   metrics: QueryMetrics;
   latencyMs: { p50: number; p95: number };
-  perQuery: Record<string, QueryMetrics & { query: string; ranked: string[] }>;
+  perQuery: Record<string, QueryMetrics & { query: string; ranked: string[]; degraded?: string[] }>;
 }
 
 /** The JSON `--output` writes, and `--compare` reads back. */
@@ -92,19 +99,30 @@ export async function evaluate(
   for (const mode of options.modes) {
     const perQuery: ModeResult['perQuery'] = {};
     const latencies: number[] = [];
+    const degradedLegs: Record<string, number> = {};
+    let degraded = 0;
     for (const [qid, relevant] of qrels) {
       const text = queries.get(qid);
       if (!text) continue;
       const t = performance.now();
-      const hits = await rankedChunks(retrieval, options, mode, text);
+      const { hits, degraded: legs } = await rankedChunks(retrieval, options, mode, text);
       latencies.push(performance.now() - t);
       const ranked = documentRanking(hits).slice(0, 100);
-      perQuery[qid] = { query: text, ...queryMetrics(ranked, relevant), ranked };
+      perQuery[qid] = {
+        query: text,
+        ...queryMetrics(ranked, relevant),
+        ranked,
+        ...(legs.length > 0 ? { degraded: legs } : {}),
+      };
+      if (legs.length > 0) degraded += 1;
+      for (const leg of legs) degradedLegs[leg] = (degradedLegs[leg] ?? 0) + 1;
     }
     latencies.sort((a, b) => a - b);
     results.push({
       mode,
       queries: latencies.length,
+      degraded,
+      degradedLegs,
       metrics: meanMetrics(Object.values(perQuery)),
       latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) },
       perQuery,
@@ -156,22 +174,26 @@ async function ensureIngested(
   );
 }
 
-/** One query's chunks, best first, as `mode` ranks them. */
+/** One query's chunks, best first, as `mode` ranks them, and the legs its search answered without. */
 async function rankedChunks(
   retrieval: RetrievalPort,
   options: EvalOptions,
   mode: EvalMode,
   query: string,
-): Promise<SearchHit[]> {
+): Promise<{ hits: SearchHit[]; degraded: string[] }> {
   const search = (searchMode: SearchMode) =>
     retrieval.search({ collection: options.collection, query, topK: CHUNK_DEPTH, mode: searchMode });
-  if (mode !== 'hybrid-rerank') return (await search(mode)).results;
-  const { results: fused } = await search('hybrid');
+  if (mode !== 'hybrid-rerank') {
+    const response = await search(mode);
+    return { hits: response.results, degraded: response.degraded ?? [] };
+  }
+  const { results: fused, degraded = [] } = await search('hybrid');
   const head = fused.slice(0, options.rerankDocuments);
-  if (head.length === 0) return fused;
-  // Every chunk sent comes back ranked (topK = all of them): the re-ranker orders, the cut is ours.
+  if (head.length === 0) return { hits: fused, degraded };
+  // Every chunk sent comes back ranked (topK = all of them): the re-ranker orders, the cut is ours. A
+  // failed re-ranking throws here (the port has no fallback), so it cannot pass for a ranking.
   const { results: reranked } = await retrieval.rerank({ query, topK: head.length, hits: head });
-  return withRerankedHead(fused, reranked);
+  return { hits: withRerankedHead(fused, reranked), degraded };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -184,11 +206,20 @@ export function formatResults(results: ModeResult[]): string {
   const width = Math.max(4, ...results.map((r) => r.mode.length));
   const rows = results.map(
     (r) =>
-      `| ${r.mode.padEnd(width)} | ${r.metrics.ndcg10.toFixed(4)} | ${r.metrics.recall10.toFixed(4)} | ${r.metrics.recall100.toFixed(4)} | ${r.metrics.mrr10.toFixed(4)} | ${r.latencyMs.p50.toFixed(1).padStart(6)} | ${String(r.queries).padStart(7)} |`,
+      `| ${r.mode.padEnd(width)} | ${r.metrics.ndcg10.toFixed(4)} | ${r.metrics.recall10.toFixed(4)} | ${r.metrics.recall100.toFixed(4)} | ${r.metrics.mrr10.toFixed(4)} | ${r.latencyMs.p50.toFixed(1).padStart(6)} | ${String(r.queries).padStart(7)} | ${String(r.degraded ?? 0).padStart(8)} |`,
   );
+  const degraded = results.filter((r) => (r.degraded ?? 0) > 0);
   return [
-    `| ${'mode'.padEnd(width)} | nDCG@10 | Recall@10 | Recall@100 | MRR@10 | p50 ms | queries |`,
-    `|${'-'.repeat(width + 2)}|---------|-----------|------------|--------|--------|---------|`,
+    `| ${'mode'.padEnd(width)} | nDCG@10 | Recall@10 | Recall@100 | MRR@10 | p50 ms | queries | degraded |`,
+    `|${'-'.repeat(width + 2)}|---------|-----------|------------|--------|--------|---------|----------|`,
     ...rows,
+    // A degraded query was answered without one of its legs: the mode's figure is not the mode's own.
+    ...degraded.map(
+      (r) =>
+        `WARNING: ${r.mode}: ${r.degraded} of ${r.queries} queries came back degraded (` +
+        `${Object.entries(r.degradedLegs ?? {})
+          .map(([leg, n]) => `${leg} missing ${n}×`)
+          .join(', ')}); its figures are not those of ${r.mode}.`,
+    ),
   ].join('\n');
 }
