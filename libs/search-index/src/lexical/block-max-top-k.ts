@@ -58,6 +58,8 @@ const BUCKETS = 4096;
  * the others the best bounds first.
  */
 const ROUNDS = [16, 128, 1024];
+/** Chunks (per hit asked for) whose every block a round reads next, to score them exactly. */
+const COMPLETE = 2;
 /** Postings (of all the query's blocks) up to which a query reads every block at once. */
 const READ_ALL_POSTINGS = 8_192;
 
@@ -96,6 +98,9 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     bound: number;
     ub: number;
     read?: DecodedBlock;
+    /** Once read: each posting's score, and the best score in each bucket from the block's first on. */
+    scores?: Float64Array;
+    bucketBest?: Float64Array;
   }
   const entries: Entry[] = [];
   for (const t of terms) {
@@ -119,8 +124,7 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
   const bucketOf = (id: number) => Math.min(buckets - 1, Math.floor(((id - lo) * buckets) / span));
   const best = request.terms.map(() => new Float64Array(buckets));
 
-  const partial = new Map<number, number>();
-  const byTerm = request.terms.map(() => new Map<number, number>());
+  const partial = new ScoreSums(lo, span);
   const accepted = new Map<number, boolean>();
   let read = 0;
   let bar = -Infinity;
@@ -129,13 +133,10 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     for (const m of best) m.fill(0);
     for (const e of entries) {
       const m = best[e.term];
-      if (e.read) {
-        const { ids, tfs, lens } = e.read;
-        for (let i = 0; i < ids.length; i++) {
-          const r = bucketOf(ids[i]);
-          const s = score(e.term, tfs[i], lens[i]);
-          if (s > m[r]) m[r] = s;
-        }
+      if (e.bucketBest) {
+        const first = bucketOf(e.header.firstChunk);
+        for (let r = 0; r < e.bucketBest.length; r++)
+          if (e.bucketBest[r] > m[first + r]) m[first + r] = e.bucketBest[r];
       } else {
         for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++)
           if (e.ub > m[r]) m[r] = e.ub;
@@ -153,44 +154,80 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     }
   };
 
+  // Each term's blocks by first chunk id, with the largest last chunk id up to each: the blocks holding a
+  // chunk are found walking back from the last that starts at or before it, while any earlier one may
+  // still reach it (one step for a term's merged blocks, which never overlap).
+  const byStart = request.terms.map(() => [] as Entry[]);
+  for (const e of entries) byStart[e.term].push(e);
+  const reach = byStart.map((list) => {
+    list.sort((x, y) => x.header.firstChunk - y.header.firstChunk);
+    let most = -Infinity;
+    return list.map((e) => (most = Math.max(most, e.header.lastChunk)));
+  });
+  const holding = (term: number, id: number, out: Set<Entry>) => {
+    const list = byStart[term];
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].header.firstChunk <= id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    for (let j = hi; j >= 0 && reach[term][j] >= id; j--)
+      if (list[j].header.lastChunk >= id) out.add(list[j]);
+  };
+
+  /**
+   * Completes the best candidates: the unread blocks that hold one of the best COMPLETE × k chunks by
+   * partial score, for any term. Their scores become exact, so the bar (the k-th best) rises to nearly
+   * its final height at once, instead of creeping up from chunks scored on one term.
+   */
+  const complete = async () => {
+    const best = topEntries(partial, COMPLETE * request.k);
+    const blocks = new Set<Entry>();
+    for (const [id] of best) for (let t = 0; t < byStart.length; t++) holding(t, id, blocks);
+    const unread = [...blocks].filter((e) => !e.read);
+    if (unread.length > 0) await readRound(unread);
+  };
+
   /** Reads blocks in one round trip, scores their postings, and raises the bar. */
   const readRound = async (batch: Entry[]) => {
     const blocks = await request.fetch(batch.map((e) => e.header));
     batch.forEach((e, i) => {
       const block = blocks[i];
+      const first = bucketOf(e.header.firstChunk);
       e.read = block;
-      const contributions = byTerm[e.term];
+      e.scores = new Float64Array(block.ids.length);
+      e.bucketBest = new Float64Array(bucketOf(e.header.lastChunk) - first + 1);
       for (let p = 0; p < block.ids.length; p++) {
         const id = block.ids[p];
-        const s = score(e.term, block.tfs[p], block.lens[p]);
-        contributions.set(id, s);
-        partial.set(id, (partial.get(id) ?? 0) + s);
+        const s = (e.scores[p] = score(e.term, block.tfs[p], block.lens[p]));
+        const r = bucketOf(id) - first;
+        if (s > e.bucketBest[r]) e.bucketBest[r] = s;
+        partial.add(id, s);
       }
     });
     read += batch.length;
     bar = await kthBest();
   };
 
-  /** The k-th best partial score among the chunks the filter lets through, or -Infinity. */
+  /**
+   * The k-th best partial score among the chunks the filter lets through, or -Infinity. Only the best few
+   * are ever sorted (a bounded heap): a frequent term puts tens of thousands of chunks in `partial`.
+   */
   const kthBest = async (): Promise<number> => {
-    const ranked = [...partial].sort((x, y) => y[1] - x[1] || x[0] - y[0]);
-    if (!request.accept) return ranked.length >= request.k ? ranked[request.k - 1][1] : -Infinity;
-    let found = 0;
-    for (let i = 0; i < ranked.length;) {
-      const unknown: number[] = [];
-      for (let j = i; j < ranked.length && unknown.length < request.k * 4; j++)
-        if (!accepted.has(ranked[j][0])) unknown.push(ranked[j][0]);
+    for (let want = request.k; ; want *= 4) {
+      const ranked = topEntries(partial, want);
+      if (!request.accept) return ranked.length >= request.k ? ranked[request.k - 1][1] : -Infinity;
+      const unknown = ranked.map(([id]) => id).filter((id) => !accepted.has(id));
       if (unknown.length > 0) {
         const ok = await request.accept(unknown);
         for (const id of unknown) accepted.set(id, ok.has(id));
       }
-      for (; i < ranked.length; i++) {
-        const known = accepted.get(ranked[i][0]);
-        if (known === undefined) break;
-        if (known && ++found === request.k) return ranked[i][1];
-      }
+      let found = 0;
+      for (const [id, score] of ranked) if (accepted.get(id) && ++found === request.k) return score;
+      if (ranked.length < want) return -Infinity;
     }
-    return -Infinity;
   };
 
   // A query whose terms have few postings altogether (a small collection, rare terms) is cheaper read
@@ -207,13 +244,32 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       .sort(round === 0 ? (x, y) => y.ub - x.ub : (x, y) => y.bound - x.bound || y.ub - x.ub);
     if (due.length === 0) break;
     await readRound(round < ROUNDS.length ? due.slice(0, ROUNDS[round]) : due);
+    if (round < ROUNDS.length) await complete();
   }
 
   // Every chunk that can still be in the top k, scored term by term in query order.
   const candidates: ScoredChunkTerms[] = [];
-  for (const [id, p] of partial) {
-    if (p < bar * (1 - SLACK)) continue;
-    const perTerm = byTerm.map((m) => m.get(id) ?? 0);
+  /** What term `t` scores in chunk `id`, from the blocks read (0 if none holds it). */
+  const termScore = (t: number, id: number): number => {
+    const found = new Set<Entry>();
+    holding(t, id, found);
+    for (const e of found) {
+      if (!e.read) continue;
+      const ids = e.read.ids;
+      let lo = 0;
+      let hi = ids.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (ids[mid] === id) return e.scores![mid];
+        if (ids[mid] < id) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    return 0;
+  };
+  for (const id of partial.ids()) {
+    if (partial.get(id) < bar * (1 - SLACK)) continue;
+    const perTerm = request.terms.map((_, t) => termScore(t, id));
     let sum = 0;
     for (const s of perTerm) sum += s;
     candidates.push({ id, score: sum, terms: perTerm });
@@ -235,4 +291,82 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       if (!request.accept || accepted.get(candidates[i].id)) hits.push(candidates[i]);
   }
   return { hits, terms: stats, blocks: { total, read } };
+}
+
+/**
+ * Partial scores by chunk id. Dense over the query's chunk-id range when it is not too wide (a typed
+ * array: no hashing, no garbage, and the operating system zeroes only the pages touched), else a map.
+ * Every score added is positive, so a chunk is new while its sum is 0.
+ */
+export class ScoreSums {
+  private readonly dense?: Float64Array;
+  private readonly sparse?: Map<number, number>;
+  private readonly touched: number[] = [];
+
+  constructor(
+    private readonly lo: number,
+    span: number,
+  ) {
+    if (span <= DENSE_SPAN) this.dense = new Float64Array(span);
+    else this.sparse = new Map();
+  }
+
+  add(id: number, score: number): void {
+    if (this.dense) {
+      const slot = id - this.lo;
+      if (this.dense[slot] === 0) this.touched.push(id);
+      this.dense[slot] += score;
+    } else {
+      const sum = this.sparse!.get(id);
+      if (sum === undefined) this.touched.push(id);
+      this.sparse!.set(id, (sum ?? 0) + score);
+    }
+  }
+
+  get(id: number): number {
+    return this.dense ? this.dense[id - this.lo] : (this.sparse!.get(id) ?? 0);
+  }
+
+  ids(): readonly number[] {
+    return this.touched;
+  }
+}
+
+/** The widest chunk-id range (8 bytes a chunk id) partial scores are kept densely for. */
+const DENSE_SPAN = 1 << 22;
+
+/** The `m` best chunks by partial score, best first (ties to the lower id), by a bounded min-heap. */
+export function topEntries(scores: ScoreSums, m: number): [number, number][] {
+  // worse(a, b): a ranks below b.
+  const worse = (a: [number, number], b: [number, number]) => a[1] < b[1] || (a[1] === b[1] && a[0] > b[0]);
+  const heap: [number, number][] = [];
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let w = i;
+      if (l < heap.length && worse(heap[l], heap[w])) w = l;
+      if (r < heap.length && worse(heap[r], heap[w])) w = r;
+      if (w === i) return;
+      [heap[i], heap[w]] = [heap[w], heap[i]];
+      i = w;
+    }
+  };
+  if (m <= 0) return [];
+  for (const id of scores.ids()) {
+    const score = scores.get(id);
+    if (heap.length < m) {
+      heap.push([id, score]);
+      for (let i = heap.length - 1; i > 0;) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i], heap[parent])) break;
+        [heap[i], heap[parent]] = [heap[parent], heap[i]];
+        i = parent;
+      }
+    } else if (score > heap[0][1] || (score === heap[0][1] && id < heap[0][0])) {
+      heap[0] = [id, score];
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
 }
