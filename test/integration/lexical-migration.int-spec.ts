@@ -114,14 +114,19 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('moving the lexical index to
     await searching;
 
     expect(during.length).toBeGreaterThan(0);
-    for (const result of during) expect(result).toEqual(before);
+    // Each search saw the collection before the late document or after it (its count moves N and the
+    // average length, so every score), never a collection missing postings.
+    const after = await top();
+    for (const result of during) expect([before, after]).toContainEqual(result);
     const [{ layout, left }] = await db.query(
       `SELECT lexical_layout AS layout, (SELECT count(*)::int FROM chunk_terms WHERE collection_id = $1) AS left
          FROM collections WHERE id = $1`,
       [id],
     );
     expect({ layout, left }).toEqual({ layout: 'blocks', left: 0 });
-    expect(await top()).toEqual(before);
+    expect(after.map((q) => q.map((hit) => hit.split(' ')[0]))).toEqual(
+      before.map((q) => q.map((hit) => hit.split(' ')[0])),
+    );
     expect(await lexicalIndexMismatches(db, 'old')).toEqual({
       orphans: 0,
       missing: 0,

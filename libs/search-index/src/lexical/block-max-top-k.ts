@@ -52,12 +52,13 @@ const SLACK = 1e-9;
 /** Buckets the query's chunk-id range is cut into for the block-max bounds. */
 const BUCKETS = 4096;
 /**
- * Blocks read in each round; the last round reads all that are left above the bar. The first round
- * reads the blocks whose own term scores most (a rare term's, whose chunks set a high bar at once: by
- * bound alone, a rare term's block spanning the whole collection ties with every block it overlaps),
- * the others the best bounds first.
+ * Blocks the first round reads: those whose own term scores most (a rare term's, whose chunks set a high
+ * bar at once: by bound alone, a rare term's block spanning the whole collection ties with every block it
+ * overlaps). Later rounds read every block that can still reach the bar, wide ones first.
  */
-const ROUNDS = [16, 128, 1024];
+const FIRST_ROUND = 16;
+/** Buckets a block spans from which it is read before narrower ones. */
+const WIDE = 8;
 /** Chunks (per hit asked for) whose every block a round reads next, to score them exactly. */
 const COMPLETE = 2;
 /** Postings (of all the query's blocks) up to which a query reads every block at once. */
@@ -69,9 +70,11 @@ const READ_ALL_POSTINGS = 8_192;
  * while its bound can still reach the k-th best score seen so far.
  *
  * A block's bound is its own term's best score in it (from the header's largest frequency and smallest
- * length) plus, for each other query term, the best that term scores anywhere in the block's chunk-id
- * range. That range is cut into buckets; per term and bucket the best is the header bound of every block
- * of the term reaching the bucket, or, for a block already read, the true score of its postings there.
+ * length) plus the most any chunk in its id range can get from the other blocks. The range is cut into
+ * buckets; in each, that is the best partial score of a chunk there (what the blocks read so far gave it)
+ * plus, for each other query term, the best header bound of that term's unread blocks reaching the
+ * bucket. Partial scores are per chunk, so a bucket where one chunk has one rare term and another chunk
+ * another does not count both.
  *
  * Why it is exact: every chunk of a block scores at most the block's bound, and the k-th best partial
  * score (the terms read so far, a lower bound of the true score) is at most the true k-th best score. So
@@ -98,9 +101,8 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     bound: number;
     ub: number;
     read?: DecodedBlock;
-    /** Once read: each posting's score, and the best score in each bucket from the block's first on. */
+    /** Once read: each posting's score. */
     scores?: Float64Array;
-    bucketBest?: Float64Array;
   }
   const entries: Entry[] = [];
   for (const t of terms) {
@@ -122,32 +124,36 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
   // No finer than the blocks themselves: each pass over the bounds costs a step per bucket and term.
   const buckets = Math.min(BUCKETS, span, Math.max(64, 2 * total));
   const bucketOf = (id: number) => Math.min(buckets - 1, Math.floor(((id - lo) * buckets) / span));
-  const best = request.terms.map(() => new Float64Array(buckets));
+  // Per term and bucket, the best header bound of the term's blocks not read yet that reach the bucket.
+  const unreadBest = request.terms.map(() => new Float64Array(buckets));
 
   const partial = new ScoreSums(lo, span);
   const accepted = new Map<number, boolean>();
   let read = 0;
   let bar = -Infinity;
 
+  // The best partial score of any chunk in each bucket: what the blocks already read add at most there.
+  const peak = new Float64Array(buckets);
   const refreshBounds = () => {
-    for (const m of best) m.fill(0);
+    for (const m of unreadBest) m.fill(0);
     for (const e of entries) {
-      const m = best[e.term];
-      if (e.bucketBest) {
-        const first = bucketOf(e.header.firstChunk);
-        for (let r = 0; r < e.bucketBest.length; r++)
-          if (e.bucketBest[r] > m[first + r]) m[first + r] = e.bucketBest[r];
-      } else {
-        for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++)
-          if (e.ub > m[r]) m[r] = e.ub;
-      }
+      if (e.read) continue;
+      const m = unreadBest[e.term];
+      for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++)
+        if (e.ub > m[r]) m[r] = e.ub;
+    }
+    peak.fill(0);
+    for (const id of partial.ids()) {
+      const r = bucketOf(id);
+      const p = partial.get(id);
+      if (p > peak[r]) peak[r] = p;
     }
     for (const e of entries) {
       if (e.read) continue;
       let others = 0;
       for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++) {
-        let sum = 0;
-        for (let t = 0; t < best.length; t++) if (t !== e.term) sum += best[t][r];
+        let sum = peak[r];
+        for (let t = 0; t < unreadBest.length; t++) if (t !== e.term) sum += unreadBest[t][r];
         if (sum > others) others = sum;
       }
       e.bound = e.ub + others;
@@ -195,16 +201,11 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     const blocks = await request.fetch(batch.map((e) => e.header));
     batch.forEach((e, i) => {
       const block = blocks[i];
-      const first = bucketOf(e.header.firstChunk);
       e.read = block;
       e.scores = new Float64Array(block.ids.length);
-      e.bucketBest = new Float64Array(bucketOf(e.header.lastChunk) - first + 1);
       for (let p = 0; p < block.ids.length; p++) {
-        const id = block.ids[p];
         const s = (e.scores[p] = score(e.term, block.tfs[p], block.lens[p]));
-        const r = bucketOf(id) - first;
-        if (s > e.bucketBest[r]) e.bucketBest[r] = s;
-        partial.add(id, s);
+        partial.add(block.ids[p], s);
       }
     });
     read += batch.length;
@@ -243,8 +244,15 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       .filter((e) => !e.read && e.bound >= bar * (1 - SLACK))
       .sort(round === 0 ? (x, y) => y.ub - x.ub : (x, y) => y.bound - x.bound || y.ub - x.ub);
     if (due.length === 0) break;
-    await readRound(round < ROUNDS.length ? due.slice(0, ROUNDS[round]) : due);
-    if (round < ROUNDS.length) await complete();
+    if (round === 0) {
+      await readRound(due.slice(0, FIRST_ROUND));
+      await complete();
+      continue;
+    }
+    // Wide blocks (a rare or middling term's: few blocks over the whole collection) first: unread, each
+    // adds its bound to every bucket it spans, and read, only to the few chunks it holds.
+    const wide = due.filter((e) => bucketOf(e.header.lastChunk) - bucketOf(e.header.firstChunk) >= WIDE);
+    await readRound(round === 1 && wide.length > 0 && wide.length < due.length ? wide : due);
   }
 
   // Every chunk that can still be in the top k, scored term by term in query order.
