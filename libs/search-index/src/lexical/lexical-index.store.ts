@@ -7,6 +7,7 @@ import {
   decodeBlock,
   encodeBlock,
   encodeBlocks,
+  mergeRuns,
   postingsOf,
 } from './posting-block.js';
 
@@ -38,8 +39,11 @@ export interface StoredHeader extends BlockHeader {
   segment?: { id: string; offset: number; length: number };
 }
 
-/** Segments a merge round takes at most (about 8k chunks' postings), so one transaction stays short. */
-const MERGE_ROUND_SEGMENTS = 64;
+/**
+ * Postings a merge round takes at most (from whole segments), so one transaction stays short and its
+ * postings (16 bytes each decoded) stay a few tens of MiB: a SciFact load of 10k chunks is one round.
+ */
+const MERGE_ROUND_POSTINGS = 1_000_000;
 /** A merged block's header as `headers` packs it: first and last chunk, postings, max tf, min length. */
 const BLOCK_HEAD = 28;
 /** A segment block's head: the same, then its offset and length in the segment's bytes. */
@@ -233,19 +237,23 @@ export class LexicalIndexStore {
       collectionId,
     ]);
     if (!locked) return { merged: 0, replaced: 0 };
+    // Segments in id order up to MERGE_ROUND_POSTINGS (at least one).
     const segments: SegmentRow[] = await m.query(
-      `SELECT id, terms, heads, data FROM lexical_segments WHERE collection_id = $1 ORDER BY id LIMIT $2`,
-      [collectionId, MERGE_ROUND_SEGMENTS],
+      `SELECT id, terms, heads, data FROM (
+         SELECT id, terms, heads, data, postings, sum(postings) OVER (ORDER BY id) AS running
+           FROM lexical_segments WHERE collection_id = $1) s
+        WHERE running - postings < $2 ORDER BY id`,
+      [collectionId, MERGE_ROUND_POSTINGS],
     );
     if (segments.length === 0) return { merged: 0, replaced: 0 };
-    const byTerm = new Map<string, Posting[]>();
+    const byTerm = new Map<string, DecodedBlock[]>();
     for (const segment of segments)
       for (const block of segmentBlocks(segment)) {
         if (!byTerm.has(block.term)) byTerm.set(block.term, []);
-        byTerm.get(block.term)!.push(...postingsOf([block.decoded]));
+        byTerm.get(block.term)!.push(block.decoded);
       }
     const terms = [...byTerm.keys()];
-    const lowest = terms.map((t) => byTerm.get(t)!.reduce((low, p) => Math.min(low, p.chunkId), Infinity));
+    const lowest = terms.map((t) => byTerm.get(t)!.reduce((low, run) => Math.min(low, run.ids[0]), Infinity));
     // The blocks the new postings fall into or after, and the one before them if it has room.
     const blocks: BlockRow[] = await m.query(
       `SELECT b.term, b.last_chunk, b.first_chunk, b.postings, b.data
@@ -257,11 +265,12 @@ export class LexicalIndexStore {
               (SELECT * FROM lexical_blocks b
                 WHERE b.collection_id = $1 AND b.term = f.term AND b.last_chunk < f.lowest
                   AND b.postings < ${BLOCK_SIZE}
-                ORDER BY b.last_chunk DESC LIMIT 1)) b`,
+                ORDER BY b.last_chunk DESC LIMIT 1)) b
+        ORDER BY b.term, b.last_chunk`,
       [collectionId, terms, lowest],
     );
-    for (const row of blocks) byTerm.get(row.term)!.push(...postingsOf([decodeRow(row)]));
-    for (const list of byTerm.values()) list.sort((a, b) => a.chunkId - b.chunkId);
+    // Existing blocks first: they come before the new postings (but for the few they overlap).
+    for (const row of blocks.reverse()) byTerm.get(row.term)!.unshift(decodeRow(row));
     await m.query(
       `DELETE FROM lexical_blocks b USING unnest($2::text[], $3::bigint[]) AS u(term, last_chunk)
         WHERE b.collection_id = $1 AND b.term = u.term AND b.last_chunk = u.last_chunk`,
@@ -271,7 +280,10 @@ export class LexicalIndexStore {
       collectionId,
       segments.map((s) => s.id),
     ]);
-    await this.insertBlocks(m, collectionId, termBlocks(byTerm));
+    const merged: TermBlock[] = [];
+    for (const term of [...byTerm.keys()].sort(cmp))
+      for (const block of encodeBlocks(mergeRuns(byTerm.get(term)!))) merged.push({ ...block, term });
+    await this.insertBlocks(m, collectionId, merged);
     return { merged: segments.length, replaced: segments.length + blocks.length };
   }
 
@@ -447,12 +459,13 @@ export class LexicalIndexStore {
       heads.writeInt32BE(lengths[i], o + 32);
     });
     await m.query(
-      `INSERT INTO lexical_segments (collection_id, first_chunk, last_chunk, terms, heads, data)
-       VALUES ($1, $2, $3, $4::text[], $5, $6)`,
+      `INSERT INTO lexical_segments (collection_id, first_chunk, last_chunk, postings, terms, heads, data)
+       VALUES ($1, $2, $3, $4, $5::text[], $6, $7)`,
       [
         collectionId,
         blocks.reduce((low, b) => Math.min(low, b.firstChunk), Infinity),
         blocks.reduce((high, b) => Math.max(high, b.lastChunk), -Infinity),
+        blocks.reduce((sum, b) => sum + b.postings, 0),
         blocks.map((b) => b.term),
         heads,
         data,

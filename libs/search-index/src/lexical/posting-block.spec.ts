@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCK_SIZE, decodeBlock, encodeBlock, encodeBlocks, postingsOf } from './posting-block.js';
+import {
+  BLOCK_SIZE,
+  decodeBlock,
+  encodeBlock,
+  encodeBlocks,
+  mergeRuns,
+  postingsOf,
+  toRun,
+} from './posting-block.js';
 
 describe('posting blocks', () => {
   it('round-trips postings with large gaps, frequencies and lengths, and keeps the header bounds', () => {
@@ -46,5 +54,24 @@ describe('posting blocks', () => {
       { chunkId: 500, tf: 1, len: 1 },
     ]);
     expect(() => decodeBlock(block.data.subarray(0, 3), 1, 2)).toThrow(RangeError);
+  });
+
+  it('merges runs into one in chunk-id order, sorting only when they interleave', () => {
+    const a = toRun([
+      { chunkId: 1, tf: 1, len: 5 },
+      { chunkId: 4, tf: 2, len: 6 },
+    ]);
+    const b = toRun([
+      { chunkId: 2, tf: 3, len: 7 },
+      { chunkId: 9, tf: 4, len: 8 },
+    ]);
+    const merged = mergeRuns([a, b]);
+    expect(Array.from(merged.ids)).toEqual([1, 2, 4, 9]);
+    expect(Array.from(merged.tfs)).toEqual([1, 3, 2, 4]);
+    expect(Array.from(merged.lens)).toEqual([5, 7, 6, 8]);
+    const blocks = encodeBlocks(mergeRuns([b, a]));
+    expect(postingsOf(blocks.map((x) => decodeBlock(x.data, x.firstChunk, x.postings)))).toEqual(
+      postingsOf([merged]),
+    );
   });
 });

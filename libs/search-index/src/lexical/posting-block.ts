@@ -36,47 +36,105 @@ export interface DecodedBlock {
   lens: Uint32Array;
 }
 
-function writeVarint(out: number[], value: number): void {
+/** Bytes a posting can take at most: three varints of up to 8 bytes (chunk ids stay below 2^53). */
+const MAX_POSTING_BYTES = 24;
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
   if (!Number.isInteger(value) || value < 0) throw new RangeError(`cannot encode ${value} as a varint`);
   while (value >= 0x80) {
-    out.push((value % 0x80) | 0x80);
+    out[at++] = (value % 0x80) | 0x80;
     value = Math.floor(value / 0x80);
   }
-  out.push(value);
+  out[at++] = value;
+  return at;
 }
 
 /**
- * Encodes postings that are already sorted by chunk id, with no id twice, as one block. A block that
- * loses postings keeps its first chunk id (`base`, at most the first posting's), since the id range is
- * the block's key: the first gap is taken from it.
+ * Encodes postings `from` to `to` (exclusive) of a run sorted by chunk id, with no id twice, as one
+ * block. A block that loses postings keeps its first chunk id (`base`, at most the first posting's),
+ * since the id range is the block's key: the first gap is taken from it.
  */
-export function encodeBlock(postings: readonly Posting[], base = postings[0]?.chunkId): EncodedBlock {
-  if (postings.length === 0 || postings.length > BLOCK_SIZE)
-    throw new RangeError(`a block holds 1 to ${BLOCK_SIZE} postings, not ${postings.length}`);
-  if (base > postings[0].chunkId) throw new RangeError('a block starts at or before its first posting');
-  const bytes: number[] = [];
+export function encodeRange(run: DecodedBlock, from: number, to: number, base = run.ids[from]): EncodedBlock {
+  const n = to - from;
+  if (n <= 0 || n > BLOCK_SIZE) throw new RangeError(`a block holds 1 to ${BLOCK_SIZE} postings, not ${n}`);
+  if (base > run.ids[from]) throw new RangeError('a block starts at or before its first posting');
+  const bytes = new Uint8Array(n * MAX_POSTING_BYTES);
+  let at = 0;
   let previous = base;
   let maxTf = 0;
   let minLen = Number.MAX_SAFE_INTEGER;
-  for (let i = 0; i < postings.length; i++) {
-    const p = postings[i];
-    const gap = p.chunkId - previous;
-    if (i > 0 && gap <= 0) throw new RangeError('postings must be in ascending chunk-id order');
-    writeVarint(bytes, gap);
-    writeVarint(bytes, p.tf);
-    writeVarint(bytes, p.len);
-    previous = p.chunkId;
-    if (p.tf > maxTf) maxTf = p.tf;
-    if (p.len < minLen) minLen = p.len;
+  for (let i = from; i < to; i++) {
+    const id = run.ids[i];
+    const gap = id - previous;
+    if (i > from && gap <= 0) throw new RangeError('postings must be in ascending chunk-id order');
+    at = writeVarint(bytes, at, gap);
+    at = writeVarint(bytes, at, run.tfs[i]);
+    at = writeVarint(bytes, at, run.lens[i]);
+    previous = id;
+    if (run.tfs[i] > maxTf) maxTf = run.tfs[i];
+    if (run.lens[i] < minLen) minLen = run.lens[i];
   }
   return {
     firstChunk: base,
     lastChunk: previous,
-    postings: postings.length,
+    postings: n,
     maxTf,
     minLen,
-    data: Buffer.from(bytes),
+    data: Buffer.from(bytes.subarray(0, at)),
   };
+}
+
+/** `encodeRange` of a list of postings. */
+export function encodeBlock(postings: readonly Posting[], base = postings[0]?.chunkId): EncodedBlock {
+  return encodeRange(toRun(postings), 0, postings.length, base);
+}
+
+/** Postings as parallel arrays. */
+export function toRun(postings: readonly Posting[]): DecodedBlock {
+  const run = {
+    ids: new Float64Array(postings.length),
+    tfs: new Uint32Array(postings.length),
+    lens: new Uint32Array(postings.length),
+  };
+  postings.forEach((p, i) => {
+    run.ids[i] = p.chunkId;
+    run.tfs[i] = p.tf;
+    run.lens[i] = p.len;
+  });
+  return run;
+}
+
+/**
+ * Runs (decoded blocks, a term's postings in several places) as one run in chunk-id order. Blocks read
+ * in id order are usually in order already, and are only copied then.
+ */
+export function mergeRuns(runs: readonly DecodedBlock[]): DecodedBlock {
+  const n = runs.reduce((sum, r) => sum + r.ids.length, 0);
+  let ids = new Float64Array(n);
+  let tfs = new Uint32Array(n);
+  let lens = new Uint32Array(n);
+  let at = 0;
+  for (const r of runs) {
+    ids.set(r.ids, at);
+    tfs.set(r.tfs, at);
+    lens.set(r.lens, at);
+    at += r.ids.length;
+  }
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = ids[i - 1] < ids[i];
+  if (!sorted) {
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a] - ids[b]);
+    const [oldIds, oldTfs, oldLens] = [ids, tfs, lens];
+    ids = new Float64Array(n);
+    tfs = new Uint32Array(n);
+    lens = new Uint32Array(n);
+    order.forEach((from, i) => {
+      ids[i] = oldIds[from];
+      tfs[i] = oldTfs[from];
+      lens[i] = oldLens[from];
+    });
+  }
+  return { ids, tfs, lens };
 }
 
 /** Reads a block written by `encodeBlock`; `firstChunk` and `postings` come from its header. */
@@ -107,10 +165,11 @@ export function decodeBlock(data: Uint8Array, firstChunk: number, postings: numb
 }
 
 /** Splits postings sorted by chunk id into full blocks, the last one holding what is left. */
-export function encodeBlocks(postings: readonly Posting[]): EncodedBlock[] {
+export function encodeBlocks(postings: readonly Posting[] | DecodedBlock): EncodedBlock[] {
+  const run = Array.isArray(postings) ? toRun(postings) : (postings as DecodedBlock);
   const blocks: EncodedBlock[] = [];
-  for (let i = 0; i < postings.length; i += BLOCK_SIZE)
-    blocks.push(encodeBlock(postings.slice(i, i + BLOCK_SIZE)));
+  for (let i = 0; i < run.ids.length; i += BLOCK_SIZE)
+    blocks.push(encodeRange(run, i, Math.min(run.ids.length, i + BLOCK_SIZE)));
   return blocks;
 }
 

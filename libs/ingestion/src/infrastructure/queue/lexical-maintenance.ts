@@ -4,11 +4,12 @@ import { LexicalIndex } from '#search-index';
 
 /**
  * Segments written since the last merge, past which a merge starts in the middle of a load (each indexing
- * batch writes one): a query reads every segment's heads for its terms, so the more wait, the slower a
+ * batch writes one). A query reads every segment's heads for its terms, so the more wait, the slower a
  * search of a collection being loaded; but each merge rewrites the last block of every term it touches,
- * so the fewer wait, the more a load rewrites.
+ * and what it replaces stays in the table as free space: merging every 32 segments left a 10k-chunk load's
+ * blocks at 13 MiB for 7.5 MiB of live ones. At 128, such a load is merged once, when it ends.
  */
-const MERGE_AFTER_SEGMENTS = 32;
+const MERGE_AFTER_SEGMENTS = 128;
 
 /**
  * Keeps the lexical index compact: merges the segments indexing writes into full blocks (in the

@@ -36,6 +36,7 @@ export class LexicalBlocks1732610000000 implements MigrationInterface {
         id bigint GENERATED ALWAYS AS IDENTITY,
         first_chunk bigint NOT NULL,
         last_chunk bigint NOT NULL,
+        postings int NOT NULL,
         terms text[] NOT NULL,
         heads bytea NOT NULL,
         data bytea NOT NULL,
