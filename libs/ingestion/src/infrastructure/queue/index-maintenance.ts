@@ -6,6 +6,8 @@ import { LexicalMaintenance } from './lexical-maintenance.js';
 
 /** Documents indexed before the index tables are vacuumed and analysed, once ingestion is idle. */
 const VACUUM_AFTER = 500;
+/** Documents this process indexes between two looks for a large load into an indexed collection. */
+const LOAD_CHECK_EVERY = 500;
 /** Documents this process indexes before it first analyses the tables in the middle of a load. */
 const FIRST_ANALYZE_AFTER = 1_000;
 /** How long a replaced embedding set is kept, for searches that read its id just before the switch. */
@@ -25,6 +27,10 @@ export class IndexMaintenance {
   private indexedSinceVacuum = 0;
   private indexed = 0;
   private nextAnalyze = FIRST_ANALYZE_AFTER;
+  /** HNSW indexes this process has dropped for a large load (each built again after it). */
+  suspendedIndexes = 0;
+  /** When (in documents this process has indexed) it next looks for a large load into an indexed set. */
+  private nextLoadCheck = 0;
   private analyzing = false;
   private stopping = false;
 
@@ -40,6 +46,35 @@ export class IndexMaintenance {
     this.indexedSinceVacuum += documents;
     this.indexed += documents;
     if (this.indexed >= this.nextAnalyze && !this.analyzing) this.analyzeMidLoad();
+  }
+
+  /**
+   * Before a batch is indexed: every LOAD_CHECK_EVERY documents (and at a load's first batch), a large
+   * load into a collection whose HNSW index exists drops the index first (see suspendIndexesUnderLargeLoad).
+   */
+  async beforeIndexing(): Promise<void> {
+    if (this.indexed < this.nextLoadCheck) return;
+    this.nextLoadCheck = this.indexed + LOAD_CHECK_EVERY;
+    await this.suspendIndexesUnderLargeLoad().catch((error: Error) => {
+      if (!this.stopping) this.log.warn(`could not suspend an HNSW index for a load: ${error.message}`);
+    });
+  }
+
+  /**
+   * A large load into a collection whose HNSW index exists would grow the graph row by row, several times
+   * slower than building it in one pass: the index is dropped for the load, and built again by
+   * `whenIdle` once the load is over (VECTOR_INDEX_SUSPEND_FOR_DOCUMENTS).
+   */
+  private async suspendIndexesUnderLargeLoad(): Promise<void> {
+    const threshold = this.config.ingestion.vectorIndexSuspendForDocuments;
+    if (threshold === 0) return;
+    for (const set of await this.sets.indexedUnderLargeLoad(threshold)) {
+      await this.sets.suspendIndex(set);
+      this.suspendedIndexes++;
+      this.log.log(
+        `dropped the HNSW index of embedding set ${set.id} for a large load; it is built again after it`,
+      );
+    }
   }
 
   /**
@@ -83,6 +118,8 @@ export class IndexMaintenance {
   }
 
   async whenIdle(): Promise<void> {
+    // The next load is looked at from its first batch.
+    this.nextLoadCheck = this.indexed;
     await this.sets.dropRetired(RETIRED_SET_GRACE_MS);
     // A database from before the block index: its collections move first, load or not (see LexicalIndex).
     await this.lexical.moveLegacyCollections();
