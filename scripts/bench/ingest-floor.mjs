@@ -60,15 +60,22 @@ import { langchainAddDocuments } from './langchain-pgvector.mjs';
 const OTHER_CONTEXTS = ['query-understanding', 'generation', 'presentation', 'retrieval'];
 /**
  * The lexical (BM25) part of the floor: the tables ragnest writes for its postings, with the columns it
- * writes, and how to count the postings. It is the one place to change when the BM25 storage changes (one
- * row per posting in chunk_terms today): the floor COPYs these tables like the others and rebuilds
- * whatever indexes the migrated catalogue gives them, so a new layout needs only its tables named here.
+ * writes, and how to count the postings. The floor COPYs these tables like the others and rebuilds
+ * whatever indexes the migrated catalogue gives them. Blocks as ragnest leaves them once its merges are
+ * done (docs/lexical-index.md): the floor writes each posting once, in its final block, where ragnest
+ * writes it in a segment first and merges it (and rewrites each term's last block at every merge).
  */
 function lexicalFloor() {
   return {
-    tables: [{ table: 'chunk_terms', columns: 'collection_id, term, chunk_id, tf, len', part: 'lexical' }],
+    tables: [
+      {
+        table: 'lexical_blocks',
+        columns: 'collection_id, term, last_chunk, first_chunk, postings, max_tf, min_len, data',
+        part: 'lexical',
+      },
+    ],
     countPostings: async (client) =>
-      (await client.query('SELECT count(*)::int AS n FROM chunk_terms')).rows[0].n,
+      (await client.query('SELECT coalesce(sum(postings), 0)::int AS n FROM lexical_blocks')).rows[0].n,
   };
 }
 

@@ -66,7 +66,7 @@ const BENCH_ENV = {
   VECTOR_INDEX_MIN_CHUNKS: '1',
   VECTOR_INDEX_BUILD_MEMORY_MB: String(INDEX_BUILD_MEMORY_MB),
 };
-const SIZED_TABLES = ['chunks', 'chunk_vectors', 'chunk_terms'];
+const SIZED_TABLES = ['chunks', 'chunk_vectors', 'lexical_blocks', 'lexical_segments'];
 
 function parseOptions(argv) {
   const { values } = parseArgs({
@@ -117,6 +117,27 @@ function progress(text) {
 }
 
 /* ---------- measurements on one database ---------- */
+
+/**
+ * Waits until the server has merged every lexical segment into blocks (it does once ingestion is idle,
+ * after the HNSW build), so that sizes and searches are of the index as it stays; returns the seconds
+ * that took after the last document was indexed.
+ */
+async function lexicalMerged(databaseUrl, timeoutMs = 600_000) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const started = performance.now();
+  try {
+    while (performance.now() - started < timeoutMs) {
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM lexical_segments');
+      if (rows[0].n === 0) return (performance.now() - started) / 1000;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`lexical segments were not merged within ${timeoutMs / 1000} s`);
+  } finally {
+    await client.end();
+  }
+}
 
 /** Heap, index and TOAST bytes of the tables ragnest indexes into, and the bytes of each of their indexes. */
 async function relationSizes(databaseUrl) {
@@ -196,6 +217,7 @@ async function postgresRun(documents, queries, options) {
     const monolith = await startMonolith('postgres', store.env, BENCH_ENV);
     try {
       result.ingestion = await ingest(monolith.baseUrl, documents, { waitForIndex: true });
+      result.ingestion.lexicalMergedAfterSeconds = await lexicalMerged(store.env.DATABASE_URL);
       const afterIngestion = await memoryOf(monolith.processes);
       result.sizes = await relationSizes(store.env.DATABASE_URL);
       result.requests = await measureRequests(monolith.baseUrl, queries, options.concurrency, which);

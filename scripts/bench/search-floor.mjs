@@ -30,17 +30,35 @@ async function importDist(path) {
  * the API's (summarise), and `close()`.
  */
 export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} }) {
-  const [platform, { ChunkSearchRepository }, fusion] = await Promise.all([
+  const [platform, { LexicalIndex }, { ChunkSearchRepository }, fusion] = await Promise.all([
     importDist('platform/src/index.js'),
+    importDist('search-index/src/index.js'),
     importDist('retrieval/src/infrastructure/chunk-search.repository.js'),
     importDist('retrieval/src/domain/fusion.js'),
   ]);
   const config = platform.loadConfig({ ...process.env, ...serverEnv, DATABASE_URL: databaseUrl });
   const options = platform.postgresSessionOptions(config);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: config.database.poolSize, options });
-  // ChunkSearchRepository only calls db.query(sql, params) and reads the rows, as TypeORM returns them.
-  const db = { query: async (sql, params) => (await pool.query(sql, params)).rows };
-  const repository = new ChunkSearchRepository(db, config);
+  // ChunkSearchRepository only calls db.query(sql, params) and reads the rows, as TypeORM returns them,
+  // and runs the sparse leg's statements in one repeatable-read transaction, as TypeORM's does.
+  const db = {
+    query: async (sql, params) => (await pool.query(sql, params)).rows,
+    async transaction(isolation, fn) {
+      const client = await pool.connect();
+      try {
+        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+        const result = await fn({ query: async (sql, params) => (await client.query(sql, params)).rows });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+  const repository = new ChunkSearchRepository(db, new LexicalIndex(), config);
   try {
     const stats = await repository.collection(collection);
     const embedder = new platform.HashingEmbedder({ dimensions: stats.dimensions });

@@ -22,6 +22,7 @@ import { createApp } from '../../apps/server/src/bootstrap.js';
 interface RetrieverRank {
   rank: number | null;
   score: number | null;
+  terms?: Record<string, number>;
 }
 
 interface Hit {
@@ -116,6 +117,13 @@ describe.each<DeploymentKind>(['postgres', 'distributed'])('explain on %s', (kin
       expect(byId.get(id)!.dense.rank).not.toBeNull();
     }
     expect(byId.get('park')!.sparse.rank).toBe(1); // the one document with both terms
+    // Each BM25 score is its terms' scores added up; park has both terms, marathon only "run".
+    expect(Object.keys(byId.get('park')!.sparse.terms!).sort()).toEqual(['dog', 'run']);
+    expect(Object.keys(byId.get('marathon')!.sparse.terms!)).toEqual(['run']);
+    for (const id of MATCHING) {
+      const { score, terms } = byId.get(id)!.sparse;
+      expect(Object.values(terms!).reduce((a, b) => a + b, 0)).toBeCloseTo(score!, 5);
+    }
     for (const id of ['cats', 'weather']) {
       expect(byId.get(id)!.sparse).toEqual({ rank: null, score: null });
       expect(byId.get(id)!.dense.rank).toBeGreaterThanOrEqual(1);
@@ -132,7 +140,9 @@ describe.each<DeploymentKind>(['postgres', 'distributed'])('explain on %s', (kin
     const hits = res.body.results as Hit[];
     expect(hits.map((h) => h.documentId).sort()).toEqual([...MATCHING].sort());
     expect(hits.map((h) => h.explain)).toEqual(
-      hits.map((h, i) => ({ retrievers: { sparse: { rank: i + 1, score: h.score } } })),
+      hits.map((h, i) => ({
+        retrievers: { sparse: { rank: i + 1, score: h.score, terms: expect.any(Object) } },
+      })),
     );
   });
 

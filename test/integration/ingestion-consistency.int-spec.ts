@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
-import { startTestApp, type DatabaseKind, type TestApp } from '#testing';
+import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
 import { DocumentRepository } from '../../libs/ingestion/src/infrastructure/document.repository.js';
+import { LexicalMaintenance } from '../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js';
 
 /**
  * Deletes racing the indexer, and re-ingesting unchanged documents: the index and its counters stay
@@ -34,8 +35,6 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
               (SELECT count(*)::int FROM chunks k WHERE k.collection_id = c.id) AS chunks,
               c.token_count::int AS tokens,
               (SELECT coalesce(sum(token_count), 0)::int FROM chunks k WHERE k.collection_id = c.id) AS summed,
-              (SELECT count(*)::int FROM chunk_terms t WHERE t.collection_id = c.id
-                 AND NOT EXISTS (SELECT 1 FROM chunks k WHERE k.id = t.chunk_id)) AS orphan_postings,
               (SELECT count(*)::int FROM chunks k WHERE k.collection_id = c.id
                  AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = k.document_id)) AS orphan_chunks,
               (SELECT count(*)::int FROM chunk_vectors v JOIN embedding_sets s ON s.id = v.set_id
@@ -46,7 +45,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
          FROM collections c WHERE c.name = $1`,
       [collection],
     );
-    return row;
+    return { ...row, lexical: await lexicalIndexMismatches(db, collection) };
   }
 
   beforeAll(async () => {
@@ -75,7 +74,8 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     const inv = await invariants('race');
     expect(inv.counted).toBe(inv.chunks);
     expect(inv.tokens).toBe(inv.summed);
-    expect(inv).toMatchObject({ orphan_postings: 0, orphan_chunks: 0, orphan_vectors: 0, unembedded: 0 });
+    expect(inv).toMatchObject({ orphan_chunks: 0, orphan_vectors: 0, unembedded: 0 });
+    expect(inv.lexical).toEqual({ orphans: 0, missing: 0, wrongLength: 0, overlapping: [] });
     const { results } = await retrieval.search({
       collection: 'race',
       query: 'document 3 topic 3',
@@ -83,6 +83,45 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       mode: 'hybrid',
     });
     expect(results.some((r) => deleted.includes(r.documentId))).toBe(false);
+  });
+
+  it('keeps the lexical index exact through edits, deletes and merges running beside them', async () => {
+    const lexical = t.app.get(LexicalMaintenance);
+    const edited = (round: number) =>
+      docs
+        .slice(0, 120)
+        .map((d, i) => ({ ...d, id: `m-${d.id}`, text: `${d.text} Revision ${round} ${i % 5}.` }));
+    await ingestion.ingest({ collection: 'merge', documents: edited(0) });
+    for (let round = 1; round <= 3; round++) {
+      // Edits and deletes queued while merges run: every posting must land in exactly one block.
+      const merges = Promise.all([lexical.mergeAll(), lexical.mergeAll()]);
+      await ingestion.ingest({
+        collection: 'merge',
+        documents: edited(round).filter((_, i) => i % 4 !== round),
+      });
+      for (const d of edited(round).filter((_, i) => i % 10 === round))
+        await ingestion.deleteDocument({ collection: 'merge', id: d.id });
+      await merges;
+      await queue.drained();
+      expect((await invariants('merge')).lexical, `round ${round}`).toEqual({
+        orphans: 0,
+        missing: 0,
+        wrongLength: 0,
+        overlapping: [],
+      });
+    }
+    await lexical.mergeAll();
+    const [{ segments }] = await db.query(
+      `SELECT count(*)::int AS segments FROM lexical_segments s JOIN collections c ON c.id = s.collection_id
+        WHERE c.name = 'merge'`,
+    );
+    expect(segments).toBe(0);
+    expect((await invariants('merge')).lexical).toEqual({
+      orphans: 0,
+      missing: 0,
+      wrongLength: 0,
+      overlapping: [],
+    });
   });
 
   it('enqueues nothing when the same documents are sent again', async () => {

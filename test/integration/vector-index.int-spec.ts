@@ -4,6 +4,7 @@ import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort 
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { eventually, startTestApp, type DatabaseKind, type TestApp } from '#testing';
 import { createApp } from '../../apps/server/src/bootstrap.js';
+import { IndexMaintenance } from '../../libs/ingestion/src/infrastructure/queue/index-maintenance.js';
 
 /**
  * The one-pass HNSW build on PostgreSQL and on PGlite: a collection's first load is searched exactly
@@ -30,6 +31,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
     t = await startTestApp(createApp, kind, {
       VECTOR_INDEX_MIN_CHUNKS: '20',
       VECTOR_INDEX_BUILD_MEMORY_MB: '77',
+      VECTOR_INDEX_SUSPEND_FOR_DOCUMENTS: '60',
       DATABASE_POOL_SIZE: String(POOL_SIZE),
     });
     ingestion = t.app.get(INGESTION_PORT);
@@ -86,6 +88,41 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
     await db.query(`DROP INDEX ${indexes[0].name}`);
     const exact = await dense();
     expect(viaIndex.results.map((r) => r.score)).toEqual(exact.results.map((r) => r.score));
+  });
+
+  it('drops the index for a large load into an indexed collection, and builds it again after', async () => {
+    const queue = t.app.get<IngestionQueue>(INGESTION_QUEUE);
+    const indexed = async (): Promise<boolean> =>
+      (
+        await db.query(
+          `SELECT s.indexed FROM embedding_sets s JOIN collections c ON c.id = s.collection_id
+            WHERE c.name = 'load' AND s.state = 'active'`,
+        )
+      )[0].indexed;
+    const load = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => ({
+        ...documents[(from + i) % documents.length],
+        id: `l${from + i}`,
+      }));
+    await ingestion.ingest({ collection: 'load', documents: load(0, 30) });
+    await queue.drained();
+    await eventually(async () => (await indexed()) || undefined);
+
+    // 120 documents waiting, four times what the collection holds, past the threshold of 60.
+    const maintenance = t.app.get(IndexMaintenance);
+    const suspended = maintenance.suspendedIndexes;
+    await ingestion.ingest({ collection: 'load', documents: load(30, 150) });
+    await queue.drained();
+    await eventually(async () => (await indexed()) || undefined);
+    expect(maintenance.suspendedIndexes).toBe(suspended + 1);
+    expect(await ingestion.getCollection({ collection: 'load' })).toMatchObject({
+      chunks: 150,
+      embedding: { index: 'hnsw' },
+    });
+    const [set] = await db.query(
+      `SELECT s.id FROM embedding_sets s JOIN collections c ON c.id = s.collection_id WHERE c.name = 'load'`,
+    );
+    expect((await hnswIndexes()).map((i) => i.name)).toContain(`chunk_vectors_set_${set.id}_hnsw`);
   });
 
   it("gives every pooled connection ragnest's session settings, JIT off among them", async () => {

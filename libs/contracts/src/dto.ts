@@ -340,6 +340,8 @@ export type SearchRequest = z.infer<typeof SearchRequest>;
 export const RetrieverRank = z.object({
   rank: z.number().int().min(1).nullable(),
   score: z.number().nullable(),
+  /** BM25 only: each query term's share of the score, by term (terms the chunk lacks are absent). */
+  terms: z.record(z.string(), z.number()).optional(),
 });
 export type RetrieverRank = z.infer<typeof RetrieverRank>;
 

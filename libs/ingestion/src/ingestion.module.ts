@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule, READINESS_REPORT } from '#platform';
+import { LexicalIndex } from '#search-index';
 import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
 import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
 import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
@@ -16,6 +17,7 @@ import { EmbeddingSetRepository } from './infrastructure/embedding-set.repositor
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
 import { IngestionReadinessReport } from './infrastructure/ingestion.readiness-report.js';
 import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
+import { LexicalMaintenance } from './infrastructure/queue/lexical-maintenance.js';
 import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
 
@@ -30,6 +32,8 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     IngestionReadinessReport,
     { provide: READINESS_REPORT, useExisting: IngestionReadinessReport },
     IndexMaintenance,
+    LexicalIndex,
+    LexicalMaintenance,
     ReindexRunner,
     ReindexCollectionHandler,
     IngestDocumentsHandler,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig, DatabaseModule, EmbeddingsModule, englishAnalyzer } from '#platform';
+import { LexicalIndex } from '#search-index';
 import { RerankHitsHandler } from './application/rerank-hits/rerank-hits.command-handler.js';
 import { SearchChunksHandler } from './application/search-chunks/search-chunks.query-handler.js';
 import { MmrReranker } from './domain/mmr.reranker.js';
@@ -26,6 +27,7 @@ export function createReranker(config: AppConfig['rerank']): Reranker {
   controllers: [RetrievalMessageController],
   providers: [
     ChunkSearchRepository,
+    LexicalIndex,
     SearchChunksHandler,
     RerankHitsHandler,
     { provide: RERANKER, inject: [CONFIG], useFactory: (config: AppConfig) => createReranker(config.rerank) },

@@ -11,3 +11,4 @@ export * from './fake-llm.server.js';
 export * from './private-redis.js';
 export * from './private-postgres.js';
 export * from './scifact.js';
+export * from './lexical-index-check.js';

@@ -9,6 +9,7 @@ import {
   type Metadata,
 } from '#contracts';
 import type { EmbedderRegistry } from '#platform';
+import { LexicalIndex, type LexicalLayout } from '#search-index';
 import { embeddingInput } from '../domain/embedding-input.js';
 import { EmbeddingSetRepository, type EmbeddingSet } from './embedding-set.repository.js';
 
@@ -122,6 +123,7 @@ export class DocumentRepository {
   constructor(
     private readonly db: DataSource,
     private readonly sets: EmbeddingSetRepository,
+    private readonly lexical: LexicalIndex,
   ) {}
 
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
@@ -300,9 +302,7 @@ export class DocumentRepository {
     return this.db.transaction(async (m) => {
       // Key-share locks on the collections hold back a re-index switch until this commits (see switchTo).
       const collectionIds = [...new Set(batch.map((b) => b.source.collectionId))].sort();
-      await m.query(`SELECT 1 FROM collections WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`, [
-        collectionIds,
-      ]);
+      const layouts = await this.lockCollections(m, collectionIds);
       const sets = await this.sets.writableSets(collectionIds, m);
       const ids = batch.map((b) => b.source.documentId);
       const locked: { id: string; version: number }[] = await m.query(
@@ -314,9 +314,10 @@ export class DocumentRepository {
       if (live.length === 0) return [];
       const liveIds = live.map((b) => b.source.documentId);
 
-      const removed = await this.removeChunks(m, liveIds);
+      const removed = await this.removeChunks(m, liveIds, layouts);
       const chunkIds = await this.insertChunks(m, live);
       await this.insertVectors(m, live, chunkIds, sets);
+      await this.indexTerms(m, live, chunkIds, layouts);
 
       const perCollection = new Map<string, { chunks: number; tokens: number }>();
       for (const { source, chunks } of live) {
@@ -343,10 +344,9 @@ export class DocumentRepository {
   }
 
   /**
-   * Inserts the chunks and their BM25 postings in one statement; returns the chunk ids in batch order.
-   * Each chunk's term frequencies travel as one JSON object that PostgreSQL expands into postings, and
-   * the postings go in index order: sending them as parallel arrays of hundreds of thousands of elements
-   * cost more in the driver's escaping than the whole insert, and sorted inserts touch each index page once.
+   * Inserts the chunks in one statement; returns the chunk ids in batch order. Each chunk keeps the list
+   * of its terms (as one JSON array on the wire: cheaper for the driver than nested arrays), which is
+   * how its postings are found again when it is removed.
    */
   private async insertChunks(
     m: EntityManager,
@@ -359,7 +359,7 @@ export class DocumentRepository {
     const texts: string[] = [];
     const metadata: string[] = [];
     const tokenCounts: number[] = [];
-    const termFrequencies: string[] = [];
+    const termLists: string[] = [];
     for (const { source, chunks } of live) {
       const meta = JSON.stringify(source.metadata);
       for (const c of chunks) {
@@ -370,27 +370,21 @@ export class DocumentRepository {
         texts.push(c.text);
         metadata.push(meta);
         tokenCounts.push(c.tokenCount);
-        termFrequencies.push(JSON.stringify(Object.fromEntries(c.terms)));
+        termLists.push(JSON.stringify([...c.terms.keys()]));
       }
     }
     const inserted: { id: string }[] = await m.query(
       `WITH u AS (
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::jsonb[])
-           WITH ORDINALITY AS u(collection_id, document_id, position, title, text, metadata, token_count, tfs, ord)),
+           WITH ORDINALITY AS u(collection_id, document_id, position, title, text, metadata, token_count, terms, ord)),
        ins AS (
          INSERT INTO chunks (collection_id, document_id, position, title, text, metadata, token_count, terms)
          SELECT u.collection_id, u.document_id, u.position, u.title, u.text, u.metadata::jsonb, u.token_count,
-                ARRAY(SELECT jsonb_object_keys(u.tfs))
+                ARRAY(SELECT jsonb_array_elements_text(u.terms))
            FROM u ORDER BY u.ord
-         RETURNING id, collection_id, document_id, position, token_count),
-       matched AS (SELECT ins.*, u.tfs, u.ord FROM ins JOIN u USING (document_id, position)),
-       postings AS (
-         INSERT INTO chunk_terms (collection_id, term, chunk_id, tf, len)
-         SELECT m.collection_id, t.key, m.id, t.value::real, m.token_count
-           FROM matched m, LATERAL jsonb_each_text(m.tfs) AS t
-          ORDER BY 1, 2, 3)
-       SELECT id FROM matched ORDER BY ord`,
-      [collectionIdx, docIdx, positions, titles, texts, metadata, tokenCounts, termFrequencies],
+         RETURNING id, document_id, position)
+       SELECT ins.id FROM ins JOIN u USING (document_id, position) ORDER BY u.ord`,
+      [collectionIdx, docIdx, positions, titles, texts, metadata, tokenCounts, termLists],
     );
     return inserted.map((r) => String(r.id));
   }
@@ -433,6 +427,45 @@ export class DocumentRepository {
     }
   }
 
+  /** The new chunks' postings, into each collection's lexical index. */
+  private async indexTerms(
+    m: EntityManager,
+    live: { source: DocumentSource; chunks: IndexedChunk[] }[],
+    chunkIds: string[],
+    layouts: Map<string, LexicalLayout>,
+  ): Promise<void> {
+    const byCollection = new Map<string, { id: string; terms: Map<string, number>; length: number }[]>();
+    let i = 0;
+    for (const { source, chunks } of live) {
+      let list = byCollection.get(source.collectionId);
+      if (!list) byCollection.set(source.collectionId, (list = []));
+      for (const c of chunks) list.push({ id: chunkIds[i++], terms: c.terms, length: c.tokenCount });
+    }
+    for (const [id, chunks] of byCollection)
+      this.segments += await this.lexical.add(m, { id, layout: layouts.get(id)! }, chunks);
+  }
+
+  /** Lexical segments this process has written since it last asked (see LexicalMaintenance). */
+  private segments = 0;
+
+  takeSegments(): number {
+    const n = this.segments;
+    this.segments = 0;
+    return n;
+  }
+
+  /**
+   * Key-share locks on collections, in id order: a re-index switch or a move of the lexical index waits
+   * for the transaction, and the transaction sees each collection's lexical layout as it commits.
+   */
+  private async lockCollections(m: EntityManager, ids: string[]): Promise<Map<string, LexicalLayout>> {
+    const rows: { id: string; lexical_layout: LexicalLayout }[] = await m.query(
+      `SELECT id, lexical_layout FROM collections WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.lexical_layout]));
+  }
+
   /**
    * The vectors the documents' current chunks have in the given sets, by embedding input: a new version
    * reuses them for its unchanged chunks instead of embedding them again.
@@ -467,17 +500,23 @@ export class DocumentRepository {
    * holds it share-locked, so the chunk delete waits for it to commit, and only a later statement's
    * snapshot sees that vector.
    */
-  private async removeChunks(m: EntityManager, documentIds: string[]) {
-    const gone: { id: string; collection_id: string; token_count: number }[] = await m.query(
-      `WITH gone AS (DELETE FROM chunks WHERE document_id = ANY($1::bigint[]) RETURNING id, collection_id, terms, token_count),
-            postings AS (
-              DELETE FROM chunk_terms t
-               USING (SELECT collection_id, id, unnest(terms) AS term FROM gone) o
-               WHERE t.collection_id = o.collection_id AND t.term = o.term AND t.chunk_id = o.id)
-       SELECT id, collection_id, token_count FROM gone`,
+  private async removeChunks(m: EntityManager, documentIds: string[], layouts: Map<string, LexicalLayout>) {
+    const gone: { id: string; collection_id: string; terms: string[]; token_count: number }[] = await m.query(
+      // Wrapped in a SELECT: TypeORM hands back a DELETE's rows as [rows, count].
+      `WITH gone AS (DELETE FROM chunks WHERE document_id = ANY($1::bigint[]) RETURNING id, collection_id, terms, token_count)
+       SELECT * FROM gone`,
       [documentIds],
     );
     if (gone.length === 0) return [];
+    await this.lexical.remove(
+      m,
+      gone.map((g) => ({
+        collectionId: g.collection_id,
+        id: String(g.id),
+        terms: g.terms,
+        layout: layouts.get(g.collection_id)!,
+      })),
+    );
     await m.query(
       `DELETE FROM chunk_vectors v
         USING unnest($1::bigint[], $2::uuid[]) AS g(id, collection_id)
@@ -515,25 +554,27 @@ export class DocumentRepository {
 
   /** Fresh planner statistics for the tables ingestion queries, without a vacuum's full pass. */
   async analyzeIndex(): Promise<void> {
-    await this.db.query('ANALYZE documents, chunks, chunk_vectors, chunk_terms');
+    await this.db.query('ANALYZE documents, chunks, chunk_vectors, lexical_blocks');
   }
 
   /** VACUUM cannot run in a transaction: each statement goes alone. */
   async vacuumIndex(): Promise<void> {
-    await this.db.query('VACUUM (ANALYZE) chunk_terms');
+    await this.db.query('VACUUM (ANALYZE) lexical_blocks');
+    await this.db.query('VACUUM (ANALYZE) lexical_segments');
     await this.db.query('VACUUM (ANALYZE) chunks');
     await this.db.query('VACUUM (ANALYZE) chunk_vectors');
   }
 
   async deleteDocument(collectionName: string, externalId: string): Promise<boolean> {
     return this.db.transaction(async (m) => {
-      const rows: { id: string }[] = await m.query(
-        `SELECT d.id FROM documents d JOIN collections c ON c.id = d.collection_id
+      const rows: { id: string; collection_id: string }[] = await m.query(
+        `SELECT d.id, d.collection_id FROM documents d JOIN collections c ON c.id = d.collection_id
           WHERE c.name = $1 AND d.external_id = $2 FOR UPDATE OF d`,
         [collectionName, externalId],
       );
       if (rows.length === 0) return false;
-      const removed = await this.removeChunks(m, [rows[0].id]);
+      const layouts = await this.lockCollections(m, [rows[0].collection_id]);
+      const removed = await this.removeChunks(m, [rows[0].id], layouts);
       await this.adjustCounters(
         m,
         new Map(removed.map((r) => [r.collectionId, { chunks: -r.chunks, tokens: -r.tokens }])),

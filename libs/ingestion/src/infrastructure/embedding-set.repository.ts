@@ -234,6 +234,36 @@ export class EmbeddingSetRepository {
     return rows.map(toSet);
   }
 
+  /**
+   * Active, indexed sets of collections with a large load waiting: at least `minDocuments` documents
+   * queued or processing, and at least as many as the collection has indexed (from the status counts).
+   */
+  async indexedUnderLargeLoad(minDocuments: number): Promise<EmbeddingSet[]> {
+    const rows = await this.db.query(
+      `SELECT ${prefixed('s')}
+         FROM embedding_sets s
+         JOIN (SELECT collection_id,
+                      coalesce(sum(documents) FILTER (WHERE status IN ('queued', 'processing')), 0) AS pending,
+                      coalesce(sum(documents) FILTER (WHERE status = 'indexed'), 0) AS indexed
+                 FROM document_status_deltas GROUP BY collection_id) d ON d.collection_id = s.collection_id
+        WHERE s.state = 'active' AND s.indexed AND d.pending >= $1 AND d.pending >= d.indexed
+        ORDER BY s.id`,
+      [minDocuments],
+    );
+    return rows.map(toSet);
+  }
+
+  /**
+   * Drops a set's HNSW index for a load and records it as not indexed, so that `pendingIndexes` builds it
+   * again once the load is over; dense search scans the set exactly meanwhile.
+   */
+  async suspendIndex(set: EmbeddingSet): Promise<void> {
+    await this.db.query(`UPDATE embedding_sets SET indexed = false, updated_at = now() WHERE id = $1`, [
+      set.id,
+    ]);
+    await dropVectorIndex(this.db, this.database.kind, set.id);
+  }
+
   /** Builds the set's HNSW index and records it; false when another process is building it. */
   async buildIndex(set: EmbeddingSet): Promise<boolean> {
     const memoryMb = this.config.ingestion.vectorIndexBuildMemoryMb;

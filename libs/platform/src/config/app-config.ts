@@ -61,6 +61,7 @@ export const EnvSchema = z.object({
   INGESTION_REQUEUE_AFTER_MS: int(100, 24 * 3_600_000).default(30_000),
   VECTOR_INDEX_MIN_CHUNKS: int(0, 100_000_000).default(2000),
   VECTOR_INDEX_BUILD_MEMORY_MB: int(1, 1_048_576).default(1024),
+  VECTOR_INDEX_SUSPEND_FOR_DOCUMENTS: int(0, 100_000_000).default(10_000),
   HNSW_EF_SEARCH: int(1, 1000).default(100),
   BM25_K1: num(0, 10).default(0.9),
   BM25_B: num(0, 1).default(0.4),
@@ -140,6 +141,11 @@ export interface AppConfig {
     vectorIndexMinChunks: number;
     /** maintenance_work_mem of the session that builds an HNSW index (PostgreSQL only). */
     vectorIndexBuildMemoryMb: number;
+    /**
+     * Documents waiting in a collection, and at least as many as it has indexed, past which its HNSW index
+     * is dropped for the load and built again in one pass when the load is over (0: never).
+     */
+    vectorIndexSuspendForDocuments: number;
     /**
      * A document queued or processing with no progress for this long is reported as stalled (collection
      * view, readiness, CLI): a stall is visible before a user asks where their document went.
@@ -339,6 +345,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.INGESTION_CONCURRENCY,
       vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS,
       vectorIndexBuildMemoryMb: e.VECTOR_INDEX_BUILD_MEMORY_MB,
+      vectorIndexSuspendForDocuments: e.VECTOR_INDEX_SUSPEND_FOR_DOCUMENTS,
       stallAfterMs: e.INGESTION_STALL_AFTER_MS,
       reconcileEveryMs: e.INGESTION_RECONCILE_EVERY_MS,
       requeueAfterMs: e.INGESTION_REQUEUE_AFTER_MS,

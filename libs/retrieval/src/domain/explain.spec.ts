@@ -79,4 +79,17 @@ describe('explainHits', () => {
       fused: { rank: 1, score: 0.123457 },
     });
   });
+
+  it("passes on a retriever's per-term scores, rounded, and gives none where it gave none", () => {
+    const explains = explainHits(
+      [
+        { id: 'a', score: 3 },
+        { id: 'b', score: 1 },
+      ],
+      { sparse: [{ id: 'a', score: 3, terms: { run: 2.0000001, dog: 1 } }], dense: [{ id: 'b', score: 1 }] },
+      true,
+    );
+    expect(explains.get('a')!.retrievers.sparse).toEqual({ rank: 1, score: 3, terms: { run: 2, dog: 1 } });
+    expect(explains.get('b')!.retrievers.dense).toEqual({ rank: 1, score: 1 });
+  });
 });

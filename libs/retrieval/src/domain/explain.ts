@@ -4,6 +4,8 @@ import type { HitExplain, RetrieverRank } from '#contracts';
 export interface ScoredId {
   id: string;
   score: number;
+  /** What each query term scored, where the retriever says (BM25). */
+  terms?: Readonly<Record<string, number>>;
 }
 
 const NOT_RETURNED: RetrieverRank = { rank: null, score: null };
@@ -32,8 +34,11 @@ export function explainHits(
 /** 1-based rank and score of each id in a list; an id listed twice keeps its best rank, as fusion does. */
 function rankById(list: readonly ScoredId[]): Map<string, RetrieverRank> {
   const ranks = new Map<string, RetrieverRank>();
-  list.forEach(({ id, score }, i) => {
-    if (!ranks.has(id)) ranks.set(id, { rank: i + 1, score: round(score) });
+  list.forEach(({ id, score, terms }, i) => {
+    if (ranks.has(id)) return;
+    const rank: RetrieverRank = { rank: i + 1, score: round(score) };
+    if (terms) rank.terms = Object.fromEntries(Object.entries(terms).map(([t, s]) => [t, round(s)]));
+    ranks.set(id, rank);
   });
   return ranks;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, type Filter, type Metadata, type SearchHit } from '#contracts';
 import { CONFIG, type AppConfig, toVectorLiteral, vectorDistanceSql, vectorSetSql } from '#platform';
+import { LexicalIndex, type LexicalLayout } from '#search-index';
 import { compileFilter } from './filter-sql.js';
 
 export interface CollectionStats {
@@ -14,11 +15,14 @@ export interface CollectionStats {
   analyzer: string;
   chunkCount: number;
   tokenCount: number;
+  lexicalLayout: LexicalLayout;
 }
 
 export interface ScoredChunk {
   id: string;
   score: number;
+  /** Sparse hits: the BM25 score of each query term the chunk has, by term. */
+  terms?: Record<string, number>;
 }
 
 export const COLLECTION_NOT_FOUND = 'RETRIEVAL.COLLECTION_NOT_FOUND';
@@ -39,6 +43,7 @@ export const COLLECTION_STATS_TTL_MS = 1000;
 export class ChunkSearchRepository {
   constructor(
     private readonly db: DataSource,
+    private readonly lexical: LexicalIndex,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -59,7 +64,8 @@ export class ChunkSearchRepository {
   private async readCollection(name: string): Promise<CollectionStats> {
     const rows = await this.db.query(
       // The active set and the collection's model change together, in the re-index switch's transaction.
-      `SELECT c.id, c.name, s.id AS set_id, s.dimensions, s.model, c.analyzer, c.chunk_count, c.token_count
+      `SELECT c.id, c.name, s.id AS set_id, s.dimensions, s.model, c.analyzer, c.chunk_count, c.token_count,
+              c.lexical_layout
          FROM collections c JOIN embedding_sets s ON s.collection_id = c.id AND s.state = 'active'
         WHERE c.name = $1`,
       [name],
@@ -76,6 +82,7 @@ export class ChunkSearchRepository {
       analyzer: r.analyzer,
       chunkCount: Number(r.chunk_count),
       tokenCount: Number(r.token_count),
+      lexicalLayout: r.lexical_layout,
     };
   }
 
@@ -108,9 +115,9 @@ export class ChunkSearchRepository {
   }
 
   /**
-   * Okapi BM25 over the postings of the query terms (Lucene's idf: ln(1 + (N - df + 0.5)/(df + 0.5))).
-   * Document frequencies are counted from the same postings, so the scores always match the index as
-   * it is, with no statistics table to keep in step.
+   * Okapi BM25, exactly (Lucene's idf: ln(1 + (N - df + 0.5)/(df + 0.5))), from the collection's lexical
+   * index: block-max top-k over compressed posting blocks (see LexicalIndex). Document frequencies are
+   * the postings the index holds now, so the scores always match the index as it is.
    */
   async sparse(
     collection: CollectionStats,
@@ -118,47 +125,27 @@ export class ChunkSearchRepository {
     limit: number,
     filter?: Filter,
   ): Promise<ScoredChunk[]> {
-    if (terms.size === 0) return [];
-    const { k1, b } = this.config.retrieval.bm25;
-    const avgdl = collection.tokenCount / collection.chunkCount || 1;
-    const f = compileFilter(filter, 9);
     const filtered = filter && Object.keys(filter).length > 0;
-    // Each term's document frequency is counted first, one index-only count per term, so that the
-    // postings are then read once, straight into the aggregate by chunk: about half the time of joining
-    // a materialised list of postings with its own counts. N comes from statistics up to
-    // COLLECTION_STATS_TTL_MS old while df is counted now, so in a collection growing fast a term can be
-    // in more chunks than N: N is taken as at least df, which keeps every idf positive.
-    const rows: { id: string; score: number }[] = await this.db.query(
-      `WITH q AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS q(term, qtf)),
-            k AS (SELECT $4::float8 AS n, $5::float8 AS k1, $6::float8 AS b, $7::float8 AS avgdl),
-            w AS (
-              SELECT q.term, q.qtf * ln(1 + (greatest(k.n, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
-                FROM q CROSS JOIN k CROSS JOIN LATERAL (
-                       SELECT count(*)::float8 AS df FROM chunk_terms t
-                        WHERE t.collection_id = $1 AND t.term = q.term) d
-               WHERE d.df > 0),
-            s AS (
-              SELECT t.chunk_id,
-                     sum(w.idf * t.tf * (k.k1 + 1) / (t.tf + k.k1 * (1 - k.b + k.b * t.len / k.avgdl))) AS score
-                FROM w JOIN chunk_terms t ON t.collection_id = $1 AND t.term = w.term CROSS JOIN k
-               GROUP BY t.chunk_id)
-       SELECT s.chunk_id AS id, s.score FROM s
-       ${filtered ? `JOIN chunks c ON c.id = s.chunk_id WHERE ${f.sql}` : ''}
-       ORDER BY s.score DESC, s.chunk_id
-       LIMIT $8`,
-      [
-        collection.id,
-        [...terms.keys()],
-        [...terms.values()],
-        collection.chunkCount,
-        k1,
-        b,
-        avgdl,
-        limit,
-        ...(filtered ? f.params : []),
-      ],
-    );
-    return rows.map((r) => ({ id: String(r.id), score: Number(r.score) }));
+    const { hits } = await this.lexical.search(this.db, {
+      collectionId: collection.id,
+      layout: collection.lexicalLayout,
+      terms,
+      k: limit,
+      scoring: {
+        ...this.config.retrieval.bm25,
+        chunks: collection.chunkCount,
+        avgdl: collection.tokenCount / collection.chunkCount || 1,
+      },
+      ...(filtered && { filter: (first: number) => compileFilter(filter, first) }),
+    });
+    const names = [...terms.keys()];
+    return hits.map((h) => {
+      const byTerm: Record<string, number> = {};
+      h.terms.forEach((score, i) => {
+        if (score > 0) byTerm[names[i]] = score;
+      });
+      return { id: String(h.id), score: h.score, terms: byTerm };
+    });
   }
 
   /** The chunks themselves, in the order of the ids given. */

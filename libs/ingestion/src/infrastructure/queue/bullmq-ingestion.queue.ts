@@ -98,6 +98,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
     // BullMQ hands jobs over one by one; they are indexed in batches, INGESTION_CONCURRENCY at once.
     this.batcher = new JobBatcher(
       async (jobs) => {
+        await this.maintenance.beforeIndexing();
         this.maintenance.recordIndexed((await this.handler.execute(jobs)).length);
         this.scheduleMaintenance();
       },

@@ -2,9 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
 import { DocumentRepository } from '../document.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
+import { LexicalMaintenance } from './lexical-maintenance.js';
 
 /** Documents indexed before the index tables are vacuumed and analysed, once ingestion is idle. */
 const VACUUM_AFTER = 500;
+/** Documents this process indexes between two looks for a large load into an indexed collection. */
+const LOAD_CHECK_EVERY = 500;
 /** Documents this process indexes before it first analyses the tables in the middle of a load. */
 const FIRST_ANALYZE_AFTER = 1_000;
 /** How long a replaced embedding set is kept, for searches that read its id just before the switch. */
@@ -24,19 +27,54 @@ export class IndexMaintenance {
   private indexedSinceVacuum = 0;
   private indexed = 0;
   private nextAnalyze = FIRST_ANALYZE_AFTER;
+  /** HNSW indexes this process has dropped for a large load (each built again after it). */
+  suspendedIndexes = 0;
+  /** When (in documents this process has indexed) it next looks for a large load into an indexed set. */
+  private nextLoadCheck = 0;
   private analyzing = false;
   private stopping = false;
 
   constructor(
     private readonly repository: DocumentRepository,
     private readonly sets: EmbeddingSetRepository,
+    private readonly lexical: LexicalMaintenance,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
 
   recordIndexed(documents: number): void {
+    this.lexical.recordSegments(this.repository.takeSegments());
     this.indexedSinceVacuum += documents;
     this.indexed += documents;
     if (this.indexed >= this.nextAnalyze && !this.analyzing) this.analyzeMidLoad();
+  }
+
+  /**
+   * Before a batch is indexed: every LOAD_CHECK_EVERY documents (and at a load's first batch), a large
+   * load into a collection whose HNSW index exists drops the index first (see suspendIndexesUnderLargeLoad).
+   */
+  async beforeIndexing(): Promise<void> {
+    if (this.indexed < this.nextLoadCheck) return;
+    this.nextLoadCheck = this.indexed + LOAD_CHECK_EVERY;
+    await this.suspendIndexesUnderLargeLoad().catch((error: Error) => {
+      if (!this.stopping) this.log.warn(`could not suspend an HNSW index for a load: ${error.message}`);
+    });
+  }
+
+  /**
+   * A large load into a collection whose HNSW index exists would grow the graph row by row, several times
+   * slower than building it in one pass: the index is dropped for the load, and built again by
+   * `whenIdle` once the load is over (VECTOR_INDEX_SUSPEND_FOR_DOCUMENTS).
+   */
+  private async suspendIndexesUnderLargeLoad(): Promise<void> {
+    const threshold = this.config.ingestion.vectorIndexSuspendForDocuments;
+    if (threshold === 0) return;
+    for (const set of await this.sets.indexedUnderLargeLoad(threshold)) {
+      await this.sets.suspendIndex(set);
+      this.suspendedIndexes++;
+      this.log.log(
+        `dropped the HNSW index of embedding set ${set.id} for a large load; it is built again after it`,
+      );
+    }
   }
 
   /**
@@ -76,10 +114,15 @@ export class IndexMaintenance {
 
   beforeApplicationShutdown(): void {
     this.stopping = true;
+    this.lexical.stop();
   }
 
   async whenIdle(): Promise<void> {
+    // The next load is looked at from its first batch.
+    this.nextLoadCheck = this.indexed;
     await this.sets.dropRetired(RETIRED_SET_GRACE_MS);
+    // A database from before the block index: its collections move first, load or not (see LexicalIndex).
+    await this.lexical.moveLegacyCollections();
     // A pause in the middle of a bulk load is not the end of it: vacuuming now would be wasted work.
     if (await this.repository.hasPendingDocuments()) return;
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
@@ -90,6 +133,7 @@ export class IndexMaintenance {
         );
     }
     await this.repository.compactStatusCounts();
+    await this.lexical.mergeAll();
     if (this.indexedSinceVacuum >= VACUUM_AFTER) {
       this.indexedSinceVacuum = 0;
       await this.repository.vacuumIndex();

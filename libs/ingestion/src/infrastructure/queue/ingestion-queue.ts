@@ -67,6 +67,7 @@ export class InProcessIngestionQueue
     this.queue = new InProcessQueue(
       async (batch) => {
         try {
+          await maintenance.beforeIndexing();
           maintenance.recordIndexed((await handler.execute(batch)).length);
         } catch (error) {
           // A document that cannot be indexed fails inside the handler; what escapes it is the

@@ -4,6 +4,7 @@ import { EmbeddingSets1732570000000 } from './1732570000000-embedding-sets.js';
 import { DocumentSourcesOutOfLine1732580000000 } from './1732580000000-document-sources-out-of-line.js';
 import { DocumentStatusCounts1732590000000 } from './1732590000000-document-status-counts.js';
 import { QueueJobs1732600000000 } from './1732600000000-queue-jobs.js';
+import { LexicalBlocks1732610000000 } from './1732610000000-lexical-blocks.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   DocumentSourcesOutOfLine1732580000000,
   DocumentStatusCounts1732590000000,
   QueueJobs1732600000000,
+  LexicalBlocks1732610000000,
 ];

@@ -17,6 +17,7 @@ const collection: CollectionStats = {
   analyzer: 'english',
   chunkCount: 3,
   tokenCount: 30,
+  lexicalLayout: 'blocks',
 };
 
 /** Dense finds a then b; sparse finds c then a. Records which legs ran. */

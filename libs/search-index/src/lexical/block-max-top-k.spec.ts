@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { blockMaxTopK, type Bm25Scoring } from './block-max-top-k.js';
+import { type BlockHeader, type Posting, decodeBlock, encodeBlocks } from './posting-block.js';
+
+/** A small deterministic generator, so a failure names a seed that reproduces it. */
+function random(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface StoredBlock extends BlockHeader {
+  data: Buffer;
+}
+
+/** An index of random chunks: each term's postings in blocks, some of them cut into overlapping runs. */
+function randomIndex(seed: number, chunks: number, vocabulary: number, gap = 1) {
+  const rnd = random(seed);
+  const postings = new Map<string, Posting[]>();
+  const lengths: number[] = [];
+  let tokens = 0;
+  let id = 1000;
+  for (let c = 0; c < chunks; c++) {
+    id += (1 + Math.floor(rnd() * 3)) * gap;
+    const len = 5 + Math.floor(rnd() * 60);
+    lengths.push(len);
+    tokens += len;
+    const counts = new Map<string, number>();
+    for (let i = 0; i < len; i++) {
+      // Zipf-like: low term numbers are frequent.
+      const term = `t${Math.floor(vocabulary * rnd() ** 3)}`;
+      counts.set(term, (counts.get(term) ?? 0) + 1);
+    }
+    // A term of known rarity: in 25 chunks, whatever the size.
+    if (c % Math.ceil(chunks / 25) === 0) counts.set('rare', 1);
+    for (const [term, tf] of counts) {
+      if (!postings.has(term)) postings.set(term, []);
+      postings.get(term)!.push({ chunkId: id, tf, len });
+    }
+  }
+  const blocks = new Map<string, StoredBlock[]>();
+  for (const [term, list] of postings) {
+    // Like fresh blocks of concurrent batches: some terms' postings are split by parity, so blocks overlap.
+    const parts =
+      rnd() < 0.3 ? [list.filter((_, i) => i % 2 === 0), list.filter((_, i) => i % 2 === 1)] : [list];
+    blocks.set(
+      term,
+      parts.filter((p) => p.length > 0).flatMap((p) => encodeBlocks(p)),
+    );
+  }
+  return { postings, blocks, chunks, avgdl: tokens / chunks };
+}
+
+function exhaustive(
+  postings: Map<string, Posting[]>,
+  query: [string, number][],
+  scoring: Bm25Scoring,
+  k: number,
+  accept: (id: number) => boolean = () => true,
+) {
+  const { k1, b, avgdl } = scoring;
+  const perChunk = new Map<number, number[]>();
+  query.forEach(([term, weight], t) => {
+    const list = postings.get(term) ?? [];
+    const df = list.length;
+    const n = Math.max(scoring.chunks, df);
+    const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    for (const p of list) {
+      if (!perChunk.has(p.chunkId))
+        perChunk.set(
+          p.chunkId,
+          query.map(() => 0),
+        );
+      perChunk.get(p.chunkId)![t] = (idf * p.tf * (k1 + 1)) / (p.tf + k1 * (1 - b + (b * p.len) / avgdl));
+    }
+  });
+  return [...perChunk]
+    .filter(([id]) => accept(id))
+    .map(([id, terms]) => ({ id, score: terms.reduce((s, x) => s + x, 0) }))
+    .sort((x, y) => y.score - x.score || x.id - y.id)
+    .slice(0, k);
+}
+
+async function search(
+  index: ReturnType<typeof randomIndex>,
+  query: [string, number][],
+  k: number,
+  accept?: (id: number) => boolean,
+  readAllPostings = 0,
+) {
+  const scoring = { k1: 1.2, b: 0.75, chunks: index.chunks, avgdl: index.avgdl };
+  const result = await blockMaxTopK({
+    terms: query.map(([term, weight]) => ({ term, weight, blocks: index.blocks.get(term) ?? [] })),
+    k,
+    scoring,
+    fetch: async (blocks) => blocks.map((b) => decodeBlock(b.data, b.firstChunk, b.postings)),
+    readAllPostings,
+    ...(accept && { accept: async (ids) => new Set(ids.filter(accept)) }),
+  });
+  return { result, expected: exhaustive(index.postings, query, scoring, k, accept) };
+}
+
+describe('blockMaxTopK', () => {
+  it('returns exactly the exhaustive top k, scores and tie order included, over many random indexes', async () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      // Every fifth index spreads its chunk ids wider than partial scores are kept densely for.
+      const index = randomIndex(seed, 300 + seed * 40, 400, seed % 5 === 0 ? 1 << 16 : 1);
+      const rnd = random(seed * 7919);
+      for (let q = 0; q < 10; q++) {
+        const query: [string, number][] = [];
+        const size = 1 + Math.floor(rnd() * 6);
+        for (let i = 0; i < size; i++) {
+          const term = `t${Math.floor(400 * rnd() ** 2)}`;
+          if (!query.some(([t]) => t === term)) query.push([term, 1 + Math.floor(rnd() * 2)]);
+        }
+        const k = [1, 5, 10, 50][q % 4];
+        // Bounded rounds, and the one round a query with few postings takes.
+        for (const readAll of [0, Infinity]) {
+          const { result, expected } = await search(index, query, k, undefined, readAll);
+          expect(
+            result.hits.map((h) => h.id),
+            `seed ${seed} query ${q}`,
+          ).toEqual(expected.map((e) => e.id));
+          expect(result.hits.map((h) => h.score)).toEqual(expected.map((e) => e.score));
+        }
+      }
+    }
+  });
+
+  it('reads fewer blocks than there are when a rare term decides the top k', async () => {
+    const index = randomIndex(99, 100_000, 50_000);
+    // t0 and t1 are in most chunks; a rare term picks the few that matter.
+    const rare = 'rare';
+    const { result, expected } = await search(
+      index,
+      [
+        ['t0', 1],
+        ['t1', 1],
+        [rare, 1],
+      ],
+      10,
+    );
+    expect(result.hits.map((h) => h.id)).toEqual(expected.map((e) => e.id));
+    // What must be read: the blocks of t0 and t1 that hold one of the rare term's chunks (two each
+    // where a term's postings are split into two overlapping runs), after a first round of 16; not the
+    // hundreds of blocks of t0 and t1.
+    const most = 16 + 4 * index.postings.get(rare)!.length;
+    expect(result.blocks.read).toBeLessThanOrEqual(most);
+    expect(result.blocks.total).toBeGreaterThan(4 * most);
+  }, 30_000);
+
+  it('applies a filter exactly: the top k of the chunks it lets through', async () => {
+    const index = randomIndex(5, 3_000, 300);
+    for (const modulus of [2, 7, 97]) {
+      const accept = (id: number) => id % modulus === 0;
+      const { result, expected } = await search(
+        index,
+        [
+          ['t0', 1],
+          ['t3', 1],
+          ['t40', 2],
+        ],
+        10,
+        accept,
+      );
+      expect(result.hits.map((h) => h.id)).toEqual(expected.map((e) => e.id));
+      expect(result.hits.every((h) => accept(h.id))).toBe(true);
+    }
+  });
+
+  it('gives each hit its per-term scores and each term its df, and answers nothing for unknown terms', async () => {
+    const index = randomIndex(3, 500, 100);
+    const { result } = await search(
+      index,
+      [
+        ['t0', 1],
+        ['nope', 1],
+        ['t1', 1],
+      ],
+      3,
+    );
+    expect(result.terms.map((t) => t.term)).toEqual(['t0', 'nope', 't1']);
+    expect(result.terms[1]).toEqual({ term: 'nope', df: 0, idf: 0 });
+    expect(result.terms[0].df).toBe(index.postings.get('t0')!.length);
+    for (const h of result.hits) {
+      expect(h.terms[1]).toBe(0);
+      expect(h.terms.reduce((s, x) => s + x, 0)).toBe(h.score);
+    }
+    expect((await search(index, [['nope', 1]], 5)).result.hits).toEqual([]);
+  });
+});

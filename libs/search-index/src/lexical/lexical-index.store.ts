@@ -1,0 +1,537 @@
+import {
+  BLOCK_SIZE,
+  type BlockHeader,
+  type DecodedBlock,
+  type EncodedBlock,
+  type Posting,
+  decodeBlock,
+  encodeBlock,
+  encodeBlocks,
+  mergeRuns,
+  postingsOf,
+} from './posting-block.js';
+
+/** Anything that runs SQL: a DataSource, an EntityManager inside a transaction, a QueryRunner. */
+export interface Sql {
+  query(sql: string, params?: unknown[]): Promise<any>;
+}
+
+/** A chunk as the lexical index sees it: its id, its terms with their frequencies, and its length. */
+export interface ChunkTerms {
+  id: string;
+  terms: ReadonlyMap<string, number>;
+  length: number;
+}
+
+/** A chunk leaving the index, with the terms it was indexed under (kept in `chunks.terms`). */
+export interface RemovedChunk {
+  collectionId: string;
+  id: string;
+  terms: readonly string[];
+}
+
+/**
+ * A block's header as a query reads it, and where the block is: a merged block by its key (term, last
+ * chunk), or a slice of a segment's bytes.
+ */
+export interface StoredHeader extends BlockHeader {
+  term: string;
+  segment?: { id: string; offset: number; length: number };
+}
+
+/**
+ * Postings a merge round takes at most (from whole segments), so one transaction stays short and its
+ * postings (16 bytes each decoded) stay a few tens of MiB: a SciFact load of 10k chunks is one round.
+ */
+const MERGE_ROUND_POSTINGS = 1_000_000;
+/** A merged block's header as `headers` packs it: first and last chunk, postings, max tf, min length. */
+const BLOCK_HEAD = 28;
+/** A segment block's head: the same, then its offset and length in the segment's bytes. */
+const SEGMENT_HEAD = 36;
+
+/** One term's blocks of a segment being written. */
+interface TermBlock extends EncodedBlock {
+  term: string;
+}
+
+/**
+ * The lexical index in PostgreSQL (or PGlite: only core types and functions are used).
+ *
+ * - `lexical_blocks`: each term's postings in full blocks of BLOCK_SIZE (the last may be short), keyed by
+ *   (collection, term, last chunk id); blocks of a term never overlap, so the one holding a chunk is the
+ *   first whose last chunk is at or after it.
+ * - `lexical_segments`: what each indexing transaction adds, one row for all its postings (the batch's
+ *   terms, a head per block and the blocks' bytes), so concurrent batches never wait on a common term's
+ *   row, and a batch writes one row instead of one per term: at 10k chunks that was 300k rows written
+ *   to be merged away, ten times the index they made.
+ * - A merge turns a collection's segments into blocks, rewriting only the last block of each term they
+ *   touch (or the blocks they overlap). A query reads blocks and segments alike.
+ * - A deleted chunk's postings leave their block or segment in the deleting transaction (a block keeps its
+ *   id range, which is its key), so no reader ever sees a deleted chunk and document frequencies are exact.
+ * - A merge takes a collection's advisory lock exclusively, a delete shares it: a delete never looks for a
+ *   posting in a segment or block that a merge is replacing.
+ */
+export class LexicalIndexStore {
+  /** Adds the postings of new chunks of one collection as one segment. */
+  async add(m: Sql, collectionId: string, chunks: readonly ChunkTerms[]): Promise<void> {
+    const byTerm = new Map<string, Posting[]>();
+    for (const chunk of [...chunks].sort((a, b) => Number(a.id) - Number(b.id))) {
+      const chunkId = Number(chunk.id);
+      for (const [term, tf] of chunk.terms) {
+        let list = byTerm.get(term);
+        if (!list) byTerm.set(term, (list = []));
+        list.push({ chunkId, tf, len: chunk.length });
+      }
+    }
+    await this.insertSegment(m, collectionId, termBlocks(byTerm));
+  }
+
+  /** Removes the postings of chunks that leave the index, in the caller's transaction. */
+  async remove(m: Sql, chunks: readonly RemovedChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const byCollection = new Map<string, RemovedChunk[]>();
+    for (const c of chunks) {
+      if (!byCollection.has(c.collectionId)) byCollection.set(c.collectionId, []);
+      byCollection.get(c.collectionId)!.push(c);
+    }
+    for (const [collectionId, removed] of [...byCollection].sort(([a], [b]) => cmp(a, b))) {
+      await m.query(`SELECT pg_advisory_xact_lock_shared(${LOCK_KEY_SQL})`, [collectionId]);
+      const gone = new Set(removed.map((c) => Number(c.id)));
+      await this.removeFromSegments(m, collectionId, gone);
+      await this.removeFromBlocks(m, collectionId, removed, gone);
+    }
+  }
+
+  /** Rewrites the segments holding any of the chunks, without them. */
+  private async removeFromSegments(m: Sql, collectionId: string, gone: ReadonlySet<number>) {
+    const ids = [...gone];
+    const segments: SegmentRow[] = await m.query(
+      `SELECT id, terms, heads, data FROM lexical_segments
+        WHERE collection_id = $1 AND first_chunk <= $2 AND last_chunk >= $3
+          AND EXISTS (SELECT 1 FROM unnest($4::bigint[]) g(id) WHERE g.id BETWEEN first_chunk AND last_chunk)
+        ORDER BY id FOR UPDATE`,
+      [collectionId, ids.reduce((a, b) => Math.max(a, b)), ids.reduce((a, b) => Math.min(a, b)), ids],
+    );
+    for (const segment of segments) {
+      const byTerm = new Map<string, Posting[]>();
+      let removed = false;
+      for (const block of segmentBlocks(segment)) {
+        const postings = postingsOf([block.decoded]);
+        const kept = postings.filter((p) => !gone.has(p.chunkId));
+        removed ||= kept.length < postings.length;
+        if (kept.length === 0) continue;
+        if (!byTerm.has(block.term)) byTerm.set(block.term, []);
+        byTerm.get(block.term)!.push(...kept);
+      }
+      if (!removed) continue;
+      await m.query(`DELETE FROM lexical_segments WHERE collection_id = $1 AND id = $2`, [
+        collectionId,
+        segment.id,
+      ]);
+      if (byTerm.size > 0) await this.insertSegment(m, collectionId, termBlocks(byTerm));
+    }
+  }
+
+  /** Rewrites the merged blocks holding any of the chunks' postings, without them. */
+  private async removeFromBlocks(
+    m: Sql,
+    collectionId: string,
+    removed: readonly RemovedChunk[],
+    gone: ReadonlySet<number>,
+  ) {
+    const terms: string[] = [];
+    const chunkIds: string[] = [];
+    for (const c of removed)
+      for (const term of c.terms) {
+        terms.push(term);
+        chunkIds.push(c.id);
+      }
+    // The block that may hold each posting: the first of its term whose range reaches the chunk. Locked in
+    // key order, then read again as the lock found it.
+    const keys: { term: string; last_chunk: string }[] = await m.query(
+      `SELECT DISTINCT b.term, b.last_chunk
+         FROM unnest($2::text[], $3::bigint[]) AS r(term, chunk_id)
+        CROSS JOIN LATERAL (
+              SELECT b.term, b.last_chunk, b.first_chunk FROM lexical_blocks b
+               WHERE b.collection_id = $1 AND b.term = r.term AND b.last_chunk >= r.chunk_id
+               ORDER BY b.last_chunk LIMIT 1) b
+        WHERE b.first_chunk <= r.chunk_id`,
+      [collectionId, terms, chunkIds],
+    );
+    if (keys.length === 0) return;
+    keys.sort((a, b) => cmp(a.term, b.term) || Number(a.last_chunk) - Number(b.last_chunk));
+    const rows: BlockRow[] = await m.query(
+      `SELECT b.term, b.last_chunk, b.first_chunk, b.postings, b.data
+         FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS k(term, last_chunk, i)
+         JOIN lexical_blocks b ON b.collection_id = $1 AND b.term = k.term AND b.last_chunk = k.last_chunk
+        ORDER BY k.i
+          FOR UPDATE OF b`,
+      [collectionId, keys.map((k) => k.term), keys.map((k) => k.last_chunk)],
+    );
+    const updated: (TermBlock & { key: string })[] = [];
+    const emptied: BlockRow[] = [];
+    for (const row of rows) {
+      const postings = postingsOf([decodeRow(row)]);
+      const kept = postings.filter((p) => !gone.has(p.chunkId));
+      if (kept.length === postings.length) continue;
+      if (kept.length === 0) emptied.push(row);
+      else
+        updated.push({
+          ...encodeBlock(kept, Number(row.first_chunk)),
+          term: row.term,
+          key: String(row.last_chunk),
+        });
+    }
+    if (updated.length > 0) {
+      const { data, offsets, lengths } = concat(updated);
+      await m.query(
+        `UPDATE lexical_blocks b
+            SET postings = u.postings, max_tf = u.max_tf, min_len = u.min_len,
+                data = substring($7::bytea FROM u.off + 1 FOR u.len)
+           FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $8::int[], $9::int[])
+             AS u(term, last_chunk, postings, max_tf, min_len, off, len)
+          WHERE b.collection_id = $1 AND b.term = u.term AND b.last_chunk = u.last_chunk`,
+        [
+          collectionId,
+          updated.map((u) => u.term),
+          updated.map((u) => u.key),
+          updated.map((u) => u.postings),
+          updated.map((u) => u.maxTf),
+          updated.map((u) => u.minLen),
+          data,
+          offsets,
+          lengths,
+        ],
+      );
+    }
+    if (emptied.length > 0)
+      await m.query(
+        `DELETE FROM lexical_blocks b USING unnest($2::text[], $3::bigint[]) AS u(term, last_chunk)
+          WHERE b.collection_id = $1 AND b.term = u.term AND b.last_chunk = u.last_chunk`,
+        [collectionId, emptied.map((e) => e.term), emptied.map((e) => e.last_chunk)],
+      );
+  }
+
+  /** Drops every block and segment of a collection (the collection is going away). */
+  async drop(m: Sql, collectionId: string): Promise<void> {
+    await m.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
+    await m.query(`DELETE FROM lexical_blocks WHERE collection_id = $1`, [collectionId]);
+  }
+
+  /** Collections with segments waiting to be merged, and how many. */
+  async segments(m: Sql): Promise<Map<string, number>> {
+    const rows: { collection_id: string; n: string }[] = await m.query(
+      `SELECT collection_id, count(*) AS n FROM lexical_segments GROUP BY collection_id`,
+    );
+    return new Map(rows.map((r) => [r.collection_id, Number(r.n)]));
+  }
+
+  /**
+   * One merge round of a collection, in the caller's transaction: up to MERGE_ROUND_SEGMENTS segments,
+   * with the blocks of their terms that they overlap or that are not full yet, become full blocks.
+   * Returns the segments merged (0 when there were none, or another process is merging) and the rows it
+   * replaced: the dead rows it left for VACUUM.
+   */
+  async mergeRound(m: Sql, collectionId: string): Promise<{ merged: number; replaced: number }> {
+    const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock(${LOCK_KEY_SQL}) AS locked`, [
+      collectionId,
+    ]);
+    if (!locked) return { merged: 0, replaced: 0 };
+    // Segments in id order up to MERGE_ROUND_POSTINGS (at least one).
+    const segments: SegmentRow[] = await m.query(
+      `SELECT id, terms, heads, data FROM (
+         SELECT id, terms, heads, data, postings, sum(postings) OVER (ORDER BY id) AS running
+           FROM lexical_segments WHERE collection_id = $1) s
+        WHERE running - postings < $2 ORDER BY id`,
+      [collectionId, MERGE_ROUND_POSTINGS],
+    );
+    if (segments.length === 0) return { merged: 0, replaced: 0 };
+    const byTerm = new Map<string, DecodedBlock[]>();
+    for (const segment of segments)
+      for (const block of segmentBlocks(segment)) {
+        if (!byTerm.has(block.term)) byTerm.set(block.term, []);
+        byTerm.get(block.term)!.push(block.decoded);
+      }
+    const terms = [...byTerm.keys()];
+    const lowest = terms.map((t) => byTerm.get(t)!.reduce((low, run) => Math.min(low, run.ids[0]), Infinity));
+    // The blocks the new postings fall into or after, and the one before them if it has room.
+    const blocks: BlockRow[] = await m.query(
+      `SELECT b.term, b.last_chunk, b.first_chunk, b.postings, b.data
+         FROM unnest($2::text[], $3::bigint[]) AS f(term, lowest)
+        CROSS JOIN LATERAL (
+              SELECT * FROM lexical_blocks b
+               WHERE b.collection_id = $1 AND b.term = f.term AND b.last_chunk >= f.lowest
+              UNION ALL
+              (SELECT * FROM lexical_blocks b
+                WHERE b.collection_id = $1 AND b.term = f.term AND b.last_chunk < f.lowest
+                  AND b.postings < ${BLOCK_SIZE}
+                ORDER BY b.last_chunk DESC LIMIT 1)) b
+        ORDER BY b.term, b.last_chunk`,
+      [collectionId, terms, lowest],
+    );
+    // Existing blocks first: they come before the new postings (but for the few they overlap).
+    for (const row of blocks.reverse()) byTerm.get(row.term)!.unshift(decodeRow(row));
+    await m.query(
+      `DELETE FROM lexical_blocks b USING unnest($2::text[], $3::bigint[]) AS u(term, last_chunk)
+        WHERE b.collection_id = $1 AND b.term = u.term AND b.last_chunk = u.last_chunk`,
+      [collectionId, blocks.map((o) => o.term), blocks.map((o) => o.last_chunk)],
+    );
+    await m.query(`DELETE FROM lexical_segments WHERE collection_id = $1 AND id = ANY($2::bigint[])`, [
+      collectionId,
+      segments.map((s) => s.id),
+    ]);
+    const merged: TermBlock[] = [];
+    for (const term of [...byTerm.keys()].sort(cmp))
+      for (const block of encodeBlocks(mergeRuns(byTerm.get(term)!))) merged.push({ ...block, term });
+    await this.insertBlocks(m, collectionId, merged);
+    return { merged: segments.length, replaced: segments.length + blocks.length };
+  }
+
+  /**
+   * The headers of every block of the given terms, in blocks and in segments. PostgreSQL packs them
+   * into one bytea per term and kind: a frequent term of a large collection has thousands of blocks, and
+   * parsing them as rows would cost more than the search.
+   */
+  async headers(
+    m: Sql,
+    collectionId: string,
+    terms: readonly string[],
+  ): Promise<Map<string, StoredHeader[]>> {
+    const rows: { term: string; segmented: boolean; h: Buffer }[] = await m.query(
+      `SELECT term, false AS segmented,
+              string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
+                         || int4send(max_tf) || int4send(min_len), ''::bytea ORDER BY last_chunk) AS h
+         FROM lexical_blocks WHERE collection_id = $1 AND term = ANY($2::text[])
+        GROUP BY term
+       UNION ALL
+       SELECT q.term, true,
+              string_agg(int8send(s.id) || substring(s.heads FROM (p - 1) * ${SEGMENT_HEAD} + 1 FOR ${SEGMENT_HEAD}),
+                         ''::bytea ORDER BY s.id, p)
+         FROM lexical_segments s CROSS JOIN unnest($2::text[]) AS q(term)
+        CROSS JOIN LATERAL unnest(array_positions(s.terms, q.term)) AS p
+        WHERE s.collection_id = $1
+        GROUP BY q.term`,
+      [collectionId, terms],
+    );
+    const out = new Map<string, StoredHeader[]>();
+    for (const { term, segmented, h } of rows) {
+      const view = new DataView(h.buffer, h.byteOffset, h.byteLength);
+      const list = out.get(term) ?? [];
+      const size = segmented ? 8 + SEGMENT_HEAD : BLOCK_HEAD;
+      for (let o = 0; o + size <= h.byteLength; o += size) {
+        const at = segmented ? o + 8 : o;
+        const header: StoredHeader = {
+          term,
+          firstChunk: Number(view.getBigInt64(at)),
+          lastChunk: Number(view.getBigInt64(at + 8)),
+          postings: view.getInt32(at + 16),
+          maxTf: view.getInt32(at + 20),
+          minLen: view.getInt32(at + 24),
+        };
+        if (segmented)
+          header.segment = {
+            id: String(view.getBigInt64(o)),
+            offset: view.getInt32(at + 28),
+            length: view.getInt32(at + 32),
+          };
+        list.push(header);
+      }
+      out.set(term, list);
+    }
+    return out;
+  }
+
+  /** The postings of the given blocks, in the order given, in one round trip. */
+  async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
+    if (blocks.length === 0) return [];
+    const merged = blocks.flatMap((b, i) => (b.segment ? [] : [{ b, i }]));
+    const sliced = blocks.flatMap((b, i) => (b.segment ? [{ s: b.segment, i }] : []));
+    const [row]: { data: Buffer | null; lengths: number[] | null }[] = await m.query(
+      `SELECT string_agg(x.data, ''::bytea ORDER BY x.i) AS data, array_agg(length(x.data) ORDER BY x.i) AS lengths
+         FROM (SELECT k.i, b.data
+                 FROM unnest($2::text[], $3::bigint[], $4::int[]) AS k(term, last_chunk, i)
+                 JOIN lexical_blocks b ON b.collection_id = $1 AND b.term = k.term AND b.last_chunk = k.last_chunk
+               UNION ALL
+               SELECT k.i, substring(s.data FROM k.off + 1 FOR k.len)
+                 FROM unnest($5::bigint[], $6::int[], $7::int[], $8::int[]) AS k(segment, off, len, i)
+                 JOIN lexical_segments s ON s.collection_id = $1 AND s.id = k.segment) x`,
+      [
+        collectionId,
+        merged.map((x) => x.b.term),
+        merged.map((x) => x.b.lastChunk),
+        merged.map((x) => x.i),
+        sliced.map((x) => x.s.id),
+        sliced.map((x) => x.s.offset),
+        sliced.map((x) => x.s.length),
+        sliced.map((x) => x.i),
+      ],
+    );
+    const lengths = row?.lengths ?? [];
+    if (lengths.length !== blocks.length)
+      throw new Error(
+        `read ${lengths.length} of ${blocks.length} posting blocks: the index changed under a snapshot`,
+      );
+    let offset = 0;
+    return blocks.map((b, i) => {
+      const block = decodeBlock(row.data!.subarray(offset, offset + lengths[i]), b.firstChunk, b.postings);
+      offset += lengths[i];
+      return block;
+    });
+  }
+
+  /**
+   * Every posting of a collection, decoded, by term; and the terms whose blocks overlap (which must never
+   * happen). For checks and tests: it reads the whole index.
+   */
+  async dump(
+    m: Sql,
+    collectionId: string,
+  ): Promise<{ postings: Map<string, Posting[]>; overlapping: string[] }> {
+    const postings = new Map<string, Posting[]>();
+    const add = (term: string, list: Posting[]) => {
+      if (!postings.has(term)) postings.set(term, []);
+      postings.get(term)!.push(...list);
+    };
+    const rows: BlockRow[] = await m.query(
+      `SELECT term, last_chunk, first_chunk, postings, data FROM lexical_blocks
+        WHERE collection_id = $1 ORDER BY term, last_chunk`,
+      [collectionId],
+    );
+    const overlapping = new Set<string>();
+    let previous: { term: string; last: number } | undefined;
+    for (const row of rows) {
+      add(row.term, postingsOf([decodeRow(row)]));
+      if (previous?.term === row.term && Number(row.first_chunk) <= previous.last) overlapping.add(row.term);
+      previous = { term: row.term, last: Number(row.last_chunk) };
+    }
+    const segments: SegmentRow[] = await m.query(
+      `SELECT id, terms, heads, data FROM lexical_segments WHERE collection_id = $1`,
+      [collectionId],
+    );
+    for (const segment of segments)
+      for (const block of segmentBlocks(segment)) add(block.term, postingsOf([block.decoded]));
+    for (const list of postings.values()) list.sort((a, b) => a.chunkId - b.chunkId);
+    return { postings, overlapping: [...overlapping] };
+  }
+
+  /** Writes full blocks of one collection (a merge's, or a move's from the postings layout). */
+  async insertBlocks(m: Sql, collectionId: string, blocks: readonly TermBlock[]): Promise<void> {
+    // Slices keep each statement's parameters bounded.
+    const slice = 20_000;
+    for (let s = 0; s < blocks.length; s += slice) {
+      const part = blocks.slice(s, s + slice);
+      const { data, offsets, lengths } = concat(part);
+      await m.query(
+        `INSERT INTO lexical_blocks (collection_id, term, last_chunk, first_chunk, postings, max_tf, min_len, data)
+         SELECT $1, u.term, u.last_chunk, u.first_chunk, u.postings, u.max_tf, u.min_len,
+                substring($8::bytea FROM u.off + 1 FOR u.len)
+           FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::int[], $7::int[], $9::int[], $10::int[])
+             AS u(term, last_chunk, first_chunk, postings, max_tf, min_len, off, len)`,
+        [
+          collectionId,
+          part.map((b) => b.term),
+          part.map((b) => b.lastChunk),
+          part.map((b) => b.firstChunk),
+          part.map((b) => b.postings),
+          part.map((b) => b.maxTf),
+          part.map((b) => b.minLen),
+          data,
+          offsets,
+          lengths,
+        ],
+      );
+    }
+  }
+
+  /** Writes one segment: its blocks' terms, a head per block, and the blocks' bytes. */
+  private async insertSegment(m: Sql, collectionId: string, blocks: readonly TermBlock[]): Promise<void> {
+    if (blocks.length === 0) return;
+    const { data, offsets, lengths } = concat(blocks);
+    const heads = Buffer.alloc(blocks.length * SEGMENT_HEAD);
+    blocks.forEach((b, i) => {
+      const o = i * SEGMENT_HEAD;
+      heads.writeBigInt64BE(BigInt(b.firstChunk), o);
+      heads.writeBigInt64BE(BigInt(b.lastChunk), o + 8);
+      heads.writeInt32BE(b.postings, o + 16);
+      heads.writeInt32BE(b.maxTf, o + 20);
+      heads.writeInt32BE(b.minLen, o + 24);
+      heads.writeInt32BE(offsets[i], o + 28);
+      heads.writeInt32BE(lengths[i], o + 32);
+    });
+    await m.query(
+      `INSERT INTO lexical_segments (collection_id, first_chunk, last_chunk, postings, terms, heads, data)
+       VALUES ($1, $2, $3, $4, $5::text[], $6, $7)`,
+      [
+        collectionId,
+        blocks.reduce((low, b) => Math.min(low, b.firstChunk), Infinity),
+        blocks.reduce((high, b) => Math.max(high, b.lastChunk), -Infinity),
+        blocks.reduce((sum, b) => sum + b.postings, 0),
+        blocks.map((b) => b.term),
+        heads,
+        data,
+      ],
+    );
+  }
+}
+
+/** The advisory lock of a collection's lexical index, from its id ($1). */
+const LOCK_KEY_SQL = `hashtextextended('lexical:' || $1::text, 0)`;
+
+interface BlockRow {
+  term: string;
+  last_chunk: string;
+  first_chunk: string;
+  postings: number;
+  data: Buffer;
+}
+
+interface SegmentRow {
+  id: string;
+  terms: string[];
+  heads: Buffer;
+  data: Buffer;
+}
+
+function decodeRow(row: BlockRow): DecodedBlock {
+  return decodeBlock(row.data, Number(row.first_chunk), row.postings);
+}
+
+/** Each block of a segment, with its term, decoded. */
+function* segmentBlocks(segment: SegmentRow): Generator<{ term: string; decoded: DecodedBlock }> {
+  for (let i = 0; i < segment.terms.length; i++) {
+    const o = i * SEGMENT_HEAD;
+    const first = Number(segment.heads.readBigInt64BE(o));
+    const postings = segment.heads.readInt32BE(o + 16);
+    const offset = segment.heads.readInt32BE(o + 28);
+    const length = segment.heads.readInt32BE(o + 32);
+    yield {
+      term: segment.terms[i],
+      decoded: decodeBlock(segment.data.subarray(offset, offset + length), first, postings),
+    };
+  }
+}
+
+/** Each term's postings (sorted by chunk id) as blocks, terms in key order. */
+function termBlocks(byTerm: ReadonlyMap<string, Posting[]>): TermBlock[] {
+  const out: TermBlock[] = [];
+  for (const term of [...byTerm.keys()].sort(cmp))
+    for (const block of encodeBlocks(byTerm.get(term)!)) out.push({ ...block, term });
+  return out;
+}
+
+/** Blocks' bytes as one buffer, with each block's offset and length in it. */
+function concat(blocks: readonly EncodedBlock[]) {
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  let at = 0;
+  for (const b of blocks) {
+    offsets.push(at);
+    lengths.push(b.data.length);
+    at += b.data.length;
+  }
+  return { data: Buffer.concat(blocks.map((b) => b.data)), offsets, lengths };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

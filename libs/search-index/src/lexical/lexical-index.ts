@@ -1,0 +1,163 @@
+import { Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { type Bm25Scoring, type TopKResult, blockMaxTopK } from './block-max-top-k.js';
+import { LegacyPostings } from './legacy-postings.js';
+import { type ChunkTerms, LexicalIndexStore, type RemovedChunk, type Sql } from './lexical-index.store.js';
+
+/** Dead rows below which VACUUM is not worth a pass over the table and its indexes. */
+const VACUUM_MIN_DEAD = 10_000;
+
+/** How a collection's lexical index is stored: blocks, or rows of postings until it has moved. */
+export type LexicalLayout = 'postings' | 'blocks';
+
+export interface LexicalQuery {
+  collectionId: string;
+  layout: LexicalLayout;
+  /** Analysed query terms with their weights (how often each is in the query), in query order. */
+  terms: ReadonlyMap<string, number>;
+  k: number;
+  scoring: Bm25Scoring;
+  /** A metadata filter as SQL over `chunks c`, its parameters numbered from `first`. */
+  filter?: (first: number) => { sql: string; params: unknown[] };
+}
+
+/**
+ * The lexical (BM25) index of every collection: what ingestion writes and deletes, what retrieval
+ * searches, and the maintenance that keeps it compact. Each collection is in one layout (see
+ * LexicalLayout), and every call goes to the store of that layout.
+ */
+@Injectable()
+export class LexicalIndex {
+  private readonly blocks = new LexicalIndexStore();
+  private readonly legacy = new LegacyPostings();
+
+  /** Indexes new chunks of a collection, in the caller's transaction; returns the segments written. */
+  async add(
+    m: Sql,
+    collection: { id: string; layout: LexicalLayout },
+    chunks: readonly ChunkTerms[],
+  ): Promise<number> {
+    if (chunks.length === 0) return 0;
+    if (collection.layout === 'postings') {
+      await this.legacy.add(m, collection.id, chunks);
+      return 0;
+    }
+    await this.blocks.add(m, collection.id, chunks);
+    return 1;
+  }
+
+  /** Removes chunks' postings, in the caller's transaction, which holds their collections key-shared. */
+  async remove(m: Sql, chunks: readonly (RemovedChunk & { layout: LexicalLayout })[]): Promise<void> {
+    await this.blocks.remove(
+      m,
+      chunks.filter((c) => c.layout === 'blocks'),
+    );
+    await this.legacy.remove(
+      m,
+      chunks.filter((c) => c.layout === 'postings'),
+    );
+  }
+
+  /**
+   * The exact BM25 top k of a collection. Blocks are read in several statements, so they are read in
+   * one repeatable-read snapshot: a merge or a delete committing in between cannot change a block under
+   * the search.
+   */
+  async search(db: DataSource, q: LexicalQuery): Promise<TopKResult> {
+    if (q.terms.size === 0 || q.k <= 0) return { hits: [], terms: [], blocks: { total: 0, read: 0 } };
+    return db.transaction('REPEATABLE READ', async (m) => {
+      // A layout only ever moves from postings to blocks, so only "postings", read up to a second ago by
+      // the caller, may be out of date: the move may have committed since, and emptied the postings.
+      if (q.layout === 'postings') {
+        const [row] = await m.query(`SELECT lexical_layout FROM collections WHERE id = $1`, [q.collectionId]);
+        if (row?.lexical_layout === 'postings') {
+          const rows = await this.legacy.search(m, q.collectionId, q.terms, q.scoring, q.k, q.filter?.(9));
+          return {
+            hits: rows.map((r) => ({ id: Number(r.id), score: r.score, terms: [] })),
+            terms: [],
+            blocks: { total: 0, read: 0 },
+          };
+        }
+      }
+      const headers = await this.blocks.headers(m, q.collectionId, [...q.terms.keys()]);
+      const filter = q.filter?.(2);
+      return blockMaxTopK({
+        terms: [...q.terms].map(([term, weight]) => ({ term, weight, blocks: headers.get(term) ?? [] })),
+        k: q.k,
+        scoring: q.scoring,
+        fetch: (blocks) => this.blocks.read(m, q.collectionId, blocks),
+        ...(filter && {
+          accept: async (ids) => {
+            const rows: { id: string }[] = await m.query(
+              `SELECT c.id FROM chunks c WHERE c.id = ANY($1::bigint[]) AND ${filter.sql}`,
+              [ids, ...filter.params],
+            );
+            return new Set(rows.map((r) => Number(r.id)));
+          },
+        }),
+      });
+    });
+  }
+
+  /** Every posting of a collection in the blocks layout, and the terms whose blocks overlap. */
+  dump(m: Sql, collectionId: string) {
+    return this.blocks.dump(m, collectionId);
+  }
+
+  /** Collections with segments to merge, and how many each has. */
+  segments(m: Sql): Promise<Map<string, number>> {
+    return this.blocks.segments(m);
+  }
+
+  /**
+   * Merges a collection's segments into its blocks, one short transaction per round; returns the rows it
+   * replaced (what it left for VACUUM).
+   */
+  async merge(db: DataSource, collectionId: string, stopping: () => boolean = () => false): Promise<number> {
+    let replaced = 0;
+    while (!stopping()) {
+      const round = await db.transaction((m) => this.blocks.mergeRound(m, collectionId));
+      if (round.merged === 0) break;
+      replaced += round.replaced;
+    }
+    return replaced;
+  }
+
+  /**
+   * VACUUM of the blocks table, once the rows merges replaced pass a fifth of it (autovacuum's default
+   * scale factor): merges replace rows all the time in a load, and without it the table grows by all
+   * they replaced, since only VACUUM makes their space reusable. `dead` is what was replaced since the
+   * last call that vacuumed; returns whether this one did.
+   */
+  async vacuumIfBloated(db: DataSource, dead: number): Promise<boolean> {
+    const [{ rows }] = await db.query(
+      `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = 'lexical_blocks'::regclass`,
+    );
+    if (dead < Math.max(VACUUM_MIN_DEAD, 0.2 * Number(rows))) return false;
+    await db.query('VACUUM (ANALYZE) lexical_blocks');
+    await db.query('VACUUM (ANALYZE) lexical_segments');
+    return true;
+  }
+
+  /** Collections still in the postings layout. */
+  async unmoved(m: Sql): Promise<{ id: string; name: string }[]> {
+    return m.query(`SELECT id, name FROM collections WHERE lexical_layout = 'postings' ORDER BY name`);
+  }
+
+  /**
+   * Moves a collection from postings to blocks in one transaction: indexing and deletes in it wait (they
+   * hold the collection key-shared; this holds it for update), searches go on from the postings until
+   * the switch commits, then read blocks. Returns the postings moved, or null if it had moved already.
+   */
+  async moveToBlocks(db: DataSource, collectionId: string): Promise<number | null> {
+    return db.transaction(async (m) => {
+      const [row] = await m.query(`SELECT lexical_layout FROM collections WHERE id = $1 FOR UPDATE`, [
+        collectionId,
+      ]);
+      if (!row || row.lexical_layout !== 'postings') return null;
+      const moved = await this.legacy.moveToBlocks(m, collectionId, this.blocks);
+      await m.query(`UPDATE collections SET lexical_layout = 'blocks' WHERE id = $1`, [collectionId]);
+      return moved;
+    });
+  }
+}

@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
+import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
+import { englishAnalyzer, termFrequencies } from '#platform';
+import { lexicalIndexMismatches, scifactDocuments, startTestApp, type TestApp } from '#testing';
+import { createApp } from '../../apps/server/src/bootstrap.js';
+import { chunkTerms } from '../../libs/ingestion/src/domain/indexed-terms.js';
+
+const QRELS = new URL('../../../shared/datasets/scifact/qrels/test.tsv', import.meta.url);
+const QUERIES = new URL('../../../shared/datasets/scifact/queries.jsonl', import.meta.url);
+
+/**
+ * BM25 computed the plain way, from the chunks' own text: every chunk analysed again (title weighting
+ * included, as ingestion does), every posting of every query term scored, summed in query-term order,
+ * sorted by score then chunk id. Nothing of the index is used, so it checks the index and block-max
+ * together.
+ */
+function exhaustiveBm25(
+  chunks: { id: number; title: string | null; text: string }[],
+  stats: { chunks: number; avgdl: number; k1: number; b: number },
+) {
+  const postings = new Map<string, { id: number; tf: number; len: number }[]>();
+  for (const c of chunks) {
+    const terms = chunkTerms(c.title ? englishAnalyzer.terms(c.title) : [], c.text);
+    for (const [term, tf] of termFrequencies(terms)) {
+      if (!postings.has(term)) postings.set(term, []);
+      postings.get(term)!.push({ id: c.id, tf, len: terms.length });
+    }
+  }
+  return (query: string, k: number) => {
+    const perChunk = new Map<number, number[]>();
+    const terms = [...termFrequencies(englishAnalyzer.terms(query))];
+    terms.forEach(([term, weight], t) => {
+      const list = postings.get(term) ?? [];
+      const df = list.length;
+      const n = Math.max(stats.chunks, df);
+      const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      for (const p of list) {
+        if (!perChunk.has(p.id))
+          perChunk.set(
+            p.id,
+            terms.map(() => 0),
+          );
+        perChunk.get(p.id)![t] =
+          (idf * p.tf * (stats.k1 + 1)) / (p.tf + stats.k1 * (1 - stats.b + (stats.b * p.len) / stats.avgdl));
+      }
+    });
+    return [...perChunk]
+      .map(([id, s]) => ({ id, score: s.reduce((a, x) => a + x, 0) }))
+      .sort((x, y) => y.score - x.score || x.id - y.id)
+      .slice(0, k);
+  };
+}
+
+/**
+ * The lexical index is exact: for every SciFact test query, the sparse top 10 is the exhaustive BM25 top
+ * 10 of the same collection, ids, order and scores, ties included; and it stays so while documents are
+ * replaced and deleted under a search load.
+ */
+describe('BM25 over block-max posting blocks', () => {
+  let t: TestApp;
+  let ingestion: IngestionPort;
+  let retrieval: RetrievalPort;
+  let queue: IngestionQueue;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    t = await startTestApp(createApp, 'postgres');
+    ingestion = t.app.get(INGESTION_PORT);
+    retrieval = t.app.get(RETRIEVAL_PORT);
+    queue = t.app.get(INGESTION_QUEUE);
+    db = t.app.get(DataSource);
+  });
+
+  afterAll(() => t?.close());
+
+  it('returns the exhaustive BM25 top 10 for all 300 SciFact test queries', async () => {
+    const docs = scifactDocuments(Number.MAX_SAFE_INTEGER);
+    for (let i = 0; i < docs.length; i += 1000)
+      await ingestion.ingest({
+        collection: 'scifact',
+        documents: docs.slice(i, i + 1000).map((d) => ({ ...d, metadata: {} })),
+      });
+    await queue.drained();
+    const chunks: {
+      id: string;
+      title: string | null;
+      text: string;
+      external_id: string;
+      position: number;
+    }[] = await db.query(
+      `SELECT c.id, c.title, c.text, d.external_id, c.position FROM chunks c JOIN documents d ON d.id = c.document_id
+          JOIN collections k ON k.id = c.collection_id WHERE k.name = 'scifact'`,
+    );
+    const [{ chunk_count, token_count }] = await db.query(
+      `SELECT chunk_count, token_count FROM collections WHERE name = 'scifact'`,
+    );
+    const { k1, b } = t.config.retrieval.bm25;
+    const exhaustive = exhaustiveBm25(
+      chunks.map((c) => ({ id: Number(c.id), title: c.title, text: c.text })),
+      { chunks: Number(chunk_count), avgdl: Number(token_count) / Number(chunk_count), k1, b },
+    );
+    const chunkName = new Map(chunks.map((c) => [Number(c.id), `${c.external_id}#${c.position}`]));
+
+    const ids = new Set(
+      readFileSync(QRELS, 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]),
+    );
+    const queries = readFileSync(QUERIES, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { _id: string; text: string })
+      .filter((q) => ids.has(q._id));
+    expect(queries).toHaveLength(300);
+    for (const q of queries) {
+      const { results } = await retrieval.search({
+        collection: 'scifact',
+        query: q.text,
+        topK: 10,
+        mode: 'sparse',
+      });
+      const expected = exhaustive(q.text, 10);
+      expect(
+        results.map((r) => r.chunkId),
+        q.text,
+      ).toEqual(expected.map((e) => chunkName.get(e.id)));
+      expect(results.map((r) => r.score)).toEqual(expected.map((e) => Math.round(e.score * 1e6) / 1e6));
+    }
+  });
+
+  it('never returns a deleted chunk or a replaced version once the change has committed, under a search load', async () => {
+    const docs = Array.from({ length: 200 }, (_, i) => ({
+      id: `d${i}`,
+      title: `Report ${i}`,
+      text: `Marker version0 report ${i} on glucose insulin topic ${i % 9}. ${'Padding sentence about metabolism. '.repeat(i % 5)}`,
+      metadata: {},
+    }));
+    await ingestion.ingest({ collection: 'churn', documents: docs });
+    await queue.drained();
+
+    // Changes committed so far: a document deleted, or at a version whose older texts must not appear.
+    const deletedAt = new Map<string, number>();
+    const replacedAt = new Map<string, { version: number; at: number }>();
+    const violations: string[] = [];
+    let searching = true;
+    let searches = 0;
+    const searcher = async () => {
+      while (searching) {
+        const started = performance.now();
+        const deleted = new Map(deletedAt);
+        const replaced = new Map(replacedAt);
+        for (const mode of ['sparse', 'hybrid'] as const) {
+          const { results } = await retrieval.search({
+            collection: 'churn',
+            query: 'marker glucose insulin report',
+            topK: 50,
+            mode,
+          });
+          searches++;
+          for (const r of results) {
+            if ((deleted.get(r.documentId) ?? Infinity) < started)
+              violations.push(`${mode}: deleted ${r.documentId}`);
+            const version = Number(/version(\d+)/.exec(r.text)?.[1]);
+            const current = replaced.get(r.documentId);
+            if (current && current.at < started && version < current.version)
+              violations.push(`${mode}: ${r.documentId} at version ${version} after ${current.version}`);
+          }
+        }
+      }
+    };
+    const load = [searcher(), searcher()];
+    const lexical = (await import('../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js'))
+      .LexicalMaintenance;
+    for (let round = 1; round <= 4; round++) {
+      const merge = t.app.get(lexical).mergeAll();
+      const edited = docs
+        .filter((_, i) => i % 4 === round % 4 && !deletedAt.has(`d${i}`))
+        .map((d) => ({ ...d, text: d.text.replace(/version\d+/, `version${round}`) }));
+      await ingestion.ingest({ collection: 'churn', documents: edited });
+      for (const d of docs.filter((_, i) => i % 17 === round)) {
+        await ingestion.deleteDocument({ collection: 'churn', id: d.id });
+        deletedAt.set(d.id, performance.now());
+      }
+      await queue.drained();
+      for (const d of edited) replacedAt.set(d.id, { version: round, at: performance.now() });
+      await merge;
+    }
+    searching = false;
+    await Promise.all(load);
+    expect(searches).toBeGreaterThan(20);
+    expect(violations).toEqual([]);
+    expect(await lexicalIndexMismatches(db, 'churn')).toEqual({
+      orphans: 0,
+      missing: 0,
+      wrongLength: 0,
+      overlapping: [],
+    });
+  });
+});
