@@ -66,7 +66,8 @@ export function valuesTable(text) {
 export function renderReadme(readme, values) {
   const start = readme.indexOf(START);
   const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`the chart README needs ${START} … ${END} around its values table`);
+  if (start < 0 || end < start)
+    throw new Error(`the chart README needs ${START} … ${END} around its values table`);
   return `${readme.slice(0, start + START.length)}\n${valuesTable(values)}\n${readme.slice(end)}`;
 }
 

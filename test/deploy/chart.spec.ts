@@ -92,7 +92,10 @@ describe('helm chart', () => {
       (m) => !(m.kind === 'PodDisruptionBudget' && m.metadata.name === deployment.metadata.name),
     );
     const at = `Deployment/${deployment.metadata.name}`;
-    expect(probeViolations(manifests)).toEqual([`${at} container ${container.name}: no readinessProbe`, expect.any(String)]);
+    expect(probeViolations(manifests)).toEqual([
+      `${at} container ${container.name}: no readinessProbe`,
+      expect.any(String),
+    ]);
     expect(securityViolations(manifests)).toEqual(
       expect.arrayContaining([
         expect.stringContaining('no cpu and memory requests'),
@@ -156,7 +159,9 @@ describe('helm chart', () => {
   it('scales the query path on CPU and ingestion on its BullMQ wait list with KEDA', () => {
     const hpas = byKind(rendered.production, 'HorizontalPodAutoscaler');
     expect(hpas.map((h) => h.spec.scaleTargetRef.name).sort()).toEqual(
-      ['gateway', 'generation', 'presentation', 'query-understanding', 'retrieval'].map((c) => `rn-ragnest-${c}`),
+      ['gateway', 'generation', 'presentation', 'query-understanding', 'retrieval'].map(
+        (c) => `rn-ragnest-${c}`,
+      ),
     );
     for (const h of hpas) expect(h.spec.metrics[0].resource.name).toBe('cpu');
     const [scaled] = byKind(rendered.production, 'ScaledObject');
@@ -185,7 +190,13 @@ describe('helm chart', () => {
 
   it('has a values schema that refuses an unknown mode and a secret in config', () => {
     expect(helm(['template', 'rn', CHART, '--set', 'mode=both', ...secretArgs()]).stderr).toMatch(/mode/);
-    const r = helm(['template', 'rn', CHART, '--set-string', `config.DATABASE_URL=${TEST_SECRETS.DATABASE_URL}`]);
+    const r = helm([
+      'template',
+      'rn',
+      CHART,
+      '--set-string',
+      `config.DATABASE_URL=${TEST_SECRETS.DATABASE_URL}`,
+    ]);
     expect(r.status).not.toBe(0);
   });
 

@@ -48,7 +48,8 @@ export function probeViolations(manifests: Manifest[]): string[] {
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
         if (!c[probe]) out.push(`${at}: no ${probe}`);
       if (m.kind === 'Deployment') {
-        if (c.startupProbe?.httpGet?.path !== '/health/live') out.push(`${at}: startupProbe not on /health/live`);
+        if (c.startupProbe?.httpGet?.path !== '/health/live')
+          out.push(`${at}: startupProbe not on /health/live`);
         if (c.livenessProbe?.httpGet?.path !== '/health/live')
           out.push(`${at}: livenessProbe not on /health/live`);
         if (c.readinessProbe?.httpGet?.path !== '/health/ready')
@@ -110,7 +111,8 @@ export function networkPolicyViolations(manifests: Manifest[]): string[] {
   return manifests
     .filter((m) => m.kind === 'Deployment' || m.kind === 'Job')
     .filter(
-      (w) => !policies.some((p) => selects(p.spec?.podSelector?.matchLabels, w.spec.template.metadata.labels)),
+      (w) =>
+        !policies.some((p) => selects(p.spec?.podSelector?.matchLabels, w.spec.template.metadata.labels)),
     )
     .map((w) => `${w.kind}/${w.metadata.name}: no NetworkPolicy selects its pods`);
 }
