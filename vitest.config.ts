@@ -35,6 +35,15 @@ export default defineConfig({
       {
         ...shared,
         test: {
+          // The Helm chart and the compose file, checked offline (a real Helm 3 from an npm package).
+          name: 'deploy',
+          include: ['test/deploy/**/*.spec.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        ...shared,
+        test: {
           name: 'integration',
           include: ['libs/**/*.int-spec.ts', 'test/**/*.int-spec.ts'],
           testTimeout: 60_000,

@@ -7,7 +7,7 @@ import {
   type RetrievalPort,
   COLLECTION_NAME,
 } from '#contracts';
-import { type AppConfig, CONFIG, loadConfig } from '#platform';
+import { type AppConfig, CONFIG, loadConfig, openDatabase } from '#platform';
 import { AnswerQueryHandler } from '#gateway';
 import { createApp, serve } from '../server/src/bootstrap.js';
 import { compareReports, datasetName, formatComparison, parseEvalReport } from './src/compare.js';
@@ -83,6 +83,18 @@ program
   .description('serve the HTTP API (RAG_CONTEXTS decides which contexts this process hosts)')
   .action(async () => {
     await serve(loadConfig());
+  });
+
+program
+  .command('migrate')
+  .description(
+    'apply pending database migrations and exit (whatever DATABASE_MIGRATE says): the step that runs ' +
+      "before serving processes started with DATABASE_MIGRATE=false, e.g. the Helm chart's hook Job",
+  )
+  .action(async () => {
+    const config = loadConfig();
+    const db = await openDatabase({ ...config, database: { ...config.database, migrate: true } });
+    await db.close();
   });
 
 program

@@ -28,6 +28,7 @@ export const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: optionalString,
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  DATABASE_MIGRATE: bool.default(true),
   DATA_DIR: z.string().default('./data'),
   REDIS_URL: optionalString,
   REDIS_PREFIX: z
@@ -95,7 +96,16 @@ export const EnvSchema = z.object({
 
 export interface AppConfig {
   http: { port: number; host: string; bodyLimitBytes: number; uploadLimitBytes: number };
-  database: { url?: string; poolSize: number; dataDir: string };
+  database: {
+    url?: string;
+    poolSize: number;
+    dataDir: string;
+    /**
+     * Whether this process applies pending migrations at start. Off where a separate step migrates
+     * (`ragnest migrate`, the chart's hook Job): the process then refuses to start on an older schema.
+     */
+    migrate: boolean;
+  };
   redisUrl?: string;
   /** Prefix of every Redis key and channel, so deployments can share one Redis. */
   redisPrefix: string;
@@ -314,7 +324,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
     },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
+    database: {
+      url: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      dataDir: e.DATA_DIR,
+      migrate: e.DATABASE_MIGRATE,
+    },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     contexts,

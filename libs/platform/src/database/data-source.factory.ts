@@ -91,7 +91,13 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
   if (kind === 'pglite') {
     for (const [k, v] of Object.entries(settings)) await dataSource.query(`SET ${k} = '${v}'`);
   }
-  await migrate(dataSource, logger);
+  try {
+    await migrate(dataSource, logger, config.database.migrate);
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    await closeEmbedded?.();
+    throw error;
+  }
   logger.log(
     kind === 'postgres'
       ? 'connected to PostgreSQL'
@@ -107,8 +113,12 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
   };
 }
 
-/** Runs pending migrations under an advisory lock, so replicas starting together migrate once. */
-async function migrate(dataSource: DataSource, logger: Logger): Promise<void> {
+/**
+ * Runs pending migrations under an advisory lock, so replicas starting together migrate once. With
+ * `apply` false (DATABASE_MIGRATE=false: a separate step migrates) it only checks that none is pending,
+ * so a process never serves on a schema older than its code.
+ */
+async function migrate(dataSource: DataSource, logger: Logger, apply: boolean): Promise<void> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -117,6 +127,16 @@ async function migrate(dataSource: DataSource, logger: Logger): Promise<void> {
       throw new Error(
         'the pgvector extension is not installed on this PostgreSQL server (https://github.com/pgvector/pgvector#installation)',
       );
+    }
+    if (!apply) {
+      const pending = await new MigrationExecutor(dataSource, runner).getPendingMigrations();
+      if (pending.length > 0) {
+        throw new Error(
+          `${pending.length} database migration(s) pending (${pending.map((m) => m.name).join(', ')}) and ` +
+            'DATABASE_MIGRATE=false: run `ragnest migrate` (the Helm chart runs it as a hook Job) first',
+        );
+      }
+      return;
     }
     await runner.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
     try {
