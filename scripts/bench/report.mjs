@@ -191,6 +191,69 @@ const TARGETS = [
       ),
   },
   {
+    name: 'sparse (BM25) /rag/search p50 / the SQL floor p50',
+    limit: 1.3,
+    kind: 'max',
+    digits: 2,
+    unit: '×',
+    cells: (report) =>
+      report.scales.flatMap((s) =>
+        (s.postgres ?? []).some((r) => r.floor)
+          ? concurrencies(report).map((c) => ({
+              where: `${s.scale}, sparse, concurrency ${c}`,
+              values: ratioAcross(
+                s.postgres,
+                (r) => r.requests,
+                (r) => r.floor,
+                '/rag/search',
+                'sparse',
+                c,
+                'p50Ms',
+                'SQL floor',
+              ),
+              failed: Math.max(
+                worstErrorRate(s.postgres, (r) => r.requests, '/rag/search', 'sparse', c) || 0,
+                worstErrorRate(s.postgres, (r) => r.floor, 'SQL floor', 'sparse', c) || 0,
+              ),
+            }))
+          : [],
+      ),
+  },
+  {
+    name: 'lexical index (blocks and segments, with their indexes) / the chunks table',
+    limit: 0.5,
+    kind: 'max',
+    digits: 2,
+    unit: '×',
+    cells: (report) =>
+      report.scales
+        .filter((s) => (s.postgres ?? []).some((r) => r.sizes))
+        .map((s) => ({
+          where: s.scale,
+          values: s.postgres
+            .filter((r) => r.sizes)
+            .map((r) => lexicalBytes(r.sizes) / tableBytes(r.sizes, 'chunks')),
+          failed: 0,
+        })),
+  },
+  {
+    name: 'monolith ingestion through the API until searchable, HNSW build included (chunks/s; 1,500 at 10k, 1,200 above)',
+    limit: 1,
+    kind: 'min',
+    digits: 2,
+    unit: '× its scale’s target',
+    cells: (report) =>
+      report.scales
+        .filter((s) => (s.postgres ?? []).some((r) => r.ingestion?.chunksPerSecond))
+        .map((s) => ({
+          where: `${s.scale} (${fmt(median(s.postgres.map((r) => r.ingestion.chunksPerSecond)), 0)} chunks/s)`,
+          values: s.postgres.map(
+            (r) => r.ingestion.chunksPerSecond / (s.scale === '10k' || s.scale === '2k' ? 1500 : 1200),
+          ),
+          failed: 0,
+        })),
+  },
+  {
     name: 'hybrid /rag/search requests/s at concurrency ≥ 8',
     limit: 300,
     kind: 'min',
@@ -256,6 +319,24 @@ const TARGETS = [
     cells: (report) => memoryCells(report, 'peak'),
   },
 ];
+
+/** Bytes of a table with its indexes and TOAST, from a run's sizes (0 when it was not measured). */
+function tableBytes(sizes, name) {
+  return sizes.tables.find((t) => t.table === name)?.total ?? 0;
+}
+
+/** The lexical index's bytes: its blocks and segments (or, before them, its postings). */
+function lexicalBytes(sizes) {
+  return ['lexical_blocks', 'lexical_segments', 'chunk_terms'].reduce(
+    (sum, t) => sum + tableBytes(sizes, t),
+    0,
+  );
+}
+
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)];
+}
 
 function memoryCells(report, field) {
   return report.scales.flatMap((s) => {
