@@ -165,30 +165,7 @@ const TARGETS = [
     kind: 'max',
     digits: 2,
     unit: '×',
-    cells: (report) =>
-      report.scales.flatMap((s) =>
-        (s.postgres ?? []).some((r) => r.floor)
-          ? MODES.flatMap((mode) =>
-              concurrencies(report).map((c) => ({
-                where: `${s.scale}, ${mode}, concurrency ${c}`,
-                values: ratioAcross(
-                  s.postgres,
-                  (r) => r.requests,
-                  (r) => r.floor,
-                  '/rag/search',
-                  mode,
-                  c,
-                  'p50Ms',
-                  'SQL floor',
-                ),
-                failed: Math.max(
-                  worstErrorRate(s.postgres, (r) => r.requests, '/rag/search', mode, c) || 0,
-                  worstErrorRate(s.postgres, (r) => r.floor, 'SQL floor', mode, c) || 0,
-                ),
-              })),
-            )
-          : [],
-      ),
+    cells: (report) => floorRatioCells(report, MODES),
   },
   {
     name: 'sparse (BM25) /rag/search p50 / the SQL floor p50',
@@ -196,28 +173,7 @@ const TARGETS = [
     kind: 'max',
     digits: 2,
     unit: '×',
-    cells: (report) =>
-      report.scales.flatMap((s) =>
-        (s.postgres ?? []).some((r) => r.floor)
-          ? concurrencies(report).map((c) => ({
-              where: `${s.scale}, sparse, concurrency ${c}`,
-              values: ratioAcross(
-                s.postgres,
-                (r) => r.requests,
-                (r) => r.floor,
-                '/rag/search',
-                'sparse',
-                c,
-                'p50Ms',
-                'SQL floor',
-              ),
-              failed: Math.max(
-                worstErrorRate(s.postgres, (r) => r.requests, '/rag/search', 'sparse', c) || 0,
-                worstErrorRate(s.postgres, (r) => r.floor, 'SQL floor', 'sparse', c) || 0,
-              ),
-            }))
-          : [],
-      ),
+    cells: (report) => floorRatioCells(report, ['sparse']),
   },
   {
     name: 'lexical index (blocks and segments, with their indexes) / the chunks table',
@@ -319,6 +275,33 @@ const TARGETS = [
     cells: (report) => memoryCells(report, 'peak'),
   },
 ];
+
+/** API p50 / SQL floor p50 of /rag/search, per scale, mode and concurrency. */
+function floorRatioCells(report, modes) {
+  return report.scales.flatMap((s) =>
+    (s.postgres ?? []).some((r) => r.floor)
+      ? modes.flatMap((mode) =>
+          concurrencies(report).map((c) => ({
+            where: `${s.scale}, ${mode}, concurrency ${c}`,
+            values: ratioAcross(
+              s.postgres,
+              (r) => r.requests,
+              (r) => r.floor,
+              '/rag/search',
+              mode,
+              c,
+              'p50Ms',
+              'SQL floor',
+            ),
+            failed: Math.max(
+              worstErrorRate(s.postgres, (r) => r.requests, '/rag/search', mode, c) || 0,
+              worstErrorRate(s.postgres, (r) => r.floor, 'SQL floor', mode, c) || 0,
+            ),
+          })),
+        )
+      : [],
+  );
+}
 
 /** Bytes of a table with its indexes and TOAST, from a run's sizes (0 when it was not measured). */
 function tableBytes(sizes, name) {

@@ -12,3 +12,4 @@ export * from './private-redis.js';
 export * from './private-postgres.js';
 export * from './scifact.js';
 export * from './lexical-index-check.js';
+export * from './exhaustive-bm25.js';

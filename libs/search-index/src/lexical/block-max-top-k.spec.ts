@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blockMaxTopK, type Bm25Scoring } from './block-max-top-k.js';
+import { exhaustiveBm25 } from '#testing';
+import { blockMaxTopK } from './block-max-top-k.js';
 import { type BlockHeader, type Posting, decodeBlock, encodeBlocks } from './posting-block.js';
 
 /** A small deterministic generator, so a failure names a seed that reproduces it. */
@@ -53,36 +54,6 @@ function randomIndex(seed: number, chunks: number, vocabulary: number, gap = 1) 
   return { postings, blocks, chunks, avgdl: tokens / chunks };
 }
 
-function exhaustive(
-  postings: Map<string, Posting[]>,
-  query: [string, number][],
-  scoring: Bm25Scoring,
-  k: number,
-  accept: (id: number) => boolean = () => true,
-) {
-  const { k1, b, avgdl } = scoring;
-  const perChunk = new Map<number, number[]>();
-  query.forEach(([term, weight], t) => {
-    const list = postings.get(term) ?? [];
-    const df = list.length;
-    const n = Math.max(scoring.chunks, df);
-    const idf = weight * Math.log(1 + (n - df + 0.5) / (df + 0.5));
-    for (const p of list) {
-      if (!perChunk.has(p.chunkId))
-        perChunk.set(
-          p.chunkId,
-          query.map(() => 0),
-        );
-      perChunk.get(p.chunkId)![t] = (idf * p.tf * (k1 + 1)) / (p.tf + k1 * (1 - b + (b * p.len) / avgdl));
-    }
-  });
-  return [...perChunk]
-    .filter(([id]) => accept(id))
-    .map(([id, terms]) => ({ id, score: terms.reduce((s, x) => s + x, 0) }))
-    .sort((x, y) => y.score - x.score || x.id - y.id)
-    .slice(0, k);
-}
-
 async function search(
   index: ReturnType<typeof randomIndex>,
   query: [string, number][],
@@ -99,7 +70,7 @@ async function search(
     readAllPostings,
     ...(accept && { accept: async (ids) => new Set(ids.filter(accept)) }),
   });
-  return { result, expected: exhaustive(index.postings, query, scoring, k, accept) };
+  return { result, expected: exhaustiveBm25(index.postings, query, scoring, k, accept) };
 }
 
 describe('blockMaxTopK', () => {
