@@ -1,0 +1,143 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { PGlite } from '@electric-sql/pglite';
+import type { BackendMessage } from 'pg-protocol/dist/messages.js';
+import { Parser } from 'pg-protocol/dist/parser.js';
+
+/**
+ * The embedded database (PGlite, Postgres compiled to WASM) in a worker thread of this process, so that
+ * a long statement (an ingest writing thousands of chunks, an index build) runs beside the event loop
+ * instead of on it: health probes, searches and streamed answers keep being served meanwhile.
+ *
+ * The worker speaks the Postgres wire protocol: bytes that node-postgres would have written to a socket
+ * go over a MessagePort to `execProtocolRaw`, and the raw reply comes back to be parsed here, by the
+ * same parser node-postgres uses on a socket. This object stands in for the PGlite instance that
+ * `@electric-sql/pglite/node-postgres` drives (it uses only `waitReady` and `execProtocolStream`), so
+ * the DataSource, the migrations and the SQL are exactly those used in-process before.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { PGlite } = require(workerData.pglite);
+const { vector } = require(workerData.vector);
+let db;
+let chain = Promise.resolve();
+const ready = PGlite.create(workerData.dataDir, { extensions: { vector } }).then(
+  (created) => { db = created; parentPort.postMessage({ ready: true }); },
+  (error) => { parentPort.postMessage({ failed: String(error && error.message || error) }); },
+);
+parentPort.on('message', (request) => {
+  // One session: statements run one after another, in the order they were sent.
+  chain = chain.then(() => ready).then(async () => {
+    if (request.close) {
+      if (db) await db.close();
+      parentPort.postMessage({ id: request.id, closed: true });
+      return;
+    }
+    try {
+      const reply = await db.execProtocolRaw(request.bytes);
+      // The reply may be a view on PGlite's WASM memory: copy it before handing the buffer over.
+      const bytes = reply.slice();
+      parentPort.postMessage({ id: request.id, bytes }, [bytes.buffer]);
+    } catch (error) {
+      parentPort.postMessage({ id: request.id, error: String(error && error.message || error) });
+    }
+  });
+});
+`;
+
+interface Reply {
+  id?: number;
+  ready?: true;
+  failed?: string;
+  bytes?: Uint8Array;
+  error?: string;
+  closed?: true;
+}
+
+export class PgliteWorker {
+  /** Resolves once PGlite has opened its data directory in the worker; node-postgres waits for it. */
+  readonly waitReady: Promise<void>;
+  private readonly worker: Worker;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (reply: Reply) => void; reject: (e: Error) => void }
+  >();
+  private nextId = 1;
+  private exited?: Error;
+
+  constructor(dataDir: string) {
+    const require = createRequire(import.meta.url);
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        dataDir,
+        pglite: require.resolve('@electric-sql/pglite'),
+        vector: require.resolve('@electric-sql/pglite-pgvector'),
+      },
+    });
+    this.waitReady = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (reply: Reply) => {
+        if (reply.ready) {
+          resolve();
+          if (this.waiting.size === 0) this.worker.unref();
+        } else if (reply.failed !== undefined) reject(new Error(reply.failed));
+        else this.settle(reply);
+      });
+      this.worker.on('error', (error) => this.fail(error, reject));
+      this.worker.on('exit', (code) => this.fail(new Error(`the PGlite worker exited (${code})`), reject));
+    });
+    // A failure to open is reported by whoever waits for readiness (the DataSource's first connect).
+    this.waitReady.catch(() => undefined);
+  }
+
+  /** What node-postgres's PGlite connection calls for every message it sends: the parsed reply. */
+  async execProtocolStream(message: Uint8Array): Promise<BackendMessage[]> {
+    const reply = await this.request({ bytes: message });
+    if (reply.error !== undefined) throw new Error(reply.error);
+    const messages: BackendMessage[] = [];
+    new Parser().parse(
+      Buffer.from(reply.bytes!.buffer, reply.bytes!.byteOffset, reply.bytes!.byteLength),
+      (m) => messages.push(m),
+    );
+    return messages;
+  }
+
+  /** Closes the database in the worker (flushing it to disk), then ends the worker. */
+  async close(): Promise<void> {
+    if (!this.exited) {
+      await this.request({ close: true }).catch(() => undefined);
+      await this.worker.terminate();
+    }
+  }
+
+  /** The instance node-postgres's `createPgConfig` expects; it uses only what this class provides. */
+  asPglite(): PGlite {
+    return this as unknown as PGlite;
+  }
+
+  private request(body: { bytes?: Uint8Array; close?: true }): Promise<Reply> {
+    if (this.exited) return Promise.reject(this.exited);
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      // Only a statement in flight keeps the process alive, as a socket to a server would.
+      this.worker.ref();
+      this.worker.postMessage({ id, ...body });
+    });
+  }
+
+  private settle(reply: Reply): void {
+    const waiter = reply.id === undefined ? undefined : this.waiting.get(reply.id);
+    if (!waiter) return;
+    this.waiting.delete(reply.id!);
+    if (this.waiting.size === 0) this.worker.unref();
+    waiter.resolve(reply);
+  }
+
+  private fail(error: Error, rejectReady: (e: Error) => void): void {
+    this.exited ??= error;
+    rejectReady(error);
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+  }
+}
