@@ -29,6 +29,7 @@ export const EnvSchema = z.object({
   DATABASE_URL: optionalString,
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   DATA_DIR: z.string().default('./data'),
+  PGLITE_SHARED_BUFFERS_MB: int(1, 65_536).default(32),
   REDIS_URL: optionalString,
   REDIS_PREFIX: z
     .string()
@@ -94,7 +95,8 @@ export const EnvSchema = z.object({
 
 export interface AppConfig {
   http: { port: number; host: string; bodyLimitBytes: number; uploadLimitBytes: number };
-  database: { url?: string; poolSize: number; dataDir: string };
+  /** `pgliteSharedBuffersMb`: the embedded database's buffer cache (its memory never shrinks once grown). */
+  database: { url?: string; poolSize: number; dataDir: string; pgliteSharedBuffersMb: number };
   redisUrl?: string;
   /** Prefix of every Redis key and channel, so deployments can share one Redis. */
   redisPrefix: string;
@@ -308,7 +310,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
     },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
+    database: {
+      url: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      dataDir: e.DATA_DIR,
+      pgliteSharedBuffersMb: e.PGLITE_SHARED_BUFFERS_MB,
+    },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     contexts,

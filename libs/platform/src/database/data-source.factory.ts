@@ -60,7 +60,9 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
     const dir = resolve(config.database.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
     const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
-    const pglite = new PgliteWorker(dir);
+    const pglite = await PgliteWorker.start(dir, [
+      `shared_buffers=${config.database.pgliteSharedBuffersMb}MB`,
+    ]);
     closeEmbedded = () => pglite.close();
     const pg = createPgConfig(pglite.asPglite());
     // PGlite is a single session: one pooled client, never closed while the process runs.

@@ -15,7 +15,9 @@ describe('PGlite in a worker thread', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ragnest-pglite-worker-'));
-    db = await openDatabase(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'error' }));
+    db = await openDatabase(
+      loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'error', PGLITE_SHARED_BUFFERS_MB: '24' }),
+    );
   });
 
   afterAll(async () => {
@@ -30,6 +32,7 @@ describe('PGlite in a worker thread', () => {
       [41],
     );
     expect(row).toEqual({ n: 42, d: 1 });
+    expect(await db.dataSource.query('SHOW shared_buffers')).toEqual([{ shared_buffers: '24MB' }]);
     await db.dataSource.transaction(async (tx) => {
       await tx.query('CREATE TEMP TABLE t (x int)');
       await tx.query('INSERT INTO t VALUES (1), (2)');
@@ -40,6 +43,13 @@ describe('PGlite in a worker thread', () => {
   it('reports a failed statement with its Postgres code, and serves the next one', async () => {
     await expect(db.dataSource.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
     expect(await db.dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('opens a data directory it made before, with its data', async () => {
+    await db.dataSource.query('CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)');
+    await db.close();
+    db = await openDatabase(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'error' }));
+    expect(await db.dataSource.query('SELECT x FROM kept')).toEqual([{ x: 7 }]);
   });
 
   it('keeps the event loop turning while a long statement runs', async () => {

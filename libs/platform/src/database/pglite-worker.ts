@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PGlite } from '@electric-sql/pglite';
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
@@ -21,7 +23,8 @@ const { PGlite } = require(workerData.pglite);
 const { vector } = require(workerData.vector);
 let db;
 let chain = Promise.resolve();
-const ready = PGlite.create(workerData.dataDir, { extensions: { vector } }).then(
+const startParams = [...PGlite.defaultStartParams, ...workerData.settings.flatMap((s) => ['-c', s])];
+const ready = PGlite.create(workerData.dataDir, { extensions: { vector }, startParams }).then(
   (created) => { db = created; parentPort.postMessage({ ready: true }); },
   (error) => { parentPort.postMessage({ failed: String(error && error.message || error) }); },
 );
@@ -65,12 +68,30 @@ export class PgliteWorker {
   private nextId = 1;
   private exited?: Error;
 
-  constructor(dataDir: string) {
+  /**
+   * Starts PGlite on `dataDir` with server `settings` (`name=value`). A data directory that does not exist
+   * yet is made by a first worker that is then ended: initdb leaves PGlite's WASM memory grown by some
+   * 300 MB that a running instance never gives back, and a worker's memory goes when the worker does.
+   */
+  static async start(dataDir: string, settings: string[] = []): Promise<PgliteWorker> {
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      const init = new PgliteWorker(dataDir, settings);
+      try {
+        await init.waitReady;
+      } finally {
+        await init.close();
+      }
+    }
+    return new PgliteWorker(dataDir, settings);
+  }
+
+  private constructor(dataDir: string, settings: string[]) {
     const require = createRequire(import.meta.url);
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
         dataDir,
+        settings,
         pglite: require.resolve('@electric-sql/pglite'),
         vector: require.resolve('@electric-sql/pglite-pgvector'),
       },
