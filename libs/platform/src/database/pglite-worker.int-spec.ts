@@ -42,6 +42,14 @@ describe('PGlite in a worker thread', () => {
 
   it('reports a failed statement with its Postgres code, and serves the next one', async () => {
     await expect(db.dataSource.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
+    // Through the extended protocol (parameters): failing at Parse, then at Bind.
+    await expect(db.dataSource.query('SELECT $1::int FROM no_such_table', [1])).rejects.toMatchObject({
+      code: '42P01',
+    });
+    await expect(db.dataSource.query('SELECT $1::int AS n', ['abc'])).rejects.toMatchObject({
+      code: '22P02',
+    });
+    expect(await db.dataSource.query('SELECT $1::int AS n', [5])).toEqual([{ n: 5 }]);
     expect(await db.dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
 

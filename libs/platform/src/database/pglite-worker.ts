@@ -57,6 +57,9 @@ interface Reply {
   closed?: true;
 }
 
+/** Extended-protocol messages Postgres answers only once a Sync or Flush follows: P, B, D, E, C. */
+const HELD_BACK = new Set([0x50, 0x42, 0x44, 0x45, 0x43]);
+
 export class PgliteWorker {
   /** Resolves once PGlite has opened its data directory in the worker; node-postgres waits for it. */
   readonly waitReady: Promise<void>;
@@ -66,6 +69,7 @@ export class PgliteWorker {
     { resolve: (reply: Reply) => void; reject: (e: Error) => void }
   >();
   private nextId = 1;
+  private held: Uint8Array[] = [];
   private exited?: Error;
 
   /**
@@ -111,9 +115,23 @@ export class PgliteWorker {
     this.waitReady.catch(() => undefined);
   }
 
-  /** What node-postgres's PGlite connection calls for every message it sends: the parsed reply. */
+  /**
+   * What node-postgres's PGlite connection calls for every message it sends, one after another: the
+   * parsed reply. The messages of an extended-protocol query (Parse, Bind, Describe, Execute, Close) are
+   * held back and sent with the Sync or Flush that ends them, as a socket would carry them, in one trip
+   * to the worker instead of five; their replies all come with that last message, in the same order.
+   */
   async execProtocolStream(message: Uint8Array): Promise<BackendMessage[]> {
-    const reply = await this.request({ bytes: message });
+    if (HELD_BACK.has(message[0])) {
+      this.held.push(message);
+      return [];
+    }
+    let bytes = message;
+    if (this.held.length > 0) {
+      bytes = Buffer.concat([...this.held, message]);
+      this.held = [];
+    }
+    const reply = await this.request({ bytes });
     if (reply.error !== undefined) throw new Error(reply.error);
     const messages: BackendMessage[] = [];
     new Parser().parse(
