@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -48,6 +50,32 @@ parentPort.on('message', (request) => {
 });
 `;
 
+/** Makes the data directory (initdb) in a child process, and waits for it to exit. */
+async function initialise(dataDir: string, settings: string[]): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const data = JSON.stringify({
+    dataDir,
+    settings,
+    pglite: require.resolve('@electric-sql/pglite'),
+    vector: require.resolve('@electric-sql/pglite-pgvector'),
+  });
+  const child = spawn(process.execPath, ['-e', INIT_SOURCE, data], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`cannot create the PGlite data directory ${dataDir}: ${stderr.trim()}`);
+}
+
+const INIT_SOURCE = `
+const workerData = JSON.parse(process.argv[1]);
+const { PGlite } = require(workerData.pglite);
+const { vector } = require(workerData.vector);
+const startParams = [...PGlite.defaultStartParams, ...workerData.settings.flatMap((s) => ['-c', s])];
+PGlite.create(workerData.dataDir, { extensions: { vector }, startParams })
+  .then((db) => db.close())
+  .then(() => process.exit(0), (error) => { console.error(error && error.message || error); process.exit(1); });
+`;
+
 interface Reply {
   id?: number;
   ready?: true;
@@ -74,18 +102,12 @@ export class PgliteWorker {
 
   /**
    * Starts PGlite on `dataDir` with server `settings` (`name=value`). A data directory that does not exist
-   * yet is made by a first worker that is then ended: initdb leaves PGlite's WASM memory grown by some
-   * 300 MB that a running instance never gives back, and a worker's memory goes when the worker does.
+   * yet is made first by a short-lived child process: initdb grows PGlite's WASM memory by some 300 MB,
+   * which neither a running instance nor an ended worker thread gives back to the OS (measured: 478 MiB
+   * RSS after the first start with a worker, 338 MiB on a directory that existed), and a process does.
    */
   static async start(dataDir: string, settings: string[] = []): Promise<PgliteWorker> {
-    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-      const init = new PgliteWorker(dataDir, settings);
-      try {
-        await init.waitReady;
-      } finally {
-        await init.close();
-      }
-    }
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, settings);
     return new PgliteWorker(dataDir, settings);
   }
 
