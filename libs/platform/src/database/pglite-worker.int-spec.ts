@@ -72,12 +72,14 @@ describe('PGlite in a worker thread', () => {
     }, 10);
     const started = performance.now();
     await db.dataSource.query(
-      'SELECT count(*) FROM generate_series(1, 3000000) g, LATERAL (SELECT md5(g::text)) m',
+      'SELECT count(*) FROM generate_series(1, 5000000) g, LATERAL (SELECT md5(g::text)) m',
     );
     const took = performance.now() - started;
     clearInterval(timer);
-    expect(took).toBeGreaterThan(200);
-    expect(ticks).toBeGreaterThan(took / 10 / 3);
-    expect(worstGap).toBeLessThan(100);
+    // On the event loop's own thread the statement would be one gap as long as itself. The bounds leave
+    // room for a machine shared with other work.
+    expect(took).toBeGreaterThan(300);
+    expect(ticks).toBeGreaterThan(took / 10 / 4);
+    expect(worstGap).toBeLessThan(took / 2);
   });
 });
