@@ -11,6 +11,8 @@
 // Run: npm run bench:pglite-responsiveness -- [--docs N] [--dataset <beir-dir>]
 // The data set defaults to /work/shared/datasets/scifact, or BENCH_SCIFACT_DIR.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fmt, machine, memoryMiB, percentile, positiveInt, runMain, sleep, writeResults } from './lib.mjs';
@@ -57,18 +59,23 @@ function stats(samples) {
   };
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: { docs: { type: 'string' }, dataset: { type: 'string', default: DEFAULT_DATASET } },
-  });
+/**
+ * One run: the figures, printed as a table by main() and kept by run.mjs (scenario
+ * `pglite-responsiveness`). `docs` limits the corpus; undefined when the data set is absent.
+ */
+export async function benchPgliteResponsiveness({ docs, dataset = DEFAULT_DATASET } = {}) {
+  if (!existsSync(join(dataset, 'corpus.jsonl'))) {
+    process.stderr.write(`pglite-responsiveness: skipped, no SciFact corpus at ${dataset}\n`);
+    return undefined;
+  }
   const startedAt = new Date().toISOString();
-  const maxDocs = values.docs ? positiveInt(values.docs, '--docs') : undefined;
-  const { documents, queries } = await loadDataset(values.dataset, maxDocs, 300);
+  const { documents, queries } = await loadDataset(dataset, docs, 300);
   const store = await prepareStore('pglite');
   const server = await startMonolith('pglite', store.env);
+  const pid = server.processes[0].child.pid;
   try {
     await sleep(1_000);
-    const afterStart = await memoryMiB(server.processes[0].child.pid);
+    const afterStart = await memoryMiB(pid);
     process.stderr.write(
       `pglite: RSS ${fmt(afterStart.rss)} MiB after start; ingesting ${documents.length} documents\n`,
     );
@@ -94,44 +101,56 @@ async function main() {
       return res.ok || res.status === 404;
     });
     const ingested = await ingestion;
-    const afterIngest = await memoryMiB(server.processes[0].child.pid);
-    const report = {
+    const afterIngest = await memoryMiB(pid);
+    return {
       startedAt,
       machine: machine(),
       documents: documents.length,
       ingestion: { seconds: ingested.seconds, chunks: ingested.chunks, failed: ingested.failed },
-      live: stats(await live),
-      search: stats(await search),
+      live: { everyMs: LIVE_EVERY_MS, ...stats(await live) },
+      search: { everyMs: SEARCH_EVERY_MS, ...stats(await search) },
       memoryMiB: { afterStart, afterIngest },
       targets: TARGETS,
     };
-    const verdict = (value, target) => `${fmt(value, 1)} ${value < target ? '(< ' : '(NOT < '}${target})`;
-    console.log(`\n## PGlite responsiveness during a SciFact ingest (${documents.length} documents)\n`);
-    console.log(`ingest: ${report.ingestion.chunks} chunks in ${fmt(report.ingestion.seconds, 1)} s`);
-    console.log(
-      '\n| probe | n | failed | p50 ms | p95 ms | p99 ms | max ms |\n| --- | --- | --- | --- | --- | --- | --- |',
-    );
-    for (const [name, s] of [
-      [`GET /health/live every ${LIVE_EVERY_MS} ms`, report.live],
-      [`POST /rag/search every ${SEARCH_EVERY_MS} ms`, report.search],
-    ]) {
-      console.log(
-        `| ${name} | ${s.n} | ${s.failed} | ${fmt(s.p50, 1)} | ${fmt(s.p95, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 1)} |`,
-      );
-    }
-    console.log(`\n/health/live p99 ${verdict(report.live.p99, TARGETS.liveP99Ms)} ms`);
-    console.log(`/rag/search p99 ${verdict(report.search.p99, TARGETS.searchP99Ms)} ms`);
-    console.log(
-      `RSS after start ${fmt(afterStart.rss)} MiB, after the ingest ${verdict(afterIngest.rss, TARGETS.rssMiB)} MiB ` +
-        `(peak ${fmt(afterIngest.peak)} MiB)`,
-    );
-    const path = await writeResults('pglite-responsiveness', report);
-    console.log(`\nfigures: ${path}`);
-    return report;
   } finally {
     await server.stop();
     await store.remove();
   }
+}
+
+/** The figures of one run as Markdown, with a verdict against each target. */
+export function renderResponsiveness(report) {
+  const verdict = (value, target) => `${fmt(value, 1)} ${value < target ? '(< ' : '(NOT < '}${target})`;
+  const { afterStart, afterIngest } = report.memoryMiB;
+  return [
+    `ingest: ${report.documents} documents, ${report.ingestion.chunks} chunks in ${fmt(report.ingestion.seconds, 1)} s`,
+    '',
+    '| probe | n | failed | p50 ms | p95 ms | p99 ms | max ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...[
+      [`GET /health/live every ${report.live.everyMs} ms`, report.live],
+      [`POST /rag/search every ${report.search.everyMs} ms`, report.search],
+    ].map(
+      ([name, s]) =>
+        `| ${name} | ${s.n} | ${s.failed} | ${fmt(s.p50, 1)} | ${fmt(s.p95, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 1)} |`,
+    ),
+    '',
+    `/health/live p99 ${verdict(report.live.p99, report.targets.liveP99Ms)} ms; ` +
+      `/rag/search p99 ${verdict(report.search.p99, report.targets.searchP99Ms)} ms; ` +
+      `RSS after start ${fmt(afterStart.rss)} MiB, after the ingest ${verdict(afterIngest.rss, report.targets.rssMiB)} MiB ` +
+      `(peak ${fmt(afterIngest.peak)} MiB)`,
+  ].join('\n');
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: { docs: { type: 'string' }, dataset: { type: 'string', default: DEFAULT_DATASET } },
+  });
+  const docs = values.docs ? positiveInt(values.docs, '--docs') : undefined;
+  const report = await benchPgliteResponsiveness({ docs, dataset: values.dataset });
+  if (!report) return;
+  console.log(`\n## PGlite responsiveness during a SciFact ingest\n\n${renderResponsiveness(report)}`);
+  console.log(`\nfigures: ${await writeResults('pglite-responsiveness', report)}`);
 }
 
 runMain(import.meta.url, main);
