@@ -855,6 +855,59 @@ function distributedSection(report) {
 /* ---------- 5. PGlite ---------- */
 
 function pgliteSection(report) {
+  return `${pgliteComparison(report)}\n\n${pgliteResponsiveness(report)}`;
+}
+
+/** The single binary on PGlite while it ingests SciFact: does it keep answering (issue 20)? */
+function pgliteResponsiveness(report) {
+  const lines = ['### Responsiveness during an ingest', ''];
+  if (!report.pgliteResponsiveness?.length) {
+    lines.push('Not run (scenario `pglite-responsiveness`, or no SciFact data set).');
+    return lines.join('\n');
+  }
+  const runs = report.pgliteResponsiveness;
+  lines.push(
+    `\`ragnest serve\` on PGlite (in its worker thread) while the SciFact corpus (${runs[0].documents} documents) is POSTed in batches of 500; ` +
+      `\`/health/live\` every ${runs[0].live.everyMs} ms and a hybrid \`/rag/search\` every ${runs[0].search.everyMs} ms, one at a time, until every document is indexed ` +
+      `(scripts/bench/pglite-responsiveness.mjs); ${runsNote(runs.length)}. Targets: live p99 < ${runs[0].targets.liveP99Ms} ms, search p99 < ${runs[0].targets.searchP99Ms} ms, RSS < ${runs[0].targets.rssMiB} MiB.`,
+    '',
+    table(
+      ['figure', 'value'],
+      ['l', 'r'],
+      [
+        row([
+          '`/health/live` p50 / p99 ms',
+          `${cell(runs.map((r) => r.live.p50))} / ${cell(runs.map((r) => r.live.p99))}`,
+        ]),
+        row([
+          '`/rag/search` p50 / p99 ms',
+          `${cell(runs.map((r) => r.search.p50))} / ${cell(runs.map((r) => r.search.p99))}`,
+        ]),
+        row([
+          'failed probes',
+          cell(
+            runs.map((r) => r.live.failed + r.search.failed),
+            0,
+          ),
+        ]),
+        row(['ingest s', cell(runs.map((r) => r.ingestion.seconds))]),
+        row([
+          'RSS after start / after the ingest MiB',
+          `${cell(
+            runs.map((r) => r.memoryMiB.afterStart.rss),
+            0,
+          )} / ${cell(
+            runs.map((r) => r.memoryMiB.afterIngest.rss),
+            0,
+          )}`,
+        ]),
+      ],
+    ),
+  );
+  return lines.join('\n');
+}
+
+function pgliteComparison(report) {
   const lines = ['## 5. Embedded PGlite against PostgreSQL', ''];
   const scales = report.scales.filter((s) => s.pglite?.length && s.postgres?.length);
   const skipped = report.scales.filter((s) => !s.pglite?.length).map((s) => s.scale);
@@ -862,7 +915,7 @@ function pgliteSection(report) {
     lines.push('Not run (scenario `pglite`, or no scale of `--pglite-scales` was run).');
   else {
     lines.push(
-      'The monolith on embedded PGlite (one WASM session in the server process) and on PostgreSQL, same corpus, same requests. Latencies in ms.',
+      'The monolith on embedded PGlite (one WASM session, in a worker thread of the server process) and on PostgreSQL, same corpus, same requests. Latencies in ms.',
     );
     for (const s of scales) {
       const pgRuns = s.postgres;

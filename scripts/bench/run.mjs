@@ -14,6 +14,8 @@
 //   query        /rag/query (extractive generator) at each concurrency.
 //   distributed  search and query through the distributed deployment, on the monolith's database.
 //   ttft         time to first token with a streaming fake model, monolith and distributed (ttft.mjs).
+//   pglite-responsiveness  /health/live and /rag/search latency and RSS of the single binary on PGlite
+//                during a SciFact ingest (pglite-responsiveness.mjs; skipped without the data set).
 //   transport    the cost of one hop, in-process against Redis Streams (transport.mjs).
 //   pglite       the monolith on embedded PGlite, at the scales of --pglite-scales only (slow at 100k).
 //
@@ -56,8 +58,18 @@ import { renderReport } from './report.mjs';
 import { openSearchFloor } from './search-floor.mjs';
 import { benchTransport } from './transport.mjs';
 import { benchTtft } from './ttft.mjs';
+import { benchPgliteResponsiveness } from './pglite-responsiveness.mjs';
 
-const SCENARIOS = ['ingest', 'search', 'query', 'distributed', 'ttft', 'transport', 'pglite'];
+const SCENARIOS = [
+  'ingest',
+  'search',
+  'query',
+  'distributed',
+  'ttft',
+  'transport',
+  'pglite',
+  'pglite-responsiveness',
+];
 /**
  * Every server builds its HNSW index whatever the scale, in memory, and ingestion waits for it: search is
  * measured on it.
@@ -362,6 +374,12 @@ async function main() {
     report.ttft = await repeat(options.runs, 'time to first token', () =>
       benchTtft({ requests: options.ttftRequests }),
     );
+  }
+  if (has('pglite-responsiveness')) {
+    const runs = await repeat(options.runs, 'PGlite responsiveness during a SciFact ingest', () =>
+      benchPgliteResponsiveness(),
+    );
+    report.pgliteResponsiveness = runs.filter(Boolean);
   }
   finish(report);
 

@@ -16,3 +16,24 @@ export const Pattern = {
   IngestionReindex: 'ingestion.reindex',
 } as const;
 export type Pattern = (typeof Pattern)[keyof typeof Pattern];
+
+/**
+ * Calls that may run twice with no effect beyond running once: reads and pure computations. The one
+ * table the transport consults when the replica holding a call dies: these are handed to another live
+ * replica; any other call (a model generating, a write) fails at once into its stage's fallback, since
+ * running it again could repeat an effect the caller cannot see.
+ */
+export const IDEMPOTENT_PATTERNS: ReadonlySet<string> = new Set<Pattern>([
+  Pattern.QueryUnderstand,
+  Pattern.RetrievalSearch,
+  Pattern.RetrievalRerank,
+  Pattern.PresentationPresent,
+  Pattern.IngestionGetCollection,
+  Pattern.IngestionGetDocument,
+  Pattern.IngestionListDocuments,
+  Pattern.IngestionGetJob,
+]);
+
+export function isIdempotent(pattern: string): boolean {
+  return IDEMPOTENT_PATTERNS.has(pattern);
+}

@@ -34,32 +34,29 @@ export class DistributedDeployment {
   ) {}
 
   static async start(
-    options: { retrievalReplicas?: number; env?: Record<string, string> } = {},
+    options: {
+      retrievalReplicas?: number;
+      /** Replicas of every context behind the gateway (retrievalReplicas still wins for retrieval). */
+      replicasPerContext?: number;
+      env?: Record<string, string>;
+    } = {},
   ): Promise<DistributedDeployment> {
-    const entry = join(ROOT, 'dist/apps/gateway/main.js');
-    if (!existsSync(entry))
-      throw new Error('the distributed tests run the built apps: run `npm run build` first');
-    const db = await createTestDatabase();
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: `ragnest-e2e-${randomBytes(4).toString('hex')}`,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      // No load balancer watches these processes' readiness: stopping need not wait for one to notice.
-      SHUTDOWN_READINESS_DELAY_MS: '0',
-      ...options.env,
-    };
-    const d = new DistributedDeployment(env, db);
+    const d = await DistributedDeployment.prepare(options.env);
     try {
       // Stateful contexts first, so migrations run once before the others connect.
       await d.startService('ingestion', ContextName.Ingestion);
-      const others: [string, ContextName][] = [
+      const perContext = options.replicasPerContext ?? 1;
+      const others: [string, ContextName][] = [];
+      for (let i = 2; i <= perContext; i++) others.push([`ingestion-${i}`, ContextName.Ingestion]);
+      for (const [name, context] of [
         ['query-understanding', ContextName.QueryUnderstanding],
         ['generation', ContextName.Generation],
         ['presentation', ContextName.Presentation],
-      ];
-      for (let i = 1; i <= (options.retrievalReplicas ?? 2); i++)
+      ] as const) {
+        others.push([name, context]);
+        for (let i = 2; i <= perContext; i++) others.push([`${name}-${i}`, context]);
+      }
+      for (let i = 1; i <= (options.retrievalReplicas ?? Math.max(2, perContext)); i++)
         others.push([`retrieval-${i}`, ContextName.Retrieval]);
       await Promise.all(others.map(([name, context]) => d.startService(name, context)));
       const gateway = await d.startService('gateway', ContextName.Gateway);
@@ -72,8 +69,56 @@ export class DistributedDeployment {
     }
   }
 
+  /**
+   * Every process spawned at the same moment, as a compose file or a rollout starts them, without
+   * waiting for any: the caller watches the gateway (at `baseUrl`) come up.
+   */
+  static async launchTogether(
+    options: { env?: Record<string, string> } = {},
+  ): Promise<DistributedDeployment> {
+    const d = await DistributedDeployment.prepare(options.env);
+    const all: [string, ContextName][] = [
+      ['gateway', ContextName.Gateway],
+      ['ingestion', ContextName.Ingestion],
+      ['query-understanding', ContextName.QueryUnderstanding],
+      ['generation', ContextName.Generation],
+      ['presentation', ContextName.Presentation],
+      ['retrieval-1', ContextName.Retrieval],
+      ['retrieval-2', ContextName.Retrieval],
+    ];
+    const ports: number[] = [];
+    for (let i = 0; i < all.length; i++) ports.push(await freePort());
+    all.forEach(([name, context], i) => d.spawn(name, context, ports[i]));
+    d.baseUrl = `http://127.0.0.1:${d.services.get('gateway')!.port}`;
+    return d;
+  }
+
+  private static async prepare(extra: Record<string, string> = {}): Promise<DistributedDeployment> {
+    const entry = join(ROOT, 'dist/apps/gateway/main.js');
+    if (!existsSync(entry))
+      throw new Error('the distributed tests run the built apps: run `npm run build` first');
+    const db = await createTestDatabase();
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `ragnest-e2e-${randomBytes(4).toString('hex')}`,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      // No load balancer watches these processes' readiness: stopping need not wait for one to notice.
+      SHUTDOWN_READINESS_DELAY_MS: '0',
+      ...extra,
+    };
+    return new DistributedDeployment(env, db);
+  }
+
   async startService(name: string, context: ContextName): Promise<ServiceProcess> {
-    const port = await freePort();
+    const service = this.spawn(name, context, await freePort());
+    await this.waitLive(service);
+    return service;
+  }
+
+  /** Starts a service's process without waiting for it. */
+  spawn(name: string, context: ContextName, port: number): ServiceProcess {
     const child = spawn(process.execPath, [join(ROOT, `dist/apps/${context}/main.js`)], {
       cwd: ROOT,
       env: { ...process.env, ...this.env, PORT: String(port) },
@@ -87,7 +132,6 @@ export class DistributedDeployment {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.services.set(name, service);
-    await this.waitLive(service);
     return service;
   }
 

@@ -7,7 +7,13 @@ describe('loadConfig', () => {
   it('gives the documented defaults', () => {
     const c = loadConfig({});
     expect(c.http.port).toBe(3000);
-    expect(c.database).toEqual({ url: undefined, poolSize: 10, dataDir: './data', migrate: true });
+    expect(c.database).toEqual({
+      url: undefined,
+      poolSize: 10,
+      dataDir: './data',
+      migrate: true,
+      pgliteSharedBuffersMb: 32,
+    });
     expect([...c.contexts].sort()).toEqual([...ALL_CONTEXTS].sort());
     expect(c.embeddings.provider).toBe('hashing');
     expect(c.llm.provider).toBe('extractive');

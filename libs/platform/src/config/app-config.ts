@@ -30,6 +30,7 @@ export const EnvSchema = z.object({
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   DATABASE_MIGRATE: bool.default(true),
   DATA_DIR: z.string().default('./data'),
+  PGLITE_SHARED_BUFFERS_MB: int(1, 65_536).default(32),
   REDIS_URL: optionalString,
   REDIS_PREFIX: z
     .string()
@@ -105,6 +106,8 @@ export interface AppConfig {
      * (`ragnest migrate`, the chart's hook Job): the process then refuses to start on an older schema.
      */
     migrate: boolean;
+    /** The embedded database's buffer cache (its memory never shrinks once grown). */
+    pgliteSharedBuffersMb: number;
   };
   redisUrl?: string;
   /** Prefix of every Redis key and channel, so deployments can share one Redis. */
@@ -329,6 +332,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       poolSize: e.DATABASE_POOL_SIZE,
       dataDir: e.DATA_DIR,
       migrate: e.DATABASE_MIGRATE,
+      pgliteSharedBuffersMb: e.PGLITE_SHARED_BUFFERS_MB,
     },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,

@@ -4,12 +4,13 @@ import { Logger } from '@nestjs/common';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { PgliteWorker } from './pglite-worker.js';
 
 /**
  * One place decides where state lives: PostgreSQL + pgvector through a pooled `pg` driver when
- * DATABASE_URL is set, else an embedded PGlite (WASM Postgres with pgvector) under DATA_DIR. Both are
- * reached through the same `pg` driver (PGlite speaks the wire protocol in-process), so the same
- * migrations and the same SQL run on both.
+ * DATABASE_URL is set, else an embedded PGlite (WASM Postgres with pgvector) under DATA_DIR, run in a
+ * worker thread so its statements never block the event loop (PgliteWorker). Both are reached through
+ * the same `pg` driver (PGlite speaks the wire protocol), so the same migrations and SQL run on both.
  */
 export interface Database {
   dataSource: DataSource;
@@ -58,14 +59,12 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
     kind = 'pglite';
     const dir = resolve(config.database.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    const [{ PGlite }, { vector }, { createPgConfig }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('@electric-sql/pglite-pgvector'),
-      import('@electric-sql/pglite/node-postgres'),
+    const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
+    const pglite = await PgliteWorker.start(dir, [
+      `shared_buffers=${config.database.pgliteSharedBuffersMb}MB`,
     ]);
-    const pglite = await PGlite.create(dir, { extensions: { vector } });
     closeEmbedded = () => pglite.close();
-    const pg = createPgConfig(pglite);
+    const pg = createPgConfig(pglite.asPglite());
     // PGlite is a single session: one pooled client, never closed while the process runs.
     dataSource = new DataSource({
       type: 'postgres',

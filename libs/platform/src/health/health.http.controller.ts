@@ -14,6 +14,8 @@ import { REMOTE_SERVERS } from '../platform.module.js';
 import { ResilienceService } from '../resilience/resilience.service.js';
 import { ShutdownState } from './graceful-shutdown.js';
 import { READINESS_REPORT, type ReadinessReport } from './readiness-report.js';
+import { RedisEvictionPolicy } from './redis-eviction-policy.js';
+import { CONFIG, type AppConfig } from '../config/app-config.js';
 
 /** Remote contexts without which no request can be served: their absence makes this process unready. */
 const ESSENTIAL: ContextName[] = [ContextName.Retrieval, ContextName.Ingestion];
@@ -41,8 +43,18 @@ export class HealthHttpController {
     @Inject(CONTEXT_CLIENTS) private readonly clients: ContextClients,
     @Inject(REMOTE_SERVERS) private readonly servers: RedisStreamsServer[],
     private readonly modules: ModuleRef,
+    private readonly evictionPolicy: RedisEvictionPolicy,
+    @Inject(CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(DataSource) private readonly db?: DataSource,
   ) {}
+
+  /**
+   * Remote contexts seen with a live replica since start. Where the gateway is hosted, readiness stays
+   * red until every context it calls has been seen once: a deployment started all at once does not take
+   * traffic it would answer degraded only because its stages are still booting. After that, only the
+   * essential contexts' absence makes it unready (the others have fallbacks).
+   */
+  private readonly seen = new Set<string>();
 
   @Get('live')
   @HealthCheck()
@@ -75,6 +87,7 @@ export class HealthHttpController {
       return open.length === 0 ? indicator.up({ targets }) : indicator.down({ targets, open });
     });
     checks.push(() => this.remoteContexts());
+    if (this.evictionPolicy.enabled) checks.push(() => this.redis());
     const report = this.readinessReport();
     if (report) checks.push(() => this.reported(report));
     return this.health.check(checks);
@@ -103,11 +116,21 @@ export class HealthHttpController {
     const indicator = this.indicators.check('contexts');
     try {
       const replicas = await this.clients.remoteReplicas();
+      for (const [context, live] of Object.entries(replicas)) if (live.length > 0) this.seen.add(context);
       const missing = ESSENTIAL.filter((c) => replicas[c]?.length === 0);
-      return missing.length === 0 ? indicator.up({ replicas }) : indicator.down({ replicas, missing });
+      const booting = this.config.contexts.has(ContextName.Gateway)
+        ? Object.keys(replicas).filter((c) => !this.seen.has(c))
+        : [];
+      if (missing.length === 0 && booting.length === 0) return indicator.up({ replicas });
+      return indicator.down({ replicas, missing: [...new Set([...missing, ...booting])] });
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }
+  }
+
+  /** Reported, never red: see RedisEvictionPolicy for why. */
+  private async redis(): Promise<HealthIndicatorResult> {
+    return this.indicators.check('redis').up({ ...(await this.evictionPolicy.report()) });
   }
 
   private async database(): Promise<HealthIndicatorResult> {

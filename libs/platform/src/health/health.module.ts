@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { ShutdownState } from './graceful-shutdown.js';
 import { HealthHttpController } from './health.http.controller.js';
+import { RedisEvictionPolicy } from './redis-eviction-policy.js';
 
 /**
  * /health/live and /health/ready in every process, whatever it hosts, so each container has its probes.
@@ -18,7 +19,7 @@ export class HealthModule {
       module: HealthModule,
       imports: [TerminusModule.forRoot({ logger: false }), ...(stateful ? [DatabaseModule] : [])],
       controllers: [HealthHttpController],
-      providers: [ShutdownState],
+      providers: [ShutdownState, RedisEvictionPolicy],
       exports: [ShutdownState],
     };
   }

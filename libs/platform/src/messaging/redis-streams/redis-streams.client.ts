@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
-import { AppError, type SerializedError } from '#contracts';
+import { AppError, isIdempotent, type SerializedError } from '#contracts';
 import { type Envelope, isEnvelope } from '../envelope.js';
 import { redisStreamsKeys, type RedisStreamsKeys } from './redis-streams.keys.js';
 import {
@@ -15,6 +15,7 @@ import {
   messageOf,
   noReplicaError,
   quit,
+  replicaDiedError,
   type ReplyMessage,
   REQUEST_STREAM_MAXLEN,
   timeoutError,
@@ -25,6 +26,13 @@ import {
  * The Redis Streams transport, calling side. A request is appended to its context's stream and answered
  * on this caller's own Pub/Sub channel. The caller never waits past the envelope's deadline, and fails at
  * once when the context has no live replica or Redis cannot be reached.
+ *
+ * A replica that dies with a call in hand does not turn into a wait for the deadline. A replica is live
+ * while its heartbeat holds and one of its Redis connections is open: a killed process's sockets close
+ * at once, so Redis knows of the death before any heartbeat expires. While calls are in flight, the
+ * caller looks every WATCH_MS at who holds each (the stream's pending list) and whether that replica is
+ * still live; a call whose holder died is sent again to the context when it is idempotent (the table in
+ * contracts) and another replica is live, and fails at once otherwise, so its stage can fall back.
  */
 export interface RedisStreamsClientOptions {
   url: string;
@@ -32,10 +40,16 @@ export interface RedisStreamsClientOptions {
   callerId?: string;
   /** Key prefix shared with the servers (default `ragnest`). */
   prefix?: string;
+  /** Which calls may be sent again when the replica holding them dies (default: the contracts' table). */
+  idempotent?: (pattern: string) => boolean;
 }
 
-/** How long a context's live-replica count is trusted before it is read again. */
-const REPLICA_COUNT_TTL_MS = 250;
+/** How long a read of who is live is trusted before it is read again. */
+const PRESENCE_TTL_MS = 200;
+/** How often calls in flight are checked against the live replicas. */
+const WATCH_MS = 200;
+/** A call is sent again at most this many times (a replica dying under it each time). */
+const MAX_RESENDS = 3;
 /** Commands that take longer than this count as Redis being unreachable. */
 const COMMAND_TIMEOUT_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -43,8 +57,22 @@ const CONNECT_TIMEOUT_MS = 2_000;
 interface Pending {
   callback: (packet: WritePacket) => void;
   timer: NodeJS.Timeout;
+  pattern: string;
+  context: string;
+  envelope: Envelope;
+  /** When the current request entry was sent. */
+  sentAt: number;
+  /** The current request entry, once it is in the stream. */
+  entryId?: string;
   /** The replica streaming the reply, once its first value came. */
   by?: string;
+  resends: number;
+}
+
+/** Who is live, as read at `at`: consumer names with an open connection (undefined: not known). */
+interface Presence {
+  at: number;
+  connected: Promise<Set<string> | undefined>;
 }
 
 interface Connections {
@@ -58,8 +86,14 @@ export class RedisStreamsClient extends ClientProxy {
   private readonly url: string;
   private readonly keys: RedisStreamsKeys;
   private readonly replyChannel: string;
+  private readonly idempotent: (pattern: string) => boolean;
   private readonly pending = new Map<string, Pending>();
-  private readonly replicaCounts = new Map<string, { until: number; count: Promise<number> }>();
+  private readonly members = new Map<string, { at: number; names: Promise<string[]> }>();
+  private presence?: Presence;
+  /** False once Redis refused CLIENT LIST (an ACL, a managed Redis): heartbeats alone then say who is live. */
+  private connectionsVisible = true;
+  private watcher?: NodeJS.Timeout;
+  private watching = false;
   private connections?: Connections;
   private connecting?: Promise<void>;
 
@@ -68,6 +102,7 @@ export class RedisStreamsClient extends ClientProxy {
     this.url = options.url;
     this.keys = redisStreamsKeys(options.prefix);
     this.callerId = options.callerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.idempotent = options.idempotent ?? isIdempotent;
     this.replyChannel = this.keys.replyChannel(this.callerId);
   }
 
@@ -85,7 +120,10 @@ export class RedisStreamsClient extends ClientProxy {
     const connections = this.connections;
     this.connections = undefined;
     this.connecting = undefined;
-    this.replicaCounts.clear();
+    clearInterval(this.watcher);
+    this.watcher = undefined;
+    this.members.clear();
+    this.presence = undefined;
     for (const id of [...this.pending.keys()])
       this.settle(id, { err: unavailableError('the client was closed') });
     await Promise.all([quit(connections?.commands), quit(connections?.subscriber)]);
@@ -97,12 +135,11 @@ export class RedisStreamsClient extends ClientProxy {
     return [this.connections.commands, this.connections.subscriber] as T;
   }
 
-  /** Consumer names of a context's replicas whose heartbeat has not expired. */
+  /** Consumer names of a context's live replicas: heartbeat not expired, and a connection to Redis open. */
   async liveReplicas(context: string): Promise<string[]> {
     await this.connect();
-    const { commands } = this.ready();
     try {
-      return await commands.zrangebyscore(this.keys.replicas(context), Date.now(), '+inf');
+      return await this.live(this.ready().commands, context, true);
     } catch (error) {
       throw this.unreachable(error);
     }
@@ -121,12 +158,19 @@ export class RedisStreamsClient extends ClientProxy {
       return () => undefined;
     }
     const id = randomUUID();
+    const context = contextOfPattern(pattern);
+    if (!context) {
+      callback({ err: invalidMessageError(`${pattern} names no context`), isDisposed: true });
+      return () => undefined;
+    }
     const timer = setTimeout(() => this.settle(id, { err: timeoutError(pattern) }), wait);
-    this.pending.set(id, { callback, timer });
-    this.enqueue(id, pattern, envelope).catch((error: unknown) =>
-      this.settle(id, { err: this.unreachable(error).toJSON() }),
-    );
+    this.pending.set(id, { callback, timer, pattern, context, envelope, sentAt: Date.now(), resends: 0 });
+    this.dispatch(id);
     return () => this.abandon(id);
+  }
+
+  private dispatch(id: string): void {
+    this.enqueue(id).catch((error: unknown) => this.settle(id, { err: this.unreachable(error).toJSON() }));
   }
 
   /**
@@ -134,10 +178,10 @@ export class RedisStreamsClient extends ClientProxy {
    * the replica producing it, so it stops working (and stops paying a model) for nobody.
    */
   private abandon(id: string): void {
-    const by = this.pending.get(id)?.by;
+    const pending = this.pending.get(id);
     this.forget(id);
-    if (by !== undefined && this.connections?.commands.status === 'ready') {
-      this.connections.commands.publish(this.keys.cancelChannel(by), id).catch(() => undefined);
+    if (pending?.by !== undefined && this.connections?.commands.status === 'ready') {
+      this.connections.commands.publish(this.keys.cancelChannel(pending.by), id).catch(() => undefined);
     }
   }
 
@@ -186,6 +230,8 @@ export class RedisStreamsClient extends ClientProxy {
     logOutages(subscriber, this.log, 'client replies');
     subscriber.on('message', (_channel: string, message: string) => this.onReply(message));
     this.connections = { commands, subscriber };
+    this.watcher = setInterval(() => void this.watch(), WATCH_MS);
+    this.watcher.unref();
     const subscriberUp = subscriber.connect();
     const subscribed = subscriber.subscribe(this.replyChannel);
     subscribed.catch(() => undefined);
@@ -197,45 +243,178 @@ export class RedisStreamsClient extends ClientProxy {
     }
   }
 
-  private async enqueue(id: string, pattern: string, envelope: Envelope): Promise<void> {
-    const context = contextOfPattern(pattern);
-    if (!context) throw AppError.fromSerialized(invalidMessageError(`${pattern} names no context`));
+  private async enqueue(id: string): Promise<void> {
+    const call = this.pending.get(id);
+    if (!call) return;
     const { commands } = this.ready();
-    if ((await this.replicaCount(commands, context)) === 0) {
-      throw AppError.fromSerialized(noReplicaError(context));
+    if ((await this.live(commands, call.context)).length === 0) {
+      throw AppError.fromSerialized(noReplicaError(call.context));
     }
-    // The caller may have given up while the count was read.
-    if (!this.pending.has(id)) return;
-    await commands.xadd(
-      this.keys.requests(context),
+    // The caller may have given up while presence was read.
+    if (this.pending.get(id) !== call) return;
+    call.sentAt = Date.now();
+    const entryId = await commands.xadd(
+      this.keys.requests(call.context),
       'MAXLEN',
       '~',
       REQUEST_STREAM_MAXLEN,
       '*',
       EntryField.Pattern,
-      pattern,
+      call.pattern,
       EntryField.Id,
       id,
       EntryField.Reply,
       this.replyChannel,
       EntryField.Deadline,
-      String(envelope.meta.deadline),
+      String(call.envelope.meta.deadline),
       EntryField.Data,
-      JSON.stringify(envelope),
+      JSON.stringify(call.envelope),
     );
+    if (this.pending.get(id) === call) call.entryId = entryId ?? undefined;
+    // Settled while the entry was written: nobody waits for it any more.
+    else if (entryId) await this.drop(commands, call.context, [entryId]);
   }
 
-  private replicaCount(commands: Redis, context: string): Promise<number> {
+  /** Live replicas of a context: heartbeat members with an open connection to Redis. */
+  private async live(commands: Redis, context: string, fresh = false): Promise<string[]> {
     const now = Date.now();
-    const cached = this.replicaCounts.get(context);
-    if (cached && cached.until > now) return cached.count;
-    const count = commands.zcount(this.keys.replicas(context), now, '+inf');
-    const entry = { until: now + REPLICA_COUNT_TTL_MS, count };
-    this.replicaCounts.set(context, entry);
-    count.catch(() => {
-      if (this.replicaCounts.get(context) === entry) this.replicaCounts.delete(context);
-    });
-    return count;
+    let members = this.members.get(context);
+    if (fresh || !members || now - members.at >= PRESENCE_TTL_MS) {
+      const entry = { at: now, names: commands.zrangebyscore(this.keys.replicas(context), now, '+inf') };
+      entry.names.catch(() => {
+        if (this.members.get(context) === entry) this.members.delete(context);
+      });
+      this.members.set(context, entry);
+      members = entry;
+    }
+    const [names, connected] = await Promise.all([members.names, this.connected(commands, now, fresh)]);
+    return connected ? names.filter((name) => connected.has(name)) : names;
+  }
+
+  /**
+   * Consumer names with a connection open to Redis, from CLIENT LIST: a replica names its connections
+   * `<consumer>:<role>`. Undefined when Redis does not let this caller list clients.
+   */
+  private connected(commands: Redis, now: number, fresh: boolean): Promise<Set<string> | undefined> {
+    if (!this.connectionsVisible) return Promise.resolve(undefined);
+    if (!fresh && this.presence && now - this.presence.at < PRESENCE_TTL_MS) return this.presence.connected;
+    const entry: Presence = {
+      at: now,
+      connected: (commands.client('LIST') as Promise<string>).then(
+        (list) => {
+          const names = new Set<string>();
+          for (const match of list.matchAll(/ name=(\S+):[^:\s]+ /g)) names.add(match[1]);
+          return names;
+        },
+        (error: unknown) => {
+          if (this.presence === entry) this.presence = undefined;
+          if (/NOPERM|unknown command|ERR/i.test(messageOf(error))) {
+            this.connectionsVisible = false;
+            this.log.warn(
+              `Redis refuses CLIENT LIST (${messageOf(error)}): a dead replica is known only when its heartbeat expires`,
+            );
+            return undefined;
+          }
+          throw error;
+        },
+      ),
+    };
+    this.presence = entry;
+    return entry.connected;
+  }
+
+  /**
+   * Every WATCH_MS while calls are in flight: each call not answered after a moment is checked against
+   * the live replicas of its context, and failed over when the replica holding it is gone, or when no
+   * replica of its context is left at all (then nobody would ever read it).
+   */
+  private async watch(): Promise<void> {
+    if (this.watching || this.pending.size === 0) return;
+    const commands = this.connections?.commands;
+    if (commands?.status !== 'ready') return;
+    this.watching = true;
+    try {
+      const settleBefore = Date.now() - WATCH_MS / 2;
+      const byContext = new Map<string, [string, Pending][]>();
+      for (const [id, call] of this.pending) {
+        if (call.entryId === undefined || call.sentAt > settleBefore) continue;
+        byContext.set(call.context, [...(byContext.get(call.context) ?? []), [id, call]]);
+      }
+      for (const [context, calls] of byContext) {
+        const live = new Set(await this.live(commands, context));
+        const unknown = live.size === 0 ? [] : calls.filter(([, call]) => call.by === undefined);
+        const holders = await this.holders(
+          commands,
+          context,
+          unknown.map(([, call]) => call.entryId!),
+        );
+        for (const [id, call] of calls) {
+          const holder = call.by ?? holders.get(call.entryId!);
+          if (live.size === 0 || (holder !== undefined && !live.has(holder))) {
+            await this.failOver(commands, id, call, live.size, holder);
+          }
+        }
+      }
+    } catch {
+      // Redis unreachable: the calls fail by their deadline, or when the connection is back.
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  /** Which consumer holds each entry (absent: not read yet, or already answered). */
+  private async holders(commands: Redis, context: string, entryIds: string[]): Promise<Map<string, string>> {
+    if (entryIds.length === 0) return new Map();
+    const key = this.keys.requests(context);
+    const pipeline = commands.pipeline();
+    for (const entryId of entryIds) pipeline.xpending(key, context, entryId, entryId, 1);
+    const results = (await pipeline.exec()) ?? [];
+    const holders = new Map<string, string>();
+    for (const [error, rows] of results) {
+      const row = !error && Array.isArray(rows) ? (rows[0] as [string, string] | undefined) : undefined;
+      if (row) holders.set(row[0], row[1]);
+    }
+    return holders;
+  }
+
+  /**
+   * The call's replica is gone. Its entry is removed first, so that no peer claims and runs it later.
+   * Then an idempotent call that has not streamed anything yet is sent again; any other call fails now.
+   */
+  private async failOver(
+    commands: Redis,
+    id: string,
+    call: Pending,
+    liveCount: number,
+    holder: string | undefined,
+  ): Promise<void> {
+    if (this.pending.get(id) !== call) return;
+    const entryId = call.entryId!;
+    call.entryId = undefined;
+    await this.drop(commands, call.context, [entryId]).catch(() => undefined);
+    if (this.pending.get(id) !== call) return;
+    if (liveCount === 0) {
+      this.settle(id, { err: noReplicaError(call.context) });
+      return;
+    }
+    const who = holder ?? 'a replica';
+    if (this.idempotent(call.pattern) && call.by === undefined && call.resends < MAX_RESENDS) {
+      call.resends += 1;
+      this.log.warn(`${who} of ${call.context} died holding ${call.pattern}; sending it to another replica`);
+      this.dispatch(id);
+      return;
+    }
+    this.log.warn(`${who} of ${call.context} died holding ${call.pattern}; failing the call`);
+    this.settle(id, { err: replicaDiedError(call.pattern) });
+  }
+
+  private async drop(commands: Redis, context: string, entryIds: string[]): Promise<void> {
+    const key = this.keys.requests(context);
+    await commands
+      .multi()
+      .xack(key, context, ...entryIds)
+      .xdel(key, ...entryIds)
+      .exec();
   }
 
   private onReply(message: string): void {

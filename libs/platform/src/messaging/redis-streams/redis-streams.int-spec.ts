@@ -56,8 +56,8 @@ async function startServer(
   return server;
 }
 
-function newClient(url = REDIS_URL): RedisStreamsClient {
-  const client = new RedisStreamsClient({ url, prefix });
+function newClient(url = REDIS_URL, idempotent?: (pattern: string) => boolean): RedisStreamsClient {
+  const client = new RedisStreamsClient({ url, prefix, ...(idempotent && { idempotent }) });
   clients.push(client);
   return client;
 }
@@ -200,39 +200,121 @@ describe('Redis Streams transport', () => {
     expect(calls).toEqual([by]);
   });
 
-  it('has a request held by a dead replica answered by another before its deadline', async () => {
+  /** A replica that takes `pattern` and never answers, until `die` cuts its connections as a SIGKILL would. */
+  async function hangingReplica(context: string, pattern: string, consumer: string) {
+    const taken = deferred();
+    const never = deferred();
+    const server = await startServer(
+      context,
+      {
+        [pattern]: async () => {
+          taken.resolve();
+          await never.promise;
+          return consumer;
+        },
+      },
+      { consumer, heartbeatMs: 1_000 },
+    );
+    return {
+      taken: taken.promise,
+      die() {
+        for (const connection of server.unwrap<Redis[]>()) connection.disconnect();
+        // Its timers would beat into closed connections; a killed process has none.
+        never.resolve();
+      },
+    };
+  }
+
+  it('sends an idempotent call held by a replica that dies to another, within a second', async () => {
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const context = newContext();
     const pattern = `${context}.work`;
-    const takenByA = deferred();
-    const neverAnswered = deferred();
-    const a = await startServer(
-      context,
-      {
-        [pattern]: async () => {
-          takenByA.resolve();
-          await neverAnswered.promise;
-          return 'a';
-        },
-      },
-      { consumer: 'a' },
-    );
-    const client = newClient();
-    const reply = call<string>(client, pattern, {}, 4_000);
-    await takenByA.promise;
-    await startServer(context, { [pattern]: async () => 'b' }, { consumer: 'b' });
+    const a = await hangingReplica(context, pattern, 'a');
+    const client = newClient(REDIS_URL, (p) => p === pattern);
+    const reply = call<string>(client, pattern, {}, 8_000);
+    await a.taken;
+    const ranOnB: string[] = [];
+    await startServer(context, { [pattern]: async () => (ranOnB.push('b'), 'b') }, { consumer: 'b' });
 
-    // Replica a dies: its connections drop with the request unacknowledged.
+    // Replica a dies: its connections drop with the request unacknowledged, its heartbeat still valid.
     const started = Date.now();
-    for (const connection of a.unwrap<Redis[]>()) connection.disconnect();
+    a.die();
 
     await expect(reply).resolves.toBe('b');
-    expect(Date.now() - started).toBeLessThan(2_000);
-    // Once its heartbeat has expired and nothing is pending under it, a is removed from the group.
-    await until(async () => !(await groupConsumers(keys.requests(context), context)).includes('a'));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(ranOnB).toEqual(['b']);
     expect(await client.liveReplicas(context)).toEqual(['b']);
-    neverAnswered.resolve();
+    // The entry a held was removed: no peer claims it and runs it a second time.
+    expect(await admin.xlen(keys.requests(context))).toBe(0);
+  });
+
+  it('fails a call that is not idempotent at once when its replica dies, and no peer runs it later', async () => {
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const context = newContext();
+    const pattern = `${context}.write`;
+    const a = await hangingReplica(context, pattern, 'a');
+    const ranOnB: string[] = [];
+    await startServer(context, { [pattern]: async () => (ranOnB.push('b'), 'b') }, { consumer: 'b' });
+    const client = newClient(REDIS_URL, () => false);
+    // Two replicas share the work: send until a takes one.
+    const replies = [0, 1, 2, 3].map(() => call<string>(client, pattern, {}, 8_000).catch((e: unknown) => e));
+    await a.taken;
+    const started = Date.now();
+    a.die();
+
+    const outcomes = await Promise.all(replies);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(outcomes.filter((o) => o === 'b').length).toBe(ranOnB.length);
+    expect(outcomes.filter((o) => o !== 'b')).toEqual([
+      {
+        code: 'TRANSPORT.UNAVAILABLE',
+        message: `the replica handling ${pattern} died before answering`,
+        status: 503,
+      },
+    ]);
+    // Past the peers' claim threshold, the failed call has still not been run by b.
+    await delay(1_000);
+    expect(ranOnB.length).toBe(outcomes.length - 1);
+  });
+
+  it('fails calls held or queued at once when the last replica of their context dies', async () => {
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const context = newContext();
+    const pattern = `${context}.work`;
+    const a = await hangingReplica(context, pattern, 'a');
+    const client = newClient(REDIS_URL, () => true);
+    const held = call(client, pattern, {}, 8_000).catch((e: unknown) => e);
+    await a.taken;
+    const started = Date.now();
+    a.die();
+    const noReplica = { code: 'TRANSPORT.NO_REPLICA', message: `no live replica of ${context}`, status: 503 };
+    expect(await held).toEqual(noReplica);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // And a call sent now fails before it is queued, though a's heartbeat has not expired.
+    const sentAfter = performance.now();
+    await expect(call(client, pattern, {}, 8_000)).rejects.toEqual(noReplica);
+    expect(performance.now() - sentAfter).toBeLessThan(250);
+  });
+
+  it('has a request held by a replica that stopped answering claimed by a peer when no caller watches', async () => {
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const context = newContext();
+    const pattern = `${context}.work`;
+    const a = await hangingReplica(context, pattern, 'a');
+    // The request is queued by a caller that then goes away (closed without waiting for the answer).
+    const gone = newClient();
+    void call(gone, pattern, {}, 4_000).catch(() => undefined);
+    await a.taken;
+    const ranOnB = deferred();
+    await startServer(context, { [pattern]: async () => (ranOnB.resolve(), 'b') }, { consumer: 'b' });
+    a.die();
+    await gone.close();
+    // Claimed by b once idle past its claim threshold, as the server's own backstop.
+    await ranOnB.promise;
+    // Once its heartbeat has expired and nothing is pending under it, a is removed from the group.
+    await until(async () => !(await groupConsumers(keys.requests(context), context)).includes('a'), 6_000);
   });
 
   it('acknowledges a request whose deadline passed in the queue without running it', async () => {
@@ -353,7 +435,7 @@ describe('Redis Streams transport', () => {
     );
   });
 
-  it('finishes the request in hand on close, then takes no more', async () => {
+  it('finishes the request in hand on close, then takes no more; what it left queued fails at once', async () => {
     const context = newContext();
     const pattern = `${context}.work`;
     const started = deferred();
@@ -375,14 +457,17 @@ describe('Redis Streams transport', () => {
     await started.promise;
 
     const closing = a.close();
-    const second = call<string>(client, pattern, { n: 2 });
+    const second = call<string>(client, pattern, { n: 2 }).catch((e: unknown) => e);
     await expect(first).resolves.toBe('a');
     await closing;
     expect(await client.liveReplicas(context)).toEqual([]);
     expect(await groupConsumers(keys.requests(context), context)).toEqual([]);
-
-    await startServer(context, { [pattern]: async () => 'b' }, { consumer: 'b' });
-    await expect(second).resolves.toBe('b');
+    // No replica is left to read the second call: it fails now rather than at its deadline.
+    expect(await second).toMatchObject({ code: 'TRANSPORT.NO_REPLICA', status: 503 });
+    const ranOnB: string[] = [];
+    await startServer(context, { [pattern]: async () => (ranOnB.push('b'), 'b') }, { consumer: 'b' });
+    await delay(200);
+    expect(ranOnB).toEqual([]);
     expect(handledByA).toEqual([1]);
   });
 

@@ -182,9 +182,9 @@ export class RedisStreamsServer extends Server<ConnectionEvents> implements Cust
     this.commands.on(event, callback);
   }
 
-  /** The reading and the command connections. */
+  /** The reading, the command and the cancel-subscriber connections. */
   unwrap<T>(): T {
-    return [this.reader, this.commands] as T;
+    return [this.reader, this.commands, this.cancels] as T;
   }
 
   private async start(): Promise<void> {

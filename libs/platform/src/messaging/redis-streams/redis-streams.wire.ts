@@ -60,6 +60,11 @@ export function timeoutError(pattern: string): SerializedError {
   };
 }
 
+/** The replica holding a call died, and the call could not be handed to another (not idempotent). */
+export function replicaDiedError(pattern: string): SerializedError {
+  return unavailableError(`the replica handling ${pattern} died before answering`);
+}
+
 export function unavailableError(message: string): SerializedError {
   return { code: ErrorCode.TransportUnavailable, message, status: 503 };
 }
