@@ -9,7 +9,7 @@ import {
 } from '#contracts';
 import { type AppConfig, CONFIG, loadConfig, openDatabase } from '#platform';
 import { AnswerQueryHandler } from '#gateway';
-import { createApp, serve } from '../server/src/bootstrap.js';
+import { createApp, serve } from '#app';
 import { compareReports, datasetName, formatComparison, parseEvalReport } from './src/compare.js';
 import { DEFAULT_EVAL_MODES, EVAL_MODES, type EvalMode, isEvalMode } from './src/eval-modes.js';
 import { evaluate, formatResults } from './src/evaluate.js';

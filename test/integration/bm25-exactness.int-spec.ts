@@ -5,7 +5,7 @@ import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort 
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { englishAnalyzer, termFrequencies } from '#platform';
 import { lexicalIndexMismatches, scifactDocuments, startTestApp, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 import { chunkTerms } from '../../libs/ingestion/src/domain/indexed-terms.js';
 
 const QRELS = new URL('../../../shared/datasets/scifact/qrels/test.tsv', import.meta.url);

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 import { DocumentRepository } from '../../libs/ingestion/src/infrastructure/document.repository.js';
 import { LexicalMaintenance } from '../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js';
 
