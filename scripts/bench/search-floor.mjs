@@ -34,7 +34,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
     importDist('platform/src/index.js'),
     importDist('search-index/src/index.js'),
     importDist('retrieval/src/infrastructure/chunk-search.repository.js'),
-    importDist('retrieval/src/domain/fusion.js'),
+    importDist('search-index/src/fusion/fusion.js'),
   ]);
   const config = platform.loadConfig({ ...process.env, ...serverEnv, DATABASE_URL: databaseUrl });
   const options = platform.postgresSessionOptions(config);

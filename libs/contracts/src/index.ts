@@ -6,3 +6,5 @@ export * from './filter.js';
 export * from './dto.js';
 export * from './ports.js';
 export * from './events.js';
+export * from './normalize-query.js';
+export * from './answer-wording.js';

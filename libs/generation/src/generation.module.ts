@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
 import { GenerateAnswerHandler } from './application/generate-answer/generate-answer.command-handler.js';
 import { StreamAnswerHandler } from './application/stream-answer/stream-answer.query-handler.js';
-import { ExtractiveGenerator } from './domain/extractive.generator.js';
+import { ExtractiveGenerator } from '#extractive-answer';
 import { GENERATOR, type Generator } from './domain/generator.js';
 import type { ChatGeneratorOptions } from './infrastructure/chat-model.generator.js';
 import { GenerationMessageController } from './interface/generation.message.controller.js';

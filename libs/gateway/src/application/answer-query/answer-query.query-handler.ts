@@ -19,7 +19,7 @@ import {
   type UnderstoodQuery,
 } from '#contracts';
 import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
-import { ExtractiveGenerator } from '#generation';
+import { ExtractiveGenerator } from '#extractive-answer';
 import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.js';
 import { explainCitations, explainReranked } from './query-explain.js';
 import {

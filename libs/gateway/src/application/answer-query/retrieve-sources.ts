@@ -9,8 +9,8 @@ import type {
   UnderstandRequest,
   UnderstoodQuery,
 } from '#contracts';
-import { normalizeQuery } from '#query-understanding';
-import { reciprocalRankFusion } from '#retrieval';
+import { normalizeQuery } from '#contracts';
+import { reciprocalRankFusion } from '#search-index';
 import { searchRetrieval } from '../search/search-retrieval.js';
 import { explainCandidates, type CandidateExplain } from './query-explain.js';
 

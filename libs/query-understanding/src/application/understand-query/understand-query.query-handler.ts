@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { UnderstandRequest, UnderstoodQuery } from '#contracts';
+import { normalizeQuery, type UnderstandRequest, type UnderstoodQuery } from '#contracts';
 import { CONFIG, RequestContext, type AppConfig } from '#platform';
 import { CHAT_MODEL, type ChatModel } from '../../domain/chat-model.js';
 import { condenseByRule } from '../../domain/condense-conversation.js';
 import { detectLanguage } from '../../domain/detect-language.js';
-import { normalizeQuery } from '../../domain/normalize-query.js';
 import {
   condensePrompt,
   hydePrompt,

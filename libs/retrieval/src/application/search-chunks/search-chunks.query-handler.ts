@@ -9,7 +9,7 @@ import {
   englishAnalyzer,
   termFrequencies,
 } from '#platform';
-import { reciprocalRankFusion, relativeScoreFusion } from '../../domain/fusion.js';
+import { reciprocalRankFusion, relativeScoreFusion } from '#search-index';
 import {
   ChunkSearchRepository,
   type CollectionStats,

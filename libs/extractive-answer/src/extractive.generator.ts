@@ -3,9 +3,14 @@
  * each cited as [n]. Sentences are scored by BM25 over the sentences of all the sources, so that rare
  * question terms weigh more than ones every source repeats.
  */
-import type { GenerateRequest, GenerateResponse, GenerationSource } from '#contracts';
+import {
+  NO_SOURCES_ANSWER,
+  UNANSWERABLE_ANSWER,
+  type GenerateRequest,
+  type GenerateResponse,
+  type GenerationSource,
+} from '#contracts';
 import type { Analyzer } from '#platform';
-import { NO_SOURCES_ANSWER, UNANSWERABLE_ANSWER, type Generator } from './generator.js';
 import { splitSentences } from './sentence.splitter.js';
 
 export interface ExtractiveGeneratorOptions {
@@ -43,7 +48,7 @@ const INLINE_CITATION = /\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]/g;
 /** A word with the white space after it, so that the pieces join back into the answer exactly. */
 const WORD_PIECE = /\S+\s*/g;
 
-export class ExtractiveGenerator implements Generator {
+export class ExtractiveGenerator {
   readonly model = 'extractive-v1';
   private readonly analyzer: Analyzer;
   private readonly maxSentences: number;

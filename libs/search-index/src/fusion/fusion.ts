@@ -1,6 +1,10 @@
 /**
+ * Ways to join ranked lists into one, as pure functions: retrieval joins its BM25 and vector legs with
+ * them (HYBRID_FUSION, `score` by default), and the gateway joins the searches of a question's variants.
+ *
  * Weighted reciprocal rank fusion: score(c) = Σ_i w_i / (k + rank_i(c)), ranks 1-based. It needs no
- * score calibration between retrievers, which is why it is the default way to join BM25 and vectors.
+ * score calibration between retrievers, which is why the variants of a question are joined with it;
+ * the hybrid legs are joined by relative score fusion unless HYBRID_FUSION=rrf.
  */
 export interface RankedList {
   weight: number;

@@ -1,9 +1,8 @@
-import type { GenerationSource } from '#contracts';
+import { NO_SOURCES_ANSWER, UNANSWERABLE_ANSWER, type GenerationSource } from '#contracts';
 import { stemmer } from 'stemmer';
 import { describe, expect, it } from 'vitest';
 import type { Analyzer } from '#platform';
 import { ExtractiveGenerator } from './extractive.generator.js';
-import { NO_SOURCES_ANSWER, UNANSWERABLE_ANSWER } from './generator.js';
 
 const STOP_WORDS = new Set(
   'a an and are as at be by do does for from how in is it of on or the to was what when where which who why with'.split(
