@@ -3,7 +3,7 @@ export * from './context-name.js';
 export * from './errors.js';
 export * from './patterns.js';
 export * from './filter.js';
-export * from './dto.js';
+export * from './dto/index.js';
 export * from './ports.js';
 export * from './events.js';
 export * from './normalize-query.js';

@@ -5,7 +5,7 @@ import {
   encodeDocumentCursor,
   JobId,
   ListDocumentsQuery,
-} from './dto.js';
+} from './index.js';
 
 /** The schemas of the ingestion listing and job endpoints: what a query string or a job id may be. */
 describe('ListDocumentsQuery', () => {
