@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryBody, type QueryResponse, type QueryTimings } from '#contracts';
 import { toAppError, ZodValidationPipe } from '#platform';
-import type { AnswerCacheStatus } from '../application/answer-query/answer-cache.js';
+import type { AnswerCacheStatus } from '../application/answer-query/answer-cache.port.js';
 import { AnswerQueryHandler } from '../application/answer-query/answer-query.query-handler.js';
 import { openEventStream, sseFrame } from './sse.js';
 

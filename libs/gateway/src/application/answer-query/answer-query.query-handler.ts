@@ -20,7 +20,7 @@ import {
 } from '#contracts';
 import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
 import { ExtractiveGenerator } from '#extractive-answer';
-import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.js';
+import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.port.js';
 import { explainCitations, explainReranked } from './query-explain.js';
 import {
   plainQuery,

@@ -4,7 +4,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { QueryBody } from '#contracts';
 import { freePort } from '#testing';
-import { answerGenerationKey, answerKeys, RedisAnswerCache, type CachedAnswer } from './answer-cache.js';
+import { answerGenerationKey, answerKeys } from '../../application/answer-query/answer-cache-keys.js';
+import type { CachedAnswer } from '../../application/answer-query/answer-cache.port.js';
+import { RedisAnswerCache } from './redis-answer.cache.js';
 
 /** The Redis answer cache on a real Redis, under a prefix of its own, and with no Redis at all. */
 
