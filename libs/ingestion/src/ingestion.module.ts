@@ -12,7 +12,11 @@ import { ReindexCollectionHandler } from './application/reindex-collection/reind
 import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
 import { RetryDocumentHandler } from './application/retry-document/retry-document.command-handler.js';
 import { DocumentJobsRepository } from './infrastructure/document-jobs.repository.js';
-import { DocumentRepository } from './infrastructure/document.repository.js';
+import { ChunkRepository } from './infrastructure/chunk.repository.js';
+import { CollectionRepository } from './infrastructure/collection.repository.js';
+import { DocumentVersionRepository } from './infrastructure/document-version.repository.js';
+import { IngestionViewRepository } from './infrastructure/ingestion-views.repository.js';
+import { JobStateRepository } from './infrastructure/job-state.repository.js';
 import { EmbeddingSetRepository } from './infrastructure/embedding-set.repository.js';
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
 import { IngestionReadinessReport } from './infrastructure/ingestion.readiness-report.js';
@@ -26,7 +30,11 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
   imports: [DatabaseModule, EmbeddingsModule],
   controllers: [IngestionMessageController],
   providers: [
-    DocumentRepository,
+    CollectionRepository,
+    DocumentVersionRepository,
+    JobStateRepository,
+    ChunkRepository,
+    IngestionViewRepository,
     DocumentJobsRepository,
     EmbeddingSetRepository,
     IngestionReadinessReport,
@@ -49,7 +57,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
       provide: INGESTION_QUEUE,
       inject: [
         CONFIG,
-        DocumentRepository,
+        JobStateRepository,
         DocumentJobsRepository,
         IndexDocumentsHandler,
         EmbeddingSetRepository,
@@ -58,7 +66,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
       ],
       useFactory: (
         config: AppConfig,
-        repository: DocumentRepository,
+        repository: JobStateRepository,
         jobs: DocumentJobsRepository,
         handler: IndexDocumentsHandler,
         sets: EmbeddingSetRepository,

@@ -1,19 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { AppError, DocumentDeleted, type DocumentRef } from '#contracts';
-import { DOCUMENT_NOT_FOUND, DocumentRepository } from '../../infrastructure/document.repository.js';
+import { DOCUMENT_NOT_FOUND } from '../../domain/ingestion.errors.js';
+import { ChunkRepository } from '../../infrastructure/chunk.repository.js';
+import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 
 /** Removes a document with its chunks, vectors and postings in one transaction. */
 @Injectable()
 export class DeleteDocumentHandler {
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly collections: CollectionRepository,
+    private readonly chunks: ChunkRepository,
     private readonly events: EventBus,
   ) {}
 
   async execute(request: DocumentRef): Promise<{ deleted: true }> {
-    await this.repository.requireCollection(request.collection);
-    const deleted = await this.repository.deleteDocument(request.collection, request.id);
+    await this.collections.requireCollection(request.collection);
+    const deleted = await this.chunks.deleteDocument(request.collection, request.id);
     if (!deleted) {
       throw AppError.notFound(
         DOCUMENT_NOT_FOUND,

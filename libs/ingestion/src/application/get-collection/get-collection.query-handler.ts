@@ -2,12 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CollectionRef, CollectionView } from '#contracts';
 import { CONFIG, type AppConfig } from '#platform';
 import { DocumentJobsRepository } from '../../infrastructure/document-jobs.repository.js';
-import { DocumentRepository } from '../../infrastructure/document.repository.js';
+import { IngestionViewRepository } from '../../infrastructure/ingestion-views.repository.js';
 
 @Injectable()
 export class GetCollectionHandler {
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly views: IngestionViewRepository,
     private readonly jobs: DocumentJobsRepository,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
@@ -16,7 +16,7 @@ export class GetCollectionHandler {
   async execute(request: CollectionRef): Promise<CollectionView> {
     const afterMs = this.config.ingestion.stallAfterMs;
     const [view, stalls] = await Promise.all([
-      this.repository.collectionView(request.collection),
+      this.views.collectionView(request.collection),
       this.jobs.stalls(afterMs, request.collection),
     ]);
     if (!stalls) return view;

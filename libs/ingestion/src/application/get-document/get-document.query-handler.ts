@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { DocumentRef, DocumentView } from '#contracts';
-import { DocumentRepository } from '../../infrastructure/document.repository.js';
+import { IngestionViewRepository } from '../../infrastructure/ingestion-views.repository.js';
 
 @Injectable()
 export class GetDocumentHandler {
-  constructor(private readonly repository: DocumentRepository) {}
+  constructor(private readonly views: IngestionViewRepository) {}
 
   execute(request: DocumentRef): Promise<DocumentView> {
-    return this.repository.documentView(request.collection, request.id);
+    return this.views.documentView(request.collection, request.id);
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppError, type JobRef, type JobView } from '#contracts';
-import { DocumentRepository, JOB_NOT_FOUND, parseJobId } from '../../infrastructure/document.repository.js';
+import { parseJobId } from '../../domain/document-job.js';
+import { JOB_NOT_FOUND } from '../../domain/ingestion.errors.js';
+import { IngestionViewRepository } from '../../infrastructure/ingestion-views.repository.js';
 
 /**
  * A job's state, read from its document's row (the database is the source of truth, whichever queue
@@ -8,11 +10,11 @@ import { DocumentRepository, JOB_NOT_FOUND, parseJobId } from '../../infrastruct
  */
 @Injectable()
 export class GetJobHandler {
-  constructor(private readonly repository: DocumentRepository) {}
+  constructor(private readonly views: IngestionViewRepository) {}
 
   async execute(request: JobRef): Promise<JobView> {
     const job = parseJobId(request.jobId);
-    const document = await this.repository.documentState(job.documentId);
+    const document = await this.views.documentState(job.documentId);
     // A deleted document's jobs are gone with it; a version it never reached never existed.
     if (!document || job.version > document.version)
       throw AppError.notFound(JOB_NOT_FOUND, `job "${request.jobId}" does not exist`);

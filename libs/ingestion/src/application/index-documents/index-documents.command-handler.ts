@@ -21,13 +21,13 @@ import {
 } from '../../infrastructure/extraction/extraction.errors.js';
 import type { FileKind } from '../../infrastructure/extraction/extraction.types.js';
 import { extractText } from '../../infrastructure/extraction/text.extractor.js';
+import type { DocumentJob, DocumentSource } from '../../domain/document-job.js';
 import {
-  DocumentRepository,
+  ChunkRepository,
   EmbeddingSetsChangedError,
-  type DocumentJob,
-  type DocumentSource,
   type IndexedChunk,
-} from '../../infrastructure/document.repository.js';
+} from '../../infrastructure/chunk.repository.js';
+import { JobStateRepository } from '../../infrastructure/job-state.repository.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 
 /**
@@ -51,7 +51,8 @@ export class IndexDocumentsHandler {
   private readonly log = new Logger('IndexDocuments');
 
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly jobStates: JobStateRepository,
+    private readonly chunks: ChunkRepository,
     private readonly sets: EmbeddingSetRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
@@ -60,7 +61,7 @@ export class IndexDocumentsHandler {
 
   /** Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile). */
   async execute(jobs: DocumentJob[]): Promise<DocumentSource[]> {
-    const sources = await this.repository.startProcessing(jobs);
+    const sources = await this.jobStates.startProcessing(jobs);
     const prepared = await this.prepare(sources);
     if (prepared.length === 0) return [];
 
@@ -72,32 +73,32 @@ export class IndexDocumentsHandler {
       const transient = transientFailure(error);
       if (transient) {
         // The provider is rate limiting or down: the documents wait in the queue, they have not failed.
-        await this.repository.requeue(batch);
+        await this.jobStates.requeue(batch);
         throw new TransientIndexingError(describe(error), transient.retryAfterMs);
       }
       this.log.error(`embedding ${prepared.length} document(s) failed: ${describe(error)}`);
-      for (const p of prepared) await this.repository.markFailed(p.source, describe(error));
+      for (const p of prepared) await this.jobStates.markFailed(p.source, describe(error));
       return [];
     }
 
     await this.enter(batch, 'index');
     const indexed = new Set<string>();
     try {
-      for (const j of await this.repository.replaceChunks(prepared)) indexed.add(j.documentId);
+      for (const j of await this.chunks.replaceChunks(prepared)) indexed.add(j.documentId);
     } catch (error) {
       if (error instanceof EmbeddingSetsChangedError) {
-        await this.repository.requeue(batch);
+        await this.jobStates.requeue(batch);
         throw new TransientIndexingError(error.message, 0);
       }
       if (prepared.length === 1) {
-        await this.repository.markFailed(prepared[0].source, describe(error));
+        await this.jobStates.markFailed(prepared[0].source, describe(error));
         return [];
       }
       // One document the database refuses must not fail the others of its batch: retry them one by one.
       for (const p of prepared) {
-        await this.repository.replaceChunks([p]).then(
+        await this.chunks.replaceChunks([p]).then(
           (done) => done.forEach((j) => indexed.add(j.documentId)),
-          (e: unknown) => this.repository.markFailed(p.source, describe(e)),
+          (e: unknown) => this.jobStates.markFailed(p.source, describe(e)),
         );
       }
     }
@@ -120,7 +121,7 @@ export class IndexDocumentsHandler {
       try {
         extracted.push({ source, text: await this.extract(source) });
       } catch (error) {
-        await this.repository.markFailed(source, describe(error));
+        await this.jobStates.markFailed(source, describe(error));
       }
     }
     await this.enter(
@@ -132,14 +133,14 @@ export class IndexDocumentsHandler {
       try {
         prepared.push({ source, chunks: await this.chunk(source, text) });
       } catch (error) {
-        await this.repository.markFailed(source, describe(error));
+        await this.jobStates.markFailed(source, describe(error));
       }
     }
     return prepared;
   }
 
   private enter(jobs: DocumentJob[], stage: DocumentStage): Promise<void> {
-    return this.repository.recordStage(jobs, stage, STAGE_PROGRESS[stage]);
+    return this.jobStates.recordStage(jobs, stage, STAGE_PROGRESS[stage]);
   }
 
   private async extract(source: DocumentSource): Promise<string> {
@@ -174,7 +175,7 @@ export class IndexDocumentsHandler {
    */
   private async embed(prepared: { source: DocumentSource; chunks: IndexedChunk[] }[]): Promise<void> {
     const sets = await this.sets.writableSets([...new Set(prepared.map((p) => p.source.collectionId))]);
-    const previous = await this.repository.previousVectors(
+    const previous = await this.chunks.previousVectors(
       prepared.map((p) => p.source.documentId),
       sets.map((s) => s.id),
     );

@@ -4,11 +4,9 @@ import { EMBEDDERS, type EmbedderRegistry, englishAnalyzer } from '#platform';
 import { contentHash } from '../../domain/content-hash.js';
 import { UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
 import { detectFileKind } from '../../infrastructure/extraction/file-kind.detector.js';
-import {
-  DocumentRepository,
-  jobId,
-  type NewDocumentVersion,
-} from '../../infrastructure/document.repository.js';
+import { jobId, type NewDocumentVersion } from '../../domain/document-job.js';
+import { CollectionRepository } from '../../infrastructure/collection.repository.js';
+import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
 
 /**
@@ -18,7 +16,8 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
 @Injectable()
 export class IngestDocumentsHandler {
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly collections: CollectionRepository,
+    private readonly versions: DocumentVersionRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
   ) {}
@@ -66,18 +65,18 @@ export class IngestDocumentsHandler {
       };
     });
 
-    const { created, existing } = await this.repository.transaction(async (m) => {
-      const collection = await this.repository.ensureCollection(
+    const { created, existing } = await this.versions.transaction(async (m) => {
+      const collection = await this.collections.ensureCollection(
         m,
         request.collection,
         this.embedders,
         englishAnalyzer.name,
       );
-      const created = await this.repository.upsertVersions(m, collection.id, versions);
+      const created = await this.versions.upsertVersions(m, collection.id, versions);
       const unchangedIds = versions.map((v) => v.externalId).filter((id) => !created.has(id));
       const existing =
         unchangedIds.length > 0
-          ? await this.repository.currentVersions(collection.id, unchangedIds, m)
+          ? await this.versions.currentVersions(collection.id, unchangedIds, m)
           : new Map();
       return { created, existing };
     });

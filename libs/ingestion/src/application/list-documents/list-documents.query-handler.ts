@@ -5,17 +5,21 @@ import {
   type DocumentPage,
   type ListDocumentsRequest,
 } from '#contracts';
-import { DocumentRepository } from '../../infrastructure/document.repository.js';
+import { CollectionRepository } from '../../infrastructure/collection.repository.js';
+import { IngestionViewRepository } from '../../infrastructure/ingestion-views.repository.js';
 
 /** Lists a collection's documents in external-id order, a page at a time, optionally of one status. */
 @Injectable()
 export class ListDocumentsHandler {
-  constructor(private readonly repository: DocumentRepository) {}
+  constructor(
+    private readonly collections: CollectionRepository,
+    private readonly views: IngestionViewRepository,
+  ) {}
 
   async execute(request: ListDocumentsRequest): Promise<DocumentPage> {
-    const collection = await this.repository.requireCollection(request.collection);
+    const collection = await this.collections.requireCollection(request.collection);
     // One row more than asked says whether another page follows, without counting.
-    const rows = await this.repository.listDocuments(
+    const rows = await this.views.listDocuments(
       collection.id,
       {
         status: request.status,

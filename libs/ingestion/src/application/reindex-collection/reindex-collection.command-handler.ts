@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CollectionRef, ReindexResponse } from '#contracts';
 import { EMBEDDERS, type EmbedderRegistry } from '#platform';
-import { DocumentRepository } from '../../infrastructure/document.repository.js';
+import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
 
@@ -13,14 +13,14 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
 @Injectable()
 export class ReindexCollectionHandler {
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly collections: CollectionRepository,
     private readonly sets: EmbeddingSetRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
   ) {}
 
   async execute(request: CollectionRef): Promise<ReindexResponse> {
-    const collection = await this.repository.requireCollection(request.collection);
+    const collection = await this.collections.requireCollection(request.collection);
     const { model, dimensions } = this.embedders.configured;
     const set = await this.sets.startReindex(collection.id, model, dimensions);
     if (set) await this.queue.reindex(set.id);

@@ -1,13 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type DocumentRef, type RetriedDocument } from '#contracts';
 import { EMBEDDERS, type EmbedderRegistry } from '#platform';
-import {
-  assertEmbeddable,
-  DOCUMENT_NOT_FOUND,
-  DocumentRepository,
-  jobId,
-  NOT_FAILED,
-} from '../../infrastructure/document.repository.js';
+import { jobId } from '../../domain/document-job.js';
+import { DOCUMENT_NOT_FOUND, NOT_FAILED } from '../../domain/ingestion.errors.js';
+import { assertEmbeddable, CollectionRepository } from '../../infrastructure/collection.repository.js';
+import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
 
 /**
@@ -17,17 +14,18 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
 @Injectable()
 export class RetryDocumentHandler {
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly collections: CollectionRepository,
+    private readonly versions: DocumentVersionRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
   ) {}
 
   async execute(request: DocumentRef): Promise<RetriedDocument> {
-    const collection = await this.repository.requireCollection(request.collection);
+    const collection = await this.collections.requireCollection(request.collection);
     assertEmbeddable(collection, this.embedders);
-    const job = await this.repository.requeueFailed(collection.id, request.id);
+    const job = await this.versions.requeueFailed(collection.id, request.id);
     if (!job) {
-      const status = await this.repository.documentStatus(collection.id, request.id);
+      const status = await this.versions.documentStatus(collection.id, request.id);
       if (status === null) {
         throw AppError.notFound(
           DOCUMENT_NOT_FOUND,

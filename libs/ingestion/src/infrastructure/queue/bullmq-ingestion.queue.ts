@@ -19,7 +19,8 @@ import {
   type PendingCursor,
   type PendingDocument,
 } from '../document-jobs.repository.js';
-import { DocumentRepository, type DocumentJob } from '../document.repository.js';
+import type { DocumentJob } from '../../domain/document-job.js';
+import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { IndexMaintenance } from './index-maintenance.js';
 import { BATCH_SIZE, MAX_ATTEMPTS, type IngestionQueue } from './ingestion-queue.js';
@@ -87,7 +88,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   private readonly redis: Redis;
 
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly repository: JobStateRepository,
     private readonly jobs: DocumentJobsRepository,
     private readonly handler: IndexDocumentsHandler,
     private readonly sets: EmbeddingSetRepository,

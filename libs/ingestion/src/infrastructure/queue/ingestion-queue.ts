@@ -12,7 +12,8 @@ import {
   TransientIndexingError,
 } from '../../application/index-documents/index-documents.command-handler.js';
 import { ReindexRunner } from '../../application/reindex-collection/reindex-runner.js';
-import { DocumentRepository, jobId, type DocumentJob } from '../document.repository.js';
+import { jobId, type DocumentJob } from '../../domain/document-job.js';
+import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { InProcessQueue } from './in-process.queue.js';
 import { IndexMaintenance } from './index-maintenance.js';
@@ -56,7 +57,7 @@ export class InProcessIngestionQueue
   private reindexes: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly repository: JobStateRepository,
     handler: IndexDocumentsHandler,
     private readonly sets: EmbeddingSetRepository,
     private readonly runner: ReindexRunner,
