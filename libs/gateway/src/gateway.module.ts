@@ -5,7 +5,7 @@ import { AnswerCacheInvalidator } from './application/answer-query/answer-cache.
 import { AnswerCache } from './application/answer-query/answer-cache.port.js';
 import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.cache.js';
 import { RedisAnswerCache } from './infrastructure/answer-cache/redis-answer.cache.js';
-import { AnswerQueryHandler } from './application/answer-query/answer-query.query-handler.js';
+import { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
 import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
@@ -28,7 +28,7 @@ import { SearchHttpController } from './interface/search.http.controller.js';
   ],
   controllers: [CollectionsHttpController, JobsHttpController, SearchHttpController, QueryHttpController],
   providers: [
-    AnswerQueryHandler,
+    AnswerQueryUseCase,
     {
       provide: AnswerCache,
       inject: [CONFIG],

@@ -1,16 +1,16 @@
 import { Module } from '@nestjs/common';
 import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule, READINESS_REPORT } from '#platform';
 import { LexicalIndex } from '#search-index';
-import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
-import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
-import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
-import { GetJobHandler } from './application/get-job/get-job.query-handler.js';
-import { IndexDocumentsHandler } from './application/index-documents/index-documents.command-handler.js';
-import { IngestDocumentsHandler } from './application/ingest-documents/ingest-documents.command-handler.js';
-import { ListDocumentsHandler } from './application/list-documents/list-documents.query-handler.js';
-import { ReindexCollectionHandler } from './application/reindex-collection/reindex-collection.command-handler.js';
+import { DeleteDocumentUseCase } from './application/delete-document/delete-document.use-case.js';
+import { GetCollectionUseCase } from './application/get-collection/get-collection.use-case.js';
+import { GetDocumentUseCase } from './application/get-document/get-document.use-case.js';
+import { GetJobUseCase } from './application/get-job/get-job.use-case.js';
+import { IndexDocumentsUseCase } from './application/index-documents/index-documents.use-case.js';
+import { IngestDocumentsUseCase } from './application/ingest-documents/ingest-documents.use-case.js';
+import { ListDocumentsUseCase } from './application/list-documents/list-documents.use-case.js';
+import { ReindexCollectionUseCase } from './application/reindex-collection/reindex-collection.use-case.js';
 import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
-import { RetryDocumentHandler } from './application/retry-document/retry-document.command-handler.js';
+import { RetryDocumentUseCase } from './application/retry-document/retry-document.use-case.js';
 import { DocumentJobsRepository } from './infrastructure/document-jobs.repository.js';
 import { ChunkRepository } from './infrastructure/chunk.repository.js';
 import { CollectionRepository } from './infrastructure/collection.repository.js';
@@ -43,15 +43,15 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     LexicalIndex,
     LexicalMaintenance,
     ReindexRunner,
-    ReindexCollectionHandler,
-    IngestDocumentsHandler,
-    IndexDocumentsHandler,
-    GetCollectionHandler,
-    GetDocumentHandler,
-    DeleteDocumentHandler,
-    ListDocumentsHandler,
-    RetryDocumentHandler,
-    GetJobHandler,
+    ReindexCollectionUseCase,
+    IngestDocumentsUseCase,
+    IndexDocumentsUseCase,
+    GetCollectionUseCase,
+    GetDocumentUseCase,
+    DeleteDocumentUseCase,
+    ListDocumentsUseCase,
+    RetryDocumentUseCase,
+    GetJobUseCase,
     {
       // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
       provide: INGESTION_QUEUE,
@@ -59,7 +59,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
         CONFIG,
         JobStateRepository,
         DocumentJobsRepository,
-        IndexDocumentsHandler,
+        IndexDocumentsUseCase,
         EmbeddingSetRepository,
         ReindexRunner,
         IndexMaintenance,
@@ -68,7 +68,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
         config: AppConfig,
         repository: JobStateRepository,
         jobs: DocumentJobsRepository,
-        handler: IndexDocumentsHandler,
+        handler: IndexDocumentsUseCase,
         sets: EmbeddingSetRepository,
         runner: ReindexRunner,
         maintenance: IndexMaintenance,

@@ -28,7 +28,7 @@ export function answerKeys(
  * key without anyone having to remember it. Object keys are sorted, so `{a,b}` and `{b,a}` filters are one
  * entry. The query is normalised as query understanding normalises it (normalizeQuery, NFKC), so two
  * queries with one key are understood alike. `explain` is left out too:
- * a request asking for it does not use the cache (see AnswerQueryHandler), and `"explain": false` is the
+ * a request asking for it does not use the cache (see AnswerQueryUseCase), and `"explain": false` is the
  * same request as none.
  */
 export function requestHash(body: QueryBody): string {

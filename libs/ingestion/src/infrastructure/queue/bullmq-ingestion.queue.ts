@@ -10,9 +10,9 @@ import { Redis } from 'ioredis';
 import { AppError } from '#contracts';
 import { CONFIG, type AppConfig, transientFailure } from '#platform';
 import {
-  IndexDocumentsHandler,
+  IndexDocumentsUseCase,
   TransientIndexingError,
-} from '../../application/index-documents/index-documents.command-handler.js';
+} from '../../application/index-documents/index-documents.use-case.js';
 import { ReindexRunner } from '../../application/reindex-collection/reindex-runner.js';
 import {
   DocumentJobsRepository,
@@ -90,7 +90,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   constructor(
     private readonly repository: JobStateRepository,
     private readonly jobs: DocumentJobsRepository,
-    private readonly handler: IndexDocumentsHandler,
+    private readonly handler: IndexDocumentsUseCase,
     private readonly sets: EmbeddingSetRepository,
     private readonly runner: ReindexRunner,
     private readonly maintenance: IndexMaintenance,

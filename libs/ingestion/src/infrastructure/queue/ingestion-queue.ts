@@ -8,9 +8,9 @@ import {
 import { CONFIG, type AppConfig } from '#platform';
 import { transientFailure } from '#platform';
 import {
-  IndexDocumentsHandler,
+  IndexDocumentsUseCase,
   TransientIndexingError,
-} from '../../application/index-documents/index-documents.command-handler.js';
+} from '../../application/index-documents/index-documents.use-case.js';
 import { ReindexRunner } from '../../application/reindex-collection/reindex-runner.js';
 import { jobId, type DocumentJob } from '../../domain/document-job.js';
 import { JobStateRepository } from '../job-state.repository.js';
@@ -58,7 +58,7 @@ export class InProcessIngestionQueue
 
   constructor(
     private readonly repository: JobStateRepository,
-    handler: IndexDocumentsHandler,
+    handler: IndexDocumentsUseCase,
     private readonly sets: EmbeddingSetRepository,
     private readonly runner: ReindexRunner,
     private readonly maintenance: IndexMaintenance,

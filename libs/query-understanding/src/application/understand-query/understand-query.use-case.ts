@@ -26,7 +26,7 @@ const LLM_TIME_SHARE = 0.9;
  * the rule-based condensing) and the result is marked degraded: understanding never fails a query.
  */
 @Injectable()
-export class UnderstandQueryHandler {
+export class UnderstandQueryUseCase {
   private readonly log = new Logger('UnderstandQuery');
 
   constructor(

@@ -3,7 +3,7 @@ import type { GenerateRequest, GenerateResponse } from '#contracts';
 import { GENERATOR, type Generator } from '../../domain/generator.js';
 
 @Injectable()
-export class GenerateAnswerHandler {
+export class GenerateAnswerUseCase {
   constructor(@Inject(GENERATOR) private readonly generator: Generator) {}
 
   execute(request: GenerateRequest): Promise<GenerateResponse> {

@@ -12,7 +12,7 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
  * queued like any new version. Only a failed document can be retried; any other is already on its way.
  */
 @Injectable()
-export class RetryDocumentHandler {
+export class RetryDocumentUseCase {
   constructor(
     private readonly collections: CollectionRepository,
     private readonly versions: DocumentVersionRepository,

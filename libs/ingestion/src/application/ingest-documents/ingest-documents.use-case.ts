@@ -14,7 +14,7 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
  * unchanged when its content hash is the same, then queues the new versions. Nothing is processed here.
  */
 @Injectable()
-export class IngestDocumentsHandler {
+export class IngestDocumentsUseCase {
   constructor(
     private readonly collections: CollectionRepository,
     private readonly versions: DocumentVersionRepository,

@@ -6,7 +6,7 @@ import type {
   CollectionStats,
   ScoredChunk,
 } from '../../infrastructure/chunk-search.repository.js';
-import { DIMENSION_MISMATCH, SearchChunksHandler } from './search-chunks.query-handler.js';
+import { DIMENSION_MISMATCH, SearchChunksUseCase } from './search-chunks.use-case.js';
 
 const collection: CollectionStats = {
   id: '1',
@@ -78,7 +78,7 @@ function search(
 ) {
   const { repo, legs } = repository();
   const c = configWith(options.fusion);
-  const handler = new SearchChunksHandler(repo, registry, c, new ResilienceService(c));
+  const handler = new SearchChunksUseCase(repo, registry, c, new ResilienceService(c));
   const request = { collection: 'c', query: 'Running dogs of the park', mode, topK: 5 };
   return {
     legs,
@@ -88,7 +88,7 @@ function search(
   };
 }
 
-describe('SearchChunksHandler fallback to sparse search', () => {
+describe('SearchChunksUseCase fallback to sparse search', () => {
   it('fuses both legs and reports nothing degraded when the embedder answers', async () => {
     const res = await search('hybrid', embedders(up)).result;
     expect(res.results.map((r) => r.chunkId)).toEqual(['a', 'c', 'b']);
@@ -135,7 +135,7 @@ describe('SearchChunksHandler fallback to sparse search', () => {
       resilience: { breakerThreshold: 2, halfOpenMs: 60_000, maxConcurrent: 64, maxQueued: 256 },
     } as unknown as AppConfig;
     const hang = () => new Promise<number[]>(() => undefined);
-    const handler = new SearchChunksHandler(
+    const handler = new SearchChunksUseCase(
       repository().repo,
       embedders(hang),
       quick,
@@ -161,7 +161,7 @@ describe('SearchChunksHandler fallback to sparse search', () => {
 });
 
 /** Dense finds a then b; sparse c then a (dense weighs twice as much here). */
-describe('SearchChunksHandler explain', () => {
+describe('SearchChunksUseCase explain', () => {
   it('explains a hybrid search: both retrievers, the fusion, and every hit in each list', async () => {
     const res = await search('hybrid', embedders(up), { explain: true, fusion: { denseWeight: 2 } }).result;
     expect(res.explain).toEqual({

@@ -3,7 +3,7 @@ import type { PresentRequest, PresentResponse } from '#contracts';
 import { presentAnswer } from '../../domain/citations.js';
 
 @Injectable()
-export class PresentAnswerHandler {
+export class PresentAnswerUseCase {
   execute(request: PresentRequest): PresentResponse {
     return presentAnswer(request.answer, request.sources);
   }

@@ -47,7 +47,7 @@ export const STAGE_PROGRESS: Readonly<Record<DocumentStage, number>> = {
  * with its reason and the stage it failed at; the rest of the batch is indexed in one transaction.
  */
 @Injectable()
-export class IndexDocumentsHandler {
+export class IndexDocumentsUseCase {
   private readonly log = new Logger('IndexDocuments');
 
   constructor(

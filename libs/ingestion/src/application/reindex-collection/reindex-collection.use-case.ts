@@ -11,7 +11,7 @@ import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue
  * after it failed, resumes it; a collection already on the configured model has nothing to do.
  */
 @Injectable()
-export class ReindexCollectionHandler {
+export class ReindexCollectionUseCase {
   constructor(
     private readonly collections: CollectionRepository,
     private readonly sets: EmbeddingSetRepository,

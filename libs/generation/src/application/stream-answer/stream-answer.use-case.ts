@@ -8,7 +8,7 @@ import { GENERATOR, type Generator } from '../../domain/generator.js';
  * or across the transport) aborts the model call.
  */
 @Injectable()
-export class StreamAnswerHandler {
+export class StreamAnswerUseCase {
   constructor(@Inject(GENERATOR) private readonly generator: Generator) {}
 
   execute(request: GenerateRequest): Observable<AnswerToken> {

@@ -33,7 +33,7 @@ export const DEGRADED_DENSE = 'dense';
  * for the best ranking available, not for vectors.
  */
 @Injectable()
-export class SearchChunksHandler {
+export class SearchChunksUseCase {
   private readonly log = new Logger('SearchChunks');
 
   constructor(

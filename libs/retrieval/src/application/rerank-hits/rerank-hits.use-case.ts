@@ -8,7 +8,7 @@ import { RERANKER, type Reranker } from '../../domain/reranker.js';
  * thrown to the caller, whose fallback is the fused order.
  */
 @Injectable()
-export class RerankHitsHandler {
+export class RerankHitsUseCase {
   constructor(@Inject(RERANKER) private readonly reranker: Reranker) {}
 
   async execute(request: RerankRequest): Promise<RerankResponse> {

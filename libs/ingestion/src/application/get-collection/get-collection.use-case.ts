@@ -5,7 +5,7 @@ import { DocumentJobsRepository } from '../../infrastructure/document-jobs.repos
 import { IngestionViewRepository } from '../../infrastructure/ingestion-views.repository.js';
 
 @Injectable()
-export class GetCollectionHandler {
+export class GetCollectionUseCase {
   constructor(
     private readonly views: IngestionViewRepository,
     private readonly jobs: DocumentJobsRepository,

@@ -9,7 +9,7 @@ import { IngestionViewRepository } from '../../infrastructure/ingestion-views.re
  * carried the job). Versions only grow, so an older version than the row's was superseded.
  */
 @Injectable()
-export class GetJobHandler {
+export class GetJobUseCase {
   constructor(private readonly views: IngestionViewRepository) {}
 
   async execute(request: JobRef): Promise<JobView> {

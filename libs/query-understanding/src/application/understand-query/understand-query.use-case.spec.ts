@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, RequestContext } from '#platform';
 import type { ChatModel } from '../../domain/chat-model.js';
 import type { PromptMessage } from '../../domain/rewrite-prompts.js';
-import { DEFAULT_PHRASINGS, UnderstandQueryHandler } from './understand-query.query-handler.js';
+import { DEFAULT_PHRASINGS, UnderstandQueryUseCase } from './understand-query.use-case.js';
 
 type Step = 'condense' | 'multi-query' | 'hyde';
 
@@ -46,9 +46,9 @@ const history = [
 ];
 const collection = 'c';
 
-describe('UnderstandQueryHandler', () => {
+describe('UnderstandQueryUseCase', () => {
   it('without an LLM, condenses by rule and searches one query, whatever is asked', async () => {
-    const handler = new UnderstandQueryHandler(null, config({ QUERY_MULTI_QUERY: '3', QUERY_HYDE: 'true' }));
+    const handler = new UnderstandQueryUseCase(null, config({ QUERY_MULTI_QUERY: '3', QUERY_HYDE: 'true' }));
     const understood = await handler.execute({
       collection,
       query: ' and  its side effects? ',
@@ -70,7 +70,7 @@ describe('UnderstandQueryHandler', () => {
         '1. aspirin adverse effects\n2. harms of acetylsalicylic acid\n3. aspirin bleeding risk',
       hyde: () => 'Aspirin can cause stomach bleeding.\nIt may also cause ulcers.',
     });
-    const handler = new UnderstandQueryHandler(model, config({ QUERY_MULTI_QUERY: '2', QUERY_HYDE: 'true' }));
+    const handler = new UnderstandQueryUseCase(model, config({ QUERY_MULTI_QUERY: '2', QUERY_HYDE: 'true' }));
     const understood = await handler.execute({ collection, query: 'and its side effects?', history });
     expect(understood).toEqual({
       original: 'and its side effects?',
@@ -90,7 +90,7 @@ describe('UnderstandQueryHandler', () => {
 
   it('lets a request turn expansion on or off, whatever the defaults', async () => {
     const model = new ScriptedModel({ 'multi-query': () => 'a b\nc d\ne f\ng h', hyde: () => 'passage' });
-    const off = new UnderstandQueryHandler(model, config({ QUERY_MULTI_QUERY: '2', QUERY_HYDE: 'true' }));
+    const off = new UnderstandQueryUseCase(model, config({ QUERY_MULTI_QUERY: '2', QUERY_HYDE: 'true' }));
     expect(await off.execute({ collection, query: 'q', expand: { multiQuery: false, hyde: false } })).toEqual(
       {
         original: 'q',
@@ -101,7 +101,7 @@ describe('UnderstandQueryHandler', () => {
     );
     expect(model.calls).toHaveLength(0);
 
-    const on = new UnderstandQueryHandler(model, config());
+    const on = new UnderstandQueryUseCase(model, config());
     const understood = await on.execute({ collection, query: 'q', expand: { multiQuery: true } });
     expect(understood.queries).toHaveLength(1 + DEFAULT_PHRASINGS);
     expect(understood.hyde).toBeUndefined();
@@ -116,7 +116,7 @@ describe('UnderstandQueryHandler', () => {
       'multi-query': () => 'Sure:\n\n',
       hyde: () => 'Aspirin thins the blood.',
     });
-    const handler = new UnderstandQueryHandler(model, config());
+    const handler = new UnderstandQueryUseCase(model, config());
     const understood = await handler.execute({
       collection,
       query: 'and its side effects?',
@@ -135,7 +135,7 @@ describe('UnderstandQueryHandler', () => {
 
   it('gives up on a model that does not answer before the call’s deadline', async () => {
     const model = new ScriptedModel({});
-    const handler = new UnderstandQueryHandler(model, config());
+    const handler = new UnderstandQueryUseCase(model, config());
     const started = Date.now();
     const understood = await RequestContext.run({ requestId: 'r', deadline: Date.now() + 300 }, () =>
       handler.execute({ collection, query: 'q?', history, expand: { multiQuery: true } }),

@@ -3,7 +3,7 @@ import type { DocumentRef, DocumentView } from '#contracts';
 import { IngestionViewRepository } from '../../infrastructure/ingestion-views.repository.js';
 
 @Injectable()
-export class GetDocumentHandler {
+export class GetDocumentUseCase {
   constructor(private readonly views: IngestionViewRepository) {}
 
   execute(request: DocumentRef): Promise<DocumentView> {

@@ -7,7 +7,7 @@ import { CollectionRepository } from '../../infrastructure/collection.repository
 
 /** Removes a document with its chunks, vectors and postings in one transaction. */
 @Injectable()
-export class DeleteDocumentHandler {
+export class DeleteDocumentUseCase {
   constructor(
     private readonly collections: CollectionRepository,
     private readonly chunks: ChunkRepository,

@@ -10,7 +10,7 @@ import { IngestionViewRepository } from '../../infrastructure/ingestion-views.re
 
 /** Lists a collection's documents in external-id order, a page at a time, optionally of one status. */
 @Injectable()
-export class ListDocumentsHandler {
+export class ListDocumentsUseCase {
   constructor(
     private readonly collections: CollectionRepository,
     private readonly views: IngestionViewRepository,

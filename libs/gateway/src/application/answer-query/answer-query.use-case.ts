@@ -57,7 +57,7 @@ export interface QueryProgress {
  * options aside), else the extractive answer.
  */
 @Injectable()
-export class AnswerQueryHandler {
+export class AnswerQueryUseCase {
   private readonly log = new Logger('AnswerQuery');
   private readonly fallbackGenerator = new ExtractiveGenerator({ analyzer: englishAnalyzer });
 
