@@ -121,6 +121,15 @@ module.exports = {
       to: { path: '^libs/$1/src/(application|infrastructure|interface)/' },
     },
     {
+      name: 'application-not-to-driving-adapters',
+      severity: 'error',
+      comment:
+        'Queues, processors and controllers call use cases, not the reverse: a use case reaches them ' +
+        'through a port in application/ (e.g. IngestionQueue), so the two layers never import each other.',
+      from: { path: '^libs/([^/]+)/src/application/', pathNot: SPEC },
+      to: { path: '^libs/$1/src/(infrastructure/queue|interface)/' },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that cannot be resolved is a typo or a missing dependency.',

@@ -22,7 +22,8 @@ import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.qu
 import { IngestionReadinessReport } from './infrastructure/ingestion.readiness-report.js';
 import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
 import { LexicalMaintenance } from './infrastructure/queue/lexical-maintenance.js';
-import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
+import { INGESTION_QUEUE } from './application/ingestion-queue.port.js';
+import { InProcessIngestionQueue } from './infrastructure/queue/in-process-ingestion.queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
 
 /** Ingestion owns collections, documents and the write side of the index (extract → chunk → embed → index). */

@@ -7,7 +7,7 @@ import { detectFileKind } from '../../infrastructure/extraction/file-kind.detect
 import { jobId, type NewDocumentVersion } from '../../domain/document-job.js';
 import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
-import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
+import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';
 
 /**
  * Accepts documents into a collection (created on first use): records each as a new version, or as

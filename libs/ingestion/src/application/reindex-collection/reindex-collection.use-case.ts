@@ -3,7 +3,7 @@ import type { CollectionRef, ReindexResponse } from '#contracts';
 import { EMBEDDERS, type EmbedderRegistry } from '#platform';
 import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
-import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
+import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';
 
 /**
  * Moves a collection to the configured embedder: a new embedding set is filled beside the active one

@@ -5,7 +5,7 @@ import { jobId } from '../../domain/document-job.js';
 import { DOCUMENT_NOT_FOUND, NOT_FAILED } from '../../domain/ingestion.errors.js';
 import { assertEmbeddable, CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
-import { INGESTION_QUEUE, type IngestionQueue } from '../../infrastructure/queue/ingestion-queue.js';
+import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';
 
 /**
  * Gives a failed document another go: it becomes a new queued version of the same content, and is

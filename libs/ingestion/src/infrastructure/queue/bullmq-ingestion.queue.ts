@@ -23,7 +23,8 @@ import type { DocumentJob } from '../../domain/document-job.js';
 import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { IndexMaintenance } from './index-maintenance.js';
-import { BATCH_SIZE, MAX_ATTEMPTS, type IngestionQueue } from './ingestion-queue.js';
+import type { IngestionQueue } from '../../application/ingestion-queue.port.js';
+import { BATCH_SIZE, MAX_ATTEMPTS } from './in-process-ingestion.queue.js';
 import { JobBatcher } from './job-batcher.js';
 
 export const INGESTION_QUEUE_NAME = 'ingestion';

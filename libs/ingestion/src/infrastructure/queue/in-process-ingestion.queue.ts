@@ -11,22 +11,13 @@ import {
   IndexDocumentsUseCase,
   TransientIndexingError,
 } from '../../application/index-documents/index-documents.use-case.js';
+import type { IngestionQueue } from '../../application/ingestion-queue.port.js';
 import { ReindexRunner } from '../../application/reindex-collection/reindex-runner.js';
 import { jobId, type DocumentJob } from '../../domain/document-job.js';
 import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { InProcessQueue } from './in-process.queue.js';
 import { IndexMaintenance } from './index-maintenance.js';
-
-/** Where accepted document versions wait to be indexed, and re-indexes to be run. */
-export interface IngestionQueue {
-  enqueue(jobs: DocumentJob[]): Promise<void>;
-  /** Runs (or resumes) the re-index that fills embedding set `setId`. */
-  reindex(setId: number): Promise<void>;
-  /** Resolves when every job enqueued so far has been processed (tests, CLI). */
-  drained(): Promise<void>;
-}
-export const INGESTION_QUEUE = Symbol('IngestionQueue');
 
 /** Document versions indexed together: one embedding call and one transaction per batch. */
 export const BATCH_SIZE = 64;
