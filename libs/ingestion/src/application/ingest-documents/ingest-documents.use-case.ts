@@ -8,6 +8,7 @@ import { jobId, type NewDocumentVersion } from '../../domain/document-job.js';
 import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';
+import { UNSUPPORTED_MEDIA_TYPE } from '../../domain/ingestion.errors.js';
 
 /**
  * Accepts documents into a collection (created on first use): records each as a new version, or as
@@ -40,7 +41,7 @@ export class IngestDocumentsUseCase {
           kind = detectFileKind(d.file.name, d.file.mimeType);
         } catch (error) {
           if (error instanceof UnsupportedFileError)
-            throw new AppError(ErrorCode.UnsupportedMediaType, error.message, 415);
+            throw new AppError(UNSUPPORTED_MEDIA_TYPE, error.message, 415);
           throw error;
         }
         const bytes = Buffer.from(d.file.contentBase64, 'base64');

@@ -26,6 +26,7 @@ import { IndexMaintenance } from './index-maintenance.js';
 import type { IngestionQueue } from '../../application/ingestion-queue.port.js';
 import { BATCH_SIZE, MAX_ATTEMPTS } from './in-process-ingestion.queue.js';
 import { JobBatcher } from './job-batcher.js';
+import { REDIS_PREFIX_IN_USE } from '../../domain/ingestion.errors.js';
 
 export const INGESTION_QUEUE_NAME = 'ingestion';
 const INDEX_JOB = 'index-document';
@@ -40,7 +41,6 @@ const RECONCILE_PAGE = 2_000;
 const RECONCILE_PAGES_PER_ROUND = 10;
 /** The Redis key, under REDIS_PREFIX, naming the database whose queue the prefix holds. */
 const DATABASE_MARKER = 'ragnest:database';
-export const REDIS_PREFIX_IN_USE = 'INGESTION.REDIS_PREFIX_IN_USE';
 
 interface ReindexJob {
   setId: number;

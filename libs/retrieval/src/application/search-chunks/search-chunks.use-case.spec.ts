@@ -6,7 +6,8 @@ import type {
   CollectionStats,
   ScoredChunk,
 } from '../../infrastructure/chunk-search.repository.js';
-import { DIMENSION_MISMATCH, SearchChunksUseCase } from './search-chunks.use-case.js';
+import { DIMENSION_MISMATCH } from '../../domain/retrieval.errors.js';
+import { SearchChunksUseCase } from './search-chunks.use-case.js';
 
 const collection: CollectionStats = {
   id: '1',

@@ -16,9 +16,8 @@ import {
   type ScoredChunk,
 } from '../../infrastructure/chunk-search.repository.js';
 import { explainSearch } from './search-explain.js';
+import { DIMENSION_MISMATCH, EMBEDDER_TIMEOUT } from '../../domain/retrieval.errors.js';
 
-export const DIMENSION_MISMATCH = 'RETRIEVAL.DIMENSION_MISMATCH';
-export const EMBEDDER_TIMEOUT = 'RETRIEVAL.EMBEDDER_TIMEOUT';
 /** The name a search reports in `degraded` when it answered without its dense leg. */
 export const DEGRADED_DENSE = 'dense';
 
