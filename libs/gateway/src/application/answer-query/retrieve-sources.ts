@@ -1,15 +1,15 @@
-import type {
-  QueryBody,
-  QueryExplain,
-  RetrievalPort,
-  SearchExplain,
-  SearchHit,
-  SearchRequest,
-  SearchResponse,
-  UnderstandRequest,
-  UnderstoodQuery,
+import {
+  normalizeQuery,
+  type QueryBody,
+  type QueryExplain,
+  type RetrievalPort,
+  type SearchExplain,
+  type SearchHit,
+  type SearchRequest,
+  type SearchResponse,
+  type UnderstandRequest,
+  type UnderstoodQuery,
 } from '#contracts';
-import { normalizeQuery } from '#contracts';
 import { reciprocalRankFusion } from '#search-index';
 import { searchRetrieval } from '../search/search-retrieval.js';
 import { explainCandidates, type CandidateExplain } from './query-explain.js';
