@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
-# Makes sure the services the test suite talks to are up on this machine:
-# PostgreSQL 15 with the pgvector extension, and Redis. Idempotent and quick when all is in place.
-# pgvector is not packaged for Debian bookworm, so it is built from the source package of the next
+# Makes sure the services the test suite talks to are up on this machine (Debian or Ubuntu, as root):
+# PostgreSQL with the pgvector extension, and Redis. It installs what is missing (postgresql,
+# redis-server, the distribution's pgvector package), starts both, and lets the postgres user connect
+# from localhost without a password, as TEST_DATABASE_URL's default does. Idempotent and quick when all
+# is in place; `npm test` runs it by itself when it finds the services missing.
+# Where pgvector is not packaged (Debian bookworm), it is built from the source package of the next
 # release (trixie), reusing the URI of the machine's own apt source.
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*"; }
 
 pg_major() { ls /etc/postgresql 2>/dev/null | sort -n | tail -n 1; }
+
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+install_packages() {
+  local need=()
+  [ -n "$(pg_major)" ] && command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    apt_install "${need[@]}"
+  fi
+}
 
 start_postgres() {
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
@@ -47,6 +66,13 @@ apt_uri() {
 }
 
 install_pgvector() {
+  local major
+  major=$(pg_major)
+  log "installing pgvector for PostgreSQL ${major}"
+  apt_install "postgresql-${major}-pgvector" 2>/dev/null || build_pgvector
+}
+
+build_pgvector() {
   local major uri work
   major=$(pg_major)
   uri=$(apt_uri)
@@ -62,9 +88,7 @@ Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "postgresql-server-dev-${major}" make gcc dpkg-dev >/dev/null
+  apt_install "postgresql-server-dev-${major}" make gcc dpkg-dev
   work=$(mktemp -d)
   (cd "$work" && apt-get source -qq pgvector >/dev/null 2>&1)
   local src
@@ -74,8 +98,23 @@ SRC
   rm -rf "$work"
 }
 
+allow_local_postgres() {
+  # The suite connects as postgres@127.0.0.1 with no password (TEST_DATABASE_URL's default). A fresh
+  # cluster asks for one over TCP, so localhost is trusted for that user: this is a test machine.
+  if psql "postgres://postgres@127.0.0.1:5432/postgres?connect_timeout=3" -w -qtAc 'select 1' >/dev/null 2>&1; then
+    return
+  fi
+  local hba
+  hba="/etc/postgresql/$(pg_major)/main/pg_hba.conf"
+  log "trusting the postgres user from localhost in ${hba}"
+  sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$(pg_major)" main reload
+}
+
+install_packages
 start_postgres
 start_redis
 pgvector_available || install_pgvector
 pgvector_available || { echo "pgvector did not install" >&2; exit 1; }
+allow_local_postgres
 log "PostgreSQL $(pg_major) with pgvector, and Redis, are up"

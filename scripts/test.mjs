@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: checks that the services the suite needs are reachable, stops at once with what to do if
-// not, then type-checks, builds (the CLI tests run the built binary) and runs every Vitest project.
+// `npm test`: checks that the services the suite needs are reachable. When they are not and this is a
+// Debian/Ubuntu machine on which we are root, it sets them up itself (scripts/ensure-services.sh);
+// otherwise it stops at once and says exactly what to install. Then it type-checks, builds (the CLI
+// tests run the built binary) and runs every Vitest project.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,24 +21,53 @@ function reachable(host, port) {
   });
 }
 
-const HOW = 'On Debian/Ubuntu as root, `bash scripts/ensure-services.sh` installs pgvector and starts both.';
-const missing = [];
-if (!(await reachable(pgUrl.hostname, pgUrl.port || 5432))) {
-  missing.push(`PostgreSQL is not reachable at ${pgUrl.host} (TEST_DATABASE_URL).`);
-} else {
-  const check = spawnSync(
-    'node',
-    [
-      '-e',
-      `const pg=require('pg');const c=new pg.Client(${JSON.stringify(pgUrl.toString())});c.connect().then(()=>c.query("select 1 from pg_available_extensions where name='vector'")).then(r=>{process.exit(r.rowCount?0:3)}).catch(e=>{console.error(e.message);process.exit(2)})`,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (check.status === 3) missing.push('PostgreSQL has no pgvector extension installed.');
-  else if (check.status !== 0) missing.push(`PostgreSQL refused the test connection: ${check.stderr.trim()}`);
+const HOW = `Install and start them, then run npm test again:
+- Debian/Ubuntu: sudo bash scripts/ensure-services.sh
+  (installs postgresql, redis-server and pgvector, starts both, trusts postgres@localhost)
+- macOS: brew install postgresql@17 pgvector redis && brew services start postgresql@17 && brew services start redis
+- Docker: docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust pgvector/pgvector:pg17
+          docker run -d -p 6379:6379 redis:7
+Elsewhere, point TEST_DATABASE_URL (postgres://user@host:port/db) and TEST_REDIS_URL at them.`;
+
+async function missingServices() {
+  const missing = [];
+  if (!(await reachable(pgUrl.hostname, pgUrl.port || 5432))) {
+    missing.push(`PostgreSQL is not reachable at ${pgUrl.host} (TEST_DATABASE_URL).`);
+  } else {
+    const check = spawnSync(
+      'node',
+      [
+        '-e',
+        `const pg=require('pg');const c=new pg.Client(${JSON.stringify(pgUrl.toString())});c.connect().then(()=>c.query("select 1 from pg_available_extensions where name='vector'")).then(r=>{process.exit(r.rowCount?0:3)}).catch(e=>{console.error(e.message);process.exit(2)})`,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (check.status === 3) missing.push('PostgreSQL has no pgvector extension installed.');
+    else if (check.status !== 0)
+      missing.push(`PostgreSQL refused the test connection: ${check.stderr.trim()}`);
+  }
+  if (!(await reachable(redisUrl.hostname, redisUrl.port || 6379)))
+    missing.push(`Redis is not reachable at ${redisUrl.host} (TEST_REDIS_URL).`);
+  return missing;
 }
-if (!(await reachable(redisUrl.hostname, redisUrl.port || 6379)))
-  missing.push(`Redis is not reachable at ${redisUrl.host} (TEST_REDIS_URL).`);
+
+/** ensure-services.sh sets up this machine's services, so only the default local URLs are its to fix. */
+const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+function canSetUpHere() {
+  return (
+    existsSync('/etc/debian_version') &&
+    process.getuid?.() === 0 &&
+    LOCAL.has(pgUrl.hostname) &&
+    LOCAL.has(redisUrl.hostname)
+  );
+}
+
+let missing = await missingServices();
+if (missing.length > 0 && canSetUpHere()) {
+  console.log(`npm test: ${missing.join(' ')} Setting them up with scripts/ensure-services.sh.`);
+  const setUp = spawnSync('bash', ['scripts/ensure-services.sh'], { stdio: 'inherit' });
+  missing = setUp.status === 0 ? await missingServices() : missing;
+}
 if (missing.length > 0) {
   console.error(`npm test needs real PostgreSQL + pgvector and Redis:\n- ${missing.join('\n- ')}\n${HOW}`);
   process.exit(1);

@@ -8,8 +8,8 @@ import {
   COLLECTION_NAME,
 } from '#contracts';
 import { type AppConfig, CONFIG, loadConfig, openDatabase } from '#platform';
-import { AnswerQueryHandler } from '#gateway';
-import { createApp, serve } from '../server/src/bootstrap.js';
+import { AnswerQueryUseCase } from '#gateway';
+import { createApp, serve } from '#app';
 import { compareReports, datasetName, formatComparison, parseEvalReport } from './src/compare.js';
 import { DEFAULT_EVAL_MODES, EVAL_MODES, type EvalMode, isEvalMode } from './src/eval-modes.js';
 import { evaluate, formatResults } from './src/evaluate.js';
@@ -128,7 +128,7 @@ program
   .action(async (collection: string, question: string, options: { topK: number }) => {
     const response = await withApp((app) =>
       app
-        .get(AnswerQueryHandler)
+        .get(AnswerQueryUseCase)
         .execute({ collection, query: question, topK: options.topK, mode: 'hybrid', stream: false }, 'cli'),
     );
     console.log(response.answer);

@@ -1,7 +1,7 @@
 // The search floor: the SQL that ragnest's retrieval context sends for one /rag/search, sent straight to
 // PostgreSQL from this process through a pg Pool, with no HTTP, no NestJS and no validation in between.
 // It is ragnest's own ChunkSearchRepository (from dist/), built over the pool instead of TypeORM, and the
-// steps of SearchChunksHandler mirrored: the collection row, then the dense leg, the sparse leg or both
+// steps of SearchChunksUseCase mirrored: the collection row, then the dense leg, the sparse leg or both
 // `candidates` deep in parallel (fused as the handler fuses them), then the hits' rows. The pool has the
 // server's size and session settings (postgresSessionOptions). Query vectors and terms are made
 // before timing, so the floor is the database's share of a search; API p50 / floor p50 is the rest.
@@ -34,7 +34,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
     importDist('platform/src/index.js'),
     importDist('search-index/src/index.js'),
     importDist('retrieval/src/infrastructure/chunk-search.repository.js'),
-    importDist('retrieval/src/domain/fusion.js'),
+    importDist('search-index/src/fusion/fusion.js'),
   ]);
   const config = platform.loadConfig({ ...process.env, ...serverEnv, DATABASE_URL: databaseUrl });
   const options = platform.postgresSessionOptions(config);
@@ -97,7 +97,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
     const dense = (c, vector, limit) =>
       vector.some((v) => v !== 0) ? repository.dense(c, vector, limit) : Promise.resolve([]);
 
-    /** One search as SearchChunksHandler.execute runs it, minus embedding the query. */
+    /** One search as SearchChunksUseCase.execute runs it, minus embedding the query. */
     const search = async (mode, { vector, terms }) => {
       const c = await repository.collection(collection);
       const depth = Math.max(TOP_K, config.retrieval.candidates);

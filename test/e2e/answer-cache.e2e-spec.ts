@@ -14,7 +14,7 @@ import {
   type DeploymentKind,
   parseEventStream,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * The gateway's answer cache over real sockets: the same question twice is answered once, and a change

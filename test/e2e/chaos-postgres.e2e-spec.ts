@@ -10,7 +10,7 @@ import {
   scifactAvailable,
   scifactDocuments,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * Chaos: PostgreSQL restarted (a fast shutdown, ~5 s down, started again) while ingestion runs, under

@@ -10,7 +10,7 @@ import {
   scifactAvailable,
   scifactDocuments,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * Chaos: Redis stopped for 10 s. The monolith has no Redis and does not notice. The distributed

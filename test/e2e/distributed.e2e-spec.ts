@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextName } from '#contracts';
 import { deploy, DistributedDeployment, eventually, http, type Deployment } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * The distributed deployment: one OS process per context over Redis Streams, two retrieval replicas.

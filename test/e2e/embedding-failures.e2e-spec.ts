@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, eventually, FakeEmbeddingsServer, http, TEST_REDIS_URL, type Deployment } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * An embedding provider that rate limits or fails: a 429 with Retry-After is waited out and the document

@@ -10,7 +10,7 @@ import {
   type Deployment,
   type DeploymentKind,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * `"explain": true` on /rag/search and /rag/query, in one process and with every context in its own

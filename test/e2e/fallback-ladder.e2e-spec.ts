@@ -8,7 +8,7 @@ import {
   http,
   type Deployment,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * The fallback ladder, as a client sees it: with the embedder down, search answers from BM25 alone and

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, eventually, http, parseEventStream, type Deployment, type DeploymentKind } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /** Every endpoint of the HTTP API over real sockets, good input and bad. */
 describe.each<DeploymentKind>(['postgres', 'pglite', 'distributed'])('HTTP API on %s', (kind) => {

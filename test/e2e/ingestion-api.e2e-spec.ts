@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, eventually, http, type Deployment, type DeploymentKind } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * The ingestion endpoints around a document's life over real sockets: listing with keyset paging,

@@ -10,7 +10,7 @@ import {
   type DeploymentKind,
   type SseEvent,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * Following a job as server-sent events over real sockets: its stages while it is processed, then how it

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { RETRIEVAL_PORT, type RetrievalPort } from '#contracts';
 import { eventually, http, startTestApp, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * Query understanding with an LLM, over real sockets: a conversation condensed into one standalone

@@ -14,7 +14,7 @@ import {
   TEST_SERVER_URL,
   type TestApp,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * Issue 16: no document left behind, whatever happens to the queue. The monolith runs BullMQ on a Redis

@@ -10,7 +10,7 @@ import {
   type TestApp,
   type TestDatabase,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 const DOCS = Array.from({ length: 120 }, (_, i) => ({
   id: `d${i}`,

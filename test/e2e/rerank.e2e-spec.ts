@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deploy, eventually, FakeRerankServer, http, type Deployment, type DeploymentKind } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * POST /rag/query with a cross-encoder behind TEI's rerank API (a fake one, over real HTTP): the sources

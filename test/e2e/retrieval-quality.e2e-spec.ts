@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { SCIFACT_DIR, scifactAvailable, startTestApp, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 import type { EvalMode } from '../../apps/cli/src/eval-modes.js';
 import { evaluate, formatResults, type ModeResult } from '../../apps/cli/src/evaluate.js';
 

@@ -10,7 +10,7 @@ import {
   type DeploymentKind,
   type SseEvent,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 const TOKEN_DELAY_MS = 150;
 

@@ -15,7 +15,7 @@ import {
   startTestApp,
   type TestApp,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 import { chunkTerms } from '../../libs/ingestion/src/domain/indexed-terms.js';
 
 const QRELS = join(SCIFACT_DIR, 'qrels', 'test.tsv');

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { INGESTION_PORT, type IngestionPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { startTestApp, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * A bulk load is never idle until it ends, so the idle-time VACUUM ANALYZE comes too late for it: the

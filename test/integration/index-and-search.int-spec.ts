@@ -9,7 +9,7 @@ import {
 import { INGESTION_QUEUE, TITLE_WEIGHT, type IngestionQueue } from '#ingestion';
 import { englishAnalyzer, termFrequencies } from '#platform';
 import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 
 /**
  * The index through the contexts' ports, on real PostgreSQL + pgvector and on embedded PGlite: the

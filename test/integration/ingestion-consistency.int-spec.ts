@@ -3,8 +3,8 @@ import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
-import { DocumentRepository } from '../../libs/ingestion/src/infrastructure/document.repository.js';
+import { createApp } from '#app';
+import { JobStateRepository } from '../../libs/ingestion/src/infrastructure/job-state.repository.js';
 import { LexicalMaintenance } from '../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js';
 
 /**
@@ -176,7 +176,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
 
     // Folded into one row (maintenance may be folding at the same moment: a second pass then finishes).
     const deltaRows = async () => {
-      await t.app.get(DocumentRepository).compactStatusCounts();
+      await t.app.get(JobStateRepository).compactStatusCounts();
       const [{ rows }] = await db.query(
         `SELECT count(*)::int AS rows FROM document_status_deltas x JOIN collections c ON c.id = x.collection_id
           WHERE c.name = 'counted'`,

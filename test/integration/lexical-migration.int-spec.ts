@@ -11,7 +11,7 @@ import {
   type DatabaseKind,
   type TestApp,
 } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 import { LexicalMaintenance } from '../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js';
 import { COLLECTION_STATS_TTL_MS } from '../../libs/retrieval/src/infrastructure/chunk-search.repository.js';
 

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { eventually, startTestApp, type DatabaseKind, type TestApp } from '#testing';
-import { createApp } from '../../apps/server/src/bootstrap.js';
+import { createApp } from '#app';
 import { IndexMaintenance } from '../../libs/ingestion/src/infrastructure/queue/index-maintenance.js';
 
 /**

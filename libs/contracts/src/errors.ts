@@ -1,6 +1,9 @@
 /**
  * Errors that cross a boundary carry a stable code `CONTEXT.REASON` and the HTTP status they map to.
  * The same object travels over any transport, so a client sees the same error in every deployment.
+ *
+ * ErrorCode holds the codes the platform and several contexts share; each context's own codes are in
+ * its catalogue (libs/<context>/src/domain/<context>.errors.ts).
  */
 export const ErrorCode = {
   ValidationFailed: 'GATEWAY.VALIDATION_FAILED',
@@ -8,16 +11,8 @@ export const ErrorCode = {
   NotFound: 'GATEWAY.NOT_FOUND',
   Internal: 'GATEWAY.INTERNAL',
   Overloaded: 'GATEWAY.OVERLOADED',
-  CollectionNotFound: 'INGESTION.COLLECTION_NOT_FOUND',
-  DocumentNotFound: 'INGESTION.DOCUMENT_NOT_FOUND',
-  UnsupportedMediaType: 'INGESTION.UNSUPPORTED_MEDIA_TYPE',
-  UnreadableFile: 'INGESTION.UNREADABLE_FILE',
-  EmptyDocument: 'INGESTION.EMPTY_DOCUMENT',
-  DimensionMismatch: 'INGESTION.DIMENSION_MISMATCH',
   InvalidFilter: 'RETRIEVAL.INVALID_FILTER',
   RetrievalUnavailable: 'RETRIEVAL.UNAVAILABLE',
-  EmbeddingsUnavailable: 'EMBEDDINGS.UNAVAILABLE',
-  GenerationUnavailable: 'GENERATION.UNAVAILABLE',
   TransportTimeout: 'TRANSPORT.TIMEOUT',
   TransportUnavailable: 'TRANSPORT.UNAVAILABLE',
   TransportNoReplica: 'TRANSPORT.NO_REPLICA',

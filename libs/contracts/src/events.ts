@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CollectionName } from './dto.js';
+import { CollectionName } from './dto/index.js';
 
 /**
  * Domain events: facts a context announces once they have happened, for any process to react to (the

@@ -22,7 +22,7 @@ import type {
   SearchResponse,
   UnderstandRequest,
   UnderstoodQuery,
-} from './dto.js';
+} from './dto/index.js';
 
 /**
  * The ports through which the gateway (and any other caller) reaches a context. Whether the call stays

@@ -1,13 +1,11 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { CONFIG, type AppConfig } from '#platform';
-import {
-  AnswerCache,
-  AnswerCacheInvalidator,
-  MemoryAnswerCache,
-  RedisAnswerCache,
-} from './application/answer-query/answer-cache.js';
-import { AnswerQueryHandler } from './application/answer-query/answer-query.query-handler.js';
+import { AnswerCacheInvalidator } from './application/answer-query/answer-cache.invalidator.js';
+import { AnswerCache } from './application/answer-query/answer-cache.port.js';
+import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.cache.js';
+import { RedisAnswerCache } from './infrastructure/answer-cache/redis-answer.cache.js';
+import { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
 import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
@@ -30,7 +28,7 @@ import { SearchHttpController } from './interface/search.http.controller.js';
   ],
   controllers: [CollectionsHttpController, JobsHttpController, SearchHttpController, QueryHttpController],
   providers: [
-    AnswerQueryHandler,
+    AnswerQueryUseCase,
     {
       provide: AnswerCache,
       inject: [CONFIG],

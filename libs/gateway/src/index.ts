@@ -2,4 +2,4 @@
 export { GatewayModule } from './gateway.module.js';
 export { mountOpenApi, buildOpenApi } from './interface/openapi.js';
 export { serverTiming } from './interface/query.http.controller.js';
-export { AnswerQueryHandler } from './application/answer-query/answer-query.query-handler.js';
+export { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '#platform';
-import { ExtractiveGenerator } from './domain/extractive.generator.js';
+import { ExtractiveGenerator } from '#extractive-answer';
 import { createGenerator } from './generation.module.js';
 import { AnthropicChatGenerator } from './infrastructure/anthropic-chat.generator.js';
 import { OllamaChatGenerator } from './infrastructure/ollama-chat.generator.js';

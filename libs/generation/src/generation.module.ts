@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
-import { GenerateAnswerHandler } from './application/generate-answer/generate-answer.command-handler.js';
-import { StreamAnswerHandler } from './application/stream-answer/stream-answer.query-handler.js';
-import { ExtractiveGenerator } from './domain/extractive.generator.js';
+import { GenerateAnswerUseCase } from './application/generate-answer/generate-answer.use-case.js';
+import { StreamAnswerUseCase } from './application/stream-answer/stream-answer.use-case.js';
+import { ExtractiveGenerator } from '#extractive-answer';
 import { GENERATOR, type Generator } from './domain/generator.js';
 import type { ChatGeneratorOptions } from './infrastructure/chat-model.generator.js';
 import { GenerationMessageController } from './interface/generation.message.controller.js';
@@ -43,8 +43,8 @@ export async function createGenerator(config: AppConfig['llm']): Promise<Generat
 @Module({
   controllers: [GenerationMessageController],
   providers: [
-    GenerateAnswerHandler,
-    StreamAnswerHandler,
+    GenerateAnswerUseCase,
+    StreamAnswerUseCase,
     { provide: GENERATOR, inject: [CONFIG], useFactory: (config: AppConfig) => createGenerator(config.llm) },
   ],
 })

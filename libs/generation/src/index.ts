@@ -1,11 +1,2 @@
-/** Generation's public surface. Callers reach it through GENERATION_PORT. */
-export { GenerationModule, createGenerator } from './generation.module.js';
-export { ExtractiveGenerator } from './domain/extractive.generator.js';
-export {
-  GENERATOR,
-  GenerationError,
-  NO_SOURCES_ANSWER,
-  UNANSWERABLE_ANSWER,
-  type GenerationFailure,
-  type Generator,
-} from './domain/generator.js';
+/** Generation's public surface: its module. Callers reach it through GENERATION_PORT. */
+export { GenerationModule } from './generation.module.js';

@@ -1,4 +1,4 @@
 /** Ingestion's public surface: its module and the queue handle (to wait for ingestion to finish). */
 export { IngestionModule } from './ingestion.module.js';
-export { INGESTION_QUEUE, type IngestionQueue } from './infrastructure/queue/ingestion-queue.js';
+export { INGESTION_QUEUE, type IngestionQueue } from './application/ingestion-queue.port.js';
 export { TITLE_WEIGHT } from './domain/indexed-terms.js';

@@ -1,24 +1,29 @@
 import { Module } from '@nestjs/common';
 import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule, READINESS_REPORT } from '#platform';
 import { LexicalIndex } from '#search-index';
-import { DeleteDocumentHandler } from './application/delete-document/delete-document.command-handler.js';
-import { GetCollectionHandler } from './application/get-collection/get-collection.query-handler.js';
-import { GetDocumentHandler } from './application/get-document/get-document.query-handler.js';
-import { GetJobHandler } from './application/get-job/get-job.query-handler.js';
-import { IndexDocumentsHandler } from './application/index-documents/index-documents.command-handler.js';
-import { IngestDocumentsHandler } from './application/ingest-documents/ingest-documents.command-handler.js';
-import { ListDocumentsHandler } from './application/list-documents/list-documents.query-handler.js';
-import { ReindexCollectionHandler } from './application/reindex-collection/reindex-collection.command-handler.js';
+import { DeleteDocumentUseCase } from './application/delete-document/delete-document.use-case.js';
+import { GetCollectionUseCase } from './application/get-collection/get-collection.use-case.js';
+import { GetDocumentUseCase } from './application/get-document/get-document.use-case.js';
+import { GetJobUseCase } from './application/get-job/get-job.use-case.js';
+import { IndexDocumentsUseCase } from './application/index-documents/index-documents.use-case.js';
+import { IngestDocumentsUseCase } from './application/ingest-documents/ingest-documents.use-case.js';
+import { ListDocumentsUseCase } from './application/list-documents/list-documents.use-case.js';
+import { ReindexCollectionUseCase } from './application/reindex-collection/reindex-collection.use-case.js';
 import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
-import { RetryDocumentHandler } from './application/retry-document/retry-document.command-handler.js';
+import { RetryDocumentUseCase } from './application/retry-document/retry-document.use-case.js';
 import { DocumentJobsRepository } from './infrastructure/document-jobs.repository.js';
-import { DocumentRepository } from './infrastructure/document.repository.js';
+import { ChunkRepository } from './infrastructure/chunk.repository.js';
+import { CollectionRepository } from './infrastructure/collection.repository.js';
+import { DocumentVersionRepository } from './infrastructure/document-version.repository.js';
+import { IngestionViewRepository } from './infrastructure/ingestion-views.repository.js';
+import { JobStateRepository } from './infrastructure/job-state.repository.js';
 import { EmbeddingSetRepository } from './infrastructure/embedding-set.repository.js';
 import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
 import { IngestionReadinessReport } from './infrastructure/ingestion.readiness-report.js';
 import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
 import { LexicalMaintenance } from './infrastructure/queue/lexical-maintenance.js';
-import { INGESTION_QUEUE, InProcessIngestionQueue } from './infrastructure/queue/ingestion-queue.js';
+import { INGESTION_QUEUE } from './application/ingestion-queue.port.js';
+import { InProcessIngestionQueue } from './infrastructure/queue/in-process-ingestion.queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
 
 /** Ingestion owns collections, documents and the write side of the index (extract → chunk → embed → index). */
@@ -26,7 +31,11 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
   imports: [DatabaseModule, EmbeddingsModule],
   controllers: [IngestionMessageController],
   providers: [
-    DocumentRepository,
+    CollectionRepository,
+    DocumentVersionRepository,
+    JobStateRepository,
+    ChunkRepository,
+    IngestionViewRepository,
     DocumentJobsRepository,
     EmbeddingSetRepository,
     IngestionReadinessReport,
@@ -35,32 +44,32 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     LexicalIndex,
     LexicalMaintenance,
     ReindexRunner,
-    ReindexCollectionHandler,
-    IngestDocumentsHandler,
-    IndexDocumentsHandler,
-    GetCollectionHandler,
-    GetDocumentHandler,
-    DeleteDocumentHandler,
-    ListDocumentsHandler,
-    RetryDocumentHandler,
-    GetJobHandler,
+    ReindexCollectionUseCase,
+    IngestDocumentsUseCase,
+    IndexDocumentsUseCase,
+    GetCollectionUseCase,
+    GetDocumentUseCase,
+    DeleteDocumentUseCase,
+    ListDocumentsUseCase,
+    RetryDocumentUseCase,
+    GetJobUseCase,
     {
       // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
       provide: INGESTION_QUEUE,
       inject: [
         CONFIG,
-        DocumentRepository,
+        JobStateRepository,
         DocumentJobsRepository,
-        IndexDocumentsHandler,
+        IndexDocumentsUseCase,
         EmbeddingSetRepository,
         ReindexRunner,
         IndexMaintenance,
       ],
       useFactory: (
         config: AppConfig,
-        repository: DocumentRepository,
+        repository: JobStateRepository,
         jobs: DocumentJobsRepository,
-        handler: IndexDocumentsHandler,
+        handler: IndexDocumentsUseCase,
         sets: EmbeddingSetRepository,
         runner: ReindexRunner,
         maintenance: IndexMaintenance,

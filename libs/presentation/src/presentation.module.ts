@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { PresentAnswerHandler } from './application/present-answer/present-answer.query-handler.js';
+import { PresentAnswerUseCase } from './application/present-answer/present-answer.use-case.js';
 import { PresentationMessageController } from './interface/presentation.message.controller.js';
 
 /** Presentation: post-processing of answers (citations checked, renumbered and listed). */
-@Module({ controllers: [PresentationMessageController], providers: [PresentAnswerHandler] })
+@Module({ controllers: [PresentationMessageController], providers: [PresentAnswerUseCase] })
 export class PresentationModule {}

@@ -1,3 +1,2 @@
 /** Query understanding's public surface. Callers reach it through QUERY_UNDERSTANDING_PORT. */
 export { QueryUnderstandingModule } from './query-understanding.module.js';
-export { normalizeQuery } from './domain/normalize-query.js';

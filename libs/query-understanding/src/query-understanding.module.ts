@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
-import { UnderstandQueryHandler } from './application/understand-query/understand-query.query-handler.js';
+import { UnderstandQueryUseCase } from './application/understand-query/understand-query.use-case.js';
 import { CHAT_MODEL } from './domain/chat-model.js';
 import { createChatModel } from './infrastructure/openai-chat.model.js';
 import { QueryUnderstandingMessageController } from './interface/query-understanding.message.controller.js';
@@ -12,7 +12,7 @@ import { QueryUnderstandingMessageController } from './interface/query-understan
 @Module({
   controllers: [QueryUnderstandingMessageController],
   providers: [
-    UnderstandQueryHandler,
+    UnderstandQueryUseCase,
     { provide: CHAT_MODEL, inject: [CONFIG], useFactory: (config: AppConfig) => createChatModel(config.llm) },
   ],
 })

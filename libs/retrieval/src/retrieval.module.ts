@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig, DatabaseModule, EmbeddingsModule, englishAnalyzer } from '#platform';
 import { LexicalIndex } from '#search-index';
-import { RerankHitsHandler } from './application/rerank-hits/rerank-hits.command-handler.js';
-import { SearchChunksHandler } from './application/search-chunks/search-chunks.query-handler.js';
+import { RerankHitsUseCase } from './application/rerank-hits/rerank-hits.use-case.js';
+import { SearchChunksUseCase } from './application/search-chunks/search-chunks.use-case.js';
 import { MmrReranker } from './domain/mmr.reranker.js';
 import { RERANKER, type Reranker } from './domain/reranker.js';
 import { ChunkSearchRepository } from './infrastructure/chunk-search.repository.js';
@@ -28,8 +28,8 @@ export function createReranker(config: AppConfig['rerank']): Reranker {
   providers: [
     ChunkSearchRepository,
     LexicalIndex,
-    SearchChunksHandler,
-    RerankHitsHandler,
+    SearchChunksUseCase,
+    RerankHitsUseCase,
     { provide: RERANKER, inject: [CONFIG], useFactory: (config: AppConfig) => createReranker(config.rerank) },
   ],
 })

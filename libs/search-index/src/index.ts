@@ -7,3 +7,4 @@ export * from './lexical/posting-block.js';
 export * from './lexical/block-max-top-k.js';
 export * from './lexical/lexical-index.store.js';
 export * from './lexical/lexical-index.js';
+export * from './fusion/fusion.js';

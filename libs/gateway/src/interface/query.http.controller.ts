@@ -2,13 +2,13 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryBody, type QueryResponse, type QueryTimings } from '#contracts';
 import { toAppError, ZodValidationPipe } from '#platform';
-import type { AnswerCacheStatus } from '../application/answer-query/answer-cache.js';
-import { AnswerQueryHandler } from '../application/answer-query/answer-query.query-handler.js';
+import type { AnswerCacheStatus } from '../application/answer-query/answer-cache.port.js';
+import { AnswerQueryUseCase } from '../application/answer-query/answer-query.use-case.js';
 import { openEventStream, sseFrame } from './sse.js';
 
 @Controller('rag')
 export class QueryHttpController {
-  constructor(private readonly answer: AnswerQueryHandler) {}
+  constructor(private readonly answer: AnswerQueryUseCase) {}
 
   @Post('query')
   @HttpCode(200)

@@ -14,10 +14,6 @@ export interface Generator {
 
 export const GENERATOR = Symbol('Generator');
 
-/** Shared by every generator so that callers see the same wording whichever model answered. */
-export const NO_SOURCES_ANSWER = 'No sources were found for this question.';
-export const UNANSWERABLE_ANSWER = 'The sources do not contain an answer to this question.';
-
 export type GenerationFailure =
   /** The model replied with no text: a malfunction, not a finding that the sources lack the answer. */
   | 'empty-answer'

@@ -1,7 +1,8 @@
 import type { GenerationSource } from '#contracts';
 import { describe, expect, it } from 'vitest';
 import { TiktokenCounter } from '../infrastructure/tiktoken.counter.js';
-import { GenerationError, UNANSWERABLE_ANSWER } from './generator.js';
+import { UNANSWERABLE_ANSWER } from '#contracts';
+import { GenerationError } from './generator.js';
 import {
   buildGroundedPrompt,
   SYSTEM_PROMPT,

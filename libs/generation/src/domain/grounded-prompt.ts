@@ -4,7 +4,8 @@
  * context window, best first.
  */
 import type { GenerateRequest, GenerationSource } from '#contracts';
-import { GenerationError, UNANSWERABLE_ANSWER } from './generator.js';
+import { UNANSWERABLE_ANSWER } from '#contracts';
+import { GenerationError } from './generator.js';
 
 export const SYSTEM_PROMPT = [
   'You answer questions using only the numbered sources provided by the user.',

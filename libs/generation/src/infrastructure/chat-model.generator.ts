@@ -7,7 +7,8 @@
 import type { GenerateRequest, GenerateResponse } from '#contracts';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { HumanMessage, SystemMessage, type AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
-import { GenerationError, NO_SOURCES_ANSWER, type Generator } from '../domain/generator.js';
+import { NO_SOURCES_ANSWER } from '#contracts';
+import { GenerationError, type Generator } from '../domain/generator.js';
 import { buildGroundedPrompt, type TokenCounter } from '../domain/grounded-prompt.js';
 import { TiktokenCounter } from './tiktoken.counter.js';
 

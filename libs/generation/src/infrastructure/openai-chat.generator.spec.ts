@@ -1,7 +1,7 @@
 import type { GenerateRequest } from '#contracts';
 import { FakeLlmServer, llmReply } from '#testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { NO_SOURCES_ANSWER } from '../domain/generator.js';
+import { NO_SOURCES_ANSWER } from '#contracts';
 import { SYSTEM_PROMPT } from '../domain/grounded-prompt.js';
 import { OpenAIChatGenerator } from './openai-chat.generator.js';
 

@@ -3,14 +3,14 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Observable } from 'rxjs';
 import { GenerateRequest, Pattern, type AnswerToken, type GenerateResponse } from '#contracts';
 import { ZodValidationPipe } from '#platform';
-import { GenerateAnswerHandler } from '../application/generate-answer/generate-answer.command-handler.js';
-import { StreamAnswerHandler } from '../application/stream-answer/stream-answer.query-handler.js';
+import { GenerateAnswerUseCase } from '../application/generate-answer/generate-answer.use-case.js';
+import { StreamAnswerUseCase } from '../application/stream-answer/stream-answer.use-case.js';
 
 @Controller()
 export class GenerationMessageController {
   constructor(
-    private readonly generate: GenerateAnswerHandler,
-    private readonly streamAnswer: StreamAnswerHandler,
+    private readonly generate: GenerateAnswerUseCase,
+    private readonly streamAnswer: StreamAnswerUseCase,
   ) {}
 
   @MessagePattern(Pattern.GenerationGenerate)

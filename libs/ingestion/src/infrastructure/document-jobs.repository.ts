@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { DocumentJob } from './document.repository.js';
+import type { DocumentJob } from '../domain/document-job.js';
 
 /** A pending document as the reconciler sees it: its version, its token, and how long it has sat still. */
 export interface PendingDocument extends DocumentJob {
@@ -36,7 +36,7 @@ const FIRST: PendingCursor = {
 /**
  * What the queue needs of the documents table to keep the database and the queue in agreement (issue
  * 16): this database's instance id, pages of pending documents for the reconciler, fresh queue tokens,
- * and the stall report. Apart from DocumentRepository, which the index write path is being reworked in.
+ * and the stall report. Apart from JobStateRepository, which moves versions through the pipeline.
  * Every query reads the partial index of pending documents (see the queue-jobs migration).
  */
 @Injectable()

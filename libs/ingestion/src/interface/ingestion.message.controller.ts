@@ -16,26 +16,26 @@ import {
   type RetriedDocument,
 } from '#contracts';
 import { ZodValidationPipe } from '#platform';
-import { DeleteDocumentHandler } from '../application/delete-document/delete-document.command-handler.js';
-import { GetCollectionHandler } from '../application/get-collection/get-collection.query-handler.js';
-import { GetDocumentHandler } from '../application/get-document/get-document.query-handler.js';
-import { GetJobHandler } from '../application/get-job/get-job.query-handler.js';
-import { IngestDocumentsHandler } from '../application/ingest-documents/ingest-documents.command-handler.js';
-import { ListDocumentsHandler } from '../application/list-documents/list-documents.query-handler.js';
-import { ReindexCollectionHandler } from '../application/reindex-collection/reindex-collection.command-handler.js';
-import { RetryDocumentHandler } from '../application/retry-document/retry-document.command-handler.js';
+import { DeleteDocumentUseCase } from '../application/delete-document/delete-document.use-case.js';
+import { GetCollectionUseCase } from '../application/get-collection/get-collection.use-case.js';
+import { GetDocumentUseCase } from '../application/get-document/get-document.use-case.js';
+import { GetJobUseCase } from '../application/get-job/get-job.use-case.js';
+import { IngestDocumentsUseCase } from '../application/ingest-documents/ingest-documents.use-case.js';
+import { ListDocumentsUseCase } from '../application/list-documents/list-documents.use-case.js';
+import { ReindexCollectionUseCase } from '../application/reindex-collection/reindex-collection.use-case.js';
+import { RetryDocumentUseCase } from '../application/retry-document/retry-document.use-case.js';
 
 @Controller()
 export class IngestionMessageController {
   constructor(
-    private readonly ingest: IngestDocumentsHandler,
-    private readonly getCollection: GetCollectionHandler,
-    private readonly getDocument: GetDocumentHandler,
-    private readonly deleteDocument: DeleteDocumentHandler,
-    private readonly listDocuments: ListDocumentsHandler,
-    private readonly retryDocument: RetryDocumentHandler,
-    private readonly getJob: GetJobHandler,
-    private readonly reindexCollection: ReindexCollectionHandler,
+    private readonly ingest: IngestDocumentsUseCase,
+    private readonly getCollection: GetCollectionUseCase,
+    private readonly getDocument: GetDocumentUseCase,
+    private readonly deleteDocument: DeleteDocumentUseCase,
+    private readonly listDocuments: ListDocumentsUseCase,
+    private readonly retryDocument: RetryDocumentUseCase,
+    private readonly getJob: GetJobUseCase,
+    private readonly reindexCollection: ReindexCollectionUseCase,
   ) {}
 
   @MessagePattern(Pattern.IngestionIngest)

@@ -16,7 +16,7 @@ import { AppExceptionFilter, toAppError } from './app-exception.filter.js';
 
 describe('toAppError', () => {
   it('returns an AppError as is', () => {
-    const error = new AppError(ErrorCode.CollectionNotFound, 'no collection docs', 404, { name: 'docs' });
+    const error = new AppError('INGESTION.COLLECTION_NOT_FOUND', 'no collection docs', 404, { name: 'docs' });
     expect(toAppError(error)).toBe(error);
   });
 
@@ -201,7 +201,7 @@ describe('AppExceptionFilter', () => {
     const filter = new AppExceptionFilter();
 
     const ours = filter.catch(
-      AppError.notFound(ErrorCode.DocumentNotFound, 'no doc'),
+      AppError.notFound('INGESTION.DOCUMENT_NOT_FOUND', 'no doc'),
       host,
     ) as Observable<unknown>;
     await expect(firstValueFrom(ours)).rejects.toEqual({

@@ -2,11 +2,11 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Pattern, PresentRequest, type PresentResponse } from '#contracts';
 import { ZodValidationPipe } from '#platform';
-import { PresentAnswerHandler } from '../application/present-answer/present-answer.query-handler.js';
+import { PresentAnswerUseCase } from '../application/present-answer/present-answer.use-case.js';
 
 @Controller()
 export class PresentationMessageController {
-  constructor(private readonly present: PresentAnswerHandler) {}
+  constructor(private readonly present: PresentAnswerUseCase) {}
 
   @MessagePattern(Pattern.PresentationPresent)
   onPresent(

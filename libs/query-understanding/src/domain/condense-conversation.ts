@@ -1,7 +1,6 @@
-import { QUERY_MAX_CHARS, type ChatTurn } from '#contracts';
+import { normalizeQuery, QUERY_MAX_CHARS, type ChatTurn } from '#contracts';
 import { STOP_WORD_LANGUAGES, STOP_WORDS } from './stop-words.js';
 import { detectLanguage, stopWordsOf } from './detect-language.js';
-import { normalizeQuery } from './normalize-query.js';
 
 /**
  * The deterministic way to make a follow-up question stand alone, used when no LLM is configured or the

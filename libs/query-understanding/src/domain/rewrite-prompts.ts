@@ -1,5 +1,4 @@
-import { QUERY_MAX_CHARS, type ChatTurn } from '#contracts';
-import { normalizeQuery } from './normalize-query.js';
+import { normalizeQuery, QUERY_MAX_CHARS, type ChatTurn } from '#contracts';
 
 /**
  * What query understanding asks an LLM, and how strictly it reads the replies. A model may number its

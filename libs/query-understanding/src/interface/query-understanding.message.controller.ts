@@ -2,11 +2,11 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Pattern, UnderstandRequest, type UnderstoodQuery } from '#contracts';
 import { ZodValidationPipe } from '#platform';
-import { UnderstandQueryHandler } from '../application/understand-query/understand-query.query-handler.js';
+import { UnderstandQueryUseCase } from '../application/understand-query/understand-query.use-case.js';
 
 @Controller()
 export class QueryUnderstandingMessageController {
-  constructor(private readonly understand: UnderstandQueryHandler) {}
+  constructor(private readonly understand: UnderstandQueryUseCase) {}
 
   @MessagePattern(Pattern.QueryUnderstand)
   onUnderstand(

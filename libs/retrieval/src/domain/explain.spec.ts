@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explainHits } from './explain.js';
-import { reciprocalRankFusion, relativeScoreFusion } from './fusion.js';
+import { reciprocalRankFusion, relativeScoreFusion } from '#search-index';
 
 const sparse = [
   { id: 'c', score: 3.25 },

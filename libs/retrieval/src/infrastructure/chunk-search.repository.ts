@@ -4,6 +4,7 @@ import { AppError, type Filter, type Metadata, type SearchHit } from '#contracts
 import { CONFIG, type AppConfig, toVectorLiteral, vectorDistanceSql, vectorSetSql } from '#platform';
 import { LexicalIndex, type LexicalLayout } from '#search-index';
 import { compileFilter } from './filter-sql.js';
+import { COLLECTION_NOT_FOUND } from '../domain/retrieval.errors.js';
 
 export interface CollectionStats {
   id: string;
@@ -24,8 +25,6 @@ export interface ScoredChunk {
   /** Sparse hits: the BM25 score of each query term the chunk has, by term. */
   terms?: Record<string, number>;
 }
-
-export const COLLECTION_NOT_FOUND = 'RETRIEVAL.COLLECTION_NOT_FOUND';
 
 /**
  * How long a collection's statistics are reused before they are read again. It saves every search a

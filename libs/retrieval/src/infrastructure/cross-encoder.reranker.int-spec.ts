@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SearchHit } from '#contracts';
 import { FakeRerankServer, lexicalOverlap } from '#testing';
-import { CrossEncoderReranker, RERANK_FAILED, type RerankDialect } from './cross-encoder.reranker.js';
+import { RERANK_FAILED } from '../domain/retrieval.errors.js';
+import { CrossEncoderReranker, type RerankDialect } from './cross-encoder.reranker.js';
 
 /** The cross-encoder reranker against a real HTTP server speaking each dialect, good replies and bad. */
 describe.each<RerankDialect>(['tei', 'cohere'])('CrossEncoderReranker, %s dialect', (dialect) => {

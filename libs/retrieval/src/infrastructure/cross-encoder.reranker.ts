@@ -15,8 +15,7 @@
  */
 import { AppError, type SearchHit } from '#contracts';
 import type { Reranker } from '../domain/reranker.js';
-
-export const RERANK_FAILED = 'RETRIEVAL.RERANK_FAILED';
+import { RERANK_FAILED } from '../domain/retrieval.errors.js';
 
 export type RerankDialect = 'tei' | 'cohere';
 

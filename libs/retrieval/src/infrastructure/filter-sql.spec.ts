@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, type Filter } from '#contracts';
-import { compileFilter, INVALID_FILTER } from './filter-sql.js';
+import { INVALID_FILTER } from '../domain/retrieval.errors.js';
+import { compileFilter } from './filter-sql.js';
 
 /**
  * The filter compiler's output: the SQL shape and the bound parameters. What the SQL matches is checked

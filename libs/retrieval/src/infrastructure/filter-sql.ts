@@ -1,4 +1,5 @@
 import { AppError, type Filter, type FilterOperators, type Scalar } from '#contracts';
+import { INVALID_FILTER } from '../domain/retrieval.errors.js';
 
 /**
  * Compiles the contract's metadata filter into a SQL predicate on `c.metadata` (jsonb). Values and
@@ -13,8 +14,6 @@ export interface CompiledFilter {
   sql: string;
   params: unknown[];
 }
-
-export const INVALID_FILTER = 'RETRIEVAL.INVALID_FILTER';
 
 const RANGE_OPS = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' } as const;
 

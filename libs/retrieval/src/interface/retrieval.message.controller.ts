@@ -2,14 +2,14 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Pattern, RerankRequest, SearchRequest, type RerankResponse, type SearchResponse } from '#contracts';
 import { ZodValidationPipe } from '#platform';
-import { RerankHitsHandler } from '../application/rerank-hits/rerank-hits.command-handler.js';
-import { SearchChunksHandler } from '../application/search-chunks/search-chunks.query-handler.js';
+import { RerankHitsUseCase } from '../application/rerank-hits/rerank-hits.use-case.js';
+import { SearchChunksUseCase } from '../application/search-chunks/search-chunks.use-case.js';
 
 @Controller()
 export class RetrievalMessageController {
   constructor(
-    private readonly search: SearchChunksHandler,
-    private readonly rerank: RerankHitsHandler,
+    private readonly search: SearchChunksUseCase,
+    private readonly rerank: RerankHitsUseCase,
   ) {}
 
   @MessagePattern(Pattern.RetrievalSearch)

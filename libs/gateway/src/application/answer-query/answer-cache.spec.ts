@@ -6,15 +6,10 @@ import {
   QueryBody,
   type SearchHit,
 } from '#contracts';
-import {
-  AnswerCacheInvalidator,
-  answerGenerationKey,
-  answerKeys,
-  MemoryAnswerCache,
-  questionHash,
-  requestHash,
-  type CachedAnswer,
-} from './answer-cache.js';
+import { MemoryAnswerCache } from '../../infrastructure/answer-cache/memory-answer.cache.js';
+import { answerGenerationKey, answerKeys, questionHash, requestHash } from './answer-cache-keys.js';
+import { AnswerCacheInvalidator } from './answer-cache.invalidator.js';
+import type { CachedAnswer } from './answer-cache.port.js';
 
 const body = (fields: Record<string, unknown> = {}): QueryBody =>
   QueryBody.parse({ collection: 'papers', query: 'does aspirin prevent stroke?', ...fields });

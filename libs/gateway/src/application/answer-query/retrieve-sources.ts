@@ -1,16 +1,16 @@
-import type {
-  QueryBody,
-  QueryExplain,
-  RetrievalPort,
-  SearchExplain,
-  SearchHit,
-  SearchRequest,
-  SearchResponse,
-  UnderstandRequest,
-  UnderstoodQuery,
+import {
+  normalizeQuery,
+  type QueryBody,
+  type QueryExplain,
+  type RetrievalPort,
+  type SearchExplain,
+  type SearchHit,
+  type SearchRequest,
+  type SearchResponse,
+  type UnderstandRequest,
+  type UnderstoodQuery,
 } from '#contracts';
-import { normalizeQuery } from '#query-understanding';
-import { reciprocalRankFusion } from '#retrieval';
+import { reciprocalRankFusion } from '#search-index';
 import { searchRetrieval } from '../search/search-retrieval.js';
 import { explainCandidates, type CandidateExplain } from './query-explain.js';
 

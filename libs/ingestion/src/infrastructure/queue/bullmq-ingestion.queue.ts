@@ -10,20 +10,23 @@ import { Redis } from 'ioredis';
 import { AppError } from '#contracts';
 import { CONFIG, type AppConfig, transientFailure } from '#platform';
 import {
-  IndexDocumentsHandler,
+  IndexDocumentsUseCase,
   TransientIndexingError,
-} from '../../application/index-documents/index-documents.command-handler.js';
+} from '../../application/index-documents/index-documents.use-case.js';
 import { ReindexRunner } from '../../application/reindex-collection/reindex-runner.js';
 import {
   DocumentJobsRepository,
   type PendingCursor,
   type PendingDocument,
 } from '../document-jobs.repository.js';
-import { DocumentRepository, type DocumentJob } from '../document.repository.js';
+import type { DocumentJob } from '../../domain/document-job.js';
+import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { IndexMaintenance } from './index-maintenance.js';
-import { BATCH_SIZE, MAX_ATTEMPTS, type IngestionQueue } from './ingestion-queue.js';
+import type { IngestionQueue } from '../../application/ingestion-queue.port.js';
+import { BATCH_SIZE, MAX_ATTEMPTS } from './in-process-ingestion.queue.js';
 import { JobBatcher } from './job-batcher.js';
+import { REDIS_PREFIX_IN_USE } from '../../domain/ingestion.errors.js';
 
 export const INGESTION_QUEUE_NAME = 'ingestion';
 const INDEX_JOB = 'index-document';
@@ -38,7 +41,6 @@ const RECONCILE_PAGE = 2_000;
 const RECONCILE_PAGES_PER_ROUND = 10;
 /** The Redis key, under REDIS_PREFIX, naming the database whose queue the prefix holds. */
 const DATABASE_MARKER = 'ragnest:database';
-export const REDIS_PREFIX_IN_USE = 'INGESTION.REDIS_PREFIX_IN_USE';
 
 interface ReindexJob {
   setId: number;
@@ -87,9 +89,9 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   private readonly redis: Redis;
 
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly repository: JobStateRepository,
     private readonly jobs: DocumentJobsRepository,
-    private readonly handler: IndexDocumentsHandler,
+    private readonly handler: IndexDocumentsUseCase,
     private readonly sets: EmbeddingSetRepository,
     private readonly runner: ReindexRunner,
     private readonly maintenance: IndexMaintenance,

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
-import { DocumentRepository } from '../document.repository.js';
+import { ChunkRepository } from '../chunk.repository.js';
+import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { LexicalMaintenance } from './lexical-maintenance.js';
 
@@ -35,14 +36,15 @@ export class IndexMaintenance {
   private stopping = false;
 
   constructor(
-    private readonly repository: DocumentRepository,
+    private readonly chunks: ChunkRepository,
+    private readonly jobStates: JobStateRepository,
     private readonly sets: EmbeddingSetRepository,
     private readonly lexical: LexicalMaintenance,
     @Inject(CONFIG) private readonly config: AppConfig,
   ) {}
 
   recordIndexed(documents: number): void {
-    this.lexical.recordSegments(this.repository.takeSegments());
+    this.lexical.recordSegments(this.chunks.takeSegments());
     this.indexedSinceVacuum += documents;
     this.indexed += documents;
     if (this.indexed >= this.nextAnalyze && !this.analyzing) this.analyzeMidLoad();
@@ -87,7 +89,7 @@ export class IndexMaintenance {
   private analyzeMidLoad(): void {
     this.analyzing = true;
     this.nextAnalyze = this.indexed * 2;
-    this.repository
+    this.chunks
       .analyzeIndex()
       .catch((error: Error) => {
         if (!this.stopping) this.log.warn(`could not analyse the index tables: ${error.message}`);
@@ -124,7 +126,7 @@ export class IndexMaintenance {
     // A database from before the block index: its collections move first, load or not (see LexicalIndex).
     await this.lexical.moveLegacyCollections();
     // A pause in the middle of a bulk load is not the end of it: vacuuming now would be wasted work.
-    if (await this.repository.hasPendingDocuments()) return;
+    if (await this.jobStates.hasPendingDocuments()) return;
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
       const started = performance.now();
       if (await this.sets.buildIndex(set))
@@ -132,11 +134,11 @@ export class IndexMaintenance {
           `built the HNSW index of embedding set ${set.id} in ${Math.round(performance.now() - started)} ms`,
         );
     }
-    await this.repository.compactStatusCounts();
+    await this.jobStates.compactStatusCounts();
     await this.lexical.mergeAll();
     if (this.indexedSinceVacuum >= VACUUM_AFTER) {
       this.indexedSinceVacuum = 0;
-      await this.repository.vacuumIndex();
+      await this.chunks.vacuumIndex();
     }
   }
 }

@@ -1,0 +1,157 @@
+// The allowed arrows between libraries, written down once so that lint fails on a forbidden import
+// (docs/architecture.md draws the same picture). Modelled on domain-driven-hexagon's rule set.
+//
+//   apps/*            -> any lib, through its src/index.ts; shared start-up code lives in #app
+//   #app              -> every context and the kernel (the composition root); only apps/ import it
+//   contexts          -> the shared kernel (#contracts, #platform, #search-index, #extractive-answer),
+//                        never each other
+//   #search-index, #extractive-answer -> #contracts, #platform
+//   #platform         -> #contracts
+//   #contracts        -> nothing of ours
+//   src/domain/**     -> no framework (Nest, TypeORM)
+//
+// Tests under test/ are white-box and may reach into a lib; specs beside the code may use #testing.
+const CONTEXTS = '(ingestion|query-understanding|retrieval|generation|presentation|gateway)';
+const KERNEL = '(contracts|platform|search-index|extractive-answer)';
+const SPEC = '\\.(spec|int-spec|e2e-spec)\\.ts$';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle means two modules cannot be understood, tested or moved apart.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'context-to-other-context',
+      severity: 'error',
+      comment:
+        'A bounded context reaches another only through #contracts (message patterns, DTOs, ports) ' +
+        'and the transport; importing its code couples their releases and deployments.',
+      from: { path: `^libs/${CONTEXTS}/` },
+      to: { path: `^libs/${CONTEXTS}/`, pathNot: '^libs/$1/' },
+    },
+    {
+      name: 'shared-kernel-to-context',
+      severity: 'error',
+      comment:
+        'The shared kernel (#contracts, #platform, #search-index, #extractive-answer) knows no context.',
+      from: { path: `^libs/${KERNEL}/` },
+      to: { path: `^libs/${CONTEXTS}/` },
+    },
+    {
+      name: 'platform-to-kernel-above',
+      severity: 'error',
+      comment: '#platform sits below #search-index and #extractive-answer: they may use it, not the reverse.',
+      from: { path: '^libs/platform/' },
+      to: { path: '^libs/(search-index|extractive-answer)/' },
+    },
+    {
+      name: 'kernel-siblings-apart',
+      severity: 'error',
+      comment: '#search-index and #extractive-answer are independent of each other.',
+      from: { path: '^libs/(search-index|extractive-answer)/' },
+      to: { path: '^libs/(search-index|extractive-answer)/', pathNot: '^libs/$1/' },
+    },
+    {
+      name: 'contracts-imports-nothing-of-ours',
+      severity: 'error',
+      comment: '#contracts is the published language: it depends on no other lib.',
+      from: { path: '^libs/contracts/' },
+      to: { path: '^(libs/(?!contracts/)|apps/)' },
+    },
+    {
+      name: 'lib-internals-only-through-index',
+      severity: 'error',
+      comment:
+        "Another lib is reached only through its src/index.ts (the '#name' import), its public surface.",
+      from: { path: '^libs/([^/]+)/' },
+      to: { path: '^libs/[^/]+/src/', pathNot: ['^libs/$1/', '^libs/[^/]+/src/index\\.ts$'] },
+    },
+    {
+      name: 'app-into-lib-internals',
+      severity: 'error',
+      comment: "An app is a thin entry point: it boots libs through their '#name' index only.",
+      from: { path: '^apps/' },
+      to: { path: '^libs/[^/]+/src/', pathNot: '^libs/[^/]+/src/index\\.ts$' },
+    },
+    {
+      name: 'only-apps-compose',
+      severity: 'error',
+      comment: '#app (the composition root) hosts every context; only entry points may load it.',
+      from: { path: '^libs/', pathNot: '^libs/app/' },
+      to: { path: '^libs/app/' },
+    },
+    {
+      name: 'lib-to-app',
+      severity: 'error',
+      comment: 'Libraries never depend on an entry point.',
+      from: { path: '^libs/' },
+      to: { path: '^apps/' },
+    },
+    {
+      name: 'app-to-other-app',
+      severity: 'error',
+      comment: 'Code two apps share belongs in a lib, not in one of the apps.',
+      from: { path: '^apps/([^/]+)/' },
+      to: { path: '^apps/', pathNot: '^apps/$1/' },
+    },
+    {
+      name: 'testing-only-in-tests',
+      severity: 'error',
+      comment: '#testing holds fakes and real-database helpers; production code must not load them.',
+      from: { path: '^(libs|apps)/', pathNot: ['^libs/testing/', SPEC] },
+      to: { path: '^libs/testing/' },
+    },
+    {
+      name: 'domain-imports-no-framework',
+      severity: 'error',
+      comment: 'Domain code (entities, value objects, rules) stays plain TypeScript: no Nest, no TypeORM.',
+      from: { path: '^libs/[^/]+/src/domain/', pathNot: SPEC },
+      to: { path: 'node_modules/(@nestjs|typeorm)/' },
+    },
+    {
+      name: 'domain-imports-no-outer-layer',
+      severity: 'error',
+      comment: 'The domain is the inside of the hexagon: it does not know its use cases or adapters.',
+      from: { path: '^libs/([^/]+)/src/domain/', pathNot: SPEC },
+      to: { path: '^libs/$1/src/(application|infrastructure|interface)/' },
+    },
+    {
+      name: 'application-not-to-driving-adapters',
+      severity: 'error',
+      comment:
+        'Queues, processors and controllers call use cases, not the reverse: a use case reaches them ' +
+        'through a port in application/ (e.g. IngestionQueue), so the two layers never import each other.',
+      from: { path: '^libs/([^/]+)/src/application/', pathNot: SPEC },
+      to: { path: '^libs/$1/src/(infrastructure/queue|interface)/' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      comment: 'An import that cannot be resolved is a typo or a missing dependency.',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^dist/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    combinedDependencies: true,
+    enhancedResolveOptions: {
+      // package.json "imports" map '#name' to source through the 'source' condition (tsconfig
+      // customConditions); resolve it the same way so '#ingestion' lands on libs/ingestion/src/index.ts.
+      conditionNames: ['source', 'import', 'require', 'node', 'default'],
+      exportsFields: ['exports'],
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.d.ts', '.json'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    // ESM sources import './x.js' for './x.ts'.
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { NO_NUL, noNul } from './schema-rules.js';
+
+/** The published language's shared vocabulary: names, ids, metadata, modes and statuses. */
+
+export const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const CollectionName = z
+  .string()
+  .regex(
+    COLLECTION_NAME,
+    'a collection name is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+export { QUERY_MAX_CHARS } from './schema-rules.js';
+
+export const DocumentId = z.string().trim().min(1).max(512).refine(noNul, NO_NUL);
+
+export const Metadata = z
+  .record(z.string().max(200), z.unknown())
+  // JSON.stringify escapes NUL, so it is the escape that is looked for.
+  .refine((m) => !JSON.stringify(m).includes('\\u0000'), NO_NUL);
+export type Metadata = z.infer<typeof Metadata>;
+
+export const SearchMode = z.enum(['hybrid', 'dense', 'sparse']);
+export type SearchMode = z.infer<typeof SearchMode>;
+
+export const DocumentStatus = z.enum(['queued', 'processing', 'indexed', 'failed']);
+export type DocumentStatus = z.infer<typeof DocumentStatus>;
+
+/** The step a document is at while processing; a failed document keeps the step it failed at. */
+export const DocumentStage = z.enum(['extract', 'chunk', 'embed', 'index']);
+export type DocumentStage = z.infer<typeof DocumentStage>;

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { DocumentStage, Metadata } from '#contracts';
+import type { DocumentJob, DocumentSource } from '../domain/document-job.js';
+
+/**
+ * Where each document version stands in the pipeline (queued, processing, failed, its stage), as the
+ * queues and the index use case move it on, and the status counts they keep.
+ */
+@Injectable()
+export class JobStateRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Document versions still waiting or interrupted (queued or processing), oldest first. */
+  async pendingJobs(limit: number, untouchedForMs = 0): Promise<DocumentJob[]> {
+    const rows = await this.db.query(
+      `SELECT id, version FROM documents
+        WHERE status IN ('queued', 'processing') AND updated_at <= now() - make_interval(secs => $2::float8 / 1000)
+        ORDER BY updated_at, id LIMIT $1`,
+      [limit, untouchedForMs],
+    );
+    return rows.map((r: { id: string; version: number }) => ({
+      documentId: String(r.id),
+      version: r.version,
+    }));
+  }
+
+  /** Whether any document, in any collection, waits to be indexed or is being indexed. */
+  async hasPendingDocuments(): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM document_status_deltas WHERE status IN ('queued', 'processing')
+        GROUP BY collection_id, status HAVING sum(documents) > 0 LIMIT 1`,
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Folds each collection's status deltas into one row per status (see the document-status-counts
+   * migration). Rows appended meanwhile by other transactions are not in this statement's snapshot, so
+   * they are neither deleted nor summed: the totals stay exact.
+   */
+  async compactStatusCounts(): Promise<void> {
+    await this.db.query(
+      `WITH gone AS (DELETE FROM document_status_deltas RETURNING collection_id, status, documents)
+       INSERT INTO document_status_deltas
+       SELECT collection_id, status, sum(documents) FROM gone GROUP BY 1, 2 HAVING sum(documents) <> 0`,
+    );
+  }
+
+  /**
+   * Marks the still-current versions as processing and returns their sources. A job whose token is not
+   * the document's any more was replaced by the reconciler's fresh one (or came back with an old Redis
+   * snapshot): it starts nothing, so the version is worked on by one job at a time.
+   */
+  async startProcessing(jobs: DocumentJob[]): Promise<DocumentSource[]> {
+    const rows = await this.db.query(
+      // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
+      `WITH started AS (
+         UPDATE documents d SET status = 'processing', updated_at = now()
+           FROM unnest($1::bigint[], $2::int[], $3::text[]) AS j(id, version, token)
+          WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
+            AND (j.token IS NULL OR d.queue_token IS NOT DISTINCT FROM j.token)
+         RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes)
+       SELECT started.*, c.name AS collection FROM started JOIN collections c ON c.id = started.collection_id`,
+      [jobs.map((j) => j.documentId), jobs.map((j) => j.version), jobs.map((j) => j.token ?? null)],
+    );
+    return rows.map((r: Record<string, unknown>) => ({
+      documentId: String(r.id),
+      version: r.version as number,
+      collectionId: r.collection_id as string,
+      collection: r.collection as string,
+      externalId: r.external_id as string,
+      title: r.title as string | null,
+      metadata: r.metadata as Metadata,
+      sourceKind: r.source_kind as string,
+      sourceText: r.source_text as string | null,
+      sourceBytes: r.source_bytes as Buffer | null,
+    }));
+  }
+
+  /** Puts versions that were being processed back in the queue's hands, untouched. */
+  async requeue(jobs: DocumentJob[]): Promise<void> {
+    await this.db.query(
+      `UPDATE documents d SET status = 'queued', stage = NULL, progress = 0, updated_at = now()
+         FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
+        WHERE d.id = j.id AND d.version = j.version AND d.status = 'processing'`,
+      [jobs.map((j) => j.documentId), jobs.map((j) => j.version)],
+    );
+  }
+
+  async markFailed(job: DocumentJob, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE documents SET status = 'failed', error = $3, updated_at = now() WHERE id = $1 AND version = $2`,
+      [job.documentId, job.version, error.slice(0, 2000)],
+    );
+  }
+
+  /**
+   * Records the stage the versions being processed have entered, in one statement for the batch.
+   * Versions superseded, deleted or no longer processing meanwhile are left alone.
+   */
+  async recordStage(jobs: DocumentJob[], stage: DocumentStage, progress: number): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.db.query(
+      `UPDATE documents d SET stage = $3, progress = $4, updated_at = now()
+         FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
+        WHERE d.id = j.id AND d.version = j.version AND d.status = 'processing'`,
+      [jobs.map((j) => j.documentId), jobs.map((j) => j.version), stage, progress],
+    );
+  }
+}
