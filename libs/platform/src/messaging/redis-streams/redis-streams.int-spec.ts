@@ -266,16 +266,19 @@ describe('Redis Streams transport', () => {
     const outcomes = await Promise.all(replies);
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(outcomes.filter((o) => o === 'b').length).toBe(ranOnB.length);
-    expect(outcomes.filter((o) => o !== 'b')).toEqual([
-      {
+    // However many of the four a had taken (one at least; on a busy machine it may read several before
+    // b starts), each failed at once, and none was run by b.
+    const failed = outcomes.filter((o) => o !== 'b');
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    for (const f of failed)
+      expect(f).toEqual({
         code: 'TRANSPORT.UNAVAILABLE',
         message: `the replica handling ${pattern} died before answering`,
         status: 503,
-      },
-    ]);
-    // Past the peers' claim threshold, the failed call has still not been run by b.
+      });
+    // Past the peers' claim threshold, the failed calls have still not been run by b.
     await delay(1_000);
-    expect(ranOnB.length).toBe(outcomes.length - 1);
+    expect(ranOnB.length).toBe(outcomes.length - failed.length);
   });
 
   it('fails calls held or queued at once when the last replica of their context dies', async () => {
