@@ -38,6 +38,11 @@ export interface DecodedBlock {
 
 /** Bytes a posting can take at most: three varints of up to 8 bytes (chunk ids stay below 2^53). */
 const MAX_POSTING_BYTES = 24;
+/**
+ * Where a block is encoded before its bytes are copied out: one buffer for every block, since a merge
+ * encodes tens of thousands of them, and a fresh 3 KiB array each is garbage for the collector to catch.
+ */
+const scratch = new Uint8Array(BLOCK_SIZE * MAX_POSTING_BYTES);
 
 function writeVarint(out: Uint8Array, at: number, value: number): number {
   if (!Number.isInteger(value) || value < 0) throw new RangeError(`cannot encode ${value} as a varint`);
@@ -58,7 +63,7 @@ export function encodeRange(run: DecodedBlock, from: number, to: number, base = 
   const n = to - from;
   if (n <= 0 || n > BLOCK_SIZE) throw new RangeError(`a block holds 1 to ${BLOCK_SIZE} postings, not ${n}`);
   if (base > run.ids[from]) throw new RangeError('a block starts at or before its first posting');
-  const bytes = new Uint8Array(n * MAX_POSTING_BYTES);
+  const bytes = scratch;
   let at = 0;
   let previous = base;
   let maxTf = 0;
