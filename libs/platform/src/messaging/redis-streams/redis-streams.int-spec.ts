@@ -250,12 +250,20 @@ describe('Redis Streams transport', () => {
   });
 
   it('fails a call that is not idempotent at once when its replica dies, and no peer runs it later', async () => {
+    const CLAIM_IDLE_MS = 2_000;
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const context = newContext();
     const pattern = `${context}.write`;
     const a = await hangingReplica(context, pattern, 'a');
     const ranOnB: string[] = [];
-    await startServer(context, { [pattern]: async () => (ranOnB.push('b'), 'b') }, { consumer: 'b' });
+    // b claims what a dead peer left idle after its default 2 s, not the 400 ms of the other tests here:
+    // the caller must have failed and removed a's call well before that (under CI's load b's claim at
+    // 400 ms once came first, and ran the call that a had taken).
+    await startServer(
+      context,
+      { [pattern]: async () => (ranOnB.push('b'), 'b') },
+      { consumer: 'b', claimIdleMs: CLAIM_IDLE_MS },
+    );
     const client = newClient(REDIS_URL, () => false);
     // Two replicas share the work: send until a takes one.
     const replies = [0, 1, 2, 3].map(() => call<string>(client, pattern, {}, 8_000).catch((e: unknown) => e));
@@ -276,8 +284,8 @@ describe('Redis Streams transport', () => {
         message: `the replica handling ${pattern} died before answering`,
         status: 503,
       });
-    // Past the peers' claim threshold, the failed calls have still not been run by b.
-    await delay(1_000);
+    // Past b's claim threshold, the failed calls have still not been run by b.
+    await delay(CLAIM_IDLE_MS + 500);
     expect(ranOnB.length).toBe(outcomes.length - failed.length);
   });
 
