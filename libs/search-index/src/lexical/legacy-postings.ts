@@ -1,5 +1,5 @@
-import type { ChunkTerms, RemovedChunk, Sql } from './lexical-index.store.js';
-import { LexicalIndexStore } from './lexical-index.store.js';
+import type { ChunkTerms, RemovedChunk } from './lexical-index.store.js';
+import { insertBlocks, type Sql } from './lexical-rows.js';
 import { type Posting, encodeBlocks } from './posting-block.js';
 
 /** Postings read from `chunk_terms` per page while a collection moves to blocks. */
@@ -93,7 +93,7 @@ export class LegacyPostings {
    * the postings). Pages through the postings in (term, chunk) order; a term cut by a page's end is carried
    * into the next. Returns the postings moved.
    */
-  async moveToBlocks(m: Sql, collectionId: string, store: LexicalIndexStore): Promise<number> {
+  async moveToBlocks(m: Sql, collectionId: string): Promise<number> {
     let moved = 0;
     let after: { term: string; chunk: string } | undefined;
     let carried: { term: string; postings: Posting[] } | undefined;
@@ -115,7 +115,7 @@ export class LegacyPostings {
       const blocks = byTerm.flatMap(({ term, postings }) =>
         encodeBlocks(postings).map((b) => ({ ...b, term })),
       );
-      await store.insertBlocks(m, collectionId, blocks);
+      await insertBlocks(m, collectionId, blocks);
       moved += rows.length;
       if (done) break;
       const last = rows.at(-1)!;

@@ -2,7 +2,6 @@ import {
   BLOCK_SIZE,
   type BlockHeader,
   type DecodedBlock,
-  type EncodedBlock,
   type Posting,
   decodeBlock,
   encodeBlock,
@@ -10,11 +9,24 @@ import {
   mergeRuns,
   postingsOf,
 } from './posting-block.js';
+import {
+  type BlockRow,
+  BLOCK_HEAD,
+  type Sql,
+  cmp,
+  concat,
+  decodeRow,
+  insertBlocks,
+  insertSegment,
+  LOCK_KEY_SQL,
+  type SegmentRow,
+  SEGMENT_HEAD,
+  segmentBlocks,
+  type TermBlock,
+  termBlocks,
+} from './lexical-rows.js';
 
-/** Anything that runs SQL: a DataSource, an EntityManager inside a transaction, a QueryRunner. */
-export interface Sql {
-  query(sql: string, params?: unknown[]): Promise<any>;
-}
+export type { Sql } from './lexical-rows.js';
 
 /** A chunk as the lexical index sees it: its id, its terms with their frequencies, and its length. */
 export interface ChunkTerms {
@@ -44,16 +56,6 @@ export interface StoredHeader extends BlockHeader {
  * postings (16 bytes each decoded) stay a few tens of MiB: a SciFact load of 10k chunks is one round.
  */
 const MERGE_ROUND_POSTINGS = 1_000_000;
-/** A merged block's header as `headers` packs it: first and last chunk, postings, max tf, min length. */
-const BLOCK_HEAD = 28;
-/** A segment block's head: the same, then its offset and length in the segment's bytes. */
-const SEGMENT_HEAD = 36;
-
-/** One term's blocks of a segment being written. */
-interface TermBlock extends EncodedBlock {
-  term: string;
-}
-
 /**
  * The lexical index in PostgreSQL (or PGlite: only core types and functions are used).
  *
@@ -83,7 +85,7 @@ export class LexicalIndexStore {
         list.push({ chunkId, tf, len: chunk.length });
       }
     }
-    await this.insertSegment(m, collectionId, termBlocks(byTerm));
+    await insertSegment(m, collectionId, termBlocks(byTerm));
   }
 
   /** Removes the postings of chunks that leave the index, in the caller's transaction. */
@@ -128,7 +130,7 @@ export class LexicalIndexStore {
         collectionId,
         segment.id,
       ]);
-      if (byTerm.size > 0) await this.insertSegment(m, collectionId, termBlocks(byTerm));
+      if (byTerm.size > 0) await insertSegment(m, collectionId, termBlocks(byTerm));
     }
   }
 
@@ -283,7 +285,7 @@ export class LexicalIndexStore {
     const merged: TermBlock[] = [];
     for (const term of [...byTerm.keys()].sort(cmp))
       for (const block of encodeBlocks(mergeRuns(byTerm.get(term)!))) merged.push({ ...block, term });
-    await this.insertBlocks(m, collectionId, merged);
+    await insertBlocks(m, collectionId, merged);
     return { merged: segments.length, replaced: segments.length + blocks.length };
   }
 
@@ -413,125 +415,4 @@ export class LexicalIndexStore {
     for (const list of postings.values()) list.sort((a, b) => a.chunkId - b.chunkId);
     return { postings, overlapping: [...overlapping] };
   }
-
-  /** Writes full blocks of one collection (a merge's, or a move's from the postings layout). */
-  async insertBlocks(m: Sql, collectionId: string, blocks: readonly TermBlock[]): Promise<void> {
-    // Slices keep each statement's parameters bounded.
-    const slice = 20_000;
-    for (let s = 0; s < blocks.length; s += slice) {
-      const part = blocks.slice(s, s + slice);
-      const { data, offsets, lengths } = concat(part);
-      await m.query(
-        `INSERT INTO lexical_blocks (collection_id, term, last_chunk, first_chunk, postings, max_tf, min_len, data)
-         SELECT $1, u.term, u.last_chunk, u.first_chunk, u.postings, u.max_tf, u.min_len,
-                substring($8::bytea FROM u.off + 1 FOR u.len)
-           FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::int[], $7::int[], $9::int[], $10::int[])
-             AS u(term, last_chunk, first_chunk, postings, max_tf, min_len, off, len)`,
-        [
-          collectionId,
-          part.map((b) => b.term),
-          part.map((b) => b.lastChunk),
-          part.map((b) => b.firstChunk),
-          part.map((b) => b.postings),
-          part.map((b) => b.maxTf),
-          part.map((b) => b.minLen),
-          data,
-          offsets,
-          lengths,
-        ],
-      );
-    }
-  }
-
-  /** Writes one segment: its blocks' terms, a head per block, and the blocks' bytes. */
-  private async insertSegment(m: Sql, collectionId: string, blocks: readonly TermBlock[]): Promise<void> {
-    if (blocks.length === 0) return;
-    const { data, offsets, lengths } = concat(blocks);
-    const heads = Buffer.alloc(blocks.length * SEGMENT_HEAD);
-    blocks.forEach((b, i) => {
-      const o = i * SEGMENT_HEAD;
-      heads.writeBigInt64BE(BigInt(b.firstChunk), o);
-      heads.writeBigInt64BE(BigInt(b.lastChunk), o + 8);
-      heads.writeInt32BE(b.postings, o + 16);
-      heads.writeInt32BE(b.maxTf, o + 20);
-      heads.writeInt32BE(b.minLen, o + 24);
-      heads.writeInt32BE(offsets[i], o + 28);
-      heads.writeInt32BE(lengths[i], o + 32);
-    });
-    await m.query(
-      `INSERT INTO lexical_segments (collection_id, first_chunk, last_chunk, postings, terms, heads, data)
-       VALUES ($1, $2, $3, $4, $5::text[], $6, $7)`,
-      [
-        collectionId,
-        blocks.reduce((low, b) => Math.min(low, b.firstChunk), Infinity),
-        blocks.reduce((high, b) => Math.max(high, b.lastChunk), -Infinity),
-        blocks.reduce((sum, b) => sum + b.postings, 0),
-        blocks.map((b) => b.term),
-        heads,
-        data,
-      ],
-    );
-  }
-}
-
-/** The advisory lock of a collection's lexical index, from its id ($1). */
-const LOCK_KEY_SQL = `hashtextextended('lexical:' || $1::text, 0)`;
-
-interface BlockRow {
-  term: string;
-  last_chunk: string;
-  first_chunk: string;
-  postings: number;
-  data: Buffer;
-}
-
-interface SegmentRow {
-  id: string;
-  terms: string[];
-  heads: Buffer;
-  data: Buffer;
-}
-
-function decodeRow(row: BlockRow): DecodedBlock {
-  return decodeBlock(row.data, Number(row.first_chunk), row.postings);
-}
-
-/** Each block of a segment, with its term, decoded. */
-function* segmentBlocks(segment: SegmentRow): Generator<{ term: string; decoded: DecodedBlock }> {
-  for (let i = 0; i < segment.terms.length; i++) {
-    const o = i * SEGMENT_HEAD;
-    const first = Number(segment.heads.readBigInt64BE(o));
-    const postings = segment.heads.readInt32BE(o + 16);
-    const offset = segment.heads.readInt32BE(o + 28);
-    const length = segment.heads.readInt32BE(o + 32);
-    yield {
-      term: segment.terms[i],
-      decoded: decodeBlock(segment.data.subarray(offset, offset + length), first, postings),
-    };
-  }
-}
-
-/** Each term's postings (sorted by chunk id) as blocks, terms in key order. */
-function termBlocks(byTerm: ReadonlyMap<string, Posting[]>): TermBlock[] {
-  const out: TermBlock[] = [];
-  for (const term of [...byTerm.keys()].sort(cmp))
-    for (const block of encodeBlocks(byTerm.get(term)!)) out.push({ ...block, term });
-  return out;
-}
-
-/** Blocks' bytes as one buffer, with each block's offset and length in it. */
-function concat(blocks: readonly EncodedBlock[]) {
-  const offsets: number[] = [];
-  const lengths: number[] = [];
-  let at = 0;
-  for (const b of blocks) {
-    offsets.push(at);
-    lengths.push(b.data.length);
-    at += b.data.length;
-  }
-  return { data: Buffer.concat(blocks.map((b) => b.data)), offsets, lengths };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -155,7 +155,7 @@ export class LexicalIndex {
         collectionId,
       ]);
       if (!row || row.lexical_layout !== 'postings') return null;
-      const moved = await this.legacy.moveToBlocks(m, collectionId, this.blocks);
+      const moved = await this.legacy.moveToBlocks(m, collectionId);
       await m.query(`UPDATE collections SET lexical_layout = 'blocks' WHERE id = $1`, [collectionId]);
       return moved;
     });
