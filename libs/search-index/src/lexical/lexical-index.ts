@@ -123,6 +123,11 @@ export class LexicalIndex {
     return replaced;
   }
 
+  /** VACUUM of the segments table: the segment rows are few, but their bytes are the whole batch's postings. */
+  async vacuumSegments(db: DataSource): Promise<void> {
+    await db.query('VACUUM lexical_segments');
+  }
+
   /**
    * VACUUM of the blocks table, once the rows merges replaced pass a fifth of it (autovacuum's default
    * scale factor): merges replace rows all the time in a load, and without it the table grows by all
@@ -135,7 +140,6 @@ export class LexicalIndex {
     );
     if (dead < Math.max(VACUUM_MIN_DEAD, 0.2 * Number(rows))) return false;
     await db.query('VACUUM (ANALYZE) lexical_blocks');
-    await db.query('VACUUM (ANALYZE) lexical_segments');
     return true;
   }
 
