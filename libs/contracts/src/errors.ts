@@ -1,25 +1,17 @@
+import { type ErrorCode } from './error-codes.js';
+import { httpStatusOf } from './error-status.js';
+
+export { ErrorCode } from './error-codes.js';
+
 /**
- * Errors that cross a boundary carry a stable code `CONTEXT.REASON` and the HTTP status they map to.
+ * Errors that cross a boundary carry a stable code `CONTEXT.REASON`, a message and optional details;
+ * the HTTP status of a code is chosen in one table (error-status.ts), never where the error is raised.
  * The same object travels over any transport, so a client sees the same error in every deployment.
  *
  * ErrorCode holds the codes the platform and several contexts share; each context's own codes are in
  * its catalogue (libs/<context>/src/domain/<context>.errors.ts).
  */
-export const ErrorCode = {
-  ValidationFailed: 'GATEWAY.VALIDATION_FAILED',
-  PayloadTooLarge: 'GATEWAY.PAYLOAD_TOO_LARGE',
-  NotFound: 'GATEWAY.NOT_FOUND',
-  Internal: 'GATEWAY.INTERNAL',
-  Overloaded: 'GATEWAY.OVERLOADED',
-  InvalidFilter: 'RETRIEVAL.INVALID_FILTER',
-  RetrievalUnavailable: 'RETRIEVAL.UNAVAILABLE',
-  TransportTimeout: 'TRANSPORT.TIMEOUT',
-  TransportUnavailable: 'TRANSPORT.UNAVAILABLE',
-  TransportNoReplica: 'TRANSPORT.NO_REPLICA',
-  DatabaseUnavailable: 'DATABASE.UNAVAILABLE',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode] | `${string}.${string}`;
-
+/** An error on the wire: `status` is the code's status from the table, so every process agrees. */
 export interface SerializedError {
   code: string;
   message: string;
@@ -27,27 +19,22 @@ export interface SerializedError {
   details?: unknown;
 }
 
+/** What an error says beyond its message (the offending field, the cause's code, …). */
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly status: number,
-    readonly details?: unknown,
+    readonly details?: ErrorDetails,
   ) {
     super(message);
     this.name = 'AppError';
   }
 
-  static badRequest(code: ErrorCode, message: string, details?: unknown): AppError {
-    return new AppError(code, message, 400, details);
-  }
-
-  static notFound(code: ErrorCode, message: string): AppError {
-    return new AppError(code, message, 404);
-  }
-
-  static unavailable(code: ErrorCode, message: string): AppError {
-    return new AppError(code, message, 503);
+  /** The code's HTTP status, from the one table; under 500 means the caller's fault. */
+  get status(): number {
+    return httpStatusOf(this.code);
   }
 
   toJSON(): SerializedError {
@@ -64,6 +51,6 @@ export class AppError extends Error {
   }
 
   static fromSerialized(value: SerializedError): AppError {
-    return new AppError(value.code as ErrorCode, value.message, value.status, value.details);
+    return new AppError(value.code as ErrorCode, value.message, value.details as ErrorDetails | undefined);
   }
 }

@@ -118,7 +118,7 @@ function fromJson(body: unknown): IngestItem[] {
 
 function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown> | undefined): IngestItem[] {
   if (files.length === 0)
-    throw AppError.badRequest(
+    throw new AppError(
       ErrorCode.ValidationFailed,
       'files: a multipart upload needs at least one file in the "files" field',
     );
@@ -128,7 +128,7 @@ function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown
     try {
       parsed = JSON.parse(fields.metadata);
     } catch {
-      throw AppError.badRequest(ErrorCode.ValidationFailed, 'metadata: must be a JSON object');
+      throw new AppError(ErrorCode.ValidationFailed, 'metadata: must be a JSON object');
     }
     metadata = validate(Metadata, parsed, 'metadata');
   }

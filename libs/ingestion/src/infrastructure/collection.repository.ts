@@ -25,7 +25,6 @@ export function assertEmbeddable(collection: CollectionRow, embedders: EmbedderR
       `collection "${collection.name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions, ` +
         `which this server cannot make (its embedder is ${embedders.configured.model}); ` +
         `re-index it with POST /rag/collections/${collection.name}/reindex`,
-      409,
     );
   }
 }
@@ -48,7 +47,7 @@ export class CollectionRepository {
 
   async requireCollection(name: string): Promise<CollectionRow> {
     const c = await this.findCollection(name);
-    if (!c) throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    if (!c) throw new AppError(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
     return c;
   }
 

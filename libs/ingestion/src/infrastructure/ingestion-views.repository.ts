@@ -46,8 +46,7 @@ export class IngestionViewRepository {
         GROUP BY c.id`,
       [name],
     );
-    if (rows.length === 0)
-      throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    if (rows.length === 0) throw new AppError(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
     const r = rows[0];
     const chunks = Number(r.chunk_count);
     const building = await this.sets.buildingSet(name);
@@ -84,7 +83,7 @@ export class IngestionViewRepository {
       [collection.id, externalId],
     );
     if (rows.length === 0) {
-      throw AppError.notFound(
+      throw new AppError(
         DOCUMENT_NOT_FOUND,
         `document "${externalId}" does not exist in collection "${collectionName}"`,
       );

@@ -16,7 +16,7 @@ import { AppExceptionFilter, toAppError } from './app-exception.filter.js';
 
 describe('toAppError', () => {
   it('returns an AppError as is', () => {
-    const error = new AppError('INGESTION.COLLECTION_NOT_FOUND', 'no collection docs', 404, { name: 'docs' });
+    const error = new AppError('INGESTION.COLLECTION_NOT_FOUND', 'no collection docs', { name: 'docs' });
     expect(toAppError(error)).toBe(error);
   });
 
@@ -155,7 +155,7 @@ describe('AppExceptionFilter', () => {
   it('answers over HTTP with the error body, its status and the request id', () => {
     const { host, res } = httpHost({ requestId: 'req-1' });
     new AppExceptionFilter().catch(
-      AppError.badRequest(ErrorCode.ValidationFailed, 'invalid body', { issues: [] }),
+      new AppError(ErrorCode.ValidationFailed, 'invalid body', { issues: [] }),
       host,
     );
     expect(res.status).toHaveBeenCalledWith(400);
@@ -183,7 +183,7 @@ describe('AppExceptionFilter', () => {
 
   it('asks the client to retry a 503', () => {
     const { host, res } = httpHost();
-    new AppExceptionFilter().catch(AppError.unavailable(ErrorCode.DatabaseUnavailable, 'down'), host);
+    new AppExceptionFilter().catch(new AppError(ErrorCode.DatabaseUnavailable, 'down'), host);
     expect(res.setHeader).toHaveBeenCalledWith('Retry-After', '5');
     expect(res.status).toHaveBeenCalledWith(503);
   });
@@ -201,7 +201,7 @@ describe('AppExceptionFilter', () => {
     const filter = new AppExceptionFilter();
 
     const ours = filter.catch(
-      AppError.notFound('INGESTION.DOCUMENT_NOT_FOUND', 'no doc'),
+      new AppError('INGESTION.DOCUMENT_NOT_FOUND', 'no doc'),
       host,
     ) as Observable<unknown>;
     await expect(firstValueFrom(ours)).rejects.toEqual({

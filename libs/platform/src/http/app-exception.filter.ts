@@ -1,13 +1,14 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { throwError, type Observable } from 'rxjs';
-import { AppError, ErrorCode } from '#contracts';
+import { AppError, ErrorCode, httpStatusOf } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
 import { serializeError } from '../messaging/in-process.transport.js';
 
 /**
  * Every error leaves the process in one shape. Over HTTP: `{"error":{"code","message","requestId"}}`
- * with the error's status; a 5xx that is not ours is logged with its stack and shown as a generic
+ * with the status of its code from #contracts' one code-to-status table (httpStatusOf): code that raises
+ * an error names only its code; a 5xx that is not ours is logged with its stack and shown as a generic
  * message. Over a transport: the serialised AppError, so the caller rethrows the same error.
  */
 @Catch()
@@ -30,14 +31,15 @@ export class AppExceptionFilter implements ExceptionFilter {
       return;
     }
     const error = toAppError(exception);
-    if (error.status >= 500 && !(exception instanceof AppError)) this.log.error(describe(exception));
+    const status = httpStatusOf(error.code);
+    if (status >= 500 && !(exception instanceof AppError)) this.log.error(describe(exception));
     if (res.headersSent) {
       res.end();
       return;
     }
     const requestId = req.requestId ?? RequestContext.current()?.requestId ?? '';
-    if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
-    res.status(error.status).json({
+    if (status === 503 || status === 429) res.setHeader('Retry-After', '5');
+    res.status(status).json({
       error: {
         code: error.code,
         message: error.message,
@@ -48,7 +50,7 @@ export class AppExceptionFilter implements ExceptionFilter {
   }
 }
 
-/** Maps framework and body-parser errors onto stable codes. */
+/** Maps framework and body-parser errors onto stable codes (a 4xx of theirs keeps its status). */
 export function toAppError(exception: unknown): AppError {
   if (exception instanceof AppError) return exception;
   const e = exception as {
@@ -59,10 +61,10 @@ export function toAppError(exception: unknown): AppError {
     code?: string;
   };
   if (e?.type === 'entity.too.large' || e?.code === 'LIMIT_FILE_SIZE') {
-    return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
+    return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit');
   }
   if (e?.type === 'entity.parse.failed') {
-    return AppError.badRequest(
+    return new AppError(
       ErrorCode.ValidationFailed,
       e.message ? `body is not valid JSON: ${e.message}` : 'body is not valid JSON',
     );
@@ -73,22 +75,21 @@ export function toAppError(exception: unknown): AppError {
     return new AppError(
       status === 400 ? ErrorCode.ValidationFailed : `GATEWAY.HTTP_${status}`,
       e.message ?? e.type,
-      status,
     );
   }
   if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) {
-    return AppError.badRequest(ErrorCode.ValidationFailed, `invalid upload: ${e.message}`);
+    return new AppError(ErrorCode.ValidationFailed, `invalid upload: ${e.message}`);
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    if (status === 404) return AppError.notFound(ErrorCode.NotFound, exception.message);
+    if (status === 404) return new AppError(ErrorCode.NotFound, exception.message);
     if (status === 413)
-      return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit', 413);
-    if (status === 400) return AppError.badRequest(ErrorCode.ValidationFailed, exception.message);
-    if (status < 500) return new AppError(`GATEWAY.HTTP_${status}`, exception.message, status);
-    if (status === 503) return AppError.unavailable('GATEWAY.UNAVAILABLE', exception.message);
+      return new AppError(ErrorCode.PayloadTooLarge, 'request body is larger than the limit');
+    if (status === 400) return new AppError(ErrorCode.ValidationFailed, exception.message);
+    if (status < 500) return new AppError(`GATEWAY.HTTP_${status}`, exception.message);
+    if (status === 503) return new AppError('GATEWAY.UNAVAILABLE', exception.message);
   }
-  return new AppError(ErrorCode.Internal, 'internal error', 500);
+  return new AppError(ErrorCode.Internal, 'internal error');
 }
 
 function describe(exception: unknown): string {

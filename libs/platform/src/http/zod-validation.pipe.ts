@@ -21,7 +21,7 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
       message: describeIssue(issue),
     }));
     const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
-    throw AppError.badRequest(ErrorCode.ValidationFailed, `invalid ${this.what}: ${summary}`, { issues });
+    throw new AppError(ErrorCode.ValidationFailed, `invalid ${this.what}: ${summary}`, { issues });
   }
 }
 

@@ -53,7 +53,7 @@ describe('ContextCaller', () => {
 
   it('rethrows the handler’s AppError with its code and status', async () => {
     const { caller } = setup(() => {
-      throw AppError.notFound('RETRIEVAL.COLLECTION_NOT_FOUND', 'no such collection');
+      throw new AppError('RETRIEVAL.COLLECTION_NOT_FOUND', 'no such collection');
     });
     await expect(caller.call(Pattern.RetrievalSearch, {})).rejects.toMatchObject({
       code: 'RETRIEVAL.COLLECTION_NOT_FOUND',

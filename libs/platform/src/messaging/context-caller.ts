@@ -37,8 +37,7 @@ export class ContextCaller {
     const context = contextOf(pattern);
     const meta = this.meta(options.timeoutMs ?? this.config.callTimeoutMs);
     const remaining = meta.deadline - Date.now();
-    if (remaining <= 0)
-      throw new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`, 504);
+    if (remaining <= 0) throw new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`);
     const envelope: Envelope = { meta, payload };
     return this.resilience.execute(pattern, async () => {
       try {
@@ -47,11 +46,7 @@ export class ContextCaller {
         );
       } catch (error) {
         if (error instanceof TimeoutError) {
-          throw new AppError(
-            ErrorCode.TransportTimeout,
-            `${pattern} did not answer within ${remaining} ms`,
-            504,
-          );
+          throw new AppError(ErrorCode.TransportTimeout, `${pattern} did not answer within ${remaining} ms`);
         }
         if (AppError.isSerialized(error)) throw AppError.fromSerialized(error);
         throw error;
@@ -78,7 +73,7 @@ export class ContextCaller {
           () =>
             new Promise<void>((resolve, reject) => {
               if (remaining <= 0) {
-                reject(new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`, 504));
+                reject(new AppError(ErrorCode.TransportTimeout, `no time left to call ${pattern}`));
                 return;
               }
               stop = resolve;
@@ -88,7 +83,6 @@ export class ContextCaller {
                   new AppError(
                     ErrorCode.TransportTimeout,
                     `${pattern} did not finish within ${remaining} ms`,
-                    504,
                   ),
                 );
               }, remaining);

@@ -135,7 +135,7 @@ describe('InProcessServer + InProcessClient', () => {
   describe('handler errors', () => {
     it('serialises an AppError with its code, status, message and details', async () => {
       server.addHandler(PATTERN, async () => {
-        throw AppError.badRequest(ErrorCode.InvalidFilter, 'unknown filter operator $x', { op: '$x' });
+        throw new AppError(ErrorCode.InvalidFilter, 'unknown filter operator $x', { op: '$x' });
       });
       const rejection: unknown = await send(PATTERN, { meta: meta(), payload: {} }).catch((e: unknown) => e);
       expect(rejection).not.toBeInstanceOf(Error);

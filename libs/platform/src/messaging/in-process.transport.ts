@@ -45,21 +45,14 @@ export class InProcessServer extends Server implements CustomTransportStrategy {
   dispatch(pattern: string, data: unknown): Observable<unknown> {
     return defer(async () => {
       if (!isEnvelope(data))
-        throw AppError.badRequest(ErrorCode.ValidationFailed, 'a message must carry meta and payload');
+        throw new AppError(ErrorCode.ValidationFailed, 'a message must carry meta and payload');
       const handler = this.getHandlerByPattern(pattern);
       if (!handler) {
-        throw AppError.unavailable(
-          ErrorCode.TransportUnavailable,
-          `no handler for ${pattern} in this process`,
-        );
+        throw new AppError(ErrorCode.TransportUnavailable, `no handler for ${pattern} in this process`);
       }
       const { meta, payload } = copy(data);
       if (Date.now() >= meta.deadline) {
-        throw new AppError(
-          ErrorCode.TransportTimeout,
-          `deadline passed before ${pattern} was processed`,
-          504,
-        );
+        throw new AppError(ErrorCode.TransportTimeout, `deadline passed before ${pattern} was processed`);
       }
       const result = await RequestContext.run(meta, () =>
         handler(payload, new TransportContext(pattern, meta)),
@@ -126,9 +119,9 @@ function copy<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
-/** Errors cross a transport as plain objects; AppError keeps its code and status. */
+/** Errors cross a transport as plain objects; AppError keeps its code (and its code's status). */
 export function serializeError(err: unknown): unknown {
   if (err instanceof AppError) return err.toJSON();
   if (AppError.isSerialized(err)) return err;
-  return { code: 'INTERNAL.ERROR', message: 'internal error', status: 500 };
+  return new AppError('INTERNAL.ERROR', 'internal error').toJSON();
 }

@@ -3,7 +3,7 @@ import { AppError, ErrorCode } from '#contracts';
 import { loadConfig } from '../config/app-config.js';
 import { ResilienceService } from './resilience.service.js';
 
-const failing = () => Promise.reject(new AppError(ErrorCode.TransportTimeout, 'slow', 504));
+const failing = () => Promise.reject(new AppError(ErrorCode.TransportTimeout, 'slow'));
 
 describe('ResilienceService', () => {
   it('opens a target’s circuit after BREAKER_THRESHOLD failures and closes it after a good trial call', async () => {
@@ -22,7 +22,7 @@ describe('ResilienceService', () => {
 
   it('does not count a caller’s 4xx against the target', async () => {
     const service = new ResilienceService(loadConfig({ BREAKER_THRESHOLD: '1' }));
-    const bad = () => Promise.reject(AppError.badRequest(ErrorCode.ValidationFailed, 'bad'));
+    const bad = () => Promise.reject(new AppError(ErrorCode.ValidationFailed, 'bad'));
     await expect(service.execute('retrieval.search', bad)).rejects.toThrow('bad');
     expect(service.status()['retrieval.search']?.state).toBe('Closed');
   });

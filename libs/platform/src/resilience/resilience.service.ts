@@ -76,11 +76,11 @@ export class ResilienceService {
       return await this.target(target).policy.execute(({ signal }) => fn(signal));
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
-        throw new AppError(`${target.toUpperCase()}.UNAVAILABLE`, `${target} is failing; circuit open`, 503);
+        throw new AppError(`${target.toUpperCase()}.UNAVAILABLE`, `${target} is failing; circuit open`);
       }
       if (error instanceof BulkheadRejectedError) {
         // Back-pressure: refuse at once rather than queue without bound; the HTTP layer adds Retry-After.
-        throw new AppError(ErrorCode.Overloaded, `${target} is at capacity; try again shortly`, 503, {
+        throw new AppError(ErrorCode.Overloaded, `${target} is at capacity; try again shortly`, {
           target,
         });
       }

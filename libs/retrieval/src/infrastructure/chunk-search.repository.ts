@@ -69,8 +69,7 @@ export class ChunkSearchRepository {
         WHERE c.name = $1`,
       [name],
     );
-    if (rows.length === 0)
-      throw AppError.notFound(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
+    if (rows.length === 0) throw new AppError(COLLECTION_NOT_FOUND, `collection "${name}" does not exist`);
     const r = rows[0];
     return {
       id: r.id,

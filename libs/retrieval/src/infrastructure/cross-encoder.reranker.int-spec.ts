@@ -32,8 +32,12 @@ describe.each<RerankDialect>(['tei', 'cohere'])('CrossEncoderReranker, %s dialec
     hit('d', 'Coffee is roasted.'),
   ];
   const query = 'Which antioxidants does green tea contain?';
-  const failure = (status: number, message: RegExp) =>
-    expect.objectContaining({ code: RERANK_FAILED, status, message: expect.stringMatching(message) });
+  const failure = (upstream: string, message: RegExp) =>
+    expect.objectContaining({
+      code: RERANK_FAILED,
+      details: { upstream },
+      message: expect.stringMatching(message),
+    });
 
   beforeAll(async () => {
     fake = await new FakeRerankServer().start();
@@ -89,7 +93,7 @@ describe.each<RerankDialect>(['tei', 'cohere'])('CrossEncoderReranker, %s dialec
     fake.reply({ delayMs: 1000 });
     const started = Date.now();
     await expect(reranker({ timeoutMs: 150 }).rerank(query, hits, 2)).rejects.toEqual(
-      failure(504, /did not answer within 150 ms/),
+      failure('timeout', /did not answer within 150 ms/),
     );
     expect(Date.now() - started).toBeLessThan(900);
   });
@@ -97,7 +101,7 @@ describe.each<RerankDialect>(['tei', 'cohere'])('CrossEncoderReranker, %s dialec
   it("fails when the caller's deadline passes first", async () => {
     fake.reply({ delayMs: 1000 });
     await expect(reranker().rerank(query, hits, 2, AbortSignal.timeout(100))).rejects.toEqual(
-      failure(504, /request deadline passed/),
+      failure('timeout', /request deadline passed/),
     );
   });
 
@@ -109,17 +113,19 @@ describe.each<RerankDialect>(['tei', 'cohere'])('CrossEncoderReranker, %s dialec
     fake.requests.length = 0;
     fake.reply({ status: 503, message: 'warming up' });
     await expect(reranker().rerank(query, hits, 2)).rejects.toEqual(
-      failure(502, /answered 503: .*warming up/),
+      failure('bad-upstream', /answered 503: .*warming up/),
     );
     expect(fake.requests).toHaveLength(2);
   });
 
   it('does not retry a 429, nor a refusal', async () => {
     fake.reply({ status: 429, message: 'slow down' });
-    await expect(reranker().rerank(query, hits, 2)).rejects.toEqual(failure(503, /answered 429/));
+    await expect(reranker().rerank(query, hits, 2)).rejects.toEqual(failure('unavailable', /answered 429/));
     expect(fake.requests).toHaveLength(1);
     fake.reply({ status: 401, message: 'bad key' });
-    await expect(reranker().rerank(query, hits, 2)).rejects.toEqual(failure(502, /answered 401: .*bad key/));
+    await expect(reranker().rerank(query, hits, 2)).rejects.toEqual(
+      failure('bad-upstream', /answered 401: .*bad key/),
+    );
     expect(fake.requests).toHaveLength(2);
   });
 
@@ -147,7 +153,7 @@ describe.each<RerankDialect>(['tei', 'cohere'])('CrossEncoderReranker, %s dialec
     ];
     for (const [body, message] of malformed) {
       fake.reply({ body });
-      await expect(reranker().rerank(query, hits, 2)).rejects.toEqual(failure(502, message));
+      await expect(reranker().rerank(query, hits, 2)).rejects.toEqual(failure('bad-upstream', message));
     }
   });
 
@@ -161,6 +167,8 @@ describe.each<RerankDialect>(['tei', 'cohere'])('CrossEncoderReranker, %s dialec
       timeoutMs: 2000,
       maxDocuments: 50,
     });
-    await expect(unreachable.rerank(query, hits, 2)).rejects.toEqual(failure(503, /could not be reached/));
+    await expect(unreachable.rerank(query, hits, 2)).rejects.toEqual(
+      failure('unavailable', /could not be reached/),
+    );
   });
 });

@@ -39,11 +39,13 @@ export interface RerankScore {
   score: number;
 }
 
-// Error statuses: a timeout is 504; an overloaded or unreachable server is 503; anything else the
-// server got wrong (its own errors, a refusal, a reply that cannot be used) is 502.
-const TIMEOUT = 504;
-const UNAVAILABLE = 503;
-const BAD_UPSTREAM = 502;
+// What went wrong, in the error's details (its status is RERANK_FAILED's, from the one table): a timeout;
+// an overloaded or unreachable server; anything else the server got wrong (its own errors, a refusal,
+// a reply that cannot be used).
+const TIMEOUT = 'timeout';
+const UNAVAILABLE = 'unavailable';
+const BAD_UPSTREAM = 'bad-upstream';
+type Upstream = typeof TIMEOUT | typeof UNAVAILABLE | typeof BAD_UPSTREAM;
 /** How much of an error body goes into the message: enough to see the server's reason. */
 const ERROR_BODY_CHARS = 300;
 
@@ -135,8 +137,8 @@ export class CrossEncoderReranker implements Reranker {
     return fetch(this.endpoint, { method: 'POST', headers, body, signal });
   }
 
-  private error(status: number, reason: string): AppError {
-    return new AppError(RERANK_FAILED, `reranker ${this.name} ${reason}`, status);
+  private error(upstream: Upstream, reason: string): AppError {
+    return new AppError(RERANK_FAILED, `reranker ${this.name} ${reason}`, { upstream });
   }
 }
 

@@ -55,7 +55,7 @@ function compileOperator(op: string, path: string[], value: unknown, bind: (v: u
       return `(jsonb_typeof(${field}) = '${type}' AND ${field} ${RANGE_OPS[op]} ${bind(JSON.stringify(v))}::jsonb)`;
     }
     default:
-      throw AppError.badRequest(INVALID_FILTER, `unknown filter operator ${op}`);
+      throw new AppError(INVALID_FILTER, `unknown filter operator ${op}`);
   }
 }
 

@@ -134,7 +134,7 @@ describe('AnswerQueryUseCase', () => {
   });
 
   it('passes a client error of a stage on instead of falling back', async () => {
-    const invalid = AppError.badRequest('QUERY.INVALID', 'no');
+    const invalid = new AppError('GATEWAY.VALIDATION_FAILED', 'no');
     const { useCase } = scripted({ understanding: { understand: () => Promise.reject(invalid) } });
     await expect(useCase.execute(body(), 'req-1')).rejects.toBe(invalid);
   });

@@ -88,7 +88,7 @@ describe('searchVariants', () => {
 
   it('keeps the code of a failure of the caller’s making', async () => {
     const port: RetrievalPort = {
-      search: () => Promise.reject(AppError.badRequest('RETRIEVAL.INVALID_FILTER', 'bad filter')),
+      search: () => Promise.reject(new AppError('RETRIEVAL.INVALID_FILTER', 'bad filter')),
       rerank: () => Promise.reject(new Error('not used')),
     };
     await expect(searchVariants(port, body, plainQuery(body), 10)).rejects.toMatchObject({
@@ -146,7 +146,7 @@ describe('searchAhead', () => {
       search: (request) => {
         searches.push(request.query);
         return request.query === 'q'
-          ? Promise.reject(new AppError('RETRIEVAL.X', 'boom', 400))
+          ? Promise.reject(new AppError('RETRIEVAL.INVALID_FILTER', 'boom'))
           : Promise.resolve({ results: [hit('z')], timings: {} });
       },
       rerank: () => Promise.reject(new Error('not used')),

@@ -24,7 +24,6 @@ export async function searchRetrieval(
     throw new AppError(
       ErrorCode.RetrievalUnavailable,
       'retrieval is unavailable; try again shortly',
-      503,
       error instanceof AppError ? { cause: error.code } : undefined,
     );
   }

@@ -18,7 +18,7 @@ export class DeleteDocumentUseCase {
     await this.collections.requireCollection(request.collection);
     const deleted = await this.chunks.deleteDocument(request.collection, request.id);
     if (!deleted) {
-      throw AppError.notFound(
+      throw new AppError(
         DOCUMENT_NOT_FOUND,
         `document "${request.id}" does not exist in collection "${request.collection}"`,
       );

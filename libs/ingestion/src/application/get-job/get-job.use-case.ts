@@ -17,7 +17,7 @@ export class GetJobUseCase {
     const document = await this.views.documentState(job.documentId);
     // A deleted document's jobs are gone with it; a version it never reached never existed.
     if (!document || job.version > document.version)
-      throw AppError.notFound(JOB_NOT_FOUND, `job "${request.jobId}" does not exist`);
+      throw new AppError(JOB_NOT_FOUND, `job "${request.jobId}" does not exist`);
     const current = job.version === document.version;
     return {
       jobId: request.jobId,

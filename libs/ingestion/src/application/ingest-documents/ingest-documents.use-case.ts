@@ -27,10 +27,7 @@ export class IngestDocumentsUseCase {
     const seen = new Set<string>();
     for (const d of request.documents) {
       if (seen.has(d.id))
-        throw AppError.badRequest(
-          ErrorCode.ValidationFailed,
-          `document id "${d.id}" appears twice in one request`,
-        );
+        throw new AppError(ErrorCode.ValidationFailed, `document id "${d.id}" appears twice in one request`);
       seen.add(d.id);
     }
     const versions: NewDocumentVersion[] = request.documents.map((d) => {
@@ -41,7 +38,7 @@ export class IngestDocumentsUseCase {
           kind = detectFileKind(d.file.name, d.file.mimeType);
         } catch (error) {
           if (error instanceof UnsupportedFileError)
-            throw new AppError(UNSUPPORTED_MEDIA_TYPE, error.message, 415);
+            throw new AppError(UNSUPPORTED_MEDIA_TYPE, error.message);
           throw error;
         }
         const bytes = Buffer.from(d.file.contentBase64, 'base64');

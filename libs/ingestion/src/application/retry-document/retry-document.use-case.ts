@@ -27,7 +27,7 @@ export class RetryDocumentUseCase {
     if (!job) {
       const status = await this.versions.documentStatus(collection.id, request.id);
       if (status === null) {
-        throw AppError.notFound(
+        throw new AppError(
           DOCUMENT_NOT_FOUND,
           `document "${request.id}" does not exist in collection "${request.collection}"`,
         );
@@ -35,7 +35,6 @@ export class RetryDocumentUseCase {
       throw new AppError(
         NOT_FAILED,
         `document "${request.id}" is ${status}: only a failed document can be retried`,
-        409,
         { status },
       );
     }

@@ -169,7 +169,6 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
         `(${holder}; this one is ${database}), and two databases must not share one queue. ` +
         `Set REDIS_PREFIX to a prefix of this deployment's own, or, if that database is gone for good ` +
         `(reset, replaced), delete the Redis key "${key}" (or flush that Redis) to hand the prefix over.`,
-      500,
     );
   }
 

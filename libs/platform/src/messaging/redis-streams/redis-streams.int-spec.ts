@@ -37,7 +37,7 @@ describe('Redis Streams transport', () => {
     const context = newContext();
     await startServer(context, {
       [`${context}.missing`]: async () => {
-        throw AppError.notFound('INGESTION.DOCUMENT_NOT_FOUND', 'no document d1');
+        throw new AppError('INGESTION.DOCUMENT_NOT_FOUND', 'no document d1');
       },
       [`${context}.broken`]: async () => {
         throw new Error('secret detail');
@@ -254,7 +254,7 @@ describe('Redis Streams transport', () => {
       [pattern]: async () =>
         new Observable((subscriber) => {
           subscriber.next('one');
-          setTimeout(() => subscriber.error(AppError.unavailable('TEST.DOWN', 'model went away')), 10);
+          setTimeout(() => subscriber.error(new AppError('TEST.DOWN', 'model went away')), 10);
         }),
     });
     const seen: unknown[] = [];

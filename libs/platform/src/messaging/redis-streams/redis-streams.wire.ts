@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { AppError, ErrorCode, type SerializedError } from '#contracts';
+import { AppError, ErrorCode, httpStatusOf, type SerializedError } from '#contracts';
 import { type Envelope, isEnvelope } from '../envelope.js';
 
 /**
@@ -42,22 +42,19 @@ export const TransportErrorCode = {
   NoReplica: 'TRANSPORT.NO_REPLICA',
 } as const;
 
-export const INTERNAL_ERROR: SerializedError = {
-  code: 'INTERNAL.ERROR',
-  message: 'internal error',
-  status: 500,
-};
+/** A transport error on the wire, its status from the one table. */
+function wireError(code: string, message: string): SerializedError {
+  return { code, message, status: httpStatusOf(code) };
+}
+
+export const INTERNAL_ERROR: SerializedError = wireError('INTERNAL.ERROR', 'internal error');
 
 export function noReplicaError(context: string): SerializedError {
-  return { code: TransportErrorCode.NoReplica, message: `no live replica of ${context}`, status: 503 };
+  return wireError(TransportErrorCode.NoReplica, `no live replica of ${context}`);
 }
 
 export function timeoutError(pattern: string): SerializedError {
-  return {
-    code: ErrorCode.TransportTimeout,
-    message: `${pattern} did not answer before its deadline`,
-    status: 504,
-  };
+  return wireError(ErrorCode.TransportTimeout, `${pattern} did not answer before its deadline`);
 }
 
 /** The replica holding a call died, and the call could not be handed to another (not idempotent). */
@@ -66,11 +63,11 @@ export function replicaDiedError(pattern: string): SerializedError {
 }
 
 export function unavailableError(message: string): SerializedError {
-  return { code: ErrorCode.TransportUnavailable, message, status: 503 };
+  return wireError(ErrorCode.TransportUnavailable, message);
 }
 
 export function invalidMessageError(message = 'a message must carry meta and payload'): SerializedError {
-  return AppError.badRequest(ErrorCode.ValidationFailed, message).toJSON();
+  return new AppError(ErrorCode.ValidationFailed, message).toJSON();
 }
 
 /** `retrieval.search` → `retrieval`; undefined when the pattern names no context. */

@@ -125,7 +125,7 @@ describe('SearchChunksUseCase fallback to sparse search', () => {
   });
 
   it('lets a caller’s own 4xx through in hybrid mode', async () => {
-    const invalid = () => Promise.reject(AppError.badRequest('RETRIEVAL.INVALID_FILTER', 'bad filter'));
+    const invalid = () => Promise.reject(new AppError('RETRIEVAL.INVALID_FILTER', 'bad filter'));
     await expect(search('hybrid', embedders(invalid)).result).rejects.toMatchObject({ status: 400 });
   });
 

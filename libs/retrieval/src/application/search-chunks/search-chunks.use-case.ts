@@ -153,7 +153,6 @@ export class SearchChunksUseCase {
         DIMENSION_MISMATCH,
         `collection "${collection.name}" holds ${collection.embeddingModel} vectors of ${collection.dimensions} dimensions, ` +
           `which this server cannot make (its embedder is ${this.embedders.configured.model}); re-index the collection`,
-        409,
       );
     }
     // The embedder is a call target of its own: bounded, and behind a breaker, so a dead or hanging
@@ -171,7 +170,6 @@ export class SearchChunksUseCase {
                   new AppError(
                     EMBEDDER_TIMEOUT,
                     `${embedder.model} did not embed the query within ${queryTimeoutMs} ms`,
-                    504,
                   ),
                 ),
               queryTimeoutMs,
@@ -186,7 +184,6 @@ export class SearchChunksUseCase {
       throw new AppError(
         DIMENSION_MISMATCH,
         `${collection.embeddingModel} returned a query vector of ${vector.length} dimensions, but collection "${collection.name}" holds ${collection.dimensions}`,
-        409,
       );
     }
     if (!vector.some((v) => v !== 0)) return [];
