@@ -118,6 +118,7 @@ export class IndexDocumentsUseCase {
     await this.enter(sources, 'extract');
     const extracted: { source: DocumentSource; text: string }[] = [];
     for (const source of sources) {
+      await yieldToEventLoop();
       try {
         extracted.push({ source, text: await this.extract(source) });
       } catch (error) {
@@ -130,6 +131,7 @@ export class IndexDocumentsUseCase {
     );
     const prepared: { source: DocumentSource; chunks: IndexedChunk[] }[] = [];
     for (const { source, text } of extracted) {
+      await yieldToEventLoop();
       try {
         prepared.push({ source, chunks: await this.chunk(source, text) });
       } catch (error) {
@@ -199,6 +201,7 @@ export class IndexDocumentsUseCase {
       }
       const size = this.config.embeddings.batchSize;
       for (let i = 0; i < todo.length; i += size) {
+        await yieldToEventLoop();
         const slice = todo.slice(i, i + size);
         const vectors = await embedder.embedDocuments(slice.map((t) => t.input));
         assertVectorSize(vectors, set.dimensions, set.model);
@@ -217,6 +220,15 @@ export class TransientIndexingError extends Error {
     super(message);
     this.name = 'TransientIndexingError';
   }
+}
+
+/**
+ * Lets the event loop serve what waits (a health probe, a search, a streamed answer) between two pieces of
+ * the ingestion's CPU work: in the single binary that work shares the thread with every request, and
+ * awaiting a promise that is already settled does not give the thread away.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function describe(error: unknown): string {
