@@ -138,7 +138,7 @@ describe.each<DeploymentKind>(['postgres', 'pglite'])('ingestion API on %s', (ki
       expect(res.body).toEqual({
         id: 'broken.pdf',
         status: 'queued',
-        jobId: expect.stringMatching(/^\d+:2$/),
+        jobId: expect.stringMatching(/^\d+:2:[0-9a-f]{32}$/),
       });
 
       // Still corrupt: the new version fails too, with a reason of its own.

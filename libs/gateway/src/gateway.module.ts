@@ -1,6 +1,11 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
-import { CONFIG, type AppConfig } from '#platform';
+import { CONFIG, type AppConfig, DatabaseModule } from '#platform';
+import { ApiKeysService } from './application/api-keys/api-keys.service.js';
+import { Authenticator } from './application/auth/authenticator.js';
+import { ApiKeyRepository } from './infrastructure/api-keys/api-key.repository.js';
+import { AuthMiddleware } from './interface/auth.middleware.js';
+import { KeysHttpController } from './interface/keys.http.controller.js';
 import { AnswerCacheInvalidator } from './application/answer-query/answer-cache.invalidator.js';
 import { AnswerCache } from './application/answer-query/answer-cache.port.js';
 import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.cache.js';
@@ -15,10 +20,12 @@ import { SearchHttpController } from './interface/search.http.controller.js';
 /**
  * The API gateway owns the HTTP API and orchestrates the query path through the contexts' ports; it
  * caches whole answers (in Redis when there is one), kept current by the domain events of ingestion
- * (DomainEventsModule).
+ * (DomainEventsModule). It owns the API keys (in the database, hence DatabaseModule) and checks every
+ * API request's key before anything else runs (AuthMiddleware).
  */
 @Module({
   imports: [
+    DatabaseModule,
     MulterModule.registerAsync({
       inject: [CONFIG],
       useFactory: (c: AppConfig) => ({
@@ -26,8 +33,17 @@ import { SearchHttpController } from './interface/search.http.controller.js';
       }),
     }),
   ],
-  controllers: [CollectionsHttpController, JobsHttpController, SearchHttpController, QueryHttpController],
+  controllers: [
+    CollectionsHttpController,
+    JobsHttpController,
+    SearchHttpController,
+    QueryHttpController,
+    KeysHttpController,
+  ],
   providers: [
+    ApiKeyRepository,
+    ApiKeysService,
+    Authenticator,
     AnswerQueryUseCase,
     {
       provide: AnswerCache,
@@ -44,5 +60,7 @@ import { SearchHttpController } from './interface/search.http.controller.js';
 export class GatewayModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*path');
+    // Every API surface, whichever module serves it; health, metrics, docs and the playground stay open.
+    consumer.apply(AuthMiddleware).forRoutes('rag', 'rag/*path', 'v1', 'v1/*path', 'mcp', 'mcp/*path');
   }
 }

@@ -9,6 +9,7 @@ import {
   Query,
   Req,
   UploadedFiles,
+  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
@@ -19,6 +20,8 @@ import {
   INGESTION_PORT,
   IngestDocumentsBody,
   Metadata,
+  mayRead,
+  type CollectionList,
   type CollectionView,
   type DocumentPage,
   type DocumentView,
@@ -31,17 +34,36 @@ import {
 } from '#contracts';
 import { validate } from '#platform';
 import { createHash } from 'node:crypto';
+import { CollectionAccess, CollectionAccessGuard } from './access.js';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
 
 export const MAX_FILES_PER_REQUEST = 100;
 
+/** Every route that names a collection checks the caller's scope on it first (CollectionAccessGuard). */
 @Controller('rag/collections')
+@UseGuards(CollectionAccessGuard)
 export class CollectionsHttpController {
   constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
+
+  /** The collections the caller may read, by name, with their document and chunk counts. */
+  @Get()
+  async listCollections(@Req() req: Request): Promise<CollectionList> {
+    const { collections } = await this.ingestion.listCollections({});
+    return { collections: collections.filter((c) => mayRead(req.principal, c.name)) };
+  }
+
+  /** The collection with its documents, chunks, vectors and lexical index (admin or write scope). */
+  @Delete(':collection')
+  @HttpCode(204)
+  @CollectionAccess('write')
+  async deleteCollection(@Param('collection', collectionParam) collection: string): Promise<void> {
+    await this.ingestion.deleteCollection({ collection });
+  }
 
   /** JSON documents, or multipart/form-data with `files` (and an optional `metadata` JSON field). */
   @Post(':collection/documents')
   @HttpCode(202)
+  @CollectionAccess('write')
   @UseInterceptors(FilesInterceptor('files', MAX_FILES_PER_REQUEST))
   ingest(
     @Param('collection', collectionParam) collection: string,
@@ -54,6 +76,7 @@ export class CollectionsHttpController {
 
   /** `?status=&limit=&cursor=`: a page of documents in id order; `nextCursor` asks for the next one. */
   @Get(':collection/documents')
+  @CollectionAccess('read')
   listDocuments(
     @Param('collection', collectionParam) collection: string,
     @Query(listDocumentsQuery) query: ListDocumentsQuery,
@@ -62,11 +85,13 @@ export class CollectionsHttpController {
   }
 
   @Get(':collection')
+  @CollectionAccess('read')
   getCollection(@Param('collection', collectionParam) collection: string): Promise<CollectionView> {
     return this.ingestion.getCollection({ collection });
   }
 
   @Get(':collection/documents/:id')
+  @CollectionAccess('read')
   getDocument(
     @Param('collection', collectionParam) collection: string,
     @Param('id', documentIdParam) id: string,
@@ -77,6 +102,7 @@ export class CollectionsHttpController {
   /** A failed document becomes a new queued version of the same content. */
   @Post(':collection/documents/:id/retry')
   @HttpCode(202)
+  @CollectionAccess('write')
   retryDocument(
     @Param('collection', collectionParam) collection: string,
     @Param('id', documentIdParam) id: string,
@@ -91,12 +117,14 @@ export class CollectionsHttpController {
    */
   @Post(':collection/reindex')
   @HttpCode(202)
+  @CollectionAccess('write')
   reindex(@Param('collection', collectionParam) collection: string): Promise<ReindexResponse> {
     return this.ingestion.reindex({ collection });
   }
 
   @Delete(':collection/documents/:id')
   @HttpCode(204)
+  @CollectionAccess('write')
   async deleteDocument(
     @Param('collection', collectionParam) collection: string,
     @Param('id', documentIdParam) id: string,

@@ -4,6 +4,7 @@ import { QueryBody, type QueryResponse, type QueryTimings } from '#contracts';
 import { toAppError, ZodValidationPipe } from '#platform';
 import type { AnswerCacheStatus } from '../application/answer-query/answer-cache.port.js';
 import { AnswerQueryUseCase } from '../application/answer-query/answer-query.use-case.js';
+import { assertRead } from './access.js';
 import { openEventStream, sseFrame } from './sse.js';
 
 @Controller('rag')
@@ -18,6 +19,7 @@ export class QueryHttpController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<QueryResponse | void> {
     const requestId = req.requestId ?? '';
+    assertRead(req, body.collection);
     if (!body.stream) {
       const started = performance.now();
       let cache = 'bypass' as AnswerCacheStatus;

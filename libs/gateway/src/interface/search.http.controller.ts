@@ -1,7 +1,9 @@
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { RETRIEVAL_PORT, SearchBody, type RetrievalPort, type SearchResponse } from '#contracts';
 import { ZodValidationPipe } from '#platform';
 import { searchRetrieval } from '../application/search/search-retrieval.js';
+import { assertRead } from './access.js';
 
 @Controller('rag')
 export class SearchHttpController {
@@ -9,7 +11,11 @@ export class SearchHttpController {
 
   @Post('search')
   @HttpCode(200)
-  search(@Body(new ZodValidationPipe(SearchBody)) body: SearchBody): Promise<SearchResponse> {
+  search(
+    @Req() req: Request,
+    @Body(new ZodValidationPipe(SearchBody)) body: SearchBody,
+  ): Promise<SearchResponse> {
+    assertRead(req, body.collection);
     return searchRetrieval(this.retrieval, body);
   }
 }

@@ -93,6 +93,8 @@ export const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(100, 3_600_000).default(30_000),
   HEAP_GROWING_PERCENT: int(0, 1000).default(50),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  AUTH: z.enum(['on', 'off']).default('on'),
+  AUTH_KEY_CACHE_MS: int(0, 60_000).default(500),
 });
 
 export interface AppConfig {
@@ -220,6 +222,15 @@ export interface AppConfig {
   /** How far a serving process's heap may grow past its live objects, in percent (limitHeapGrowth). */
   heapGrowingPercent: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /**
+   * API keys (docs/api.md, "Keys and scopes"). On: a request with a key is checked, and one without is
+   * served only while no key exists and only from loopback (protected mode). Off: everyone is served.
+   */
+  auth: {
+    enabled: boolean;
+    /** How long a gateway trusts what it read about a key; a revoked key stops working within it. */
+    keyCacheMs: number;
+  };
 }
 
 export const CONFIG = Symbol('AppConfig');
@@ -398,5 +409,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdown: { readinessDelayMs: e.SHUTDOWN_READINESS_DELAY_MS, graceMs: e.SHUTDOWN_GRACE_MS },
     heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     logLevel: e.LOG_LEVEL,
+    auth: { enabled: e.AUTH === 'on', keyCacheMs: e.AUTH_KEY_CACHE_MS },
   };
 }
