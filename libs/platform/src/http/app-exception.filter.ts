@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { throwError, type Observable } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
+import { databaseInputError } from '../database/database-input-error.js';
 import { serializeError } from '../messaging/in-process.transport.js';
 
 /**
@@ -51,6 +52,8 @@ export class AppExceptionFilter implements ExceptionFilter {
 /** Maps framework and body-parser errors onto stable codes. */
 export function toAppError(exception: unknown): AppError {
   if (exception instanceof AppError) return exception;
+  const refused = databaseInputError(exception);
+  if (refused) return refused;
   const e = exception as {
     type?: string;
     status?: number;
