@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
-import { CONFIG, type AppConfig } from '#platform';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { CONFIG, type AppConfig, RateLimiter, RateLimitInterceptor } from '#platform';
 import { AnswerCacheInvalidator } from './application/answer-query/answer-cache.invalidator.js';
 import { AnswerCache } from './application/answer-query/answer-cache.port.js';
 import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.cache.js';
@@ -39,6 +40,9 @@ import { SearchHttpController } from './interface/search.http.controller.js';
           : new MemoryAnswerCache(c.answerCache),
     },
     AnswerCacheInvalidator,
+    // Per-key budgets for search, query and ingestion (@RateLimit on the controllers).
+    RateLimiter,
+    { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
 })
 export class GatewayModule implements NestModule {

@@ -37,3 +37,4 @@ export * from './events/domain-events.module.js';
 export * from './database/database-input-error.js';
 export * from './http/http-edge.js';
 export * from './http/security-headers.js';
+export * from './http/rate-limit.js';

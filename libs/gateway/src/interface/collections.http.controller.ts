@@ -29,18 +29,20 @@ import {
   type ReindexResponse,
   type RetriedDocument,
 } from '#contracts';
-import { validate } from '#platform';
+import { RateLimit, validate } from '#platform';
 import { createHash } from 'node:crypto';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
 
 export const MAX_FILES_PER_REQUEST = 100;
 
+@RateLimit('search')
 @Controller('rag/collections')
 export class CollectionsHttpController {
   constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
 
   /** JSON documents, or multipart/form-data with `files` (and an optional `metadata` JSON field). */
   @Post(':collection/documents')
+  @RateLimit('ingestion')
   @HttpCode(202)
   @UseInterceptors(FilesInterceptor('files', MAX_FILES_PER_REQUEST))
   ingest(
@@ -76,6 +78,7 @@ export class CollectionsHttpController {
 
   /** A failed document becomes a new queued version of the same content. */
   @Post(':collection/documents/:id/retry')
+  @RateLimit('ingestion')
   @HttpCode(202)
   retryDocument(
     @Param('collection', collectionParam) collection: string,
@@ -90,12 +93,14 @@ export class CollectionsHttpController {
    * `GET /rag/collections/{collection}` under `reindex`.
    */
   @Post(':collection/reindex')
+  @RateLimit('ingestion')
   @HttpCode(202)
   reindex(@Param('collection', collectionParam) collection: string): Promise<ReindexResponse> {
     return this.ingestion.reindex({ collection });
   }
 
   @Delete(':collection/documents/:id')
+  @RateLimit('ingestion')
   @HttpCode(204)
   async deleteDocument(
     @Param('collection', collectionParam) collection: string,

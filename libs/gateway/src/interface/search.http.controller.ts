@@ -1,8 +1,9 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { RETRIEVAL_PORT, SearchBody, type RetrievalPort, type SearchResponse } from '#contracts';
-import { ZodValidationPipe } from '#platform';
+import { RateLimit, ZodValidationPipe } from '#platform';
 import { searchRetrieval } from '../application/search/search-retrieval.js';
 
+@RateLimit('search')
 @Controller('rag')
 export class SearchHttpController {
   constructor(@Inject(RETRIEVAL_PORT) private readonly retrieval: RetrievalPort) {}

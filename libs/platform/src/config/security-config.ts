@@ -28,7 +28,7 @@ export const SecurityEnvSchema = z.object({
   CORS_ORIGINS: list,
   CONTENT_SECURITY_POLICY: z.string().optional(),
   RATE_LIMIT: bool.default(true),
-  RATE_LIMIT_WINDOW_MS: int(100, 24 * 3_600_000).default(60_000),
+  RATE_LIMIT_WINDOW_MS: int(1000, 24 * 3_600_000).default(60_000),
   RATE_LIMIT_SEARCH: int(1, 1_000_000_000).default(60_000),
   RATE_LIMIT_QUERY: int(1, 1_000_000_000).default(12_000),
   RATE_LIMIT_INGESTION: int(1, 1_000_000_000).default(6_000),

@@ -37,7 +37,9 @@ export class AppExceptionFilter implements ExceptionFilter {
       return;
     }
     const requestId = req.requestId ?? RequestContext.current()?.requestId ?? '';
-    if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
+    // A rate limit names its own wait (RateLimitInterceptor); other refusals suggest 5 s.
+    if ((error.status === 503 || error.status === 429) && !res.hasHeader('Retry-After'))
+      res.setHeader('Retry-After', '5');
     res.status(error.status).json({
       error: {
         code: error.code,
