@@ -7,7 +7,8 @@ import { AnswerCache } from './application/answer-query/answer-cache.port.js';
 import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.cache.js';
 import { RedisAnswerCache } from './infrastructure/answer-cache/redis-answer.cache.js';
 import { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
-import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
+import { CollectionsHttpController } from './interface/collections.http.controller.js';
+import { multerOptions, UploadAdmission } from './interface/uploads.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
 import { RequestContextMiddleware } from './interface/request-context.middleware.js';
@@ -22,9 +23,8 @@ import { SearchHttpController } from './interface/search.http.controller.js';
   imports: [
     MulterModule.registerAsync({
       inject: [CONFIG],
-      useFactory: (c: AppConfig) => ({
-        limits: { fileSize: c.http.uploadLimitBytes, files: MAX_FILES_PER_REQUEST },
-      }),
+      // Spooled to disk, within the per-file, per-request and field limits (uploads.ts).
+      useFactory: multerOptions,
     }),
   ],
   controllers: [CollectionsHttpController, JobsHttpController, SearchHttpController, QueryHttpController],
@@ -42,6 +42,7 @@ import { SearchHttpController } from './interface/search.http.controller.js';
     AnswerCacheInvalidator,
     // Per-key budgets for search, query and ingestion (@RateLimit on the controllers).
     RateLimiter,
+    UploadAdmission,
     { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
 })

@@ -31,8 +31,10 @@ export class AppExceptionFilter implements ExceptionFilter {
       return;
     }
     const error = toAppError(exception);
-    if (error.status >= 500 && !(exception instanceof AppError)) this.log.error(describe(exception));
-    if (res.headersSent) {
+    // A connection already gone (a client that aborted, a body past its deadline) is no server error.
+    if (error.status >= 500 && !(exception instanceof AppError) && !res.destroyed)
+      this.log.error(describe(exception));
+    if (res.headersSent || res.destroyed) {
       res.end();
       return;
     }
