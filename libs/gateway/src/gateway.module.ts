@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
-import { CONFIG, type AppConfig, DatabaseModule } from '#platform';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { CONFIG, type AppConfig, DatabaseModule, RateLimiter, RateLimitInterceptor } from '#platform';
 import { ApiKeysService } from './application/api-keys/api-keys.service.js';
 import { Authenticator } from './application/auth/authenticator.js';
 import { ApiKeyRepository } from './infrastructure/api-keys/api-key.repository.js';
@@ -11,7 +12,8 @@ import { AnswerCache } from './application/answer-query/answer-cache.port.js';
 import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.cache.js';
 import { RedisAnswerCache } from './infrastructure/answer-cache/redis-answer.cache.js';
 import { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
-import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
+import { CollectionsHttpController } from './interface/collections.http.controller.js';
+import { multerOptions, UploadAdmission } from './interface/uploads.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
 import { RequestContextMiddleware } from './interface/request-context.middleware.js';
@@ -28,9 +30,8 @@ import { SearchHttpController } from './interface/search.http.controller.js';
     DatabaseModule,
     MulterModule.registerAsync({
       inject: [CONFIG],
-      useFactory: (c: AppConfig) => ({
-        limits: { fileSize: c.http.uploadLimitBytes, files: MAX_FILES_PER_REQUEST },
-      }),
+      // Spooled to disk, within the per-file, per-request and field limits (uploads.ts).
+      useFactory: multerOptions,
     }),
   ],
   controllers: [
@@ -55,6 +56,10 @@ import { SearchHttpController } from './interface/search.http.controller.js';
           : new MemoryAnswerCache(c.answerCache),
     },
     AnswerCacheInvalidator,
+    // Per-key budgets for search, query and ingestion (@RateLimit on the controllers).
+    RateLimiter,
+    UploadAdmission,
+    { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
 })
 export class GatewayModule implements NestModule {

@@ -19,6 +19,7 @@ import {
   ErrorCode,
   INGESTION_PORT,
   IngestDocumentsBody,
+  IngestItem,
   Metadata,
   mayRead,
   type CollectionList,
@@ -26,20 +27,20 @@ import {
   type DocumentPage,
   type DocumentView,
   type IngestionPort,
-  type IngestItem,
   type IngestResponse,
   type ListDocumentsQuery,
   type ReindexResponse,
   type RetriedDocument,
 } from '#contracts';
-import { validate } from '#platform';
+import { RateLimit, validate } from '#platform';
 import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import { CollectionAccess, CollectionAccessGuard } from './access.js';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
-
-export const MAX_FILES_PER_REQUEST = 100;
+import { oneAtATime, sniffUpload, UploadAdmission } from './uploads.js';
 
 /** Every route that names a collection checks the caller's scope on it first (CollectionAccessGuard). */
+@RateLimit('search')
 @Controller('rag/collections')
 @UseGuards(CollectionAccessGuard)
 export class CollectionsHttpController {
@@ -62,16 +63,35 @@ export class CollectionsHttpController {
 
   /** JSON documents, or multipart/form-data with `files` (and an optional `metadata` JSON field). */
   @Post(':collection/documents')
+  @RateLimit('ingestion')
   @HttpCode(202)
   @CollectionAccess('write')
-  @UseInterceptors(FilesInterceptor('files', MAX_FILES_PER_REQUEST))
-  ingest(
+  // Admission first (length, cap, a free slot), then multer spools the files to disk.
+  @UseInterceptors(UploadAdmission, FilesInterceptor('files'))
+  async ingest(
     @Param('collection', collectionParam) collection: string,
     @Req() req: Request,
     @UploadedFiles() files: Express.Multer.File[] | undefined,
   ): Promise<IngestResponse> {
-    const documents = req.is('multipart/form-data') ? fromUpload(files ?? [], req.body) : fromJson(req.body);
-    return this.ingestion.ingest({ collection, documents });
+    if (!req.is('multipart/form-data'))
+      return this.ingestion.ingest({ collection, documents: fromJson(req.body) });
+    const uploads = fromUpload(files ?? [], req.body);
+    // Every file is checked before any is handed on, so a refused file leaves nothing half-ingested.
+    for (const u of uploads) await sniffUpload(u.spooled, u.name);
+    const documents: IngestResponse['documents'] = [];
+    for (const u of uploads) {
+      const answer = await oneAtATime(async () => {
+        const bytes = await readFile(u.spooled.path);
+        const item: IngestItem = {
+          ...u.item,
+          file: { ...u.item.file!, contentBase64: bytes.toString('base64') },
+        };
+        return this.ingestion.ingest({ collection, documents: [item] });
+      });
+      documents.push(...answer.documents);
+      await rm(u.spooled.path, { force: true });
+    }
+    return { documents };
   }
 
   /** `?status=&limit=&cursor=`: a page of documents in id order; `nextCursor` asks for the next one. */
@@ -101,6 +121,7 @@ export class CollectionsHttpController {
 
   /** A failed document becomes a new queued version of the same content. */
   @Post(':collection/documents/:id/retry')
+  @RateLimit('ingestion')
   @HttpCode(202)
   @CollectionAccess('write')
   retryDocument(
@@ -116,6 +137,7 @@ export class CollectionsHttpController {
    * `GET /rag/collections/{collection}` under `reindex`.
    */
   @Post(':collection/reindex')
+  @RateLimit('ingestion')
   @HttpCode(202)
   @CollectionAccess('write')
   reindex(@Param('collection', collectionParam) collection: string): Promise<ReindexResponse> {
@@ -123,6 +145,7 @@ export class CollectionsHttpController {
   }
 
   @Delete(':collection/documents/:id')
+  @RateLimit('ingestion')
   @HttpCode(204)
   @CollectionAccess('write')
   async deleteDocument(
@@ -144,7 +167,16 @@ function fromJson(body: unknown): IngestItem[] {
   }));
 }
 
-function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown> | undefined): IngestItem[] {
+interface SpooledUpload {
+  name: string;
+  spooled: Express.Multer.File;
+  item: IngestItem;
+}
+
+function fromUpload(
+  files: Express.Multer.File[],
+  fields: Record<string, unknown> | undefined,
+): SpooledUpload[] {
   if (files.length === 0)
     throw AppError.badRequest(
       ErrorCode.ValidationFailed,
@@ -160,13 +192,22 @@ function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown
     }
     metadata = validate(Metadata, parsed, 'metadata');
   }
+  const names = new Set<string>();
   return files.map((f) => {
     // Multer hands over the file name as latin1 bytes; browsers and curl send UTF-8.
     const name = Buffer.from(f.originalname, 'latin1').toString('utf8');
-    return {
-      id: name,
-      metadata: { ...metadata, filename: name },
-      file: { name, mimeType: f.mimetype, contentBase64: f.buffer.toString('base64') },
-    };
+    if (names.has(name))
+      throw AppError.badRequest(ErrorCode.ValidationFailed, `files: "${name}" appears twice in one upload`);
+    names.add(name);
+    const item = validate(
+      IngestItem,
+      {
+        id: name,
+        metadata: { ...metadata, filename: name },
+        file: { name, mimeType: f.mimetype, contentBase64: '' },
+      },
+      'files',
+    );
+    return { name, spooled: f, item };
   });
 }

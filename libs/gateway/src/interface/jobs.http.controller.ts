@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, INGESTION_PORT, type IngestionPort, type JobRef, type JobView } from '#contracts';
-import { RequestContext, toAppError } from '#platform';
+import { RateLimit, RequestContext, toAppError } from '#platform';
 import { isFinal, JobEventTracker } from './job-events.js';
 import { openEventStream, SSE_HEARTBEAT, sseFrame } from './sse.js';
 import { mayFollowJobs } from './access.js';
@@ -19,6 +19,7 @@ const HEARTBEAT_MS = 15_000;
  * as a stream of server-sent events. The stream reads the job through the ingestion port like any other
  * call, so it behaves the same whether ingestion runs in this process or behind the transport.
  */
+@RateLimit('search')
 @Controller('rag/jobs')
 export class JobsHttpController {
   constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
