@@ -3,3 +3,4 @@ export { GatewayModule } from './gateway.module.js';
 export { mountOpenApi, buildOpenApi } from './interface/openapi.js';
 export { serverTiming } from './interface/query.http.controller.js';
 export { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
+export { mountPlayground, playgroundDir } from './interface/playground.js';
