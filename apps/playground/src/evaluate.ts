@@ -101,6 +101,8 @@ export function evaluateView(): { el: HTMLElement } {
   }
 
   async function evaluate(): Promise<void> {
+    results.replaceChildren();
+    status.textContent = 'Reading the questions…';
     const set = await readSet();
     const collection = state.collection;
     if (set.corpus.length > 0 && upload.checked) await ingest(collection, set);
