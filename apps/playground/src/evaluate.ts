@@ -214,6 +214,8 @@ function plot(queries: EvalQuery[], scores: Scored[][]): SVGSVGElement {
   const x = (v: number) => 90 + v * (w - 100);
   const svg = s('svg', {
     viewBox: `0 0 ${w} ${shown.length * rowH + 24}`,
+    width: w * 1.5,
+    height: (shown.length * rowH + 24) * 1.5,
     class: 'dumbbell',
     id: 'eval-plot',
     role: 'img',

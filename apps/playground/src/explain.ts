@@ -68,6 +68,8 @@ function chart(a: Answer, cols: Stage[]): SVGSVGElement {
     20 + ((Math.min(rank, 30) - 1) / Math.max(1, Math.min(maxRank, 30) - 1)) * (height - 40);
   const svg = s('svg', {
     viewBox: `0 0 ${w} ${height}`,
+    width: w * 1.4,
+    height: height * 1.4,
     class: 'slope',
     role: 'img',
     'aria-label': 'Rank of each source at each stage, rank 1 at the top; the table below has the numbers',
