@@ -85,6 +85,7 @@ const run = (cmd, args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+run('npx', ['tsc', '-p', 'apps/playground/tsconfig.json']); // the browser playground: DOM types, no Node
 run('npm', ['run', '--silent', 'build']);
 const report = join(mkdtempSync(join(tmpdir(), 'ragnest-test-')), 'vitest.json');
 const vitest = spawnSync(

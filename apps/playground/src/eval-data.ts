@@ -21,11 +21,17 @@ export class EvalSetError extends Error {}
 /** A JSON value as text: strings and numbers as they are, anything else empty. */
 const str = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
 
+/** A JSON document (an array, `{"queries": [...]}` or one object), else JSON Lines. */
 function lines(text: string, file: string): Record<string, unknown>[] {
   const trimmed = text.trim();
-  if (trimmed.startsWith('[') || (trimmed.startsWith('{') && !trimmed.includes('\n{'))) {
-    const parsed = JSON.parse(trimmed) as unknown;
-    const list = Array.isArray(parsed) ? parsed : ((parsed as { queries?: unknown }).queries ?? [parsed]);
+  let whole: unknown;
+  try {
+    whole = JSON.parse(trimmed);
+  } catch {
+    whole = undefined;
+  }
+  if (whole !== undefined) {
+    const list = Array.isArray(whole) ? whole : ((whole as { queries?: unknown }).queries ?? [whole]);
     if (!Array.isArray(list)) throw new EvalSetError(`${file}: expected an array of questions`);
     return list as Record<string, unknown>[];
   }
