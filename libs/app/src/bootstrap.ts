@@ -13,7 +13,7 @@ import {
   loadConfig,
   RedisStreamsServer,
 } from '#platform';
-import { mountOpenApi } from '#gateway';
+import { mountOpenApi, mountPlayground } from '#gateway';
 import { AppModule } from './app.module.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -56,7 +56,11 @@ export async function createApp(
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   for (const remote of remoteServers)
     app.connectMicroservice({ strategy: remote }, { inheritAppConfig: true });
-  if (config.contexts.has(ContextName.Gateway)) mountOpenApi(app);
+  if (config.contexts.has(ContextName.Gateway)) {
+    mountOpenApi(app);
+    // Not built (a test run from source before `npm run build`): the API is served without it.
+    if (!mountPlayground(app)) new Logger('ragnest').warn('The playground is not built: npm run build');
+  }
   await app.startAllMicroservices();
   await app.init();
   return app;
@@ -77,6 +81,7 @@ export async function serve(config: AppConfig): Promise<INestApplication> {
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   const log = new Logger('ragnest');
   if (config.contexts.has(ContextName.Gateway)) {
+    log.log(`Playground: http://${host}:${port}/`);
     log.log(`API:  http://${host}:${port}/rag`);
     log.log(`Docs: http://${host}:${port}/docs`);
   } else {

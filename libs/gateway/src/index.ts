@@ -6,3 +6,4 @@ export { AnswerQueryUseCase } from './application/answer-query/answer-query.use-
 export { ApiKeysService, CreateKeyBody, type KeyView } from './application/api-keys/api-keys.service.js';
 export { ApiKeyRepository } from './infrastructure/api-keys/api-key.repository.js';
 export { assertRead, assertWrite, assertAdmin } from './interface/access.js';
+export { mountPlayground, playgroundDir } from './interface/playground.js';
