@@ -4,8 +4,8 @@ import { DocumentCursor } from './document-cursor.js';
 
 /** Ingestion's published language: what it is asked to index, and its views of collections, documents and jobs. */
 
-/** What a document's source is: JSON text, or a file of one of the supported kinds. */
-export const SourceKind = z.enum(['text', 'txt', 'md', 'html', 'pdf']);
+/** What a document's source is: JSON text, a URL to fetch, or a file of one of the supported kinds. */
+export const SourceKind = z.enum(['text', 'url', 'txt', 'md', 'html', 'pdf', 'docx', 'pptx', 'xlsx', 'csv']);
 export type SourceKind = z.infer<typeof SourceKind>;
 
 /** A document as ingestion receives it: JSON text, or an uploaded file (bytes as base64 on the wire). */
