@@ -32,4 +32,6 @@ export interface ExtractedText {
   metadata?: Metadata;
   /** The file's own parts, each chunked apart (a slide, a sheet's rows); `text` is then not chunked. */
   sections?: ExtractedSection[];
+  /** A fetched sitemap: its pages were queued as documents of their own, and it has no text itself. */
+  sitemap?: { pages: number };
 }
