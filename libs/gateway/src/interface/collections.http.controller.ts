@@ -18,6 +18,8 @@ import {
   ErrorCode,
   INGESTION_PORT,
   IngestDocumentsBody,
+  IngestUrlBody,
+  type JsonDocument,
   Metadata,
   type CollectionView,
   type DocumentPage,
@@ -39,7 +41,10 @@ export const MAX_FILES_PER_REQUEST = 100;
 export class CollectionsHttpController {
   constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
 
-  /** JSON documents, or multipart/form-data with `files` (and an optional `metadata` JSON field). */
+  /**
+   * JSON documents (text or a URL to fetch), the short form `{"url"}` for one URL, or multipart/form-data
+   * with `files` (and an optional `metadata` JSON field).
+   */
   @Post(':collection/documents')
   @HttpCode(202)
   @UseInterceptors(FilesInterceptor('files', MAX_FILES_PER_REQUEST))
@@ -106,14 +111,22 @@ export class CollectionsHttpController {
 }
 
 function fromJson(body: unknown): IngestItem[] {
-  const { documents } = validate(IngestDocumentsBody, body);
-  return documents.map((d) => ({
-    // A document without an id is named by its text, so sending it again is `unchanged`.
-    id: d.id ?? `sha256-${createHash('sha256').update(d.text).digest('hex').slice(0, 32)}`,
-    title: d.title,
-    metadata: d.metadata ?? {},
-    text: d.text,
-  }));
+  const isUrlForm = typeof body === 'object' && body !== null && 'url' in body && !('documents' in body);
+  const documents: JsonDocument[] = isUrlForm
+    ? [validate(IngestUrlBody, body)]
+    : validate(IngestDocumentsBody, body).documents;
+  return documents.map((d) =>
+    d.url !== undefined
+      ? // A URL names its document, so posting it again makes a new version of the same one.
+        { id: d.id ?? d.url, title: d.title, metadata: d.metadata ?? {}, url: d.url }
+      : {
+          // A document without an id is named by its text, so sending it again is `unchanged`.
+          id: d.id ?? `sha256-${createHash('sha256').update(d.text!).digest('hex').slice(0, 32)}`,
+          title: d.title,
+          metadata: d.metadata ?? {},
+          text: d.text,
+        },
+  );
 }
 
 function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown> | undefined): IngestItem[] {

@@ -29,6 +29,7 @@ import {
   type IndexedChunk,
 } from '../../infrastructure/chunk.repository.js';
 import { JobStateRepository } from '../../infrastructure/job-state.repository.js';
+import { UrlSourceReader } from './url-source.reader.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 
 /**
@@ -58,6 +59,7 @@ export class IndexDocumentsUseCase {
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
     private readonly events: EventBus,
+    private readonly urls: UrlSourceReader,
   ) {}
 
   /** Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile). */
@@ -145,8 +147,12 @@ export class IndexDocumentsUseCase {
   }
 
   private async extract(source: DocumentSource): Promise<ExtractedText> {
+    if (source.sourceKind === 'url') return this.complete(source, await this.urls.read(source));
     if (!source.sourceBytes) return { text: source.sourceText ?? '' };
-    const content = await extractText(source.sourceKind as FileKind, source.sourceBytes);
+    return this.complete(source, await extractText(source.sourceKind as FileKind, source.sourceBytes));
+  }
+
+  private complete(source: DocumentSource, content: ExtractedText): ExtractedText {
     // A file's own title (HTML <title>, a markdown heading, PDF info) names it when the client gave none.
     source.title ??= content.title?.trim() || null;
     // What the file says of itself (author, created, sheets) fills in what the client did not say.
@@ -155,6 +161,8 @@ export class IndexDocumentsUseCase {
   }
 
   private async chunk(source: DocumentSource, content: ExtractedText): Promise<IndexedChunk[]> {
+    // A sitemap is indexed as the list it is: its pages are documents of their own.
+    if (content.sitemap) return [];
     const pieces: { position: number; text: string; metadata?: Metadata }[] = content.sections
       ? await chunkSections(content.sections, this.config.chunking)
       : await chunkText(content.text, source.sourceKind as SourceKind, this.config.chunking);
