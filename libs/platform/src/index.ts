@@ -33,3 +33,11 @@ export {
 } from './messaging/redis-streams/redis-streams.client.js';
 export { TransportErrorCode } from './messaging/redis-streams/redis-streams.wire.js';
 export * from './events/domain-events.module.js';
+export * from './observability/observability.module.js';
+export * from './observability/metrics/metrics.service.js';
+export type { QueryStage, RetrievalLeg, AnswerCacheOutcome } from './observability/metrics/query.metrics.js';
+export type { CallOutcome } from './observability/metrics/transport.metrics.js';
+export type { DocumentOutcome, QueueState } from './observability/metrics/ingestion.metrics.js';
+export { Tracing, SpanKind, traceIdOf, type TracingOptions } from './observability/tracing/tracing.js';
+export { createRootLogger, JsonLogger, type LogFormat } from './observability/logging/json-logger.js';
+export { accessLog, routeOf } from './observability/logging/access-log.js';

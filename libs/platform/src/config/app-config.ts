@@ -93,6 +93,13 @@ export const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(100, 3_600_000).default(30_000),
   HEAP_GROWING_PERCENT: int(0, 1000).default(50),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  METRICS_COLLECTION_LABELS: bool.default(false),
+  // The standard OpenTelemetry variables that decide whether traces are exported (the SDK reads the rest).
+  OTEL_SDK_DISABLED: bool.default(false),
+  OTEL_TRACES_EXPORTER: optionalString,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString,
 });
 
 export interface AppConfig {
@@ -220,6 +227,15 @@ export interface AppConfig {
   /** How far a serving process's heap may grow past its live objects, in percent (limitHeapGrowth). */
   heapGrowingPercent: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** Logs, metrics and traces (docs/observability.md). */
+  observability: {
+    /** JSON lines (default: for log collectors), or `pretty` for a terminal. */
+    logFormat: 'json' | 'pretty';
+    /** Whether ingestion metrics carry the collection (unbounded: one series per collection). */
+    metricsCollectionLabels: boolean;
+    /** Whether traces are exported: an OTLP endpoint or a traces exporter is set, and the SDK not disabled. */
+    tracing: boolean;
+  };
 }
 
 export const CONFIG = Symbol('AppConfig');
@@ -398,5 +414,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdown: { readinessDelayMs: e.SHUTDOWN_READINESS_DELAY_MS, graceMs: e.SHUTDOWN_GRACE_MS },
     heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     logLevel: e.LOG_LEVEL,
+    observability: {
+      logFormat: e.LOG_FORMAT,
+      metricsCollectionLabels: e.METRICS_COLLECTION_LABELS,
+      tracing:
+        !e.OTEL_SDK_DISABLED &&
+        (e.OTEL_TRACES_EXPORTER !== undefined
+          ? e.OTEL_TRACES_EXPORTER !== 'none'
+          : !!(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)),
+    },
   };
 }
