@@ -14,6 +14,7 @@ import { type PoolCounts } from './metrics/database.metrics.js';
 import { MetricsHttpController } from './metrics/metrics.http.controller.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { MessageSpanInterceptor } from './tracing/message-span.interceptor.js';
+import { Tracing } from './tracing/tracing.js';
 
 /** Reads the gauges whose sources are the platform's own: breakers and bulkheads, the pg pool. */
 @Injectable()
@@ -32,8 +33,10 @@ class PlatformCollectors implements OnModuleInit, OnApplicationShutdown {
     if (pool) this.removals.push(this.metrics.onScrape(() => this.metrics.database.pool(pool)));
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     for (const remove of this.removals) remove();
+    // The spans of the last requests, before the process exits with them in its export buffer.
+    await Tracing.flush().catch(() => undefined);
   }
 
   /** node-postgres's Pool behind TypeORM's driver (PGlite has none). */

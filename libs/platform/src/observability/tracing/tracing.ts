@@ -59,6 +59,15 @@ export const Tracing = {
     sdk.start();
   },
 
+  /** Exports the spans still buffered (an application closing; the SDK stays up for others in the process). */
+  async flush(): Promise<void> {
+    if (!sdk) return;
+    const provider = trace.getTracerProvider() as {
+      getDelegate?: () => { forceFlush?: () => Promise<void> };
+    };
+    await provider.getDelegate?.().forceFlush?.();
+  },
+
   /** Flushes and stops the SDK (a serving process's shutdown). */
   async shutdown(): Promise<void> {
     const running = sdk;
