@@ -12,6 +12,8 @@ import {
   FakeLlmServer,
   http,
   llmReply,
+  parsePrometheusText,
+  promValue,
   TEST_REDIS_URL,
   type TestDatabase,
 } from '#testing';
@@ -26,6 +28,7 @@ import { createApp } from '#app';
 describe('traces across the split deployment (in-memory exporter)', () => {
   const exporter = new InMemorySpanExporter();
   const apps: INestApplication[] = [];
+  const urls = new Map<ContextName, string>();
   const prefix = `ragnest-trace-${randomBytes(4).toString('hex')}`;
   let db: TestDatabase;
   let llm: FakeLlmServer;
@@ -45,6 +48,7 @@ describe('traces across the split deployment (in-memory exporter)', () => {
     const app = await createApp(config, { signals: false });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
+    urls.set(context, `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`);
     return app;
   };
 
@@ -178,5 +182,29 @@ describe('traces across the split deployment (in-memory exporter)', () => {
     expect(modelCalls.every((s) => s.kind === SpanKind.CLIENT && isUnder(spans, s, generate))).toBe(true);
     // Every span of the request is in its one trace, none in a trace of its own.
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+  });
+
+  it('serves /metrics in every process, each with what it did', async () => {
+    const scrape = async (context: ContextName) =>
+      parsePrometheusText(await (await fetch(`${urls.get(context)}/metrics`)).text());
+    const retrieval = await scrape(ContextName.Retrieval);
+    expect(
+      promValue(retrieval, 'ragnest_transport_handled_duration_seconds_count', {
+        pattern: 'retrieval.search',
+      }),
+    ).toBeGreaterThan(0);
+    expect(
+      promValue(retrieval, 'ragnest_retrieval_leg_duration_seconds_count', { leg: 'sparse' }),
+    ).toBeGreaterThan(0);
+    const gateway = await scrape(ContextName.Gateway);
+    expect(
+      promValue(gateway, 'ragnest_transport_calls_total', { target: 'retrieval.search', outcome: 'ok' }),
+    ).toBeGreaterThan(0);
+    expect(promValue(gateway, 'ragnest_query_stage_duration_seconds_count', { stage: 'generate' })).toBe(1);
+    const ingestion = await scrape(ContextName.Ingestion);
+    expect(promValue(ingestion, 'ragnest_ingestion_documents_total', { outcome: 'indexed' })).toBe(1);
+    expect(promValue(ingestion, 'ragnest_ingestion_queue_jobs', { state: 'completed' })).toBe(1);
+    for (const context of [ContextName.QueryUnderstanding, ContextName.Generation, ContextName.Presentation])
+      expect(promValue(await scrape(context), 'process_cpu_user_seconds_total'), context).toBeGreaterThan(0);
   });
 });
