@@ -9,8 +9,10 @@ import {
   closeOnSignals,
   createRootLogger,
   InProcessServer,
+  installHttpEdge,
   JsonLogger,
   limitHeapGrowth,
+  limitSlowClients,
   loadConfig,
   Metrics,
   RedisStreamsServer,
@@ -68,8 +70,12 @@ export async function createApp(
       abortOnError: false,
     },
   );
+  // First, so that its span is active for all that follows and its line times the whole request.
   if (options.logs !== false) app.use(accessLog(root, metrics));
   else app.use(accessLog(root.child({}, { level: 'silent' }), metrics));
+  // Request id, security headers, CORS, cross-site refusal, body deadline: before any body is parsed.
+  installHttpEdge(app, config.security);
+  limitSlowClients(app.getHttpServer(), config.security);
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.disable('x-powered-by');
