@@ -1,22 +1,37 @@
 import 'reflect-metadata';
-import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ContextName } from '#contracts';
+import { ALL_CONTEXTS, ContextName } from '#contracts';
 import {
+  accessLog,
   type AppConfig,
   closeOnSignals,
+  createRootLogger,
   InProcessServer,
   installHttpEdge,
+  JsonLogger,
   limitHeapGrowth,
   limitSlowClients,
   loadConfig,
+  Metrics,
   RedisStreamsServer,
+  Tracing,
 } from '#platform';
 import { mountOpenApi, mountPlayground } from '#gateway';
 import { AppModule } from './app.module.js';
 
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+/** What this process hosts, as logs and traces name it: `all`, or its contexts. */
+function serviceName(config: AppConfig): string {
+  return config.contexts.size === ALL_CONTEXTS.length ? 'all' : [...config.contexts].join(',');
+}
+
+/** The secrets of a configuration, masked wherever they would appear in a log line. */
+function secretsOf(config: AppConfig): (string | undefined)[] {
+  const url =
+    config.database.url && URL.canParse(config.database.url) ? new URL(config.database.url) : undefined;
+  return [config.llm.apiKey, config.embeddings.apiKey, config.rerank.apiKey, url?.password || undefined];
+}
 
 /**
  * Builds the application for a configuration: the contexts it hosts answer their message patterns on
@@ -25,8 +40,10 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
  */
 export async function createApp(
   config: AppConfig,
-  options: { logs?: boolean; signals?: boolean } = {},
+  options: { logs?: boolean; signals?: boolean; metrics?: Metrics } = {},
 ): Promise<INestApplication> {
+  // Before the modules load: the pg instrumentation patches the driver when TypeORM first requires it.
+  if (config.observability.tracing) Tracing.start({ serviceName: `ragnest-${serviceName(config)}` });
   const server = new InProcessServer();
   // With Redis, each context hosted here also answers remote callers, one consumer group per context.
   const remoteServers = config.redisUrl
@@ -36,15 +53,26 @@ export async function createApp(
           (context) => new RedisStreamsServer({ url: config.redisUrl!, prefix: config.redisPrefix, context }),
         )
     : [];
-  const logger = options.logs === false ? false : LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1);
+  const root = createRootLogger({
+    level: config.logLevel,
+    format: config.observability.logFormat,
+    service: serviceName(config),
+    secrets: secretsOf(config),
+  });
+  const metrics =
+    options.metrics ??
+    new Metrics({ collectionLabels: config.observability.metricsCollectionLabels, processMetrics: true });
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, server, remoteServers),
+    AppModule.forRoot(config, server, remoteServers, metrics),
     {
       bodyParser: false,
-      logger,
+      logger: options.logs === false ? false : new JsonLogger(root),
       abortOnError: false,
     },
   );
+  // First, so that its span is active for all that follows and its line times the whole request.
+  if (options.logs !== false) app.use(accessLog(root, metrics));
+  else app.use(accessLog(root.child({}, { level: 'silent' }), metrics));
   // Request id, security headers, CORS, cross-site refusal, body deadline: before any body is parsed.
   installHttpEdge(app, config.security);
   limitSlowClients(app.getHttpServer(), config.security);

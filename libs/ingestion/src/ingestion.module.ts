@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
-import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule, READINESS_REPORT } from '#platform';
+import {
+  type AppConfig,
+  CONFIG,
+  DatabaseModule,
+  EmbeddingsModule,
+  Metrics,
+  READINESS_REPORT,
+} from '#platform';
 import { LexicalIndex } from '#search-index';
 import { DeleteCollectionUseCase } from './application/delete-collection/delete-collection.use-case.js';
 import { ListCollectionsUseCase } from './application/list-collections/list-collections.use-case.js';
@@ -74,6 +81,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
         EmbeddingSetRepository,
         ReindexRunner,
         IndexMaintenance,
+        { token: Metrics, optional: true },
       ],
       useFactory: (
         config: AppConfig,
@@ -83,9 +91,10 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
         sets: EmbeddingSetRepository,
         runner: ReindexRunner,
         maintenance: IndexMaintenance,
+        metrics?: Metrics,
       ) =>
         config.redisUrl
-          ? new BullMqIngestionQueue(repository, jobs, handler, sets, runner, maintenance, config)
+          ? new BullMqIngestionQueue(repository, jobs, handler, sets, runner, maintenance, config, metrics)
           : new InProcessIngestionQueue(repository, handler, sets, runner, maintenance, config),
     },
   ],

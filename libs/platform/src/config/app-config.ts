@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { ALL_CONTEXTS, ContextName, MULTI_QUERY_MAX } from '#contracts';
+import {
+  observabilityConfig,
+  ObservabilityEnvSchema,
+  type ObservabilityConfig,
+} from './observability-config.js';
 import { securityConfig, SecurityEnvSchema, type SecurityConfig } from './security-config.js';
 
 /**
@@ -103,7 +108,8 @@ export const EnvSchema = z
     URL_INGEST_MAX_REDIRECTS: int(0, 20).default(5),
     URL_INGEST_SITEMAP_MAX_URLS: int(1, 100_000).default(1000),
   })
-  .extend(SecurityEnvSchema.shape);
+  .extend(SecurityEnvSchema.shape)
+  .extend(ObservabilityEnvSchema.shape);
 
 export interface AppConfig {
   http: { port: number; host: string; bodyLimitBytes: number; uploadLimitBytes: number };
@@ -253,6 +259,8 @@ export interface AppConfig {
   };
   /** The HTTP edge: timeouts, CORS, CSP, rate limits, upload bounds (security-config.ts). */
   security: SecurityConfig;
+  /** Logs, metrics and traces (observability-config.ts, docs/observability.md). */
+  observability: ObservabilityConfig;
 }
 
 export const CONFIG = Symbol('AppConfig');
@@ -440,5 +448,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     auth: { enabled: e.AUTH === 'on', keyCacheMs: e.AUTH_KEY_CACHE_MS },
     security: securityConfig(e),
+    observability: observabilityConfig(e),
   };
 }

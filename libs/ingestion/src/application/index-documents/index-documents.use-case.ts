@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import {
   CONFIG,
@@ -10,6 +10,9 @@ import {
   toVectorLiteral,
   transientFailure,
   assertVectorSize,
+  Metrics,
+  secondsSince,
+  Tracing,
 } from '#platform';
 import { DocumentIngested, type DocumentStage, type Metadata, type SourceKind } from '#contracts';
 import { chunkSections } from '../../domain/chunking/section.chunker.js';
@@ -60,13 +63,41 @@ export class IndexDocumentsUseCase {
     @Inject(CONFIG) private readonly config: AppConfig,
     private readonly events: EventBus,
     private readonly urls: UrlSourceReader,
-  ) {}
+    @Optional() metrics?: Metrics,
+  ) {
+    this.metrics = metrics ?? Metrics.detached();
+  }
 
-  /** Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile). */
+  private readonly metrics: Metrics;
+
+  /**
+   * Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile).
+   * The batch is a span (under the job that started it), and its documents and chunks are counted.
+   */
   async execute(jobs: DocumentJob[]): Promise<DocumentSource[]> {
+    const started = performance.now();
+    try {
+      return await Tracing.inSpan(
+        'ingestion.index_batch',
+        { attributes: { 'ragnest.documents': jobs.length } },
+        () => this.run(jobs),
+      );
+    } catch (error) {
+      if (error instanceof TransientIndexingError)
+        this.metrics.ingestion.documentsDone('requeued', jobs.length);
+      throw error;
+    } finally {
+      this.metrics.ingestion.batch(secondsSince(started));
+    }
+  }
+
+  private async run(jobs: DocumentJob[]): Promise<DocumentSource[]> {
     const sources = await this.jobStates.startProcessing(jobs);
     const prepared = await this.prepare(sources);
-    if (prepared.length === 0) return [];
+    if (prepared.length === 0) {
+      this.count(sources, prepared, new Set());
+      return [];
+    }
 
     const batch = prepared.map((p) => p.source);
     await this.enter(batch, 'embed');
@@ -81,13 +112,17 @@ export class IndexDocumentsUseCase {
       }
       this.log.error(`embedding ${prepared.length} document(s) failed: ${describe(error)}`);
       for (const p of prepared) await this.jobStates.markFailed(p.source, describe(error));
+      this.count(sources, prepared, new Set());
       return [];
     }
 
     await this.enter(batch, 'index');
     const indexed = new Set<string>();
     try {
-      for (const j of await this.chunks.replaceChunks(prepared)) indexed.add(j.documentId);
+      const written = await Tracing.inSpan('ingestion.index_transaction', {}, () =>
+        this.chunks.replaceChunks(prepared),
+      );
+      for (const j of written) indexed.add(j.documentId);
     } catch (error) {
       if (error instanceof EmbeddingSetsChangedError) {
         await this.jobStates.requeue(batch);
@@ -95,6 +130,7 @@ export class IndexDocumentsUseCase {
       }
       if (prepared.length === 1) {
         await this.jobStates.markFailed(prepared[0].source, describe(error));
+        this.count(sources, prepared, new Set());
         return [];
       }
       // One document the database refuses must not fail the others of its batch: retry them one by one.
@@ -106,12 +142,26 @@ export class IndexDocumentsUseCase {
       }
     }
     const done = batch.filter((s) => indexed.has(s.documentId));
+    this.count(sources, prepared, indexed);
     // After the commit, so nothing cached from the old chunks outlives the news.
     const byCollection = new Map<string, string[]>();
     for (const s of done)
       byCollection.set(s.collection, [...(byCollection.get(s.collection) ?? []), s.externalId]);
     for (const [collection, ids] of byCollection) this.events.publish(new DocumentIngested(collection, ids));
     return done;
+  }
+
+  /** Documents indexed and failed (started, not indexed), and the chunks the committed ones wrote. */
+  private count(
+    sources: DocumentSource[],
+    prepared: { source: DocumentSource; chunks: IndexedChunk[] }[],
+    indexed: Set<string>,
+  ): void {
+    for (const s of sources)
+      this.metrics.ingestion.documentsDone(indexed.has(s.documentId) ? 'indexed' : 'failed', 1, s.collection);
+    for (const p of prepared)
+      if (indexed.has(p.source.documentId))
+        this.metrics.ingestion.chunksIndexed(p.chunks.length, p.source.collection);
   }
 
   /** Extracts then chunks the batch; the extracted texts are let go once chunked. */
