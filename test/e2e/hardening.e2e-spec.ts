@@ -41,6 +41,18 @@ describe('HTTP hardening (issue 21 probe findings)', () => {
       expect(res.body.error.code).toBe('GATEWAY.VALIDATION_FAILED');
       expect(res.body.error.message).toMatch(/filter\.source.*NUL/);
     }
+    const lone = await call('POST', '/rag/search', {
+      collection: 'probe',
+      query: 'a',
+      filter: { source: '\ud800' },
+    });
+    expect(lone.status).toBe(400);
+    expect(lone.body.error.message).toMatch(/filter\.source.*well-formed/);
+    const loneMetadata = await call('POST', '/rag/collections/probe/documents', {
+      documents: [{ id: 'm', text: 'x', metadata: { k: 'half \udc00' } }],
+    });
+    expect(loneMetadata.status).toBe(400);
+    expect(loneMetadata.body.error.message).toMatch(/metadata.*well-formed/);
     const nulQuery = await call('POST', '/rag/query', { collection: 'probe', query: 'asp\u0000irin' });
     expect(nulQuery.status).toBe(400);
     expect(nulQuery.body.error.message).toMatch(/query.*NUL/);

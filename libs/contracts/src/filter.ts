@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { INPUT_LIMITS, NO_NUL, noNul } from './dto/schema-rules.js';
+import { INPUT_LIMITS, NO_NUL, noNul, WELL_FORMED, wellFormed } from './dto/schema-rules.js';
 
 /**
  * The metadata filter language: a small Mongo-like subset. Keys name metadata fields (dots reach into
@@ -7,7 +7,11 @@ import { INPUT_LIMITS, NO_NUL, noNul } from './dto/schema-rules.js';
  */
 // PostgreSQL refuses NUL in text and jsonb: such a value is the caller's error (400), never the
 // database's (a 5xx that would count towards retrieval's circuit breaker).
-const FilterString = z.string().max(INPUT_LIMITS.filterStringChars).refine(noNul, NO_NUL);
+const FilterString = z
+  .string()
+  .max(INPUT_LIMITS.filterStringChars)
+  .refine(noNul, NO_NUL)
+  .refine(wellFormed, WELL_FORMED);
 export const Scalar = z.union([FilterString, z.number().finite(), z.boolean(), z.null()]);
 export type Scalar = z.infer<typeof Scalar>;
 

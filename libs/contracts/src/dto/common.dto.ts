@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { INPUT_LIMITS, jsonDepth, NO_NUL, noNul } from './schema-rules.js';
+import { INPUT_LIMITS, jsonDepth, NO_NUL, noNul, WELL_FORMED, wellFormed } from './schema-rules.js';
 
 /** The published language's shared vocabulary: names, ids, metadata, modes and statuses. */
 
@@ -26,7 +26,8 @@ export const Metadata = z
     message: `is longer than ${metadataChars} characters as JSON`,
   })
   // JSON.stringify escapes NUL, so it is the escape that is looked for.
-  .refine((m) => !JSON.stringify(m).includes('\\u0000'), NO_NUL);
+  .refine((m) => !JSON.stringify(m).includes('\\u0000'), NO_NUL)
+  .refine(wellFormed, WELL_FORMED);
 export type Metadata = z.infer<typeof Metadata>;
 
 export const SearchMode = z.enum(['hybrid', 'dense', 'sparse']);

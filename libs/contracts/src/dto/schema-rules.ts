@@ -7,6 +7,20 @@ const NUL = '\u0000';
 export const noNul = (s: string) => !s.includes(NUL);
 export const NO_NUL = { message: 'must not contain NUL (\\u0000) characters' };
 
+/**
+ * JSON.stringify writes a lone surrogate (half of an emoji, say) as a `\ud800` escape, which PostgreSQL's
+ * json and jsonb refuse: strings bound for jsonb (metadata, filter values) must be well-formed UTF-16.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export function wellFormed(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return !LONE_SURROGATE.test(value);
+  if (value === null || typeof value !== 'object' || depth > 64) return true;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>))
+    if (LONE_SURROGATE.test(k) || !wellFormed(v, depth + 1)) return false;
+  return true;
+}
+export const WELL_FORMED = { message: 'must be well-formed Unicode (no lone surrogate halves)' };
+
 export const QUERY_MAX_CHARS = 4000;
 export const QueryText = z
   .string()

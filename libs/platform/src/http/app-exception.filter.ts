@@ -17,7 +17,8 @@ export class AppExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): Observable<unknown> | void {
     if (host.getType() === 'rpc') {
-      if (!(exception instanceof AppError)) this.log.error(describe(exception));
+      if (!(exception instanceof AppError) && !databaseInputError(exception))
+        this.log.error(describe(exception));
       return throwError(() => serializeError(exception));
     }
     if (host.getType() !== 'http') return;
