@@ -15,7 +15,7 @@ import { compareReports, datasetName, formatComparison, parseEvalReport } from '
 import { DEFAULT_EVAL_MODES, EVAL_MODES, type EvalMode, isEvalMode } from './src/eval-modes.js';
 import { evaluate, formatResults } from './src/evaluate.js';
 import { ingestDocuments } from './src/ingest-files.js';
-import { expandPaths, InputError, readDocuments } from './src/load-documents.js';
+import { expandPaths, InputError, isUrl, readDocuments, urlDocument } from './src/load-documents.js';
 import { printResults, printSources } from './src/print-answer.js';
 import { RemoteClient } from './src/remote-client.js';
 
@@ -115,12 +115,16 @@ program
 
 program
   .command('ingest')
-  .description('ingest files (txt, md, html, pdf, json/jsonl of {id,text,title,metadata}, BEIR corpus.jsonl)')
+  .description(
+    'ingest files (txt, md, html, pdf, docx, pptx, xlsx, csv, json/jsonl of {id,text,title,metadata}, ' +
+      'BEIR corpus.jsonl) and http(s) URLs of pages or sitemaps',
+  )
   .argument('<collection>', 'collection name', collectionName)
-  .argument('<paths...>', 'files, directories or globs')
+  .argument('<paths...>', 'files, directories, globs or URLs')
   .action(async (collection: string, paths: string[]) => {
-    const files = await expandPaths(paths);
-    const documents = (await Promise.all(files.map(readDocuments))).flat();
+    const urls = paths.filter(isUrl);
+    const files = urls.length === paths.length ? [] : await expandPaths(paths.filter((p) => !isUrl(p)));
+    const documents = [...(await Promise.all(files.map(readDocuments))).flat(), ...urls.map(urlDocument)];
     const options = { progress: process.stderr.isTTY === true };
     const server = remote();
     const summary = server
