@@ -45,7 +45,14 @@ describe('bounded uploads', () => {
   });
 
   it.each([
-    ['a .pdf that is text', new Blob(['just words, no PDF']), 'paper.pdf', /claims to be application\/pdf/],
+    [
+      'a .pdf that is a PNG',
+      new Blob([
+        new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]),
+      ]),
+      'paper.pdf',
+      /claims to be application\/pdf but its content is image\/png/,
+    ],
     [
       'a .txt that is a PNG',
       new Blob([

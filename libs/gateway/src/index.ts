@@ -3,7 +3,7 @@ export { GatewayModule } from './gateway.module.js';
 export { mountOpenApi, buildOpenApi } from './interface/openapi.js';
 export { serverTiming } from './interface/query.http.controller.js';
 export { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
-export { mountPlayground, playgroundDir } from './interface/playground.js';
 export { ApiKeysService, CreateKeyBody, type KeyView } from './application/api-keys/api-keys.service.js';
 export { ApiKeyRepository } from './infrastructure/api-keys/api-key.repository.js';
 export { assertRead, assertWrite, assertAdmin } from './interface/access.js';
+export { mountPlayground, playgroundDir } from './interface/playground.js';

@@ -3,6 +3,7 @@ export * from './config/app-config.js';
 export * from './config/security-config.js';
 export * from './context/request-context.js';
 export * from './database/data-source.factory.js';
+export { DataDirLockedError, LOCK_FILE } from './database/data-dir.lock.js';
 export * from './database/database.module.js';
 export * from './database/vector-index.js';
 export * from './messaging/envelope.js';

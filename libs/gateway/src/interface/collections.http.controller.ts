@@ -20,6 +20,8 @@ import {
   INGESTION_PORT,
   IngestDocumentsBody,
   IngestItem,
+  IngestUrlBody,
+  type JsonDocument,
   Metadata,
   mayRead,
   type CollectionList,
@@ -61,7 +63,10 @@ export class CollectionsHttpController {
     await this.ingestion.deleteCollection({ collection });
   }
 
-  /** JSON documents, or multipart/form-data with `files` (and an optional `metadata` JSON field). */
+  /**
+   * JSON documents (text or a URL to fetch), the short form `{"url"}` for one URL, or multipart/form-data
+   * with `files` (and an optional `metadata` JSON field).
+   */
   @Post(':collection/documents')
   @RateLimit('ingestion')
   @HttpCode(202)
@@ -157,14 +162,22 @@ export class CollectionsHttpController {
 }
 
 function fromJson(body: unknown): IngestItem[] {
-  const { documents } = validate(IngestDocumentsBody, body);
-  return documents.map((d) => ({
-    // A document without an id is named by its text, so sending it again is `unchanged`.
-    id: d.id ?? `sha256-${createHash('sha256').update(d.text).digest('hex').slice(0, 32)}`,
-    title: d.title,
-    metadata: d.metadata ?? {},
-    text: d.text,
-  }));
+  const isUrlForm = typeof body === 'object' && body !== null && 'url' in body && !('documents' in body);
+  const documents: JsonDocument[] = isUrlForm
+    ? [validate(IngestUrlBody, body)]
+    : validate(IngestDocumentsBody, body).documents;
+  return documents.map((d) =>
+    d.url !== undefined
+      ? // A URL names its document, so posting it again makes a new version of the same one.
+        { id: d.id ?? d.url, title: d.title, metadata: d.metadata ?? {}, url: d.url }
+      : {
+          // A document without an id is named by its text, so sending it again is `unchanged`.
+          id: d.id ?? `sha256-${createHash('sha256').update(d.text!).digest('hex').slice(0, 32)}`,
+          title: d.title,
+          metadata: d.metadata ?? {},
+          text: d.text,
+        },
+  );
 }
 
 interface SpooledUpload {

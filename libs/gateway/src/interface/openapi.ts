@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
-import { IngestDocumentsBody, QueryBody, SearchBody } from '#contracts';
+import { IngestDocumentsBody, IngestUrlBody, QueryBody, SearchBody } from '#contracts';
 
 /**
  * The OpenAPI document, built from the routes Nest knows and the same zod schemas that validate the
@@ -33,7 +33,9 @@ const ERROR = {
 const BODIES: Record<string, Record<string, unknown>> = {
   'post /rag/search': jsonSchema(SearchBody),
   'post /rag/query': jsonSchema(QueryBody),
-  'post /rag/collections/{collection}/documents': jsonSchema(IngestDocumentsBody),
+  'post /rag/collections/{collection}/documents': {
+    oneOf: [jsonSchema(IngestDocumentsBody), jsonSchema(IngestUrlBody)],
+  },
 };
 
 export function buildOpenApi(app: INestApplication): OpenAPIObject {

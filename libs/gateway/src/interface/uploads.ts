@@ -88,7 +88,7 @@ export class UploadAdmission implements NestInterceptor {
 
 /**
  * Kinds whose content carries a signature, by the extension or media type that claims them; a file that
- * claims one of them must carry it. Text kinds (txt, md, html, csv, json…) have none: a file claiming a
+ * claims one of them must not carry another kind's. Text kinds (txt, md, html, csv, json…) have none: a file claiming a
  * text kind whose first bytes are a known binary signature is refused.
  */
 const SIGNED_KINDS: ReadonlyMap<string, string> = new Map([
@@ -106,7 +106,13 @@ export async function sniffUpload(file: Express.Multer.File, name: string): Prom
   const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
   const claimed = SIGNED_KINDS.get(ext) ?? SIGNED_KINDS.get(file.mimetype.split(';')[0].trim().toLowerCase());
   if (claimed) {
-    if (detected?.mime !== claimed)
+    // Content of another recognised kind is refused here; content of no recognisable kind (a corrupt or
+    // truncated file, an office file whose zip is damaged) goes on and ends `failed` with the extractor's
+    // reason, so one broken file does not refuse the rest of its request.
+    const sameKind =
+      detected?.mime === claimed ||
+      (detected?.mime === 'application/zip' && claimed.includes('officedocument'));
+    if (detected && !sameKind)
       throw new AppError(
         UNSUPPORTED_MEDIA_TYPE,
         `files: "${name}" claims to be ${claimed} but its content is ${detected?.mime ?? 'not'}`,

@@ -97,6 +97,11 @@ export const EnvSchema = z
     LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     AUTH: z.enum(['on', 'off']).default('on'),
     AUTH_KEY_CACHE_MS: int(0, 60_000).default(500),
+    URL_INGEST_ALLOW_PRIVATE: bool.default(false),
+    URL_INGEST_MAX_BYTES: int(1024, 1024 ** 3).default(20 * 1024 * 1024),
+    URL_INGEST_TIMEOUT_MS: int(100, 600_000).default(20_000),
+    URL_INGEST_MAX_REDIRECTS: int(0, 20).default(5),
+    URL_INGEST_SITEMAP_MAX_URLS: int(1, 100_000).default(1000),
   })
   .extend(SecurityEnvSchema.shape);
 
@@ -154,6 +159,18 @@ export interface AppConfig {
     hyde: boolean;
   };
   chunking: { size: number; overlap: number };
+  /** Fetching `{"url"}` documents, in the ingestion worker. */
+  urlIngest: {
+    /** Whether loopback, private, link-local and other non-public addresses may be fetched (off: SSRF). */
+    allowPrivate: boolean;
+    /** Bytes of one response body, past which the fetch fails. */
+    maxBytes: number;
+    /** Bounds one fetch, redirects and body included. */
+    timeoutMs: number;
+    maxRedirects: number;
+    /** Pages of one sitemap queued as documents; the rest are left out (and said so in its metadata). */
+    sitemapMaxUrls: number;
+  };
   ingestion: {
     concurrency: number;
     vectorIndexMinChunks: number;
@@ -376,6 +393,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     queryUnderstanding: { multiQuery: e.QUERY_MULTI_QUERY, hyde: e.QUERY_HYDE },
     chunking: { size: e.CHUNK_SIZE, overlap: e.CHUNK_OVERLAP },
+    urlIngest: {
+      allowPrivate: e.URL_INGEST_ALLOW_PRIVATE,
+      maxBytes: e.URL_INGEST_MAX_BYTES,
+      timeoutMs: e.URL_INGEST_TIMEOUT_MS,
+      maxRedirects: e.URL_INGEST_MAX_REDIRECTS,
+      sitemapMaxUrls: e.URL_INGEST_SITEMAP_MAX_URLS,
+    },
     ingestion: {
       concurrency: e.INGESTION_CONCURRENCY,
       vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS,

@@ -11,7 +11,8 @@ import {
   transientFailure,
   assertVectorSize,
 } from '#platform';
-import { DocumentIngested, type DocumentStage, type SourceKind } from '#contracts';
+import { DocumentIngested, type DocumentStage, type Metadata, type SourceKind } from '#contracts';
+import { chunkSections } from '../../domain/chunking/section.chunker.js';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
 import { embeddingInput } from '../../domain/embedding-input.js';
 import { chunkTerms } from '../../domain/indexed-terms.js';
@@ -19,7 +20,7 @@ import {
   UnreadableFileError,
   UnsupportedFileError,
 } from '../../infrastructure/extraction/extraction.errors.js';
-import type { FileKind } from '../../infrastructure/extraction/extraction.types.js';
+import type { ExtractedText, FileKind } from '../../infrastructure/extraction/extraction.types.js';
 import { extractText } from '../../infrastructure/extraction/text.extractor.js';
 import type { DocumentJob, DocumentSource } from '../../domain/document-job.js';
 import {
@@ -28,6 +29,7 @@ import {
   type IndexedChunk,
 } from '../../infrastructure/chunk.repository.js';
 import { JobStateRepository } from '../../infrastructure/job-state.repository.js';
+import { UrlSourceReader } from './url-source.reader.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 
 /**
@@ -57,6 +59,7 @@ export class IndexDocumentsUseCase {
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
     private readonly events: EventBus,
+    private readonly urls: UrlSourceReader,
   ) {}
 
   /** Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile). */
@@ -116,10 +119,10 @@ export class IndexDocumentsUseCase {
     sources: DocumentSource[],
   ): Promise<{ source: DocumentSource; chunks: IndexedChunk[] }[]> {
     await this.enter(sources, 'extract');
-    const extracted: { source: DocumentSource; text: string }[] = [];
+    const extracted: { source: DocumentSource; content: ExtractedText }[] = [];
     for (const source of sources) {
       try {
-        extracted.push({ source, text: await this.extract(source) });
+        extracted.push({ source, content: await this.extract(source) });
       } catch (error) {
         await this.jobStates.markFailed(source, describe(error));
       }
@@ -129,9 +132,9 @@ export class IndexDocumentsUseCase {
       'chunk',
     );
     const prepared: { source: DocumentSource; chunks: IndexedChunk[] }[] = [];
-    for (const { source, text } of extracted) {
+    for (const { source, content } of extracted) {
       try {
-        prepared.push({ source, chunks: await this.chunk(source, text) });
+        prepared.push({ source, chunks: await this.chunk(source, content) });
       } catch (error) {
         await this.jobStates.markFailed(source, describe(error));
       }
@@ -143,16 +146,26 @@ export class IndexDocumentsUseCase {
     return this.jobStates.recordStage(jobs, stage, STAGE_PROGRESS[stage]);
   }
 
-  private async extract(source: DocumentSource): Promise<string> {
-    if (!source.sourceBytes) return source.sourceText ?? '';
-    const { text, title } = await extractText(source.sourceKind as FileKind, source.sourceBytes);
-    // A file's own title (HTML <title>, a markdown heading, PDF info) names it when the client gave none.
-    source.title ??= title?.trim() || null;
-    return text.replaceAll('\u0000', '');
+  private async extract(source: DocumentSource): Promise<ExtractedText> {
+    if (source.sourceKind === 'url') return this.complete(source, await this.urls.read(source));
+    if (!source.sourceBytes) return { text: source.sourceText ?? '' };
+    return this.complete(source, await extractText(source.sourceKind as FileKind, source.sourceBytes));
   }
 
-  private async chunk(source: DocumentSource, text: string): Promise<IndexedChunk[]> {
-    const pieces = await chunkText(text, source.sourceKind as SourceKind, this.config.chunking);
+  private complete(source: DocumentSource, content: ExtractedText): ExtractedText {
+    // A file's own title (HTML <title>, a markdown heading, PDF info) names it when the client gave none.
+    source.title ??= content.title?.trim() || null;
+    // What the file says of itself (author, created, sheets) fills in what the client did not say.
+    if (content.metadata) source.metadata = { ...content.metadata, ...source.metadata };
+    return { ...content, text: content.text.replaceAll('\u0000', '') };
+  }
+
+  private async chunk(source: DocumentSource, content: ExtractedText): Promise<IndexedChunk[]> {
+    // A sitemap is indexed as the list it is: its pages are documents of their own.
+    if (content.sitemap) return [];
+    const pieces: { position: number; text: string; metadata?: Metadata }[] = content.sections
+      ? await chunkSections(content.sections, this.config.chunking)
+      : await chunkText(content.text, source.sourceKind as SourceKind, this.config.chunking);
     if (pieces.length === 0) throw new UnreadableFileError('the document has no text to index');
     // The title is indexed with every chunk: it is often the best summary of what the chunk is about.
     const titleTerms = source.title ? englishAnalyzer.terms(source.title) : [];
@@ -161,6 +174,8 @@ export class IndexDocumentsUseCase {
       return {
         position: p.position,
         text: p.text,
+        // A part's metadata (slide, sheet, rows) under the document's, so filters can name a part.
+        ...(p.metadata ? { metadata: { ...source.metadata, ...p.metadata } } : {}),
         tokenCount: terms.length,
         terms: termFrequencies(terms),
         vectors: new Map(),

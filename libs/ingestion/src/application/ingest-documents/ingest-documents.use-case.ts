@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, type IngestRequest, type IngestResponse } from '#contracts';
 import { EMBEDDERS, type EmbedderRegistry, englishAnalyzer } from '#platform';
@@ -55,6 +56,20 @@ export class IngestDocumentsUseCase {
           sourceText: null,
           sourceBytes: bytes,
           contentHash: contentHash({ bytes, title, metadata: d.metadata }),
+        };
+      }
+      if (d.url !== undefined) {
+        // The page is fetched by the worker, so its bytes cannot be hashed here: the version is what
+        // changes with the content (a sitemap's lastmod) when known, else each ingest fetches it anew.
+        const version = d.lastModified ?? randomUUID();
+        return {
+          externalId: d.id,
+          title,
+          metadata: d.metadata,
+          sourceKind: 'url',
+          sourceText: d.url,
+          sourceBytes: null,
+          contentHash: contentHash({ text: `url ${d.url} ${version}`, title, metadata: d.metadata }),
         };
       }
       return {
