@@ -173,7 +173,7 @@ describe('playground', () => {
     await page.goto(`${t.baseUrl}/#ask`);
     await ask('What is in green tea?');
     // Seen while the stream is still open: part of the answer, then all of it.
-    await page.waitForFunction('document.querySelector("#t1-answer").textContent.length > 0');
+    await expect.poll(async () => (await text('#t1-answer')).length, { interval: 20 }).toBeGreaterThan(0);
     const partial = await text('#t1-answer');
     expect(answer.startsWith(partial)).toBe(true);
     expect(partial.length).toBeLessThan(answer.length);
@@ -223,7 +223,7 @@ describe('playground', () => {
     );
     await page.click('button.secondary:text("New conversation")');
     await ask('Tell me everything about coffee');
-    await page.waitForFunction('document.querySelector("#t1-answer").textContent.length > 0');
+    await expect.poll(async () => (await text('#t1-answer')).length, { interval: 20 }).toBeGreaterThan(0);
     await page.click('#stop');
     await expect.poll(() => text('#t1 .meta')).toMatch(/^stopped after/);
     await expect.poll(() => llm.requests[0]?.closedEarly, { timeout: 10_000 }).toBe(true);
@@ -393,22 +393,14 @@ describe('playground', () => {
   });
 
   it('asks for an API key on a 401 and sends it as a Bearer token, kept in the tab’s session only', async () => {
-    // Until the auth guard (issue 21a) is merged, a route in front of the real server answers 401
-    // without the key; every request that carries it goes through to the server.
-    const key = 'rk_test_secret';
-    const seen: (string | undefined)[] = [];
+    // The first key makes the server require one from every client, loopback included (last test here).
+    const created = await http(t.baseUrl, 'POST', '/rag/keys', { name: 'playground', scopes: ['admin'] });
+    expect(created.status).toBe(201);
+    const key = created.body.key as string;
+    const sent: (string | undefined)[] = [];
     const keyed = await context.newPage();
-    await keyed.route('**/rag/**', async (route) => {
-      const auth = route.request().headers().authorization;
-      seen.push(auth);
-      if (auth === `Bearer ${key}`) return route.continue();
-      return route.fulfill({
-        status: 401,
-        contentType: 'application/json',
-        body: JSON.stringify({
-          error: { code: 'AUTH.UNAUTHENTICATED', message: 'an API key is required', requestId: 'x' },
-        }),
-      });
+    keyed.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/rag/')) sent.push(r.headers().authorization);
     });
     await keyed.goto(`${t.baseUrl}/#collections`);
     await keyed.locator('#api-key-box[open]').waitFor();
@@ -416,8 +408,10 @@ describe('playground', () => {
     await keyed.fill('#api-key', key);
     await keyed.locator('#api-key').dispatchEvent('change');
     await keyed.click('text=Refresh');
-    await keyed.locator('tr[data-collection="drinks"]').waitFor();
-    expect(seen.at(-1)).toBe(`Bearer ${key}`);
+    await keyed.locator('tr[data-collection="drinks"] td.num >> nth=2').waitFor();
+    expect(await keyed.locator('tr[data-collection="drinks"] td').nth(2).innerText()).toBe('4');
+    expect(sent[0]).toBeUndefined();
+    expect(sent.at(-1)).toBe(`Bearer ${key}`);
     expect(await keyed.evaluate('sessionStorage.getItem("ragnest.apiKey")')).toBe(key);
     expect(await keyed.evaluate('localStorage.getItem("ragnest.apiKey")')).toBeNull();
     await screenshot(keyed, '10-api-key');

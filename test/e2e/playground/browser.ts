@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -38,12 +38,14 @@ export interface AxeViolation {
   nodes: { target: string[] }[];
 }
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** axe-core, injected into the page, run on the whole document: the serious and critical violations. */
+/**
+ * axe-core, injected into the page, run on the whole document: the serious and critical violations. It is
+ * evaluated through the DevTools protocol, as the page's Content-Security-Policy refuses inline scripts.
+ */
 export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
-  if (!(await page.evaluate<boolean>('typeof window.axe !== "undefined"')))
-    await page.addScriptTag({ path: AXE });
+  if (!(await page.evaluate<boolean>('typeof window.axe !== "undefined"'))) await page.evaluate(AXE);
   const violations = await page.evaluate<AxeViolation[]>(
     'window.axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))',
   );
