@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Command } from 'commander';
 import { type AppConfig, loadConfig, openDatabase } from '#platform';
 import { ApiKeyRepository, ApiKeysService, CreateKeyBody, type KeyView } from '#gateway';
@@ -9,6 +10,8 @@ import { ApiKeyRepository, ApiKeysService, CreateKeyBody, type KeyView } from '#
  */
 async function withKeys<T>(fn: (keys: ApiKeysService) => Promise<T>): Promise<T> {
   const config: AppConfig = loadConfig();
+  // stdout carries only the key (KEY=$(ragnest keys create …)) or the list: the database's notes stay out.
+  Logger.overrideLogger(['fatal', 'error', 'warn']);
   const db = await openDatabase(config);
   try {
     return await fn(new ApiKeysService(new ApiKeyRepository(db.dataSource)));
