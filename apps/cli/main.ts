@@ -17,6 +17,7 @@ import { evaluate, formatResults } from './src/evaluate.js';
 import { ingestDocuments } from './src/ingest-files.js';
 import { expandPaths, InputError, isUrl, readDocuments, urlDocument } from './src/load-documents.js';
 import { printResults, printSources } from './src/print-answer.js';
+import { keysCommand } from './src/keys-command.js';
 import { RemoteClient } from './src/remote-client.js';
 
 /**
@@ -277,6 +278,8 @@ of different data sets, splits or subsets.`,
     );
     console.log(formatResults(results));
   });
+
+program.addCommand(keysCommand());
 
 program.parseAsync().catch((error: Error) => {
   console.error(`ragnest: ${error.message}`);

@@ -181,7 +181,8 @@ describe('helm chart', () => {
         .spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port))
         .filter((p: number) => p !== 53)
         .sort();
-    expect(egressPorts('gateway')).toEqual([6379]);
+    // The gateway reads the API keys (issue 21).
+    expect(egressPorts('gateway')).toEqual([5432, 6379]);
     expect(egressPorts('presentation')).toEqual([6379]);
     expect(egressPorts('generation')).toEqual([443, 6379, 8080]);
     expect(egressPorts('retrieval')).toEqual([443, 5432, 6379, 8080]);

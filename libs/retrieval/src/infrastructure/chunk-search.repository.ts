@@ -60,6 +60,11 @@ export class ChunkSearchRepository {
     return value;
   }
 
+  /** Drops a collection's cached statistics (it was deleted). */
+  forget(name: string): void {
+    this.stats.delete(name);
+  }
+
   private async readCollection(name: string): Promise<CollectionStats> {
     const rows = await this.db.query(
       // The active set and the collection's model change together, in the re-index switch's transaction.
