@@ -26,7 +26,19 @@ import {
   termBlocks,
 } from './lexical-rows.js';
 
+import { type DecodedBlockCache } from './block-cache.js';
+
 export type { Sql } from './lexical-rows.js';
+
+/**
+ * A block's name in the decoded-block cache: a segment's bytes never change (a segment that loses a
+ * chunk is written again under a new id), and a merged block is named by its row version too. The header
+ * is part of the name, so a key can only ever mean one block's postings.
+ */
+function cacheKey(collectionId: string, b: StoredHeader): string {
+  const where = b.segment ? `s${b.segment.id}:${b.segment.offset}` : `b${b.version}:${b.term}`;
+  return `${collectionId}:${where}:${b.firstChunk}:${b.lastChunk}:${b.postings}:${b.maxTf}:${b.minLen}`;
+}
 
 /** A chunk as the lexical index sees it: its id, its terms with their frequencies, and its length. */
 export interface ChunkTerms {
@@ -49,6 +61,8 @@ export interface RemovedChunk {
 export interface StoredHeader extends BlockHeader {
   term: string;
   segment?: { id: string; offset: number; length: number };
+  /** A merged block's row version (its xmin): a block rewritten under the same key gets another. */
+  version?: number;
 }
 
 /**
@@ -302,7 +316,8 @@ export class LexicalIndexStore {
     const rows: { term: string; segmented: boolean; h: Buffer }[] = await m.query(
       `SELECT term, false AS segmented,
               string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
-                         || int4send(max_tf) || int4send(min_len), ''::bytea ORDER BY last_chunk) AS h
+                         || int4send(max_tf) || int4send(min_len) || int8send(xmin::text::bigint),
+                         ''::bytea ORDER BY last_chunk) AS h
          FROM lexical_blocks WHERE collection_id = $1 AND term = ANY($2::text[])
         GROUP BY term
        UNION ALL
@@ -336,6 +351,7 @@ export class LexicalIndexStore {
             offset: view.getInt32(at + 28),
             length: view.getInt32(at + 32),
           };
+        else header.version = Number(view.getBigInt64(at + 28));
         list.push(header);
       }
       out.set(term, list);
@@ -343,8 +359,43 @@ export class LexicalIndexStore {
     return out;
   }
 
+  /**
+   * The postings of the given blocks, in the order given: those in `cache` from it, the rest in one
+   * round trip (none if all are cached), decoded and cached.
+   */
+  async read(
+    m: Sql,
+    collectionId: string,
+    blocks: readonly StoredHeader[],
+    cache?: DecodedBlockCache,
+  ): Promise<DecodedBlock[]> {
+    const out: DecodedBlock[] = new Array(blocks.length);
+    const keys = blocks.map((b) => cacheKey(collectionId, b));
+    const missing: number[] = [];
+    blocks.forEach((_, i) => {
+      const hit = cache?.get(keys[i]);
+      if (hit) out[i] = hit;
+      else missing.push(i);
+    });
+    if (missing.length === 0) return out;
+    const fetched = await this.fetch(
+      m,
+      collectionId,
+      missing.map((i) => blocks[i]),
+    );
+    missing.forEach((i, j) => {
+      out[i] = fetched[j];
+      cache?.set(keys[i], fetched[j]);
+    });
+    return out;
+  }
+
   /** The postings of the given blocks, in the order given, in one round trip. */
-  async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
+  private async fetch(
+    m: Sql,
+    collectionId: string,
+    blocks: readonly StoredHeader[],
+  ): Promise<DecodedBlock[]> {
     if (blocks.length === 0) return [];
     const merged = blocks.flatMap((b, i) => (b.segment ? [] : [{ b, i }]));
     const sliced = blocks.flatMap((b, i) => (b.segment ? [{ s: b.segment, i }] : []));

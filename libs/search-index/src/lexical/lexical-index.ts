@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { CONFIG, type AppConfig } from '#platform';
+import { DecodedBlockCache, DEFAULT_BLOCK_CACHE_BYTES } from './block-cache.js';
 import { type Bm25Scoring, type TopKResult, blockMaxTopK } from './block-max-top-k.js';
 import { LegacyPostings } from './legacy-postings.js';
 import { type ChunkTerms, LexicalIndexStore, type RemovedChunk, type Sql } from './lexical-index.store.js';
@@ -30,6 +32,13 @@ export interface LexicalQuery {
 export class LexicalIndex {
   private readonly blocks = new LexicalIndexStore();
   private readonly legacy = new LegacyPostings();
+  /** Decoded blocks that searches read, shared by every search of this process. */
+  readonly cache: DecodedBlockCache;
+
+  constructor(@Optional() @Inject(CONFIG) config?: AppConfig) {
+    const mb = config?.retrieval.lexicalBlockCacheMb;
+    this.cache = new DecodedBlockCache(mb === undefined ? DEFAULT_BLOCK_CACHE_BYTES : mb * 1024 * 1024);
+  }
 
   /** Indexes new chunks of a collection, in the caller's transaction; returns the segments written. */
   async add(
@@ -85,7 +94,7 @@ export class LexicalIndex {
         terms: [...q.terms].map(([term, weight]) => ({ term, weight, blocks: headers.get(term) ?? [] })),
         k: q.k,
         scoring: q.scoring,
-        fetch: (blocks) => this.blocks.read(m, q.collectionId, blocks),
+        fetch: (blocks) => this.blocks.read(m, q.collectionId, blocks, this.cache),
         ...(filter && {
           accept: async (ids) => {
             const rows: { id: string }[] = await m.query(
