@@ -1,3 +1,4 @@
+import { type StoredHeader } from './lexical-index.store.js';
 import { type DecodedBlock } from './posting-block.js';
 
 /** Bytes the cache holds by default (LEXICAL_BLOCK_CACHE_MB): about 16,000 decoded blocks of 128 postings. */
@@ -77,4 +78,14 @@ export class DecodedBlockCache {
     this.entries.delete(key);
     this.bytes -= entry.bytes;
   }
+}
+
+/**
+ * A block's name in the decoded-block cache: a segment's bytes never change (a segment that loses a
+ * chunk is written again under a new id), and a merged block is named by its row version too. The header
+ * is part of the name, so a key can only ever mean one block's postings.
+ */
+export function blockCacheKey(collectionId: string, b: StoredHeader): string {
+  const where = b.segment ? `s${b.segment.id}:${b.segment.offset}` : `b${b.version}:${b.term}`;
+  return `${collectionId}:${where}:${b.firstChunk}:${b.lastChunk}:${b.postings}:${b.maxTf}:${b.minLen}`;
 }

@@ -26,19 +26,7 @@ import {
   termBlocks,
 } from './lexical-rows.js';
 
-import { type DecodedBlockCache } from './block-cache.js';
-
 export type { Sql } from './lexical-rows.js';
-
-/**
- * A block's name in the decoded-block cache: a segment's bytes never change (a segment that loses a
- * chunk is written again under a new id), and a merged block is named by its row version too. The header
- * is part of the name, so a key can only ever mean one block's postings.
- */
-function cacheKey(collectionId: string, b: StoredHeader): string {
-  const where = b.segment ? `s${b.segment.id}:${b.segment.offset}` : `b${b.version}:${b.term}`;
-  return `${collectionId}:${where}:${b.firstChunk}:${b.lastChunk}:${b.postings}:${b.maxTf}:${b.minLen}`;
-}
 
 /** A chunk as the lexical index sees it: its id, its terms with their frequencies, and its length. */
 export interface ChunkTerms {
@@ -359,43 +347,8 @@ export class LexicalIndexStore {
     return out;
   }
 
-  /**
-   * The postings of the given blocks, in the order given: those in `cache` from it, the rest in one
-   * round trip (none if all are cached), decoded and cached.
-   */
-  async read(
-    m: Sql,
-    collectionId: string,
-    blocks: readonly StoredHeader[],
-    cache?: DecodedBlockCache,
-  ): Promise<DecodedBlock[]> {
-    const out: DecodedBlock[] = new Array(blocks.length);
-    const keys = blocks.map((b) => cacheKey(collectionId, b));
-    const missing: number[] = [];
-    blocks.forEach((_, i) => {
-      const hit = cache?.get(keys[i]);
-      if (hit) out[i] = hit;
-      else missing.push(i);
-    });
-    if (missing.length === 0) return out;
-    const fetched = await this.fetch(
-      m,
-      collectionId,
-      missing.map((i) => blocks[i]),
-    );
-    missing.forEach((i, j) => {
-      out[i] = fetched[j];
-      cache?.set(keys[i], fetched[j]);
-    });
-    return out;
-  }
-
   /** The postings of the given blocks, in the order given, in one round trip. */
-  private async fetch(
-    m: Sql,
-    collectionId: string,
-    blocks: readonly StoredHeader[],
-  ): Promise<DecodedBlock[]> {
+  async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
     if (blocks.length === 0) return [];
     const merged = blocks.flatMap((b, i) => (b.segment ? [] : [{ b, i }]));
     const sliced = blocks.flatMap((b, i) => (b.segment ? [{ s: b.segment, i }] : []));
