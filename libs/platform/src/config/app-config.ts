@@ -74,6 +74,7 @@ export const EnvSchema = z
     HNSW_EF_SEARCH: int(1, 1000).default(100),
     BM25_K1: num(0, 10).default(0.9),
     BM25_B: num(0, 1).default(0.4),
+    LEXICAL_BLOCK_CACHE_MB: int(0, 65_536).default(32),
     HYBRID_FUSION: z.enum(['rrf', 'score']).default('score'),
     RRF_K: int(1, 1000).default(60),
     HYBRID_DENSE_WEIGHT: num(0, 10).default(0.15),
@@ -203,6 +204,8 @@ export interface AppConfig {
   retrieval: {
     efSearch: number;
     bm25: { k1: number; b: number };
+    /** Decoded BM25 posting blocks kept in each searching process, in MiB (0: none). */
+    lexicalBlockCacheMb: number;
     fusion: 'rrf' | 'score';
     rrfK: number;
     denseWeight: number;
@@ -420,6 +423,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retrieval: {
       efSearch: e.HNSW_EF_SEARCH,
       bm25: { k1: e.BM25_K1, b: e.BM25_B },
+      lexicalBlockCacheMb: e.LEXICAL_BLOCK_CACHE_MB,
       fusion: e.HYBRID_FUSION,
       rrfK: e.RRF_K,
       denseWeight: e.HYBRID_DENSE_WEIGHT,
