@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type {
+  CollectionList,
   CollectionRef,
   CollectionView,
   DocumentPage,
@@ -55,6 +56,8 @@ export interface PresentationPort {
 export interface IngestionPort {
   ingest(request: IngestRequest): Promise<IngestResponse>;
   getCollection(request: CollectionRef): Promise<CollectionView>;
+  /** Every collection, by name, with its document counts. */
+  listCollections(): Promise<CollectionList>;
   getDocument(request: DocumentRef): Promise<DocumentView>;
   deleteDocument(request: DocumentRef): Promise<{ deleted: true }>;
   listDocuments(request: ListDocumentsRequest): Promise<DocumentPage>;

@@ -7,6 +7,7 @@ import { GetDocumentUseCase } from './application/get-document/get-document.use-
 import { GetJobUseCase } from './application/get-job/get-job.use-case.js';
 import { IndexDocumentsUseCase } from './application/index-documents/index-documents.use-case.js';
 import { IngestDocumentsUseCase } from './application/ingest-documents/ingest-documents.use-case.js';
+import { ListCollectionsUseCase } from './application/list-collections/list-collections.use-case.js';
 import { ListDocumentsUseCase } from './application/list-documents/list-documents.use-case.js';
 import { ReindexCollectionUseCase } from './application/reindex-collection/reindex-collection.use-case.js';
 import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
@@ -51,6 +52,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     GetDocumentUseCase,
     DeleteDocumentUseCase,
     ListDocumentsUseCase,
+    ListCollectionsUseCase,
     RetryDocumentUseCase,
     GetJobUseCase,
     {

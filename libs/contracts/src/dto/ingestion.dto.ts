@@ -80,6 +80,18 @@ export interface CollectionView {
   };
 }
 
+/** A collection in a listing: its name and what it holds (the full view is GET /rag/collections/{name}). */
+export interface CollectionSummary {
+  name: string;
+  documents: Record<DocumentStatus, number>;
+  chunks: number;
+}
+
+/** Every collection, in name order. */
+export interface CollectionList {
+  collections: CollectionSummary[];
+}
+
 export interface ReindexResponse {
   collection: string;
   /** `reindexing`: under way, search keeps the current vectors until it switches; `current`: nothing to do. */

@@ -7,6 +7,7 @@ import {
   JobRef,
   ListDocumentsRequest,
   Pattern,
+  type CollectionList,
   type CollectionView,
   type DocumentPage,
   type DocumentView,
@@ -21,6 +22,7 @@ import { GetCollectionUseCase } from '../application/get-collection/get-collecti
 import { GetDocumentUseCase } from '../application/get-document/get-document.use-case.js';
 import { GetJobUseCase } from '../application/get-job/get-job.use-case.js';
 import { IngestDocumentsUseCase } from '../application/ingest-documents/ingest-documents.use-case.js';
+import { ListCollectionsUseCase } from '../application/list-collections/list-collections.use-case.js';
 import { ListDocumentsUseCase } from '../application/list-documents/list-documents.use-case.js';
 import { ReindexCollectionUseCase } from '../application/reindex-collection/reindex-collection.use-case.js';
 import { RetryDocumentUseCase } from '../application/retry-document/retry-document.use-case.js';
@@ -36,6 +38,7 @@ export class IngestionMessageController {
     private readonly retryDocument: RetryDocumentUseCase,
     private readonly getJob: GetJobUseCase,
     private readonly reindexCollection: ReindexCollectionUseCase,
+    private readonly listCollections: ListCollectionsUseCase,
   ) {}
 
   @MessagePattern(Pattern.IngestionIngest)
@@ -50,6 +53,11 @@ export class IngestionMessageController {
     @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
   ): Promise<CollectionView> {
     return this.getCollection.execute(request);
+  }
+
+  @MessagePattern(Pattern.IngestionListCollections)
+  onListCollections(): Promise<CollectionList> {
+    return this.listCollections.execute();
   }
 
   @MessagePattern(Pattern.IngestionGetDocument)

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import {
   Pattern,
+  type CollectionList,
   type CollectionRef,
   type CollectionView,
   type DocumentPage,
@@ -86,6 +87,9 @@ export class IngestionClient implements IngestionPort {
   }
   getCollection(request: CollectionRef): Promise<CollectionView> {
     return this.caller.call(Pattern.IngestionGetCollection, request);
+  }
+  listCollections(): Promise<CollectionList> {
+    return this.caller.call(Pattern.IngestionListCollections, {});
   }
   getDocument(request: DocumentRef): Promise<DocumentView> {
     return this.caller.call(Pattern.IngestionGetDocument, request);
