@@ -14,6 +14,7 @@ import { compareReports, datasetName, formatComparison, parseEvalReport } from '
 import { DEFAULT_EVAL_MODES, EVAL_MODES, type EvalMode, isEvalMode } from './src/eval-modes.js';
 import { evaluate, formatResults } from './src/evaluate.js';
 import { ingestDocuments } from './src/ingest-files.js';
+import { registerMcpCommand } from './src/mcp-command.js';
 import { expandPaths, InputError, readDocuments } from './src/load-documents.js';
 
 /**
@@ -218,6 +219,8 @@ of different data sets, splits or subsets.`,
     );
     console.log(formatResults(results));
   });
+
+registerMcpCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   console.error(`ragnest: ${error.message}`);

@@ -7,6 +7,8 @@ import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.c
 import { RedisAnswerCache } from './infrastructure/answer-cache/redis-answer.cache.js';
 import { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
 import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
+import { RagOperations } from './application/rag-operations/rag-operations.js';
+import { McpHttpController } from './interface/mcp/mcp.http.controller.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
 import { RequestContextMiddleware } from './interface/request-context.middleware.js';
@@ -26,9 +28,16 @@ import { SearchHttpController } from './interface/search.http.controller.js';
       }),
     }),
   ],
-  controllers: [CollectionsHttpController, JobsHttpController, SearchHttpController, QueryHttpController],
+  controllers: [
+    CollectionsHttpController,
+    JobsHttpController,
+    SearchHttpController,
+    QueryHttpController,
+    McpHttpController,
+  ],
   providers: [
     AnswerQueryUseCase,
+    RagOperations,
     {
       provide: AnswerCache,
       inject: [CONFIG],

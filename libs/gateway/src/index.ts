@@ -3,3 +3,5 @@ export { GatewayModule } from './gateway.module.js';
 export { mountOpenApi, buildOpenApi } from './interface/openapi.js';
 export { serverTiming } from './interface/query.http.controller.js';
 export { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
+export { RagOperations, type Caller } from './application/rag-operations/rag-operations.js';
+export { createMcpServer } from './interface/mcp/mcp-server.js';

@@ -30,7 +30,7 @@ import {
   type RetriedDocument,
 } from '#contracts';
 import { validate } from '#platform';
-import { createHash } from 'node:crypto';
+import { toIngestItems } from '../application/rag-operations/json-documents.js';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
 
 export const MAX_FILES_PER_REQUEST = 100;
@@ -106,14 +106,7 @@ export class CollectionsHttpController {
 }
 
 function fromJson(body: unknown): IngestItem[] {
-  const { documents } = validate(IngestDocumentsBody, body);
-  return documents.map((d) => ({
-    // A document without an id is named by its text, so sending it again is `unchanged`.
-    id: d.id ?? `sha256-${createHash('sha256').update(d.text).digest('hex').slice(0, 32)}`,
-    title: d.title,
-    metadata: d.metadata ?? {},
-    text: d.text,
-  }));
+  return toIngestItems(validate(IngestDocumentsBody, body).documents);
 }
 
 function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown> | undefined): IngestItem[] {
