@@ -1,6 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
-import { CONFIG, type AppConfig } from '#platform';
+import { CONFIG, type AppConfig, renderErrorsUnder } from '#platform';
 import { AnswerCacheInvalidator } from './application/answer-query/answer-cache.invalidator.js';
 import { AnswerCache } from './application/answer-query/answer-cache.port.js';
 import { MemoryAnswerCache } from './infrastructure/answer-cache/memory-answer.cache.js';
@@ -8,6 +8,8 @@ import { RedisAnswerCache } from './infrastructure/answer-cache/redis-answer.cac
 import { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
 import { CollectionsHttpController, MAX_FILES_PER_REQUEST } from './interface/collections.http.controller.js';
 import { RagOperations } from './application/rag-operations/rag-operations.js';
+import { openAiErrorBody } from './interface/openai/openai-error.js';
+import { OpenAiHttpController } from './interface/openai/openai.http.controller.js';
 import { McpHttpController } from './interface/mcp/mcp.http.controller.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
@@ -34,6 +36,7 @@ import { SearchHttpController } from './interface/search.http.controller.js';
     SearchHttpController,
     QueryHttpController,
     McpHttpController,
+    OpenAiHttpController,
   ],
   providers: [
     AnswerQueryUseCase,
@@ -51,6 +54,11 @@ import { SearchHttpController } from './interface/search.http.controller.js';
   ],
 })
 export class GatewayModule implements NestModule {
+  constructor() {
+    // The OpenAI-compatible API's clients read OpenAI's error shape, whatever raised the error.
+    renderErrorsUnder('/v1/', openAiErrorBody);
+  }
+
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*path');
   }

@@ -4,6 +4,7 @@ import { throwError, type Observable } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
 import { serializeError } from '../messaging/in-process.transport.js';
+import { errorRendererFor } from './error-body.js';
 
 /**
  * Every error leaves the process in one shape. Over HTTP: `{"error":{"code","message","requestId"}}`
@@ -37,6 +38,11 @@ export class AppExceptionFilter implements ExceptionFilter {
     }
     const requestId = req.requestId ?? RequestContext.current()?.requestId ?? '';
     if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
+    const render = errorRendererFor(req.path);
+    if (render) {
+      res.status(error.status).json(render(error, requestId));
+      return;
+    }
     res.status(error.status).json({
       error: {
         code: error.code,
