@@ -200,6 +200,7 @@ describe('MCP server', () => {
     const res = await fetch(`${t.baseUrl}/mcp`, { headers: { accept: 'text/event-stream' } });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
+    expect((await fetch(`${t.baseUrl}/mcp`, { method: 'DELETE' })).status).toBe(405);
   });
 
   describe('over stdio (the built CLI)', () => {

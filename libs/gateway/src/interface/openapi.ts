@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
-import { IngestDocumentsBody, QueryBody, SearchBody } from '#contracts';
+import { ChatCompletionBody, IngestDocumentsBody, QueryBody, SearchBody } from '#contracts';
 
 /**
  * The OpenAPI document, built from the routes Nest knows and the same zod schemas that validate the
@@ -34,6 +34,7 @@ const BODIES: Record<string, Record<string, unknown>> = {
   'post /rag/search': jsonSchema(SearchBody),
   'post /rag/query': jsonSchema(QueryBody),
   'post /rag/collections/{collection}/documents': jsonSchema(IngestDocumentsBody),
+  'post /v1/chat/completions': jsonSchema(ChatCompletionBody),
 };
 
 export function buildOpenApi(app: INestApplication): OpenAPIObject {

@@ -1,4 +1,4 @@
-import { All, Controller, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Post, Req, Res } from '@nestjs/common';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Request, Response } from 'express';
 import { RagOperations } from '../../application/rag-operations/rag-operations.js';
@@ -35,15 +35,24 @@ export class McpHttpController {
   }
 
   /** No sessions, so no server-initiated stream (GET) and nothing to end (DELETE): 405, as the spec allows. */
-  @All()
-  other(@Res() res: Response): void {
-    res
-      .status(405)
-      .setHeader('Allow', 'POST')
-      .json({
-        jsonrpc: '2.0',
-        error: { code: -32000, message: 'Method not allowed: this MCP server is stateless; POST only' },
-        id: null,
-      });
+  @Get()
+  get(@Res() res: Response): void {
+    methodNotAllowed(res);
   }
+
+  @Delete()
+  delete(@Res() res: Response): void {
+    methodNotAllowed(res);
+  }
+}
+
+function methodNotAllowed(res: Response): void {
+  res
+    .status(405)
+    .setHeader('Allow', 'POST')
+    .json({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Method not allowed: this MCP server is stateless; POST only' },
+      id: null,
+    });
 }
