@@ -35,8 +35,9 @@ export function answerText(response: QueryResponse): CallToolResult {
     response.answer +
     (sources.length > 0 ? `\n\nSources:\n${sources.join('\n')}` : '') +
     (response.degraded.length > 0 ? `\n\n(degraded: ${response.degraded.join(', ')})` : '');
-  const { answer, citations, degraded, requestId } = response;
-  return result(text, { answer, citations, degraded, requestId });
+  // The REST response but its timings, which say nothing to a model.
+  const { timings: _timings, ...structured } = response;
+  return result(text, structured);
 }
 
 export function collectionsText(list: CollectionList): CallToolResult {
