@@ -128,9 +128,7 @@ describe('MCP server', () => {
 
     const listed = await call('list_collections');
     expect(listed.structuredContent).toEqual({
-      collections: [
-        { name: 'facts', documents: { queued: 0, processing: 0, indexed: 2, failed: 0 }, chunks: 2 },
-      ],
+      collections: [{ name: 'facts', documents: 2, chunks: 2 }],
     });
 
     const doc = await call('get_document', { collection: 'facts', id: 'aspirin' });

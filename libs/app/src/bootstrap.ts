@@ -7,7 +7,9 @@ import {
   type AppConfig,
   closeOnSignals,
   InProcessServer,
+  installHttpEdge,
   limitHeapGrowth,
+  limitSlowClients,
   loadConfig,
   RedisStreamsServer,
 } from '#platform';
@@ -43,6 +45,9 @@ export async function createApp(
       abortOnError: false,
     },
   );
+  // Request id, security headers, CORS, cross-site refusal, body deadline: before any body is parsed.
+  installHttpEdge(app, config.security);
+  limitSlowClients(app.getHttpServer(), config.security);
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.disable('x-powered-by');

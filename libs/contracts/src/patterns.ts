@@ -8,13 +8,14 @@ export const Pattern = {
   PresentationPresent: 'presentation.present',
   IngestionIngest: 'ingestion.ingest',
   IngestionGetCollection: 'ingestion.get-collection',
-  IngestionListCollections: 'ingestion.list-collections',
   IngestionGetDocument: 'ingestion.get-document',
   IngestionDeleteDocument: 'ingestion.delete-document',
   IngestionListDocuments: 'ingestion.list-documents',
   IngestionRetryDocument: 'ingestion.retry-document',
   IngestionGetJob: 'ingestion.get-job',
   IngestionReindex: 'ingestion.reindex',
+  IngestionListCollections: 'ingestion.list-collections',
+  IngestionDeleteCollection: 'ingestion.delete-collection',
 } as const;
 export type Pattern = (typeof Pattern)[keyof typeof Pattern];
 
@@ -30,10 +31,10 @@ export const IDEMPOTENT_PATTERNS: ReadonlySet<string> = new Set<Pattern>([
   Pattern.RetrievalRerank,
   Pattern.PresentationPresent,
   Pattern.IngestionGetCollection,
-  Pattern.IngestionListCollections,
   Pattern.IngestionGetDocument,
   Pattern.IngestionListDocuments,
   Pattern.IngestionGetJob,
+  Pattern.IngestionListCollections,
 ]);
 
 export function isIdempotent(pattern: string): boolean {

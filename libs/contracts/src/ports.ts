@@ -56,14 +56,16 @@ export interface PresentationPort {
 export interface IngestionPort {
   ingest(request: IngestRequest): Promise<IngestResponse>;
   getCollection(request: CollectionRef): Promise<CollectionView>;
-  /** Every collection, by name, with its document counts. */
-  listCollections(): Promise<CollectionList>;
   getDocument(request: DocumentRef): Promise<DocumentView>;
   deleteDocument(request: DocumentRef): Promise<{ deleted: true }>;
   listDocuments(request: ListDocumentsRequest): Promise<DocumentPage>;
   retryDocument(request: DocumentRef): Promise<RetriedDocument>;
   getJob(request: JobRef): Promise<JobView>;
   reindex(request: CollectionRef): Promise<ReindexResponse>;
+  /** Every collection with its counts; the gateway shows each caller those it may read. */
+  listCollections(request: Record<string, never>): Promise<CollectionList>;
+  /** The collection with its documents, chunks, vectors and lexical index. */
+  deleteCollection(request: CollectionRef): Promise<{ deleted: true }>;
 }
 
 export const QUERY_UNDERSTANDING_PORT = Symbol('QueryUnderstandingPort');

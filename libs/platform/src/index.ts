@@ -1,5 +1,6 @@
 /** Platform: configuration, database, the cross-context caller and transports, resilience, HTTP plumbing. */
 export * from './config/app-config.js';
+export * from './config/security-config.js';
 export * from './context/request-context.js';
 export * from './database/data-source.factory.js';
 export * from './database/database.module.js';
@@ -34,3 +35,7 @@ export {
 } from './messaging/redis-streams/redis-streams.client.js';
 export { TransportErrorCode } from './messaging/redis-streams/redis-streams.wire.js';
 export * from './events/domain-events.module.js';
+export * from './database/database-input-error.js';
+export * from './http/http-edge.js';
+export * from './http/security-headers.js';
+export * from './http/rate-limit.js';

@@ -80,18 +80,6 @@ export interface CollectionView {
   };
 }
 
-/** A collection in a listing: its name and what it holds (the full view is GET /rag/collections/{name}). */
-export interface CollectionSummary {
-  name: string;
-  documents: Record<DocumentStatus, number>;
-  chunks: number;
-}
-
-/** Every collection, in name order. */
-export interface CollectionList {
-  collections: CollectionSummary[];
-}
-
 export interface ReindexResponse {
   collection: string;
   /** `reindexing`: under way, search keeps the current vectors until it switches; `current`: nothing to do. */
@@ -134,6 +122,19 @@ export interface DocumentPage {
   nextCursor: string | null;
 }
 
+export interface CollectionSummary {
+  name: string;
+  /** Documents in every status. */
+  documents: number;
+  chunks: number;
+}
+
+export interface CollectionList {
+  collections: CollectionSummary[];
+}
+
+export const ListCollectionsRequest = z.object({}).strict();
+
 export interface RetriedDocument {
   id: string;
   status: 'queued';
@@ -141,10 +142,12 @@ export interface RetriedDocument {
 }
 
 /**
- * A job is one version of one document, named `<document number>:<version>`. Both parts are bounded by
- * their column types (bigint, int), so a well-formed id never makes the database raise.
+ * A job is one version of one document, named `<document number>:<version>:<tag>`, the tag (32 hex
+ * digits) signed by ingestion so that ids cannot be guessed. The numbers are bounded by their column types
+ * (bigint, int), so a well-formed id never makes the database raise. The unsigned `<number>:<version>` of
+ * earlier releases is still well-formed, and names no job.
  */
-const JOB_ID = /^([1-9]\d{0,18}):([1-9]\d{0,9})$/;
+const JOB_ID = /^([1-9]\d{0,18}):([1-9]\d{0,9})(?::[0-9a-f]{32})?$/;
 const MAX_DOCUMENT_NUMBER = 2n ** 63n - 1n;
 const MAX_VERSION = 2 ** 31 - 1;
 // Zod runs every check of a schema, so the range check leaves the wrong shapes to the regex.
@@ -154,7 +157,7 @@ const jobIdInRange = (id: string) => {
 };
 export const JobId = z
   .string()
-  .regex(JOB_ID, 'must be "<document number>:<version>", as ingestion returned it')
+  .regex(JOB_ID, 'must be a job id as ingestion returned it ("<document number>:<version>:<tag>")')
   .refine(jobIdInRange, { message: 'is out of range' });
 
 export const JobRef = z.object({ jobId: JobId }).strict();

@@ -11,4 +11,32 @@ export const QUERY_MAX_CHARS = 4000;
 export const QueryText = z
   .string()
   .max(QUERY_MAX_CHARS)
-  .refine((q) => q.trim().length > 0, { message: 'must not be empty' });
+  .refine((q) => q.trim().length > 0, { message: 'must not be empty' })
+  .refine(noNul, NO_NUL);
+
+/**
+ * Caps on what one request may hold, so that no single request can make the server parse, compile or
+ * send to PostgreSQL something unbounded. Documented in docs/api.md ("Input limits"); errors name the field.
+ */
+export const INPUT_LIMITS = {
+  queryChars: QUERY_MAX_CHARS,
+  filterKeys: 32,
+  /** Segments of a dotted filter key (`a.b.c` is 3): how deep a filter reaches into metadata. */
+  filterKeyDepth: 8,
+  filterListValues: 1000,
+  filterStringChars: 1000,
+  metadataKeys: 64,
+  metadataDepth: 8,
+  metadataChars: 64 * 1024,
+} as const;
+
+/** How deep a JSON value nests (a scalar is 0), stopping as soon as `limit` is passed. */
+export function jsonDepth(value: unknown, limit: number, depth = 0): number {
+  if (depth > limit || value === null || typeof value !== 'object') return depth;
+  let deepest = depth + 1;
+  for (const v of Object.values(value as Record<string, unknown>)) {
+    deepest = Math.max(deepest, jsonDepth(v, limit, depth + 1));
+    if (deepest > limit) break;
+  }
+  return deepest;
+}

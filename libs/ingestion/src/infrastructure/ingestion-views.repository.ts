@@ -34,28 +34,15 @@ export class IngestionViewRepository {
     private readonly collections: CollectionRepository,
   ) {}
 
-  /** Every collection with its document counts by status, in name order (the counters, no scan). */
-  async collectionSummaries(): Promise<CollectionSummary[]> {
-    const rows: Record<string, unknown>[] = await this.db.query(
-      `SELECT c.name, c.chunk_count,
-              coalesce(sum(d.documents) FILTER (WHERE d.status = 'queued'), 0) AS queued,
-              coalesce(sum(d.documents) FILTER (WHERE d.status = 'processing'), 0) AS processing,
-              coalesce(sum(d.documents) FILTER (WHERE d.status = 'indexed'), 0) AS indexed,
-              coalesce(sum(d.documents) FILTER (WHERE d.status = 'failed'), 0) AS failed
+  /** Every collection by name, with its documents (from the status counts) and chunks. */
+  async collectionList(): Promise<CollectionSummary[]> {
+    const rows: { name: string; documents: string; chunk_count: string }[] = await this.db.query(
+      `SELECT c.name, c.chunk_count, coalesce(sum(d.documents), 0) AS documents
          FROM collections c LEFT JOIN document_status_deltas d ON d.collection_id = c.id
         GROUP BY c.id
         ORDER BY c.name`,
     );
-    return rows.map((r) => ({
-      name: r.name as string,
-      documents: {
-        queued: Number(r.queued),
-        processing: Number(r.processing),
-        indexed: Number(r.indexed),
-        failed: Number(r.failed),
-      },
-      chunks: Number(r.chunk_count),
-    }));
+    return rows.map((r) => ({ name: r.name, documents: Number(r.documents), chunks: Number(r.chunk_count) }));
   }
 
   async collectionView(name: string): Promise<CollectionView> {

@@ -5,6 +5,7 @@ import {
   DocumentRef,
   IngestRequest,
   JobRef,
+  ListCollectionsRequest,
   ListDocumentsRequest,
   Pattern,
   type CollectionList,
@@ -17,6 +18,7 @@ import {
   type RetriedDocument,
 } from '#contracts';
 import { ZodValidationPipe } from '#platform';
+import { DeleteCollectionUseCase } from '../application/delete-collection/delete-collection.use-case.js';
 import { DeleteDocumentUseCase } from '../application/delete-document/delete-document.use-case.js';
 import { GetCollectionUseCase } from '../application/get-collection/get-collection.use-case.js';
 import { GetDocumentUseCase } from '../application/get-document/get-document.use-case.js';
@@ -39,6 +41,7 @@ export class IngestionMessageController {
     private readonly getJob: GetJobUseCase,
     private readonly reindexCollection: ReindexCollectionUseCase,
     private readonly listCollections: ListCollectionsUseCase,
+    private readonly deleteCollection: DeleteCollectionUseCase,
   ) {}
 
   @MessagePattern(Pattern.IngestionIngest)
@@ -53,11 +56,6 @@ export class IngestionMessageController {
     @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
   ): Promise<CollectionView> {
     return this.getCollection.execute(request);
-  }
-
-  @MessagePattern(Pattern.IngestionListCollections)
-  onListCollections(): Promise<CollectionList> {
-    return this.listCollections.execute();
   }
 
   @MessagePattern(Pattern.IngestionGetDocument)
@@ -99,5 +97,19 @@ export class IngestionMessageController {
     @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
   ): Promise<ReindexResponse> {
     return this.reindexCollection.execute(request);
+  }
+
+  @MessagePattern(Pattern.IngestionListCollections)
+  onListCollections(
+    @Payload(new ZodValidationPipe(ListCollectionsRequest, 'list collections request')) _request: object,
+  ): Promise<CollectionList> {
+    return this.listCollections.execute();
+  }
+
+  @MessagePattern(Pattern.IngestionDeleteCollection)
+  onDeleteCollection(
+    @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
+  ): Promise<{ deleted: true }> {
+    return this.deleteCollection.execute(request);
   }
 }

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { throwError, type Observable } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
+import { databaseInputError } from '../database/database-input-error.js';
 import { serializeError } from '../messaging/in-process.transport.js';
 import { errorRendererFor } from './error-body.js';
 
@@ -31,14 +32,19 @@ export class AppExceptionFilter implements ExceptionFilter {
       return;
     }
     const error = toAppError(exception);
-    if (error.status >= 500 && !(exception instanceof AppError)) this.log.error(describe(exception));
-    if (res.headersSent) {
+    // A connection already gone (a client that aborted, a body past its deadline) is no server error.
+    if (error.status >= 500 && !(exception instanceof AppError) && !res.destroyed)
+      this.log.error(describe(exception));
+    if (res.headersSent || res.destroyed) {
       res.end();
       return;
     }
     const requestId = req.requestId ?? RequestContext.current()?.requestId ?? '';
-    if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
-    const render = errorRendererFor(req.path);
+    // A rate limit names its own wait (RateLimitInterceptor); other refusals suggest 5 s.
+    if ((error.status === 503 || error.status === 429) && !res.hasHeader('Retry-After'))
+      res.setHeader('Retry-After', '5');
+    // The whole path: inside middleware mounted on a route, req.path is relative to the mount point.
+    const render = errorRendererFor((req.originalUrl ?? req.url)?.split('?')[0]);
     if (render) {
       res.status(error.status).json(render(error, requestId));
       return;
@@ -57,6 +63,8 @@ export class AppExceptionFilter implements ExceptionFilter {
 /** Maps framework and body-parser errors onto stable codes. */
 export function toAppError(exception: unknown): AppError {
   if (exception instanceof AppError) return exception;
+  const refused = databaseInputError(exception);
+  if (refused) return refused;
   const e = exception as {
     type?: string;
     status?: number;

@@ -88,9 +88,6 @@ export class IngestionClient implements IngestionPort {
   getCollection(request: CollectionRef): Promise<CollectionView> {
     return this.caller.call(Pattern.IngestionGetCollection, request);
   }
-  listCollections(): Promise<CollectionList> {
-    return this.caller.call(Pattern.IngestionListCollections, {});
-  }
   getDocument(request: DocumentRef): Promise<DocumentView> {
     return this.caller.call(Pattern.IngestionGetDocument, request);
   }
@@ -108,5 +105,11 @@ export class IngestionClient implements IngestionPort {
   }
   reindex(request: CollectionRef): Promise<ReindexResponse> {
     return this.caller.call(Pattern.IngestionReindex, request);
+  }
+  listCollections(request: Record<string, never>): Promise<CollectionList> {
+    return this.caller.call(Pattern.IngestionListCollections, request);
+  }
+  deleteCollection(request: CollectionRef): Promise<{ deleted: true }> {
+    return this.caller.call(Pattern.IngestionDeleteCollection, request);
   }
 }

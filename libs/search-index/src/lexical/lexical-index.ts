@@ -58,6 +58,12 @@ export class LexicalIndex {
     );
   }
 
+  /** Drops a collection's whole lexical index, in either layout, in the caller's transaction. */
+  async drop(m: Sql, collectionId: string): Promise<void> {
+    await this.blocks.drop(m, collectionId);
+    await m.query(`DELETE FROM chunk_terms WHERE collection_id = $1`, [collectionId]);
+  }
+
   /**
    * The exact BM25 top k of a collection. Blocks are read in several statements, so they are read in
    * one repeatable-read snapshot: a merge or a delete committing in between cannot change a block under

@@ -1,6 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  AppError,
   INGESTION_PORT,
+  mayRead,
+  mayWrite,
+  type Principal,
   RETRIEVAL_PORT,
   type CollectionList,
   type CollectionRef,
@@ -15,6 +19,7 @@ import {
   type SearchBody,
   type SearchResponse,
 } from '#contracts';
+import { FORBIDDEN } from '../../domain/auth.errors.js';
 import { AnswerQueryUseCase, type QueryProgress } from '../answer-query/answer-query.use-case.js';
 import { searchRetrieval } from '../search/search-retrieval.js';
 import { toIngestItems, type JsonDocuments } from './json-documents.js';
@@ -27,7 +32,7 @@ import { toIngestItems, type JsonDocuments } from './json-documents.js';
  */
 export interface Caller {
   requestId: string;
-  principal?: unknown;
+  principal?: Principal;
 }
 
 /**
@@ -35,7 +40,10 @@ export interface Caller {
  * server (tools and resources) and the OpenAI-compatible chat endpoint. Each operation is the call the
  * REST controller for the same thing makes (the same port, the same search and answer use cases), so a
  * tool call and an HTTP request cannot drift apart in behaviour; inputs arrive already validated by the
- * contract schemas the HTTP DTOs use.
+ * contract schemas the HTTP DTOs use. The caller's key must cover the collection, as on the REST routes:
+ * read for search, ask and reads, write for adding documents (403 AUTH.FORBIDDEN otherwise); a caller
+ * without a principal was let in unrestricted by the auth middleware (anonymous loopback, AUTH=off) or
+ * is this process's own (stdio).
  */
 @Injectable()
 export class RagOperations {
@@ -45,27 +53,40 @@ export class RagOperations {
     @Inject(INGESTION_PORT) private readonly ingestion: IngestionPort,
   ) {}
 
-  search(body: SearchBody, _caller: Caller): Promise<SearchResponse> {
+  search(body: SearchBody, caller: Caller): Promise<SearchResponse> {
+    requireRead(caller, body.collection);
     return searchRetrieval(this.retrieval, body);
   }
 
   ask(body: QueryBody, caller: Caller, progress: QueryProgress = {}): Promise<QueryResponse> {
+    requireRead(caller, body.collection);
     return this.answer.execute(body, caller.requestId, progress);
   }
 
-  listCollections(_caller: Caller): Promise<CollectionList> {
-    return this.ingestion.listCollections();
+  /** The collections the caller may read. */
+  async listCollections(caller: Caller): Promise<CollectionList> {
+    const { collections } = await this.ingestion.listCollections({});
+    return { collections: collections.filter((c) => mayRead(caller.principal, c.name)) };
   }
 
-  getCollection(ref: CollectionRef, _caller: Caller): Promise<CollectionView> {
+  getCollection(ref: CollectionRef, caller: Caller): Promise<CollectionView> {
+    requireRead(caller, ref.collection);
     return this.ingestion.getCollection(ref);
   }
 
-  getDocument(ref: DocumentRef, _caller: Caller): Promise<DocumentView> {
+  getDocument(ref: DocumentRef, caller: Caller): Promise<DocumentView> {
+    requireRead(caller, ref.collection);
     return this.ingestion.getDocument(ref);
   }
 
-  addDocuments(collection: string, body: JsonDocuments, _caller: Caller): Promise<IngestResponse> {
+  addDocuments(collection: string, body: JsonDocuments, caller: Caller): Promise<IngestResponse> {
+    if (!mayWrite(caller.principal, collection))
+      throw new AppError(FORBIDDEN, `this API key may not write to collection "${collection}"`, 403);
     return this.ingestion.ingest({ collection, documents: toIngestItems(body.documents) });
   }
+}
+
+function requireRead(caller: Caller, collection: string): void {
+  if (!mayRead(caller.principal, collection))
+    throw new AppError(FORBIDDEN, `this API key may not read collection "${collection}"`, 403);
 }

@@ -79,7 +79,7 @@ export function createMcpServer(ops: RagOperations, caller: Caller): McpServer {
     'list_collections',
     {
       title: 'List collections',
-      description: 'Every collection with its document counts by status and its chunk count.',
+      description: 'The collections this caller may read, with their document and chunk counts.',
       inputSchema: ToolInputs.listCollections,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -124,7 +124,7 @@ export function createMcpServer(ops: RagOperations, caller: Caller): McpServer {
         resources: (await ops.listCollections(caller)).collections.map((c) => ({
           uri: collectionUri(c.name),
           name: c.name,
-          description: `${c.documents.indexed} indexed documents, ${c.chunks} chunks`,
+          description: `${c.documents} documents, ${c.chunks} chunks`,
           mimeType: 'application/json',
         })),
       }),

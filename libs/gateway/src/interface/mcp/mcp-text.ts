@@ -41,11 +41,7 @@ export function answerText(response: QueryResponse): CallToolResult {
 }
 
 export function collectionsText(list: CollectionList): CallToolResult {
-  const lines = list.collections.map(
-    (c) =>
-      `${c.name}: ${c.documents.indexed} indexed, ${c.documents.queued + c.documents.processing} pending, ` +
-      `${c.documents.failed} failed documents; ${c.chunks} chunks`,
-  );
+  const lines = list.collections.map((c) => `${c.name}: ${c.documents} documents, ${c.chunks} chunks`);
   return result(lines.length > 0 ? lines.join('\n') : 'There are no collections yet.', list);
 }
 

@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, Post, Req, Res } from '@nestjs/common';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Request, Response } from 'express';
+import type { Principal } from '#contracts';
 import { RagOperations } from '../../application/rag-operations/rag-operations.js';
 import { createMcpServer } from './mcp-server.js';
 
@@ -16,7 +17,7 @@ export class McpHttpController {
 
   @Post()
   async post(
-    @Req() req: Request & { requestId?: string; principal?: unknown },
+    @Req() req: Request & { requestId?: string; principal?: Principal },
     @Res() res: Response,
   ): Promise<void> {
     const server = createMcpServer(this.ops, { requestId: req.requestId ?? '', principal: req.principal });

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, ChatCompletionBody, type QueryBody } from '#contracts';
+import { AppError, ChatCompletionBody, type Principal, type QueryBody } from '#contracts';
 import { ZodValidationPipe } from '#platform';
 import { type Caller, RagOperations } from '../../application/rag-operations/rag-operations.js';
 import { openEventStream } from '../sse.js';
@@ -8,7 +8,7 @@ import { collectionOfModel, modelNotFound, toQueryBody } from './chat-request.js
 import { chatChunk, chatCompletion, completionIdentity, dataFrame } from './chat-response.js';
 import { toOpenAiError } from './openai-error.js';
 
-type CallerRequest = Request & { requestId?: string; principal?: unknown };
+type CallerRequest = Request & { requestId?: string; principal?: Principal };
 
 /**
  * OpenAI's chat API over ragnest, for chat front ends and OpenAI SDKs (base URL `<ragnest>/v1`, the

@@ -4,7 +4,8 @@ import { EMBEDDERS, type EmbedderRegistry, englishAnalyzer } from '#platform';
 import { contentHash } from '../../domain/content-hash.js';
 import { UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
 import { detectFileKind } from '../../infrastructure/extraction/file-kind.detector.js';
-import { jobId, type NewDocumentVersion } from '../../domain/document-job.js';
+import type { NewDocumentVersion } from '../../domain/document-job.js';
+import { JobIdSigner } from '../../infrastructure/job-id.signer.js';
 import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';
@@ -21,6 +22,7 @@ export class IngestDocumentsUseCase {
     private readonly versions: DocumentVersionRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
+    private readonly jobIds: JobIdSigner,
   ) {}
 
   async execute(request: IngestRequest): Promise<IngestResponse> {
@@ -84,12 +86,18 @@ export class IngestDocumentsUseCase {
 
     await this.queue.enqueue([...created.values()]);
     return {
-      documents: versions.map((v) => {
-        const job = created.get(v.externalId);
-        if (job) return { id: v.externalId, status: 'queued' as const, jobId: jobId(job) };
-        const current = existing.get(v.externalId);
-        return { id: v.externalId, status: 'unchanged' as const, jobId: current ? jobId(current) : null };
-      }),
+      documents: await Promise.all(
+        versions.map(async (v) => {
+          const job = created.get(v.externalId);
+          if (job) return { id: v.externalId, status: 'queued' as const, jobId: await this.jobIds.sign(job) };
+          const current = existing.get(v.externalId);
+          return {
+            id: v.externalId,
+            status: 'unchanged' as const,
+            jobId: current ? await this.jobIds.sign(current) : null,
+          };
+        }),
+      ),
     };
   }
 }

@@ -1,116 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
-import type { MessageHandler } from '@nestjs/microservices';
-import { Redis } from 'ioredis';
 import { firstValueFrom, interval, lastValueFrom, map, Observable, take, toArray } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '#contracts';
 import { RequestContext } from '../../context/request-context.js';
-import type { Envelope, TransportContext } from '../envelope.js';
-import { RedisStreamsClient } from './redis-streams.client.js';
-import { redisStreamsKeys } from './redis-streams.keys.js';
-import { RedisStreamsServer, type RedisStreamsServerOptions } from './redis-streams.server.js';
+import type { TransportContext } from '../envelope.js';
+import { call, deferred, envelope, until, useTransportHarness } from './redis-streams.int-harness.js';
 
 /**
- * The Redis Streams transport against a real Redis, without Nest: work sharing between replicas, claims
- * from dead replicas, deadlines, events per group, liveness and shutdown. Every key lives under a prefix
- * of its own, deleted at the end, so the suite can share a Redis with anyone.
+ * The Redis Streams transport against a real Redis, without Nest: requests and errors, work sharing between
+ * replicas, events per group, Redis outages, shutdown and streamed replies. What happens when a replica
+ * dies with work in hand is in redis-streams.failover.int-spec.ts.
  */
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `ragnest-test-${randomUUID().slice(0, 8)}`;
-const keys = redisStreamsKeys(prefix);
-
-let admin: Redis;
-let servers: RedisStreamsServer[] = [];
-let clients: RedisStreamsClient[] = [];
-let contexts = 0;
-
-/** A context name of its own for each test, so no test sees another's streams or replicas. */
-const newContext = () => `ctx${++contexts}`;
-
-type Handlers = Record<string, MessageHandler | { event: MessageHandler }>;
-
-async function startServer(
-  context: string,
-  handlers: Handlers,
-  options: Partial<RedisStreamsServerOptions> = {},
-): Promise<RedisStreamsServer> {
-  const server = new RedisStreamsServer({
-    url: REDIS_URL,
-    prefix,
-    context,
-    claimIdleMs: 400,
-    heartbeatMs: 100,
-    ...options,
-  });
-  for (const [pattern, handler] of Object.entries(handlers)) {
-    if (typeof handler === 'function') server.addHandler(pattern, handler);
-    else server.addHandler(pattern, handler.event, true);
-  }
-  servers.push(server);
-  await new Promise<void>((resolve, reject) =>
-    server.listen((error?: Error) => (error ? reject(error) : resolve())),
-  );
-  return server;
-}
-
-function newClient(url = REDIS_URL, idempotent?: (pattern: string) => boolean): RedisStreamsClient {
-  const client = new RedisStreamsClient({ url, prefix, ...(idempotent && { idempotent }) });
-  clients.push(client);
-  return client;
-}
-
-function envelope(payload: unknown, timeoutMs = 5_000): Envelope {
-  return { meta: { requestId: randomUUID(), deadline: Date.now() + timeoutMs }, payload };
-}
-
-function call<T = unknown>(
-  client: RedisStreamsClient,
-  pattern: string,
-  payload: unknown,
-  timeoutMs?: number,
-) {
-  return firstValueFrom(client.send<T>(pattern, envelope(payload, timeoutMs)));
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await delay(20);
-  }
-}
-
-async function groupConsumers(stream: string, group: string): Promise<string[]> {
-  const rows = (await admin.xinfo('CONSUMERS', stream, group)) as unknown[][];
-  return rows.map((row) => String(row[row.indexOf('name') + 1]));
-}
-
 describe('Redis Streams transport', () => {
-  beforeAll(() => {
-    admin = new Redis(REDIS_URL);
-  });
-
-  afterEach(async () => {
-    await Promise.all([...servers.map((s) => s.close()), ...clients.map((c) => c.close())]);
-    servers = [];
-    clients = [];
-    vi.restoreAllMocks();
-  });
-
-  afterAll(async () => {
-    const own = await admin.keys(`${prefix}:*`);
-    if (own.length > 0) await admin.del(...own);
-    await admin.quit();
-  });
+  const h = useTransportHarness();
+  const { keys, newClient, newContext, startServer, groupConsumers } = h;
 
   it('answers a request, with the pattern, request id and deadline reaching the handler', async () => {
     const context = newContext();
@@ -182,183 +87,7 @@ describe('Redis Streams transport', () => {
     for (const reply of replies) perReplica[reply.by as 'a' | 'b'] += 1;
     expect(perReplica.a).toBeGreaterThan(0);
     expect(perReplica.b).toBeGreaterThan(0);
-    expect(await admin.xlen(keys.requests(context))).toBe(0);
-  });
-
-  it('lets a live replica keep a request that runs far longer than the claim threshold', async () => {
-    const context = newContext();
-    const pattern = `${context}.slow`;
-    const calls: string[] = [];
-    const slow = (name: string) => async () => {
-      calls.push(name);
-      await delay(1_200);
-      return name;
-    };
-    await startServer(context, { [pattern]: slow('a') }, { consumer: 'a' });
-    await startServer(context, { [pattern]: slow('b') }, { consumer: 'b' });
-    const by = await call<string>(newClient(), pattern, {});
-    expect(calls).toEqual([by]);
-  });
-
-  /** A replica that takes `pattern` and never answers, until `die` cuts its connections as a SIGKILL would. */
-  async function hangingReplica(context: string, pattern: string, consumer: string) {
-    const taken = deferred();
-    const never = deferred();
-    const server = await startServer(
-      context,
-      {
-        [pattern]: async () => {
-          taken.resolve();
-          await never.promise;
-          return consumer;
-        },
-      },
-      { consumer, heartbeatMs: 1_000 },
-    );
-    return {
-      taken: taken.promise,
-      die() {
-        for (const connection of server.unwrap<Redis[]>()) connection.disconnect();
-        // Its timers would beat into closed connections; a killed process has none.
-        never.resolve();
-      },
-    };
-  }
-
-  it('sends an idempotent call held by a replica that dies to another, within a second', async () => {
-    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const context = newContext();
-    const pattern = `${context}.work`;
-    const a = await hangingReplica(context, pattern, 'a');
-    const client = newClient(REDIS_URL, (p) => p === pattern);
-    const reply = call<string>(client, pattern, {}, 8_000);
-    await a.taken;
-    const ranOnB: string[] = [];
-    await startServer(context, { [pattern]: async () => (ranOnB.push('b'), 'b') }, { consumer: 'b' });
-
-    // Replica a dies: its connections drop with the request unacknowledged, its heartbeat still valid.
-    const started = Date.now();
-    a.die();
-
-    await expect(reply).resolves.toBe('b');
-    expect(Date.now() - started).toBeLessThan(1_000);
-    expect(ranOnB).toEqual(['b']);
-    expect(await client.liveReplicas(context)).toEqual(['b']);
-    // The entry a held was removed: no peer claims it and runs it a second time.
-    expect(await admin.xlen(keys.requests(context))).toBe(0);
-  });
-
-  it('fails a call that is not idempotent at once when its replica dies, and no peer runs it later', async () => {
-    const CLAIM_IDLE_MS = 2_000;
-    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const context = newContext();
-    const pattern = `${context}.write`;
-    const a = await hangingReplica(context, pattern, 'a');
-    const ranOnB: string[] = [];
-    // b claims what a dead peer left idle after its default 2 s, not the 400 ms of the other tests here:
-    // the caller must have failed and removed a's call well before that (under CI's load b's claim at
-    // 400 ms once came first, and ran the call that a had taken).
-    await startServer(
-      context,
-      { [pattern]: async () => (ranOnB.push('b'), 'b') },
-      { consumer: 'b', claimIdleMs: CLAIM_IDLE_MS },
-    );
-    const client = newClient(REDIS_URL, () => false);
-    // Two replicas share the work: send until a takes one.
-    const replies = [0, 1, 2, 3].map(() => call<string>(client, pattern, {}, 8_000).catch((e: unknown) => e));
-    await a.taken;
-    const started = Date.now();
-    a.die();
-
-    const outcomes = await Promise.all(replies);
-    expect(Date.now() - started).toBeLessThan(1_000);
-    expect(outcomes.filter((o) => o === 'b').length).toBe(ranOnB.length);
-    // However many of the four a had taken (one at least; on a busy machine it may read several before
-    // b starts), each failed at once, and none was run by b.
-    const failed = outcomes.filter((o) => o !== 'b');
-    expect(failed.length).toBeGreaterThanOrEqual(1);
-    for (const f of failed)
-      expect(f).toEqual({
-        code: 'TRANSPORT.UNAVAILABLE',
-        message: `the replica handling ${pattern} died before answering`,
-        status: 503,
-      });
-    // Past b's claim threshold, the failed calls have still not been run by b.
-    await delay(CLAIM_IDLE_MS + 500);
-    expect(ranOnB.length).toBe(outcomes.length - failed.length);
-  });
-
-  it('fails calls held or queued at once when the last replica of their context dies', async () => {
-    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const context = newContext();
-    const pattern = `${context}.work`;
-    const a = await hangingReplica(context, pattern, 'a');
-    const client = newClient(REDIS_URL, () => true);
-    const held = call(client, pattern, {}, 8_000).catch((e: unknown) => e);
-    await a.taken;
-    const started = Date.now();
-    a.die();
-    const noReplica = { code: 'TRANSPORT.NO_REPLICA', message: `no live replica of ${context}`, status: 503 };
-    expect(await held).toEqual(noReplica);
-    expect(Date.now() - started).toBeLessThan(1_000);
-    // And a call sent now fails before it is queued, though a's heartbeat has not expired.
-    const sentAfter = performance.now();
-    await expect(call(client, pattern, {}, 8_000)).rejects.toEqual(noReplica);
-    expect(performance.now() - sentAfter).toBeLessThan(250);
-  });
-
-  it('has a request held by a replica that stopped answering claimed by a peer when no caller watches', async () => {
-    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const context = newContext();
-    const pattern = `${context}.work`;
-    const a = await hangingReplica(context, pattern, 'a');
-    // The request is queued by a caller that then goes away (closed without waiting for the answer).
-    const gone = newClient();
-    void call(gone, pattern, {}, 4_000).catch(() => undefined);
-    await a.taken;
-    const ranOnB = deferred();
-    await startServer(context, { [pattern]: async () => (ranOnB.resolve(), 'b') }, { consumer: 'b' });
-    a.die();
-    await gone.close();
-    // Claimed by b once idle past its claim threshold, as the server's own backstop.
-    await ranOnB.promise;
-    // Once its heartbeat has expired and nothing is pending under it, a is removed from the group.
-    await until(async () => !(await groupConsumers(keys.requests(context), context)).includes('a'), 6_000);
-  });
-
-  it('acknowledges a request whose deadline passed in the queue without running it', async () => {
-    const context = newContext();
-    const slowStarted = deferred();
-    let fastCalls = 0;
-    await startServer(
-      context,
-      {
-        [`${context}.slow`]: async () => {
-          slowStarted.resolve();
-          await delay(500);
-          return 'slow';
-        },
-        [`${context}.fast`]: async () => {
-          fastCalls += 1;
-          return 'fast';
-        },
-      },
-      { concurrency: 1 },
-    );
-    const client = newClient();
-    const slow = call(client, `${context}.slow`, {});
-    await slowStarted.promise;
-    await expect(call(client, `${context}.fast`, {}, 150)).rejects.toMatchObject({
-      code: 'TRANSPORT.TIMEOUT',
-      status: 504,
-    });
-    await expect(slow).resolves.toBe('slow');
-    await until(async () => (await admin.xlen(keys.requests(context))) === 0);
-    const [pendingCount] = (await admin.xpending(keys.requests(context), context)) as [number];
-    expect(pendingCount).toBe(0);
-    expect(fastCalls).toBe(0);
+    expect(await h.admin.xlen(keys.requests(context))).toBe(0);
   });
 
   it('delivers an event once to each subscribing context, to one replica in it', async () => {
@@ -382,7 +111,7 @@ describe('Redis Streams transport', () => {
     const all = Array.from({ length: 20 }, (_, n) => n);
     const sorted = (...lists: number[][]) => lists.flat().sort((p, q) => p - q);
     await until(() => seen.x1.length + seen.x2.length === 20 && seen.y1.length + seen.y2.length === 20);
-    await until(async () => ((await admin.xpending(keys.events, z)) as [number])[0] === 0);
+    await until(async () => ((await h.admin.xpending(keys.events, z)) as [number])[0] === 0);
     await delay(100);
     expect(sorted(seen.x1, seen.x2)).toEqual(all);
     expect(sorted(seen.y1, seen.y2)).toEqual(all);
@@ -425,17 +154,17 @@ describe('Redis Streams transport', () => {
     expect(await call(client, pattern, {})).toBe('pong');
     const answered = async () => (await call(client, pattern, {}, 1_000).catch(() => 'failed')) === 'pong';
 
-    const ours = ((await admin.client('LIST')) as string)
+    const ours = ((await h.admin.client('LIST')) as string)
       .split('\n')
       .filter((line) => / name=(\S+):/.test(line))
       .filter((line) => line.includes(` name=${consumer}:`) || line.includes(` name=${client.callerId}:`))
       .map((line) => /\bid=(\d+)/.exec(line)![1]);
     expect(ours).toHaveLength(5);
-    for (const id of ours) await admin.client('KILL', 'ID', id);
+    for (const id of ours) await h.admin.client('KILL', 'ID', id);
     await until(answered);
 
     // As after a restart of a Redis without persistence: the stream and its group are gone.
-    await admin.del(keys.requests(context));
+    await h.admin.del(keys.requests(context));
     await until(answered);
   });
 

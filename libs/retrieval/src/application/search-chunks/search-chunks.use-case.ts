@@ -92,7 +92,12 @@ export class SearchChunksUseCase {
       request.topK,
     );
 
-    const chunks = await timed('fetch', () => this.repository.hits(ranked.map((r) => r.id)));
+    const chunks = await timed('fetch', () =>
+      this.repository.hits(
+        collection,
+        ranked.map((r) => r.id),
+      ),
+    );
     const explained = request.explain
       ? explainSearch(
           {
