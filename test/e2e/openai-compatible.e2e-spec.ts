@@ -19,6 +19,8 @@ describe('OpenAI-compatible chat endpoint', () => {
   let llm: FakeLlmServer;
   let t: Deployment;
   let openai: OpenAI;
+  // The ragnest key is the OpenAI API key: the first key may be made by a loopback client.
+  let auth: Record<string, string>;
 
   beforeAll(async () => {
     llm = await new FakeLlmServer().start();
@@ -30,16 +32,27 @@ describe('OpenAI-compatible chat endpoint', () => {
       LLM_MAX_RETRIES: '0',
       ANSWER_CACHE_SIZE: '0',
     });
-    openai = new OpenAI({ baseURL: `${t.baseUrl}/v1`, apiKey: 'ragnest-key', maxRetries: 0 });
-    const res = await http(t.baseUrl, 'POST', '/rag/collections/facts/documents', {
-      documents: [
-        { id: 'aspirin', title: 'Aspirin', text: 'Aspirin lowers the risk of a second heart attack.' },
-        { id: 'sleep', title: 'Sleep', text: 'Regular exercise improves sleep quality in older adults.' },
-      ],
-    });
+    const key = await http(t.baseUrl, 'POST', '/rag/keys', { name: 'chat', scopes: ['admin'] });
+    expect(key.status).toBe(201);
+    auth = { authorization: `Bearer ${key.body.key}` };
+    openai = new OpenAI({ baseURL: `${t.baseUrl}/v1`, apiKey: key.body.key, maxRetries: 0 });
+    const res = await http(
+      t.baseUrl,
+      'POST',
+      '/rag/collections/facts/documents',
+      {
+        documents: [
+          { id: 'aspirin', title: 'Aspirin', text: 'Aspirin lowers the risk of a second heart attack.' },
+          { id: 'sleep', title: 'Sleep', text: 'Regular exercise improves sleep quality in older adults.' },
+        ],
+      },
+      auth,
+    );
     expect(res.status).toBe(202);
     await eventually(
-      async () => (await http(t.baseUrl, 'GET', '/rag/collections/facts')).body.documents?.indexed === 2,
+      async () =>
+        (await http(t.baseUrl, 'GET', '/rag/collections/facts', undefined, auth)).body.documents?.indexed ===
+        2,
     );
   }, 120_000);
 
@@ -107,7 +120,7 @@ describe('OpenAI-compatible chat endpoint', () => {
     llm.reply(llmReply.text('Exercise helps [1].'));
     const raw = await fetch(`${t.baseUrl}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer ragnest-key' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ model: 'facts', stream: true, messages: [{ role: 'user', content: 'sleep?' }] }),
     });
     expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -178,7 +191,7 @@ describe('OpenAI-compatible chat endpoint', () => {
       ],
     ];
     for (const [body, param, message] of cases) {
-      const res = await http(t.baseUrl, 'POST', '/v1/chat/completions', body);
+      const res = await http(t.baseUrl, 'POST', '/v1/chat/completions', body, auth);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param });
       expect(res.body.error.message).toMatch(message);
@@ -191,7 +204,7 @@ describe('OpenAI-compatible chat endpoint', () => {
   });
 
   it('answers an endpoint it does not have with 404 in OpenAI’s shape', async () => {
-    const res = await http(t.baseUrl, 'POST', '/v1/embeddings', { model: 'facts', input: 'x' });
+    const res = await http(t.baseUrl, 'POST', '/v1/embeddings', { model: 'facts', input: 'x' }, auth);
     expect(res.status).toBe(404);
     expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: null });
   });
@@ -199,7 +212,7 @@ describe('OpenAI-compatible chat endpoint', () => {
   it('answers malformed JSON with 400 in OpenAI’s shape', async () => {
     const res = await fetch(`${t.baseUrl}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: '{"model": "facts", ',
     });
     expect(res.status).toBe(400);
