@@ -19,6 +19,7 @@ import { expandPaths, InputError, isUrl, readDocuments, urlDocument } from './sr
 import { printResults, printSources } from './src/print-answer.js';
 import { keysCommand } from './src/keys-command.js';
 import { RemoteClient } from './src/remote-client.js';
+import { registerMcpCommand } from './src/mcp-command.js';
 
 /**
  * The ragnest command line. Every command but `serve` runs the contexts in this process, on the same
@@ -280,6 +281,7 @@ of different data sets, splits or subsets.`,
   });
 
 program.addCommand(keysCommand());
+registerMcpCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   console.error(`ragnest: ${error.message}`);

@@ -1,7 +1,14 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { CONFIG, type AppConfig, DatabaseModule, RateLimiter, RateLimitInterceptor } from '#platform';
+import {
+  CONFIG,
+  type AppConfig,
+  DatabaseModule,
+  RateLimiter,
+  RateLimitInterceptor,
+  renderErrorsUnder,
+} from '#platform';
 import { ApiKeysService } from './application/api-keys/api-keys.service.js';
 import { Authenticator } from './application/auth/authenticator.js';
 import { ApiKeyRepository } from './infrastructure/api-keys/api-key.repository.js';
@@ -14,6 +21,10 @@ import { RedisAnswerCache } from './infrastructure/answer-cache/redis-answer.cac
 import { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
 import { CollectionsHttpController } from './interface/collections.http.controller.js';
 import { multerOptions, UploadAdmission } from './interface/uploads.js';
+import { RagOperations } from './application/rag-operations/rag-operations.js';
+import { openAiErrorBody } from './interface/openai/openai-error.js';
+import { OpenAiHttpController } from './interface/openai/openai.http.controller.js';
+import { McpHttpController } from './interface/mcp/mcp.http.controller.js';
 import { JobsHttpController } from './interface/jobs.http.controller.js';
 import { QueryHttpController } from './interface/query.http.controller.js';
 import { RequestContextMiddleware } from './interface/request-context.middleware.js';
@@ -40,12 +51,15 @@ import { SearchHttpController } from './interface/search.http.controller.js';
     SearchHttpController,
     QueryHttpController,
     KeysHttpController,
+    McpHttpController,
+    OpenAiHttpController,
   ],
   providers: [
     ApiKeyRepository,
     ApiKeysService,
     Authenticator,
     AnswerQueryUseCase,
+    RagOperations,
     {
       provide: AnswerCache,
       inject: [CONFIG],
@@ -63,6 +77,11 @@ import { SearchHttpController } from './interface/search.http.controller.js';
   ],
 })
 export class GatewayModule implements NestModule {
+  constructor() {
+    // The OpenAI-compatible API's clients read OpenAI's error shape, whatever raised the error.
+    renderErrorsUnder('/v1/', openAiErrorBody);
+  }
+
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*path');
     // Every API surface, whichever module serves it; health, metrics, docs and the playground stay open.

@@ -13,6 +13,7 @@ export * from './messaging/port-clients.js';
 export * from './resilience/resilience.service.js';
 export * from './http/zod-validation.pipe.js';
 export * from './http/app-exception.filter.js';
+export * from './http/error-body.js';
 export * from './platform.module.js';
 export * from './text/analyzer.js';
 export * from './embeddings/embedder.js';

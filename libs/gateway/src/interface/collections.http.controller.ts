@@ -35,9 +35,9 @@ import {
   type RetriedDocument,
 } from '#contracts';
 import { RateLimit, validate } from '#platform';
-import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { CollectionAccess, CollectionAccessGuard } from './access.js';
+import { toIngestItems } from '../application/rag-operations/json-documents.js';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
 import { oneAtATime, sniffUpload, UploadAdmission } from './uploads.js';
 
@@ -166,18 +166,7 @@ function fromJson(body: unknown): IngestItem[] {
   const documents: JsonDocument[] = isUrlForm
     ? [validate(IngestUrlBody, body)]
     : validate(IngestDocumentsBody, body).documents;
-  return documents.map((d) =>
-    d.url !== undefined
-      ? // A URL names its document, so posting it again makes a new version of the same one.
-        { id: d.id ?? d.url, title: d.title, metadata: d.metadata ?? {}, url: d.url }
-      : {
-          // A document without an id is named by its text, so sending it again is `unchanged`.
-          id: d.id ?? `sha256-${createHash('sha256').update(d.text!).digest('hex').slice(0, 32)}`,
-          title: d.title,
-          metadata: d.metadata ?? {},
-          text: d.text,
-        },
-  );
+  return toIngestItems(documents);
 }
 
 interface SpooledUpload {

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
-import { IngestDocumentsBody, IngestUrlBody, QueryBody, SearchBody } from '#contracts';
+import { ChatCompletionBody, IngestDocumentsBody, IngestUrlBody, QueryBody, SearchBody } from '#contracts';
 import { CreateKeyBody } from '../application/api-keys/api-keys.service.js';
 
 /**
@@ -38,6 +38,7 @@ const BODIES: Record<string, Record<string, unknown>> = {
     oneOf: [jsonSchema(IngestDocumentsBody), jsonSchema(IngestUrlBody)],
   },
   'post /rag/keys': jsonSchema(CreateKeyBody),
+  'post /v1/chat/completions': jsonSchema(ChatCompletionBody),
 };
 
 /** The API surfaces AuthMiddleware guards; health and docs stay open. */

@@ -5,6 +5,7 @@ import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
 import { databaseInputError } from '../database/database-input-error.js';
 import { serializeError } from '../messaging/in-process.transport.js';
+import { errorRendererFor } from './error-body.js';
 
 /**
  * Every error leaves the process in one shape. Over HTTP: `{"error":{"code","message","requestId"}}`
@@ -43,6 +44,12 @@ export class AppExceptionFilter implements ExceptionFilter {
     // A rate limit names its own wait (RateLimitInterceptor); other refusals suggest 5 s.
     if ((error.status === 503 || error.status === 429) && !res.hasHeader('Retry-After'))
       res.setHeader('Retry-After', '5');
+    // The whole path: inside middleware mounted on a route, req.path is relative to the mount point.
+    const render = errorRendererFor((req.originalUrl ?? req.url)?.split('?')[0]);
+    if (render) {
+      res.status(error.status).json(render(error, requestId));
+      return;
+    }
     res.status(error.status).json({
       error: {
         code: error.code,
