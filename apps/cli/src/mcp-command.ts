@@ -25,16 +25,15 @@ export function registerMcpCommand(program: Command): void {
     .description(
       'serve MCP over stdio: relay to a running ragnest (--url) or host the contexts in this process (DATABASE_URL / DATA_DIR)',
     )
-    .addOption(
-      new Option('-u, --url <url>', 'a running ragnest, e.g. http://localhost:3000').env('RAGNEST_URL'),
-    )
+    // --url / RAGNEST_URL is the program's own option (every command that can talk to a server reads it).
     .addOption(
       new Option('--key <key>', 'API key sent as Authorization: Bearer (with --url)').env('RAGNEST_API_KEY'),
     )
-    .action(async (options: { url?: string; key?: string }) => {
+    .action(async function (this: Command) {
+      const { url, key } = this.optsWithGlobals<{ url?: string; key?: string }>();
       // Stdout is the protocol's: a stray console.log from any library would corrupt it.
       console.log = console.info = console.debug = console.error;
-      if (options.url) await relay(mcpEndpoint(options.url), options.key);
+      if (url) await relay(mcpEndpoint(url), key);
       else await host();
     });
 }
