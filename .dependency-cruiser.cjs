@@ -8,11 +8,12 @@
 //   #search-index, #extractive-answer -> #contracts, #platform
 //   #platform         -> #contracts
 //   #contracts        -> nothing of ours
+//   #ranking-metrics  -> nothing at all (the browser playground bundles it too)
 //   src/domain/**     -> no framework (Nest, TypeORM)
 //
 // Tests under test/ are white-box and may reach into a lib; specs beside the code may use #testing.
 const CONTEXTS = '(ingestion|query-understanding|retrieval|generation|presentation|gateway)';
-const KERNEL = '(contracts|platform|search-index|extractive-answer)';
+const KERNEL = '(contracts|platform|search-index|extractive-answer|ranking-metrics)';
 const SPEC = '\\.(spec|int-spec|e2e-spec)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -62,6 +63,15 @@ module.exports = {
       comment: '#contracts is the published language: it depends on no other lib.',
       from: { path: '^libs/contracts/' },
       to: { path: '^(libs/(?!contracts/)|apps/)' },
+    },
+    {
+      name: 'ranking-metrics-imports-nothing',
+      severity: 'error',
+      comment:
+        '#ranking-metrics is bundled into the browser playground as well as the CLI: it stays plain ' +
+        'TypeScript with no import, of ours or of a package.',
+      from: { path: '^libs/ranking-metrics/', pathNot: SPEC },
+      to: { pathNot: '^libs/ranking-metrics/' },
     },
     {
       name: 'lib-internals-only-through-index',

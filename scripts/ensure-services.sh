@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the services the test suite talks to are up on this machine (Debian or Ubuntu, as root):
-# PostgreSQL with the pgvector extension, and Redis. It installs what is missing (postgresql,
-# redis-server, the distribution's pgvector package), starts both, and lets the postgres user connect
+# PostgreSQL with the pgvector extension, Redis, and the Chromium the playground's end-to-end tests
+# drive. It installs what is missing (postgresql, redis-server, chromium, the distribution's pgvector
+# package), starts both servers, and lets the postgres user connect
 # from localhost without a password, as TEST_DATABASE_URL's default does. Idempotent and quick when all
 # is in place; `npm test` runs it by itself when it finds the services missing.
 # Where pgvector is not packaged (Debian bookworm), it is built from the source package of the next
@@ -22,6 +23,8 @@ install_packages() {
   local need=()
   [ -n "$(pg_major)" ] && command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+  # Debian's own build, headless-capable; test/e2e/playground drives it through playwright-core.
+  command -v chromium >/dev/null 2>&1 || [ -n "${CHROMIUM_PATH:-}" ] || need+=(chromium)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     apt_install "${need[@]}"
@@ -117,4 +120,4 @@ start_redis
 pgvector_available || install_pgvector
 pgvector_available || { echo "pgvector did not install" >&2; exit 1; }
 allow_local_postgres
-log "PostgreSQL $(pg_major) with pgvector, and Redis, are up"
+log "PostgreSQL $(pg_major) with pgvector, and Redis, are up; Chromium is installed"

@@ -23,8 +23,9 @@ function reachable(host, port) {
 
 const HOW = `Install and start them, then run npm test again:
 - Debian/Ubuntu: sudo bash scripts/ensure-services.sh
-  (installs postgresql, redis-server and pgvector, starts both, trusts postgres@localhost)
-- macOS: brew install postgresql@17 pgvector redis && brew services start postgresql@17 && brew services start redis
+  (installs postgresql, redis-server, pgvector and chromium, starts both servers, trusts postgres@localhost)
+- macOS: brew install postgresql@17 pgvector redis chromium && brew services start postgresql@17 && brew services start redis
+  (then CHROMIUM_PATH=/Applications/Chromium.app/Contents/MacOS/Chromium)
 - Docker: docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust pgvector/pgvector:pg17
           docker run -d -p 6379:6379 redis:7
 Elsewhere, point TEST_DATABASE_URL (postgres://user@host:port/db) and TEST_REDIS_URL at them.`;
@@ -48,6 +49,10 @@ async function missingServices() {
   }
   if (!(await reachable(redisUrl.hostname, redisUrl.port || 6379)))
     missing.push(`Redis is not reachable at ${redisUrl.host} (TEST_REDIS_URL).`);
+  // The playground's end-to-end tests drive a real headless Chromium (test/e2e/playground/browser.ts).
+  const browsers = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  if (!browsers.some((p) => p && existsSync(p)))
+    missing.push('Chromium is not installed (or CHROMIUM_PATH does not name it).');
   return missing;
 }
 
@@ -69,7 +74,9 @@ if (missing.length > 0 && canSetUpHere()) {
   missing = setUp.status === 0 ? await missingServices() : missing;
 }
 if (missing.length > 0) {
-  console.error(`npm test needs real PostgreSQL + pgvector and Redis:\n- ${missing.join('\n- ')}\n${HOW}`);
+  console.error(
+    `npm test needs real PostgreSQL + pgvector, Redis and Chromium:\n- ${missing.join('\n- ')}\n${HOW}`,
+  );
   process.exit(1);
 }
 
@@ -78,6 +85,7 @@ const run = (cmd, args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+run('npx', ['tsc', '-p', 'apps/playground/tsconfig.json']); // the browser playground: DOM types, no Node
 run('npm', ['run', '--silent', 'build']);
 const report = join(mkdtempSync(join(tmpdir(), 'ragnest-test-')), 'vitest.json');
 const vitest = spawnSync(

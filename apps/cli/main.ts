@@ -6,6 +6,7 @@ import {
   type IngestionPort,
   type RetrievalPort,
   COLLECTION_NAME,
+  type SearchMode,
 } from '#contracts';
 import { type AppConfig, CONFIG, loadConfig, openDatabase } from '#platform';
 import { AnswerQueryUseCase } from '#gateway';
@@ -14,11 +15,16 @@ import { compareReports, datasetName, formatComparison, parseEvalReport } from '
 import { DEFAULT_EVAL_MODES, EVAL_MODES, type EvalMode, isEvalMode } from './src/eval-modes.js';
 import { evaluate, formatResults } from './src/evaluate.js';
 import { ingestDocuments } from './src/ingest-files.js';
-import { expandPaths, InputError, readDocuments } from './src/load-documents.js';
+import { expandPaths, InputError, isUrl, readDocuments, urlDocument } from './src/load-documents.js';
+import { printResults, printSources } from './src/print-answer.js';
+import { keysCommand } from './src/keys-command.js';
+import { RemoteClient } from './src/remote-client.js';
+import { registerMcpCommand } from './src/mcp-command.js';
 
 /**
  * The ragnest command line. Every command but `serve` runs the contexts in this process, on the same
- * configuration as the server (DATABASE_URL or the embedded database in DATA_DIR).
+ * configuration as the server (DATABASE_URL or the embedded database in DATA_DIR), or, with `--url` (or
+ * RAGNEST_URL), `ingest`, `search`, `query` and `status` ask a running server over HTTP instead.
  */
 function collectionName(value: string): string {
   if (!COLLECTION_NAME.test(value))
@@ -76,7 +82,19 @@ async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Pr
 
 const program = new Command('ragnest')
   .description('Retrieval-Augmented Generation server')
+  .addOption(
+    new Option(
+      '--url <url>',
+      'a running ragnest to talk to (ingest, search, query, status); its key is read from RAGNEST_API_KEY',
+    ).env('RAGNEST_URL'),
+  )
   .showHelpAfterError();
+
+/** The server named by --url / RAGNEST_URL, if any: the commands that can ask it then do. */
+function remote(): RemoteClient | undefined {
+  const { url } = program.opts<{ url?: string }>();
+  return url ? new RemoteClient(url, process.env.RAGNEST_API_KEY) : undefined;
+}
 
 program
   .command('serve')
@@ -99,17 +117,23 @@ program
 
 program
   .command('ingest')
-  .description('ingest files (txt, md, html, pdf, json/jsonl of {id,text,title,metadata}, BEIR corpus.jsonl)')
+  .description(
+    'ingest files (txt, md, html, pdf, docx, pptx, xlsx, csv, json/jsonl of {id,text,title,metadata}, ' +
+      'BEIR corpus.jsonl) and http(s) URLs of pages or sitemaps',
+  )
   .argument('<collection>', 'collection name', collectionName)
-  .argument('<paths...>', 'files, directories or globs')
+  .argument('<paths...>', 'files, directories, globs or URLs')
   .action(async (collection: string, paths: string[]) => {
-    const files = await expandPaths(paths);
-    const documents = (await Promise.all(files.map(readDocuments))).flat();
-    const summary = await withApp((app) =>
-      ingestDocuments(app.get<IngestionPort>(INGESTION_PORT), collection, documents, {
-        progress: process.stderr.isTTY === true,
-      }),
-    );
+    const urls = paths.filter(isUrl);
+    const files = urls.length === paths.length ? [] : await expandPaths(paths.filter((p) => !isUrl(p)));
+    const documents = [...(await Promise.all(files.map(readDocuments))).flat(), ...urls.map(urlDocument)];
+    const options = { progress: process.stderr.isTTY === true };
+    const server = remote();
+    const summary = server
+      ? await ingestDocuments(server, collection, documents, options)
+      : await withApp((app) =>
+          ingestDocuments(app.get<IngestionPort>(INGESTION_PORT), collection, documents, options),
+        );
     console.log(
       `${summary.indexed} indexed, ${summary.unchanged} unchanged, ${summary.failed.length} failed ` +
         `(${documents.length} documents from ${files.length} files in ${summary.seconds.toFixed(1)} s)` +
@@ -126,18 +150,55 @@ program
   .argument('<question>', 'the question')
   .option('-k, --top-k <n>', 'sources to use', (v) => Number.parseInt(v, 10), 5)
   .action(async (collection: string, question: string, options: { topK: number }) => {
+    const server = remote();
+    if (server) {
+      // Printed as the server streams it, token by token.
+      const done = await server.query(
+        { collection, query: question, topK: options.topK },
+        { onToken: (text) => process.stdout.write(text) },
+      );
+      process.stdout.write('\n');
+      printSources(done.citations, done.degraded);
+      return;
+    }
     const response = await withApp((app) =>
       app
         .get(AnswerQueryUseCase)
         .execute({ collection, query: question, topK: options.topK, mode: 'hybrid', stream: false }, 'cli'),
     );
     console.log(response.answer);
-    if (response.citations.length > 0) console.log('\nSources:');
-    for (const c of response.citations) {
-      console.log(`[${c.index}] ${c.title ?? c.documentId} (${c.documentId}, score ${c.score.toFixed(4)})`);
-      console.log(`    ${c.text.replace(/\s+/g, ' ').slice(0, 200)}${c.text.length > 200 ? '…' : ''}`);
-    }
-    if (response.degraded.length > 0) console.log(`\n(degraded: ${response.degraded.join(', ')})`);
+    printSources(response.citations, response.degraded);
+  });
+
+program
+  .command('search')
+  .description('the chunks of a collection that best match a query, best first')
+  .argument('<collection>', 'collection name', collectionName)
+  .argument('<query>', 'what to look for')
+  .option('-k, --top-k <n>', 'results', (v) => Number.parseInt(v, 10), 10)
+  .addOption(
+    new Option('-m, --mode <mode>', 'search mode').choices(['hybrid', 'dense', 'sparse']).default('hybrid'),
+  )
+  .action(async (collection: string, query: string, options: { topK: number; mode: SearchMode }) => {
+    const request = { collection, query, topK: options.topK, mode: options.mode };
+    const server = remote();
+    printResults(
+      server
+        ? await server.search(request)
+        : await withApp((app) => app.get<RetrievalPort>(RETRIEVAL_PORT).search(request)),
+    );
+  });
+
+program
+  .command('status')
+  .description("a collection's documents by status, its chunks, and any re-index or stall")
+  .argument('<collection>', 'collection name', collectionName)
+  .action(async (collection: string) => {
+    const server = remote();
+    const view = server
+      ? await server.getCollection({ collection })
+      : await withApp((app) => app.get<IngestionPort>(INGESTION_PORT).getCollection({ collection }));
+    console.log(JSON.stringify(view, null, 2));
   });
 
 program
@@ -218,6 +279,9 @@ of different data sets, splits or subsets.`,
     );
     console.log(formatResults(results));
   });
+
+program.addCommand(keysCommand());
+registerMcpCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   console.error(`ragnest: ${error.message}`);

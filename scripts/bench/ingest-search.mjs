@@ -286,7 +286,7 @@ async function waitIndexed(client, started, waitForIndex, timeoutMs) {
 
 /* ---------- request runs ---------- */
 
-async function measure(baseUrl, endpoint, mode, concurrency, queries) {
+export async function measure(baseUrl, endpoint, mode, concurrency, queries) {
   const body = (query) =>
     endpoint === '/rag/search'
       ? { collection: COLLECTION, query, topK: 10, mode }

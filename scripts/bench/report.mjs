@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { comparableRatio, errorRate, fmt, isMain, RATIO_MAX_ERROR_RATE, REPO_ROOT, spread } from './lib.mjs';
+import { renderObservability } from './observability.mjs';
 
 const MODES = ['sparse', 'dense', 'hybrid'];
 /** The hand-written notes beside the generated document: what profiles showed, by people, not data. */
@@ -1123,6 +1124,7 @@ export function renderReport(report, jsonPath) {
     distributedSection(report),
     pgliteSection(report),
     scaleSection(report),
+    ...(report.observability ? [renderObservability(report.observability)] : []),
   ].join('\n\n')}\n`;
 }
 

@@ -18,6 +18,8 @@
 //                during a SciFact ingest (pglite-responsiveness.mjs; skipped without the data set).
 //   transport    the cost of one hop, in-process against Redis Streams (transport.mjs).
 //   pglite       the monolith on embedded PGlite, at the scales of --pglite-scales only (slow at 100k).
+//   observability  hybrid /rag/search req/s at concurrency 8 with tracing and metrics scraping on, beside
+//                them off, at the smallest --scale (observability.mjs).
 //
 // Run: npm run bench -- [--scenarios a,b] [--scale 10k,100k] [--runs 3] [--queries 300]
 //                       [--concurrency 1,8,32] [--pglite-scales 2k,10k] [--out docs/benchmarks.md]
@@ -59,6 +61,7 @@ import { openSearchFloor } from './search-floor.mjs';
 import { benchTransport } from './transport.mjs';
 import { benchTtft } from './ttft.mjs';
 import { benchPgliteResponsiveness } from './pglite-responsiveness.mjs';
+import { benchObservability } from './observability.mjs';
 
 const SCENARIOS = [
   'ingest',
@@ -69,6 +72,7 @@ const SCENARIOS = [
   'transport',
   'pglite',
   'pglite-responsiveness',
+  'observability',
 ];
 /**
  * Every server builds its HNSW index whatever the scale, in memory, and ingestion waits for it: search is
@@ -380,6 +384,12 @@ async function main() {
       benchPgliteResponsiveness(),
     );
     report.pgliteResponsiveness = runs.filter(Boolean);
+  }
+  if (has('observability')) {
+    const { documents } = scaleCorpus(base, options.scales[0]);
+    report.observability = await repeat(options.runs, 'observability overhead', () =>
+      benchObservability({ documents, queries, concurrency: 8 }),
+    );
   }
   finish(report);
 

@@ -58,7 +58,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
       }
     },
   };
-  const repository = new ChunkSearchRepository(db, new LexicalIndex(), config);
+  const repository = new ChunkSearchRepository(db, new LexicalIndex(config), config);
   try {
     const stats = await repository.collection(collection);
     const embedder = new platform.HashingEmbedder({ dimensions: stats.dimensions });

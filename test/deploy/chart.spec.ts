@@ -181,11 +181,50 @@ describe('helm chart', () => {
         .spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port))
         .filter((p: number) => p !== 53)
         .sort();
-    expect(egressPorts('gateway')).toEqual([6379]);
+    // The gateway reads the API keys (issue 21).
+    expect(egressPorts('gateway')).toEqual([5432, 6379]);
     expect(egressPorts('presentation')).toEqual([6379]);
     expect(egressPorts('generation')).toEqual([443, 6379, 8080]);
     expect(egressPorts('retrieval')).toEqual([443, 5432, 6379, 8080]);
     expect(egressPorts('migrate')).toEqual([5432]);
+  });
+
+  it('scrapes /metrics of every context with a ServiceMonitor when enabled, and none by default', () => {
+    expect(byKind(rendered.default, 'ServiceMonitor')).toEqual([]);
+    const manifests = rendered.production;
+    const [monitor] = byKind(manifests, 'ServiceMonitor');
+    expect(monitor.spec.endpoints).toEqual([
+      expect.objectContaining({ port: 'http', path: '/metrics', relabelings: expect.any(Array) }),
+    ]);
+    // The Service it selects takes in the pods of every context, not just the gateway's.
+    const services = byKind(manifests, 'Service').filter((s) =>
+      Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v),
+    );
+    expect(services).toHaveLength(1);
+    const selector = services[0].spec.selector;
+    const deployments = byKind(manifests, 'Deployment');
+    expect(deployments).toHaveLength(CONTEXTS.length);
+    for (const d of deployments) {
+      const labels = d.spec.template.metadata.labels;
+      expect(
+        Object.entries(selector).every(([k, v]) => labels[k] === v),
+        d.metadata.name,
+      ).toBe(true);
+      expect(d.spec.template.spec.containers[0].ports).toContainEqual(
+        expect.objectContaining({ name: 'http' }),
+      );
+    }
+    // Each context's NetworkPolicy lets the scraper in on the http port.
+    const scrapeFrom = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    };
+    for (const policy of byKind(manifests, 'NetworkPolicy').filter(
+      (p) => !p.metadata.name.endsWith('migrate'),
+    ))
+      expect(policy.spec.ingress, policy.metadata.name).toContainEqual({
+        ports: [{ port: 'http', protocol: 'TCP' }],
+        from: [scrapeFrom],
+      });
   });
 
   it('has a values schema that refuses an unknown mode and a secret in config', () => {

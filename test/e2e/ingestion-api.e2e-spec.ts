@@ -138,7 +138,7 @@ describe.each<DeploymentKind>(['postgres', 'pglite'])('ingestion API on %s', (ki
       expect(res.body).toEqual({
         id: 'broken.pdf',
         status: 'queued',
-        jobId: expect.stringMatching(/^\d+:2$/),
+        jobId: expect.stringMatching(/^\d+:2:[0-9a-f]{32}$/),
       });
 
       // Still corrupt: the new version fails too, with a reason of its own.
@@ -200,7 +200,10 @@ describe.each<DeploymentKind>(['postgres', 'pglite'])('ingestion API on %s', (ki
         documents: [{ id: 'memo', text: 'The second draft of the memo.' }],
       });
       const v2 = second.body.documents[0].jobId as string;
-      expect(v2).toBe(v1.replace(/:1$/, ':2'));
+      // `<document>:<version>:<tag>`: the same document, the next version, its own unguessable tag.
+      const [doc1, , tag1] = v1.split(':');
+      expect(v2).toMatch(new RegExp(`^${doc1}:2:[0-9a-f]{32}$`));
+      expect(v2.split(':')[2]).not.toBe(tag1);
       await settled('jobs', 'memo', 2);
       expect((await call('GET', `/rag/jobs/${v1}`)).body).toMatchObject({
         version: 1,

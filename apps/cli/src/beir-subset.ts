@@ -1,5 +1,5 @@
 import type { IngestItem } from '#contracts';
-import type { Qrels } from './metrics.js';
+import type { Qrels } from '#ranking-metrics';
 
 /**
  * A smaller, fixed slice of a BEIR data set, for quick runs and the quality guard: every document the

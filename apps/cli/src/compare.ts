@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { InputError } from './load-documents.js';
-import type { QueryMetrics } from './metrics.js';
+import type { QueryMetrics } from '#ranking-metrics';
 
 /**
  * `ragnest eval --compare a.json b.json`: two eval outputs of the same queries, mode by mode. Whether a

@@ -6,7 +6,7 @@ import { datasetName } from './compare.js';
 import { withRerankedHead, type EvalMode } from './eval-modes.js';
 import { ingestDocuments } from './ingest-files.js';
 import { InputError, readDocuments } from './load-documents.js';
-import { documentRanking, meanMetrics, queryMetrics, type Qrels, type QueryMetrics } from './metrics.js';
+import { documentRanking, meanMetrics, queryMetrics, type Qrels, type QueryMetrics } from '#ranking-metrics';
 
 export interface EvalOptions extends SubsetOptions {
   dir: string;

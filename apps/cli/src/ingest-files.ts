@@ -21,7 +21,7 @@ const BATCH = 500;
  * indexed or failed, with a progress bar (documents/s and time left) on a terminal.
  */
 export async function ingestDocuments(
-  ingestion: IngestionPort,
+  ingestion: Pick<IngestionPort, 'ingest' | 'getCollection' | 'getDocument'>,
   collection: string,
   documents: IngestItem[],
   options: { progress: boolean; pollMs?: number },

@@ -4,7 +4,7 @@ import { glob } from 'tinyglobby';
 import type { IngestItem } from '#contracts';
 
 /** Files the CLI can read: JSON/JSONL documents, and the file kinds ingestion extracts. */
-const FILE_KINDS = ['.txt', '.md', '.markdown', '.html', '.htm', '.pdf'];
+const FILE_KINDS = ['.txt', '.md', '.markdown', '.html', '.htm', '.pdf', '.docx', '.pptx', '.xlsx', '.csv'];
 const JSON_KINDS = ['.json', '.jsonl'];
 
 export class InputError extends Error {}
@@ -27,6 +27,13 @@ export async function expandPaths(inputs: string[]): Promise<string[]> {
     }
   }
   return [...files].sort();
+}
+
+/** An http(s) URL given where files are: a page or sitemap the ingestion worker fetches. */
+export const isUrl = (input: string) => /^https?:\/\//i.test(input);
+
+export function urlDocument(url: string): IngestItem {
+  return { id: url, url, metadata: {} };
 }
 
 /** Reads one file into ingest items: each JSON(L) record is a document; any other file is one. */

@@ -7,6 +7,8 @@ import {
   DomainEventsModule,
   HealthModule,
   type InProcessServer,
+  Metrics,
+  ObservabilityModule,
   PlatformModule,
   type RedisStreamsServer,
 } from '#platform';
@@ -35,6 +37,7 @@ export class AppModule {
     config: AppConfig,
     server: InProcessServer,
     remoteServers: RedisStreamsServer[] = [],
+    metrics?: Metrics,
   ): DynamicModule {
     const contexts = Object.entries(CONTEXT_MODULES)
       .filter(([name]) => config.contexts.has(name as ContextName))
@@ -43,6 +46,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         PlatformModule.forRoot(config, server, remoteServers),
+        ObservabilityModule.forRoot(metrics ?? new Metrics()),
         DomainEventsModule,
         HealthModule.forRoot(config),
         ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule] : []),

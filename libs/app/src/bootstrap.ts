@@ -1,20 +1,37 @@
 import 'reflect-metadata';
-import { type INestApplication, Logger, type LogLevel } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ContextName } from '#contracts';
+import { ALL_CONTEXTS, ContextName } from '#contracts';
 import {
+  accessLog,
   type AppConfig,
   closeOnSignals,
+  createRootLogger,
   InProcessServer,
+  installHttpEdge,
+  JsonLogger,
   limitHeapGrowth,
+  limitSlowClients,
   loadConfig,
+  Metrics,
   RedisStreamsServer,
+  Tracing,
 } from '#platform';
-import { mountOpenApi } from '#gateway';
+import { mountOpenApi, mountPlayground } from '#gateway';
 import { AppModule } from './app.module.js';
 
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+/** What this process hosts, as logs and traces name it: `all`, or its contexts. */
+function serviceName(config: AppConfig): string {
+  return config.contexts.size === ALL_CONTEXTS.length ? 'all' : [...config.contexts].join(',');
+}
+
+/** The secrets of a configuration, masked wherever they would appear in a log line. */
+function secretsOf(config: AppConfig): (string | undefined)[] {
+  const url =
+    config.database.url && URL.canParse(config.database.url) ? new URL(config.database.url) : undefined;
+  return [config.llm.apiKey, config.embeddings.apiKey, config.rerank.apiKey, url?.password || undefined];
+}
 
 /**
  * Builds the application for a configuration: the contexts it hosts answer their message patterns on
@@ -23,8 +40,10 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
  */
 export async function createApp(
   config: AppConfig,
-  options: { logs?: boolean; signals?: boolean } = {},
+  options: { logs?: boolean; signals?: boolean; metrics?: Metrics } = {},
 ): Promise<INestApplication> {
+  // Before the modules load: the pg instrumentation patches the driver when TypeORM first requires it.
+  if (config.observability.tracing) Tracing.start({ serviceName: `ragnest-${serviceName(config)}` });
   const server = new InProcessServer();
   // With Redis, each context hosted here also answers remote callers, one consumer group per context.
   const remoteServers = config.redisUrl
@@ -34,15 +53,29 @@ export async function createApp(
           (context) => new RedisStreamsServer({ url: config.redisUrl!, prefix: config.redisPrefix, context }),
         )
     : [];
-  const logger = options.logs === false ? false : LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1);
+  const root = createRootLogger({
+    level: config.logLevel,
+    format: config.observability.logFormat,
+    service: serviceName(config),
+    secrets: secretsOf(config),
+  });
+  const metrics =
+    options.metrics ??
+    new Metrics({ collectionLabels: config.observability.metricsCollectionLabels, processMetrics: true });
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, server, remoteServers),
+    AppModule.forRoot(config, server, remoteServers, metrics),
     {
       bodyParser: false,
-      logger,
+      logger: options.logs === false ? false : new JsonLogger(root),
       abortOnError: false,
     },
   );
+  // First, so that its span is active for all that follows and its line times the whole request.
+  if (options.logs !== false) app.use(accessLog(root, metrics));
+  else app.use(accessLog(root.child({}, { level: 'silent' }), metrics));
+  // Request id, security headers, CORS, cross-site refusal, body deadline: before any body is parsed.
+  installHttpEdge(app, config.security);
+  limitSlowClients(app.getHttpServer(), config.security);
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.disable('x-powered-by');
@@ -51,7 +84,11 @@ export async function createApp(
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   for (const remote of remoteServers)
     app.connectMicroservice({ strategy: remote }, { inheritAppConfig: true });
-  if (config.contexts.has(ContextName.Gateway)) mountOpenApi(app);
+  if (config.contexts.has(ContextName.Gateway)) {
+    mountOpenApi(app);
+    // Not built (a test run from source before `npm run build`): the API is served without it.
+    if (!mountPlayground(app)) new Logger('ragnest').warn('The playground is not built: npm run build');
+  }
   await app.startAllMicroservices();
   await app.init();
   return app;
@@ -72,6 +109,7 @@ export async function serve(config: AppConfig): Promise<INestApplication> {
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   const log = new Logger('ragnest');
   if (config.contexts.has(ContextName.Gateway)) {
+    log.log(`Playground: http://${host}:${port}/`);
     log.log(`API:  http://${host}:${port}/rag`);
     log.log(`Docs: http://${host}:${port}/docs`);
   } else {

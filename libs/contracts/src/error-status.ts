@@ -22,6 +22,25 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   [ErrorCode.DatabaseUnavailable]: 503,
   'GATEWAY.UNAVAILABLE': 503,
   [ErrorCode.TransportTimeout]: 504,
+  /** A value the database refused as data (libs/platform's database-input-error.ts). */
+  'DATABASE.INVALID_INPUT': 400,
+  // The gateway's HTTP edge (libs/platform/src/http: rate-limit.ts, http-edge.ts).
+  /** A body still incomplete at its deadline: written by the body-deadline middleware itself. */
+  'GATEWAY.REQUEST_TIMEOUT': 408,
+  /** Sent with the limiter's own Retry-After. */
+  'GATEWAY.RATE_LIMITED': 429,
+  // The gateway's uploads and OpenAI-compatible API (libs/gateway/src/interface: uploads.ts, openai/).
+  'GATEWAY.LENGTH_REQUIRED': 411,
+  'GATEWAY.UNSUPPORTED_MEDIA_TYPE': 415,
+  'GATEWAY.MODEL_NOT_FOUND': 404,
+  // Authentication and authorization (libs/gateway/src/domain/auth.errors.ts); 401s carry WWW-Authenticate.
+  'AUTH.KEY_MISSING': 401,
+  'AUTH.KEY_INVALID': 401,
+  'AUTH.KEY_REVOKED': 401,
+  'AUTH.FORBIDDEN': 403,
+  /** No key exists yet and the client is not on loopback (protected mode). */
+  'AUTH.LOOPBACK_ONLY': 403,
+  'AUTH.KEY_NOT_FOUND': 404,
   // Ingestion (libs/ingestion/src/domain/ingestion.errors.ts).
   'INGESTION.COLLECTION_NOT_FOUND': 404,
   'INGESTION.DOCUMENT_NOT_FOUND': 404,

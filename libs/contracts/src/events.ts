@@ -34,7 +34,13 @@ export class CollectionReindexed {
   ) {}
 }
 
-export type DomainEvent = DocumentIngested | DocumentDeleted | CollectionReindexed;
+/** The collection and everything in it are gone (a name used again later is a new collection). */
+export class CollectionDeleted {
+  static readonly eventName = 'CollectionDeleted';
+  constructor(readonly collection: string) {}
+}
+
+export type DomainEvent = DocumentIngested | DocumentDeleted | CollectionReindexed | CollectionDeleted;
 
 /* ---------- the wire form: {"name","origin","data"} as JSON ---------- */
 
@@ -49,6 +55,7 @@ const DocumentIngestedData = z.object({
 });
 const DocumentDeletedData = z.object({ collection: CollectionName, documentId: ExternalId });
 const CollectionReindexedData = z.object({ collection: CollectionName, model: z.string().min(1).max(512) });
+const CollectionDeletedData = z.object({ collection: CollectionName });
 
 export const DomainEventMessage = z.discriminatedUnion('name', [
   z.object({ name: z.literal(DocumentIngested.eventName), origin: Origin, data: DocumentIngestedData }),
@@ -58,6 +65,7 @@ export const DomainEventMessage = z.discriminatedUnion('name', [
     origin: Origin,
     data: CollectionReindexedData,
   }),
+  z.object({ name: z.literal(CollectionDeleted.eventName), origin: Origin, data: CollectionDeletedData }),
 ]);
 export type DomainEventMessage = z.infer<typeof DomainEventMessage>;
 
@@ -77,6 +85,8 @@ export function encodeDomainEvent(event: object, origin: string): string | undef
       origin,
       data: CollectionReindexedData.parse({ ...event }),
     };
+  } else if (event instanceof CollectionDeleted) {
+    message = { name: CollectionDeleted.eventName, origin, data: CollectionDeletedData.parse({ ...event }) };
   } else {
     return undefined;
   }
@@ -111,5 +121,7 @@ export function decodeDomainEvent(raw: string): DecodedDomainEvent {
       return { ok: true, origin: m.origin, event: new DocumentDeleted(m.data.collection, m.data.documentId) };
     case CollectionReindexed.eventName:
       return { ok: true, origin: m.origin, event: new CollectionReindexed(m.data.collection, m.data.model) };
+    case CollectionDeleted.eventName:
+      return { ok: true, origin: m.origin, event: new CollectionDeleted(m.data.collection) };
   }
 }

@@ -1,14 +1,22 @@
 import { z } from 'zod';
+import { INPUT_LIMITS, NO_NUL, noNul, WELL_FORMED, wellFormed } from './dto/schema-rules.js';
 
 /**
  * The metadata filter language: a small Mongo-like subset. Keys name metadata fields (dots reach into
  * nested objects); a plain value means equality; an operator object combines by AND.
  */
-export const Scalar = z.union([z.string().max(1000), z.number().finite(), z.boolean(), z.null()]);
+// PostgreSQL refuses NUL in text and jsonb: such a value is the caller's error (400), never the
+// database's (a 5xx that would count towards retrieval's circuit breaker).
+const FilterString = z
+  .string()
+  .max(INPUT_LIMITS.filterStringChars)
+  .refine(noNul, NO_NUL)
+  .refine(wellFormed, WELL_FORMED);
+export const Scalar = z.union([FilterString, z.number().finite(), z.boolean(), z.null()]);
 export type Scalar = z.infer<typeof Scalar>;
 
-const Comparable = z.union([z.string().max(1000), z.number().finite()]);
-const ScalarList = z.array(Scalar).min(1).max(1000);
+const Comparable = z.union([FilterString, z.number().finite()]);
+const ScalarList = z.array(Scalar).min(1).max(INPUT_LIMITS.filterListValues);
 
 export const FilterOperators = z
   .object({
@@ -34,8 +42,13 @@ export const Filter = z
     z
       .string()
       .max(200)
-      .regex(FILTER_KEY, 'a filter key is a metadata field name: letters, digits, _ and -, dots for nesting'),
+      .regex(FILTER_KEY, 'a filter key is a metadata field name: letters, digits, _ and -, dots for nesting')
+      .refine((k) => k.split('.').length <= INPUT_LIMITS.filterKeyDepth, {
+        message: `a filter key reaches at most ${INPUT_LIMITS.filterKeyDepth} levels deep`,
+      }),
     z.union([Scalar, FilterOperators]),
   )
-  .refine((f) => Object.keys(f).length <= 32, { message: 'at most 32 filter keys' });
+  .refine((f) => Object.keys(f).length <= INPUT_LIMITS.filterKeys, {
+    message: `at most ${INPUT_LIMITS.filterKeys} filter keys`,
+  });
 export type Filter = z.infer<typeof Filter>;

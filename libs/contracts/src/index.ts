@@ -9,3 +9,4 @@ export * from './ports.js';
 export * from './events.js';
 export * from './normalize-query.js';
 export * from './answer-wording.js';
+export * from './access.js';

@@ -14,6 +14,8 @@ export const Pattern = {
   IngestionRetryDocument: 'ingestion.retry-document',
   IngestionGetJob: 'ingestion.get-job',
   IngestionReindex: 'ingestion.reindex',
+  IngestionListCollections: 'ingestion.list-collections',
+  IngestionDeleteCollection: 'ingestion.delete-collection',
 } as const;
 export type Pattern = (typeof Pattern)[keyof typeof Pattern];
 
@@ -32,6 +34,7 @@ export const IDEMPOTENT_PATTERNS: ReadonlySet<string> = new Set<Pattern>([
   Pattern.IngestionGetDocument,
   Pattern.IngestionListDocuments,
   Pattern.IngestionGetJob,
+  Pattern.IngestionListCollections,
 ]);
 
 export function isIdempotent(pattern: string): boolean {

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type {
+  CollectionList,
   CollectionRef,
   CollectionView,
   DocumentPage,
@@ -61,6 +62,10 @@ export interface IngestionPort {
   retryDocument(request: DocumentRef): Promise<RetriedDocument>;
   getJob(request: JobRef): Promise<JobView>;
   reindex(request: CollectionRef): Promise<ReindexResponse>;
+  /** Every collection with its counts; the gateway shows each caller those it may read. */
+  listCollections(request: Record<string, never>): Promise<CollectionList>;
+  /** The collection with its documents, chunks, vectors and lexical index. */
+  deleteCollection(request: CollectionRef): Promise<{ deleted: true }>;
 }
 
 export const QUERY_UNDERSTANDING_PORT = Symbol('QueryUnderstandingPort');

@@ -1,16 +1,28 @@
 import { Module } from '@nestjs/common';
-import { type AppConfig, CONFIG, DatabaseModule, EmbeddingsModule, READINESS_REPORT } from '#platform';
+import {
+  type AppConfig,
+  CONFIG,
+  DatabaseModule,
+  EmbeddingsModule,
+  Metrics,
+  READINESS_REPORT,
+} from '#platform';
 import { LexicalIndex } from '#search-index';
+import { DeleteCollectionUseCase } from './application/delete-collection/delete-collection.use-case.js';
+import { ListCollectionsUseCase } from './application/list-collections/list-collections.use-case.js';
 import { DeleteDocumentUseCase } from './application/delete-document/delete-document.use-case.js';
 import { GetCollectionUseCase } from './application/get-collection/get-collection.use-case.js';
 import { GetDocumentUseCase } from './application/get-document/get-document.use-case.js';
 import { GetJobUseCase } from './application/get-job/get-job.use-case.js';
 import { IndexDocumentsUseCase } from './application/index-documents/index-documents.use-case.js';
 import { IngestDocumentsUseCase } from './application/ingest-documents/ingest-documents.use-case.js';
+import { UrlSourceReader } from './application/index-documents/url-source.reader.js';
 import { ListDocumentsUseCase } from './application/list-documents/list-documents.use-case.js';
 import { ReindexCollectionUseCase } from './application/reindex-collection/reindex-collection.use-case.js';
 import { ReindexRunner } from './application/reindex-collection/reindex-runner.js';
 import { RetryDocumentUseCase } from './application/retry-document/retry-document.use-case.js';
+import { CollectionDeletionRepository } from './infrastructure/collection-deletion.repository.js';
+import { JobIdSigner } from './infrastructure/job-id.signer.js';
 import { DocumentJobsRepository } from './infrastructure/document-jobs.repository.js';
 import { ChunkRepository } from './infrastructure/chunk.repository.js';
 import { CollectionRepository } from './infrastructure/collection.repository.js';
@@ -47,12 +59,17 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     ReindexCollectionUseCase,
     IngestDocumentsUseCase,
     IndexDocumentsUseCase,
+    UrlSourceReader,
     GetCollectionUseCase,
     GetDocumentUseCase,
     DeleteDocumentUseCase,
     ListDocumentsUseCase,
     RetryDocumentUseCase,
     GetJobUseCase,
+    CollectionDeletionRepository,
+    DeleteCollectionUseCase,
+    ListCollectionsUseCase,
+    JobIdSigner,
     {
       // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
       provide: INGESTION_QUEUE,
@@ -64,6 +81,7 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
         EmbeddingSetRepository,
         ReindexRunner,
         IndexMaintenance,
+        { token: Metrics, optional: true },
       ],
       useFactory: (
         config: AppConfig,
@@ -73,9 +91,10 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
         sets: EmbeddingSetRepository,
         runner: ReindexRunner,
         maintenance: IndexMaintenance,
+        metrics?: Metrics,
       ) =>
         config.redisUrl
-          ? new BullMqIngestionQueue(repository, jobs, handler, sets, runner, maintenance, config)
+          ? new BullMqIngestionQueue(repository, jobs, handler, sets, runner, maintenance, config, metrics)
           : new InProcessIngestionQueue(repository, handler, sets, runner, maintenance, config),
     },
   ],

@@ -1,7 +1,9 @@
 /** Platform: configuration, database, the cross-context caller and transports, resilience, HTTP plumbing. */
 export * from './config/app-config.js';
+export * from './config/security-config.js';
 export * from './context/request-context.js';
 export * from './database/data-source.factory.js';
+export { DataDirLockedError, LOCK_FILE } from './database/data-dir.lock.js';
 export * from './database/database.module.js';
 export * from './database/vector-index.js';
 export * from './messaging/envelope.js';
@@ -11,6 +13,7 @@ export * from './messaging/port-clients.js';
 export * from './resilience/resilience.service.js';
 export * from './http/zod-validation.pipe.js';
 export * from './http/app-exception.filter.js';
+export * from './http/error-body.js';
 export * from './platform.module.js';
 export * from './text/analyzer.js';
 export * from './embeddings/embedder.js';
@@ -33,3 +36,15 @@ export {
 } from './messaging/redis-streams/redis-streams.client.js';
 export { TransportErrorCode } from './messaging/redis-streams/redis-streams.wire.js';
 export * from './events/domain-events.module.js';
+export * from './database/database-input-error.js';
+export * from './http/http-edge.js';
+export * from './http/security-headers.js';
+export * from './http/rate-limit.js';
+export * from './observability/observability.module.js';
+export * from './observability/metrics/metrics.service.js';
+export type { QueryStage, RetrievalLeg, AnswerCacheOutcome } from './observability/metrics/query.metrics.js';
+export type { CallOutcome } from './observability/metrics/transport.metrics.js';
+export type { DocumentOutcome, QueueState } from './observability/metrics/ingestion.metrics.js';
+export { Tracing, SpanKind, traceIdOf, type TracingOptions } from './observability/tracing/tracing.js';
+export { createRootLogger, JsonLogger, type LogFormat } from './observability/logging/json-logger.js';
+export { accessLog, routeOf } from './observability/logging/access-log.js';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig, DatabaseModule, EmbeddingsModule, englishAnalyzer } from '#platform';
 import { LexicalIndex } from '#search-index';
+import { CollectionStatsInvalidator } from './application/search-chunks/collection-stats.invalidator.js';
 import { RerankHitsUseCase } from './application/rerank-hits/rerank-hits.use-case.js';
 import { SearchChunksUseCase } from './application/search-chunks/search-chunks.use-case.js';
 import { MmrReranker } from './domain/mmr.reranker.js';
@@ -30,6 +31,7 @@ export function createReranker(config: AppConfig['rerank']): Reranker {
     LexicalIndex,
     SearchChunksUseCase,
     RerankHitsUseCase,
+    CollectionStatsInvalidator,
     { provide: RERANKER, inject: [CONFIG], useFactory: (config: AppConfig) => createReranker(config.rerank) },
   ],
 })

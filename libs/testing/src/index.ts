@@ -13,3 +13,5 @@ export * from './private-postgres.js';
 export * from './scifact.js';
 export * from './lexical-index-check.js';
 export * from './exhaustive-bm25.js';
+export * from './office-files.js';
+export * from './prometheus-text.js';

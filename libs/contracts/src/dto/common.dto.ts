@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NO_NUL, noNul } from './schema-rules.js';
+import { INPUT_LIMITS, jsonDepth, NO_NUL, noNul, WELL_FORMED, wellFormed } from './schema-rules.js';
 
 /** The published language's shared vocabulary: names, ids, metadata, modes and statuses. */
 
@@ -11,14 +11,23 @@ export const CollectionName = z
     'a collection name is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
-export { QUERY_MAX_CHARS } from './schema-rules.js';
+export { INPUT_LIMITS, QUERY_MAX_CHARS } from './schema-rules.js';
 
 export const DocumentId = z.string().trim().min(1).max(512).refine(noNul, NO_NUL);
 
+const { metadataKeys, metadataDepth, metadataChars } = INPUT_LIMITS;
 export const Metadata = z
   .record(z.string().max(200), z.unknown())
+  .refine((m) => Object.keys(m).length <= metadataKeys, { message: `at most ${metadataKeys} keys` })
+  .refine((m) => jsonDepth(m, metadataDepth) <= metadataDepth, {
+    message: `nests deeper than ${metadataDepth} levels`,
+  })
+  .refine((m) => JSON.stringify(m).length <= metadataChars, {
+    message: `is longer than ${metadataChars} characters as JSON`,
+  })
   // JSON.stringify escapes NUL, so it is the escape that is looked for.
-  .refine((m) => !JSON.stringify(m).includes('\\u0000'), NO_NUL);
+  .refine((m) => !JSON.stringify(m).includes('\\u0000'), NO_NUL)
+  .refine(wellFormed, WELL_FORMED);
 export type Metadata = z.infer<typeof Metadata>;
 
 export const SearchMode = z.enum(['hybrid', 'dense', 'sparse']);

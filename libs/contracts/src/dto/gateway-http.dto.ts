@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Filter } from '../filter.js';
 import { CollectionName, DocumentId, DocumentStatus, Metadata, SearchMode } from './common.dto.js';
 import { DocumentCursor } from './document-cursor.js';
-import { LIST_DOCUMENTS_DEFAULT_LIMIT, LIST_DOCUMENTS_MAX_LIMIT } from './ingestion.dto.js';
+import { LIST_DOCUMENTS_DEFAULT_LIMIT, LIST_DOCUMENTS_MAX_LIMIT, SourceUrl } from './ingestion.dto.js';
 import type { Citation } from './presentation.dto.js';
 import { ChatHistory, QueryExpansion } from './query-understanding.dto.js';
 import type { SearchExplain } from './retrieval.dto.js';
@@ -17,15 +17,32 @@ export const JsonDocument = z
       .string()
       .max(10_000_000)
       .refine((t) => t.trim().length > 0, { message: 'must not be empty' })
-      .refine(noNul, NO_NUL),
+      .refine(noNul, NO_NUL)
+      .optional(),
+    /** A page (HTML, text, PDF, Office…) or a sitemap, fetched by the ingestion worker; instead of text. */
+    url: SourceUrl.optional(),
     title: z.string().max(2000).refine(noNul, NO_NUL).optional(),
     metadata: Metadata.optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => (d.text === undefined) !== (d.url === undefined), {
+    message: 'a document carries either "text" or "url"',
+  });
 export type JsonDocument = z.infer<typeof JsonDocument>;
 
 export const IngestDocumentsBody = z.object({ documents: z.array(JsonDocument).min(1).max(1000) }).strict();
 export type IngestDocumentsBody = z.infer<typeof IngestDocumentsBody>;
+
+/** The short form for one URL: `{"url": "...", "id"?, "title"?, "metadata"?}`. */
+export const IngestUrlBody = z
+  .object({
+    url: SourceUrl,
+    id: DocumentId.optional(),
+    title: z.string().max(2000).refine(noNul, NO_NUL).optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict();
+export type IngestUrlBody = z.infer<typeof IngestUrlBody>;
 
 /** The query string of a listing: every value arrives as text, so `limit` is parsed here. */
 export const ListDocumentsQuery = z

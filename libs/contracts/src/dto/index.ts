@@ -7,3 +7,4 @@ export * from './retrieval.dto.js';
 export * from './generation.dto.js';
 export * from './presentation.dto.js';
 export * from './gateway-http.dto.js';
+export * from './openai-chat.dto.js';

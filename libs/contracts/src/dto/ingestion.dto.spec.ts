@@ -54,14 +54,26 @@ describe('document cursors', () => {
 });
 
 describe('JobId', () => {
-  it.each(['1:1', '42:7', '9223372036854775807:2147483647'])('accepts %s', (id) => {
-    expect(JobId.safeParse(id).success).toBe(true);
-  });
-
-  it.each(['', '1', '0:1', '1:0', '01:1', '-1:1', '1:1:1', 'a:1', '9223372036854775808:1', '1:2147483648'])(
-    'refuses %j',
+  it.each(['1:1', '42:7', '9223372036854775807:2147483647', '42:7:0123456789abcdef0123456789abcdef'])(
+    'accepts %s',
     (id) => {
-      expect(JobId.safeParse(id).success).toBe(false);
+      expect(JobId.safeParse(id).success).toBe(true);
     },
   );
+
+  it.each([
+    '',
+    '1',
+    '0:1',
+    '1:0',
+    '01:1',
+    '-1:1',
+    '1:1:1',
+    '1:1:0123456789ABCDEF0123456789ABCDEF',
+    'a:1',
+    '9223372036854775808:1',
+    '1:2147483648',
+  ])('refuses %j', (id) => {
+    expect(JobId.safeParse(id).success).toBe(false);
+  });
 });

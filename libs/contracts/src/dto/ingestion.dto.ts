@@ -4,9 +4,16 @@ import { DocumentCursor } from './document-cursor.js';
 
 /** Ingestion's published language: what it is asked to index, and its views of collections, documents and jobs. */
 
-/** What a document's source is: JSON text, or a file of one of the supported kinds. */
-export const SourceKind = z.enum(['text', 'txt', 'md', 'html', 'pdf']);
+/** What a document's source is: JSON text, a URL to fetch, or a file of one of the supported kinds. */
+export const SourceKind = z.enum(['text', 'url', 'txt', 'md', 'html', 'pdf', 'docx', 'pptx', 'xlsx', 'csv']);
 export type SourceKind = z.infer<typeof SourceKind>;
+
+/** An absolute http(s) URL, as long as browsers and servers commonly accept. */
+export const SourceUrl = z
+  .string()
+  .trim()
+  .max(2048)
+  .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an absolute http(s) URL' });
 
 /** A document as ingestion receives it: JSON text, or an uploaded file (bytes as base64 on the wire). */
 export const UploadedFile = z
@@ -25,10 +32,17 @@ export const IngestItem = z
     metadata: Metadata.default({}),
     text: z.string().optional(),
     file: UploadedFile.optional(),
+    /** A page or sitemap to fetch, in the ingestion worker. */
+    url: SourceUrl.optional(),
+    /**
+     * What changes when the URL's content does (a sitemap's `lastmod`); without it, each ingest of the
+     * URL is a new version, fetched again.
+     */
+    lastModified: z.string().max(100).optional(),
   })
   .strict()
-  .refine((d) => (d.text === undefined) !== (d.file === undefined), {
-    message: 'a document carries either text or a file',
+  .refine((d) => [d.text, d.file, d.url].filter((v) => v !== undefined).length === 1, {
+    message: 'a document carries one of text, a file or a url',
   });
 export type IngestItem = z.infer<typeof IngestItem>;
 
@@ -122,6 +136,19 @@ export interface DocumentPage {
   nextCursor: string | null;
 }
 
+export interface CollectionSummary {
+  name: string;
+  /** Documents in every status. */
+  documents: number;
+  chunks: number;
+}
+
+export interface CollectionList {
+  collections: CollectionSummary[];
+}
+
+export const ListCollectionsRequest = z.object({}).strict();
+
 export interface RetriedDocument {
   id: string;
   status: 'queued';
@@ -129,10 +156,12 @@ export interface RetriedDocument {
 }
 
 /**
- * A job is one version of one document, named `<document number>:<version>`. Both parts are bounded by
- * their column types (bigint, int), so a well-formed id never makes the database raise.
+ * A job is one version of one document, named `<document number>:<version>:<tag>`, the tag (32 hex
+ * digits) signed by ingestion so that ids cannot be guessed. The numbers are bounded by their column types
+ * (bigint, int), so a well-formed id never makes the database raise. The unsigned `<number>:<version>` of
+ * earlier releases is still well-formed, and names no job.
  */
-const JOB_ID = /^([1-9]\d{0,18}):([1-9]\d{0,9})$/;
+const JOB_ID = /^([1-9]\d{0,18}):([1-9]\d{0,9})(?::[0-9a-f]{32})?$/;
 const MAX_DOCUMENT_NUMBER = 2n ** 63n - 1n;
 const MAX_VERSION = 2 ** 31 - 1;
 // Zod runs every check of a schema, so the range check leaves the wrong shapes to the regex.
@@ -142,7 +171,7 @@ const jobIdInRange = (id: string) => {
 };
 export const JobId = z
   .string()
-  .regex(JOB_ID, 'must be "<document number>:<version>", as ingestion returned it')
+  .regex(JOB_ID, 'must be a job id as ingestion returned it ("<document number>:<version>:<tag>")')
   .refine(jobIdInRange, { message: 'is out of range' });
 
 export const JobRef = z.object({ jobId: JobId }).strict();

@@ -9,6 +9,7 @@ import {
   Query,
   Req,
   UploadedFiles,
+  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
@@ -18,42 +19,89 @@ import {
   ErrorCode,
   INGESTION_PORT,
   IngestDocumentsBody,
+  IngestItem,
+  IngestUrlBody,
+  type JsonDocument,
   Metadata,
+  mayRead,
+  type CollectionList,
   type CollectionView,
   type DocumentPage,
   type DocumentView,
   type IngestionPort,
-  type IngestItem,
   type IngestResponse,
   type ListDocumentsQuery,
   type ReindexResponse,
   type RetriedDocument,
 } from '#contracts';
-import { validate } from '#platform';
-import { createHash } from 'node:crypto';
+import { RateLimit, validate } from '#platform';
+import { readFile, rm } from 'node:fs/promises';
+import { CollectionAccess, CollectionAccessGuard } from './access.js';
+import { toIngestItems } from '../application/rag-operations/json-documents.js';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
+import { oneAtATime, sniffUpload, UploadAdmission } from './uploads.js';
 
-export const MAX_FILES_PER_REQUEST = 100;
-
+/** Every route that names a collection checks the caller's scope on it first (CollectionAccessGuard). */
+@RateLimit('search')
 @Controller('rag/collections')
+@UseGuards(CollectionAccessGuard)
 export class CollectionsHttpController {
   constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
 
-  /** JSON documents, or multipart/form-data with `files` (and an optional `metadata` JSON field). */
+  /** The collections the caller may read, by name, with their document and chunk counts. */
+  @Get()
+  async listCollections(@Req() req: Request): Promise<CollectionList> {
+    const { collections } = await this.ingestion.listCollections({});
+    return { collections: collections.filter((c) => mayRead(req.principal, c.name)) };
+  }
+
+  /** The collection with its documents, chunks, vectors and lexical index (admin or write scope). */
+  @Delete(':collection')
+  @HttpCode(204)
+  @CollectionAccess('write')
+  async deleteCollection(@Param('collection', collectionParam) collection: string): Promise<void> {
+    await this.ingestion.deleteCollection({ collection });
+  }
+
+  /**
+   * JSON documents (text or a URL to fetch), the short form `{"url"}` for one URL, or multipart/form-data
+   * with `files` (and an optional `metadata` JSON field).
+   */
   @Post(':collection/documents')
+  @RateLimit('ingestion')
   @HttpCode(202)
-  @UseInterceptors(FilesInterceptor('files', MAX_FILES_PER_REQUEST))
-  ingest(
+  @CollectionAccess('write')
+  // Admission first (length, cap, a free slot), then multer spools the files to disk.
+  @UseInterceptors(UploadAdmission, FilesInterceptor('files'))
+  async ingest(
     @Param('collection', collectionParam) collection: string,
     @Req() req: Request,
     @UploadedFiles() files: Express.Multer.File[] | undefined,
   ): Promise<IngestResponse> {
-    const documents = req.is('multipart/form-data') ? fromUpload(files ?? [], req.body) : fromJson(req.body);
-    return this.ingestion.ingest({ collection, documents });
+    if (!req.is('multipart/form-data'))
+      return this.ingestion.ingest({ collection, documents: fromJson(req.body) });
+    const uploads = fromUpload(files ?? [], req.body);
+    // Every file is checked before any is handed on, so a refused file leaves nothing half-ingested.
+    for (const u of uploads) await sniffUpload(u.spooled, u.name);
+    const documents: IngestResponse['documents'] = [];
+    for (const u of uploads) {
+      const answer = await oneAtATime(async () => {
+        const bytes = await readFile(u.spooled.path);
+        const item: IngestItem = {
+          ...u.item,
+          file: { ...u.item.file!, contentBase64: bytes.toString('base64') },
+        };
+        return this.ingestion.ingest({ collection, documents: [item] });
+      });
+      documents.push(...answer.documents);
+      await rm(u.spooled.path, { force: true });
+    }
+    return { documents };
   }
 
   /** `?status=&limit=&cursor=`: a page of documents in id order; `nextCursor` asks for the next one. */
   @Get(':collection/documents')
+  @CollectionAccess('read')
   listDocuments(
     @Param('collection', collectionParam) collection: string,
     @Query(listDocumentsQuery) query: ListDocumentsQuery,
@@ -62,11 +110,13 @@ export class CollectionsHttpController {
   }
 
   @Get(':collection')
+  @CollectionAccess('read')
   getCollection(@Param('collection', collectionParam) collection: string): Promise<CollectionView> {
     return this.ingestion.getCollection({ collection });
   }
 
   @Get(':collection/documents/:id')
+  @CollectionAccess('read')
   getDocument(
     @Param('collection', collectionParam) collection: string,
     @Param('id', documentIdParam) id: string,
@@ -76,7 +126,9 @@ export class CollectionsHttpController {
 
   /** A failed document becomes a new queued version of the same content. */
   @Post(':collection/documents/:id/retry')
+  @RateLimit('ingestion')
   @HttpCode(202)
+  @CollectionAccess('write')
   retryDocument(
     @Param('collection', collectionParam) collection: string,
     @Param('id', documentIdParam) id: string,
@@ -90,13 +142,17 @@ export class CollectionsHttpController {
    * `GET /rag/collections/{collection}` under `reindex`.
    */
   @Post(':collection/reindex')
+  @RateLimit('ingestion')
   @HttpCode(202)
+  @CollectionAccess('write')
   reindex(@Param('collection', collectionParam) collection: string): Promise<ReindexResponse> {
     return this.ingestion.reindex({ collection });
   }
 
   @Delete(':collection/documents/:id')
+  @RateLimit('ingestion')
   @HttpCode(204)
+  @CollectionAccess('write')
   async deleteDocument(
     @Param('collection', collectionParam) collection: string,
     @Param('id', documentIdParam) id: string,
@@ -106,17 +162,23 @@ export class CollectionsHttpController {
 }
 
 function fromJson(body: unknown): IngestItem[] {
-  const { documents } = validate(IngestDocumentsBody, body);
-  return documents.map((d) => ({
-    // A document without an id is named by its text, so sending it again is `unchanged`.
-    id: d.id ?? `sha256-${createHash('sha256').update(d.text).digest('hex').slice(0, 32)}`,
-    title: d.title,
-    metadata: d.metadata ?? {},
-    text: d.text,
-  }));
+  const isUrlForm = typeof body === 'object' && body !== null && 'url' in body && !('documents' in body);
+  const documents: JsonDocument[] = isUrlForm
+    ? [validate(IngestUrlBody, body)]
+    : validate(IngestDocumentsBody, body).documents;
+  return toIngestItems(documents);
 }
 
-function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown> | undefined): IngestItem[] {
+interface SpooledUpload {
+  name: string;
+  spooled: Express.Multer.File;
+  item: IngestItem;
+}
+
+function fromUpload(
+  files: Express.Multer.File[],
+  fields: Record<string, unknown> | undefined,
+): SpooledUpload[] {
   if (files.length === 0)
     throw new AppError(
       ErrorCode.ValidationFailed,
@@ -132,13 +194,22 @@ function fromUpload(files: Express.Multer.File[], fields: Record<string, unknown
     }
     metadata = validate(Metadata, parsed, 'metadata');
   }
+  const names = new Set<string>();
   return files.map((f) => {
     // Multer hands over the file name as latin1 bytes; browsers and curl send UTF-8.
     const name = Buffer.from(f.originalname, 'latin1').toString('utf8');
-    return {
-      id: name,
-      metadata: { ...metadata, filename: name },
-      file: { name, mimeType: f.mimetype, contentBase64: f.buffer.toString('base64') },
-    };
+    if (names.has(name))
+      throw new AppError(ErrorCode.ValidationFailed, `files: "${name}" appears twice in one upload`);
+    names.add(name);
+    const item = validate(
+      IngestItem,
+      {
+        id: name,
+        metadata: { ...metadata, filename: name },
+        file: { name, mimeType: f.mimetype, contentBase64: '' },
+      },
+      'files',
+    );
+    return { name, spooled: f, item };
   });
 }

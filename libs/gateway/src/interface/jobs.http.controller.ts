@@ -1,10 +1,14 @@
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { INGESTION_PORT, type IngestionPort, type JobView } from '#contracts';
-import { RequestContext, toAppError } from '#platform';
+import { AppError, INGESTION_PORT, type IngestionPort, type JobRef, type JobView } from '#contracts';
+import { RateLimit, RequestContext, toAppError } from '#platform';
 import { isFinal, JobEventTracker } from './job-events.js';
 import { openEventStream, SSE_HEARTBEAT, sseFrame } from './sse.js';
+import { mayFollowJobs } from './access.js';
 import { jobIdParam } from './params.js';
+
+/** The same answer as for a job that does not exist: a job of another collection is not there for this key. */
+const JOB_NOT_FOUND = 'INGESTION.JOB_NOT_FOUND';
 
 /** How often a followed job is read, and how often an idle stream is kept alive. */
 const POLL_MS = 200;
@@ -15,13 +19,22 @@ const HEARTBEAT_MS = 15_000;
  * as a stream of server-sent events. The stream reads the job through the ingestion port like any other
  * call, so it behaves the same whether ingestion runs in this process or behind the transport.
  */
+@RateLimit('search')
 @Controller('rag/jobs')
 export class JobsHttpController {
   constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
 
   @Get(':jobId')
-  getJob(@Param('jobId', jobIdParam) jobId: string): Promise<JobView> {
-    return this.ingestion.getJob({ jobId });
+  getJob(@Param('jobId', jobIdParam) jobId: string, @Req() req: Request): Promise<JobView> {
+    return this.readJob(req, { jobId });
+  }
+
+  /** The job, if the caller may see its collection's jobs (read or write scope), else 404. */
+  private async readJob(req: Request, ref: JobRef): Promise<JobView> {
+    const view = await this.ingestion.getJob(ref);
+    if (!mayFollowJobs(req, view.collection))
+      throw new AppError(JOB_NOT_FOUND, `job "${ref.jobId}" does not exist`);
+    return view;
   }
 
   /**
@@ -35,7 +48,7 @@ export class JobsHttpController {
     @Res() res: Response,
   ): Promise<void> {
     // Read before the stream opens, so an unknown job is the usual JSON error.
-    let view = await this.ingestion.getJob({ jobId });
+    let view = await this.readJob(req, { jobId });
 
     openEventStream(res);
 
@@ -68,7 +81,7 @@ export class JobsHttpController {
           };
         });
         if (gone() || RequestContext.remainingMs() <= 0) break;
-        view = await this.ingestion.getJob({ jobId });
+        view = await this.readJob(req, { jobId });
       }
     } catch (error) {
       // A read that ran into the deadline ends the stream like the deadline does; any other is told.

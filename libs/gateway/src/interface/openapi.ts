@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
-import { IngestDocumentsBody, QueryBody, SearchBody } from '#contracts';
+import { ChatCompletionBody, IngestDocumentsBody, IngestUrlBody, QueryBody, SearchBody } from '#contracts';
+import { CreateKeyBody } from '../application/api-keys/api-keys.service.js';
 
 /**
  * The OpenAPI document, built from the routes Nest knows and the same zod schemas that validate the
@@ -33,14 +34,35 @@ const ERROR = {
 const BODIES: Record<string, Record<string, unknown>> = {
   'post /rag/search': jsonSchema(SearchBody),
   'post /rag/query': jsonSchema(QueryBody),
-  'post /rag/collections/{collection}/documents': jsonSchema(IngestDocumentsBody),
+  'post /rag/collections/{collection}/documents': {
+    oneOf: [jsonSchema(IngestDocumentsBody), jsonSchema(IngestUrlBody)],
+  },
+  'post /rag/keys': jsonSchema(CreateKeyBody),
+  'post /v1/chat/completions': jsonSchema(ChatCompletionBody),
 };
+
+/** The API surfaces AuthMiddleware guards; health and docs stay open. */
+const GUARDED = /^\/(rag|v1|mcp)(\/|$)/;
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('ragnest')
     .setDescription('Retrieval-Augmented Generation: put documents in, get answers with numbered citations.')
     .setVersion('0.1.0')
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'An API key, `rn_<id>_<secret>` (ragnest keys create). Needed once any key exists; while none ' +
+          'does, only loopback clients are served without one.',
+      },
+      'bearer',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
   document.components = {
@@ -50,8 +72,18 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, op] of Object.entries(item) as [
       string,
-      { requestBody?: unknown; responses?: Record<string, unknown> },
+      { requestBody?: unknown; responses?: Record<string, unknown>; security?: unknown },
     ][]) {
+      if (GUARDED.test(path)) {
+        op.security = [{ bearer: [] }];
+        op.responses = {
+          ...(op.responses ?? {}),
+          '401': errorResponse('no API key, or an invalid or revoked one (WWW-Authenticate: Bearer)'),
+          '403': errorResponse(
+            "the key's scopes do not cover this; or no key exists and the client is not local",
+          ),
+        };
+      }
       const body = BODIES[`${method} ${path}`];
       if (body) {
         const content: Record<string, unknown> = { 'application/json': { schema: body } };

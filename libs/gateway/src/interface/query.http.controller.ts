@@ -1,11 +1,13 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryBody, type QueryResponse, type QueryTimings } from '#contracts';
-import { toAppError, ZodValidationPipe } from '#platform';
+import { RateLimit, toAppError, ZodValidationPipe } from '#platform';
 import type { AnswerCacheStatus } from '../application/answer-query/answer-cache.port.js';
 import { AnswerQueryUseCase } from '../application/answer-query/answer-query.use-case.js';
+import { assertRead } from './access.js';
 import { openEventStream, sseFrame } from './sse.js';
 
+@RateLimit('query')
 @Controller('rag')
 export class QueryHttpController {
   constructor(private readonly answer: AnswerQueryUseCase) {}
@@ -18,6 +20,7 @@ export class QueryHttpController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<QueryResponse | void> {
     const requestId = req.requestId ?? '';
+    assertRead(req, body.collection);
     if (!body.stream) {
       const started = performance.now();
       let cache = 'bypass' as AnswerCacheStatus;

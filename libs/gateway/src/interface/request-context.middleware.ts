@@ -14,7 +14,9 @@ export class RequestContextMiddleware implements NestMiddleware {
 
   use(req: Request & { requestId?: string }, res: Response, next: NextFunction): void {
     const given = req.header('x-request-id');
-    const requestId = given && CLIENT_ID.test(given) ? given : RequestContext.newRequestId();
+    // The HTTP edge (assignRequestId) has usually named the request already, before its body was parsed.
+    const requestId =
+      req.requestId ?? (given && CLIENT_ID.test(given) ? given : RequestContext.newRequestId());
     req.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const traceparent = RequestContext.traceparent(req.header('traceparent'));

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Metadata } from '#contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { LexicalIndex, type LexicalLayout } from '#search-index';
 import { type DocumentJob, type DocumentSource, jobId } from '../domain/document-job.js';
@@ -8,6 +9,8 @@ import { EmbeddingSetRepository, type EmbeddingSet } from './embedding-set.repos
 export interface IndexedChunk {
   position: number;
   text: string;
+  /** The chunk's own metadata (a slide, a sheet's rows) when it differs from its document's. */
+  metadata?: Metadata;
   tokenCount: number;
   terms: Map<string, number>;
   /** The chunk's vector in each embedding set it was embedded for, as a pgvector literal. */
@@ -79,11 +82,18 @@ export class ChunkRepository {
         perCollection.set(r.collectionId, agg);
       }
       await this.adjustCounters(m, perCollection);
+      // Title and metadata as extraction completed them (a file's own title, author, sheet names).
       await m.query(
         `UPDATE documents d SET status = 'indexed', stage = NULL, progress = 100, chunk_count = j.n, error = NULL,
-                title = j.title, updated_at = now()
-           FROM unnest($1::bigint[], $2::int[], $3::text[]) AS j(id, n, title) WHERE d.id = j.id`,
-        [liveIds, live.map((b) => b.chunks.length), live.map((b) => b.source.title)],
+                title = j.title, metadata = j.metadata, updated_at = now()
+           FROM unnest($1::bigint[], $2::int[], $3::text[], $4::jsonb[]) AS j(id, n, title, metadata)
+          WHERE d.id = j.id`,
+        [
+          liveIds,
+          live.map((b) => b.chunks.length),
+          live.map((b) => b.source.title),
+          live.map((b) => JSON.stringify(b.source.metadata)),
+        ],
       );
       return live.map((b) => ({ documentId: b.source.documentId, version: b.source.version }));
     });
@@ -114,7 +124,7 @@ export class ChunkRepository {
         positions.push(c.position);
         titles.push(source.title);
         texts.push(c.text);
-        metadata.push(meta);
+        metadata.push(c.metadata === undefined ? meta : JSON.stringify(c.metadata));
         tokenCounts.push(c.tokenCount);
         termLists.push(JSON.stringify([...c.terms.keys()]));
       }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
   AppError,
+  type CollectionSummary,
   type CollectionView,
   type DocumentStage,
   type DocumentStatus,
@@ -32,6 +33,17 @@ export class IngestionViewRepository {
     private readonly sets: EmbeddingSetRepository,
     private readonly collections: CollectionRepository,
   ) {}
+
+  /** Every collection by name, with its documents (from the status counts) and chunks. */
+  async collectionList(): Promise<CollectionSummary[]> {
+    const rows: { name: string; documents: string; chunk_count: string }[] = await this.db.query(
+      `SELECT c.name, c.chunk_count, coalesce(sum(d.documents), 0) AS documents
+         FROM collections c LEFT JOIN document_status_deltas d ON d.collection_id = c.id
+        GROUP BY c.id
+        ORDER BY c.name`,
+    );
+    return rows.map((r) => ({ name: r.name, documents: Number(r.documents), chunks: Number(r.chunk_count) }));
+  }
 
   async collectionView(name: string): Promise<CollectionView> {
     const rows = await this.db.query(

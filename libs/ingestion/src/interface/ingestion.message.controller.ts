@@ -5,8 +5,10 @@ import {
   DocumentRef,
   IngestRequest,
   JobRef,
+  ListCollectionsRequest,
   ListDocumentsRequest,
   Pattern,
+  type CollectionList,
   type CollectionView,
   type DocumentPage,
   type DocumentView,
@@ -16,11 +18,13 @@ import {
   type RetriedDocument,
 } from '#contracts';
 import { ZodValidationPipe } from '#platform';
+import { DeleteCollectionUseCase } from '../application/delete-collection/delete-collection.use-case.js';
 import { DeleteDocumentUseCase } from '../application/delete-document/delete-document.use-case.js';
 import { GetCollectionUseCase } from '../application/get-collection/get-collection.use-case.js';
 import { GetDocumentUseCase } from '../application/get-document/get-document.use-case.js';
 import { GetJobUseCase } from '../application/get-job/get-job.use-case.js';
 import { IngestDocumentsUseCase } from '../application/ingest-documents/ingest-documents.use-case.js';
+import { ListCollectionsUseCase } from '../application/list-collections/list-collections.use-case.js';
 import { ListDocumentsUseCase } from '../application/list-documents/list-documents.use-case.js';
 import { ReindexCollectionUseCase } from '../application/reindex-collection/reindex-collection.use-case.js';
 import { RetryDocumentUseCase } from '../application/retry-document/retry-document.use-case.js';
@@ -36,6 +40,8 @@ export class IngestionMessageController {
     private readonly retryDocument: RetryDocumentUseCase,
     private readonly getJob: GetJobUseCase,
     private readonly reindexCollection: ReindexCollectionUseCase,
+    private readonly listCollections: ListCollectionsUseCase,
+    private readonly deleteCollection: DeleteCollectionUseCase,
   ) {}
 
   @MessagePattern(Pattern.IngestionIngest)
@@ -91,5 +97,19 @@ export class IngestionMessageController {
     @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
   ): Promise<ReindexResponse> {
     return this.reindexCollection.execute(request);
+  }
+
+  @MessagePattern(Pattern.IngestionListCollections)
+  onListCollections(
+    @Payload(new ZodValidationPipe(ListCollectionsRequest, 'list collections request')) _request: object,
+  ): Promise<CollectionList> {
+    return this.listCollections.execute();
+  }
+
+  @MessagePattern(Pattern.IngestionDeleteCollection)
+  onDeleteCollection(
+    @Payload(new ZodValidationPipe(CollectionRef, 'collection reference')) request: CollectionRef,
+  ): Promise<{ deleted: true }> {
+    return this.deleteCollection.execute(request);
   }
 }

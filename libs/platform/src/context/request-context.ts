@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Tracing } from '../observability/tracing/tracing.js';
 
 /**
  * What travels with a request across every hop: its id (for logs and error bodies) and its deadline
@@ -26,8 +27,13 @@ export const RequestContext = {
   newRequestId(): string {
     return randomUUID();
   },
-  /** The client's traceparent when well formed, else the start of a new trace. */
+  /**
+   * The active span's traceparent when tracing is on (the HTTP server span, itself the child of the
+   * client's), else the client's traceparent when well formed, else the start of a new trace.
+   */
   traceparent(given: string | undefined): string {
+    const active = Tracing.activeTraceparent();
+    if (active) return active;
     if (given && TRACEPARENT.test(given)) return given;
     return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   },

@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { lockDataDir } from './data-dir.lock.js';
 import { PgliteWorker } from './pglite-worker.js';
 
 /**
@@ -59,11 +60,16 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
     kind = 'pglite';
     const dir = resolve(config.database.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
+    const lock = lockDataDir(resolve(config.database.dataDir));
     const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
-    const pglite = await PgliteWorker.start(dir, [
-      `shared_buffers=${config.database.pgliteSharedBuffersMb}MB`,
-    ]);
-    closeEmbedded = () => pglite.close();
+    let pglite: PgliteWorker;
+    try {
+      pglite = await PgliteWorker.start(dir, [`shared_buffers=${config.database.pgliteSharedBuffersMb}MB`]);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+    closeEmbedded = () => pglite.close().finally(() => lock.release());
     const pg = createPgConfig(pglite.asPglite());
     // PGlite is a single session: one pooled client, never closed while the process runs.
     dataSource = new DataSource({

@@ -142,6 +142,7 @@ describe('AppExceptionFilter', () => {
       status: vi.fn(),
       json: vi.fn(),
       setHeader: vi.fn(),
+      hasHeader: vi.fn(() => false),
       end: vi.fn(),
     };
     res.status.mockReturnValue(res);

@@ -3,7 +3,9 @@ import type { Request, Response } from 'express';
 import { throwError, type Observable } from 'rxjs';
 import { AppError, ErrorCode, httpStatusOf } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
+import { databaseInputError } from '../database/database-input-error.js';
 import { serializeError } from '../messaging/in-process.transport.js';
+import { errorRendererFor } from './error-body.js';
 
 /**
  * Every error leaves the process in one shape. Over HTTP: `{"error":{"code","message","requestId"}}`
@@ -17,7 +19,8 @@ export class AppExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): Observable<unknown> | void {
     if (host.getType() === 'rpc') {
-      if (!(exception instanceof AppError)) this.log.error(describe(exception));
+      if (!(exception instanceof AppError) && !databaseInputError(exception))
+        this.log.error(describe(exception));
       return throwError(() => serializeError(exception));
     }
     if (host.getType() !== 'http') return;
@@ -32,13 +35,23 @@ export class AppExceptionFilter implements ExceptionFilter {
     }
     const error = toAppError(exception);
     const status = httpStatusOf(error.code);
-    if (status >= 500 && !(exception instanceof AppError)) this.log.error(describe(exception));
-    if (res.headersSent) {
+    // A connection already gone (a client that aborted, a body past its deadline) is no server error.
+    if (status >= 500 && !(exception instanceof AppError) && !res.destroyed)
+      this.log.error(describe(exception));
+    if (res.headersSent || res.destroyed) {
       res.end();
       return;
     }
     const requestId = req.requestId ?? RequestContext.current()?.requestId ?? '';
-    if (status === 503 || status === 429) res.setHeader('Retry-After', '5');
+    // A rate limit names its own wait (RateLimitInterceptor); other refusals suggest 5 s.
+    if ((status === 503 || status === 429) && !res.hasHeader('Retry-After'))
+      res.setHeader('Retry-After', '5');
+    // The whole path: inside middleware mounted on a route, req.path is relative to the mount point.
+    const render = errorRendererFor((req.originalUrl ?? req.url)?.split('?')[0]);
+    if (render) {
+      res.status(status).json(render(error, requestId));
+      return;
+    }
     res.status(status).json({
       error: {
         code: error.code,
@@ -53,6 +66,8 @@ export class AppExceptionFilter implements ExceptionFilter {
 /** Maps framework and body-parser errors onto stable codes (a 4xx of theirs keeps its status). */
 export function toAppError(exception: unknown): AppError {
   if (exception instanceof AppError) return exception;
+  const refused = databaseInputError(exception);
+  if (refused) return refused;
   const e = exception as {
     type?: string;
     status?: number;

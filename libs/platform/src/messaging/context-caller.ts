@@ -1,9 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, Observable, timeout as rxTimeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ContextName, ErrorCode, type Pattern } from '#contracts';
 import { CONFIG, type AppConfig } from '../config/app-config.js';
 import { RequestContext, type RequestMeta } from '../context/request-context.js';
+import { Metrics, secondsSince } from '../observability/metrics/metrics.service.js';
+import type { CallOutcome } from '../observability/metrics/transport.metrics.js';
+import { SpanKind, Tracing } from '../observability/tracing/tracing.js';
 import { ResilienceService } from '../resilience/resilience.service.js';
 import type { Envelope } from './envelope.js';
 
@@ -27,13 +30,36 @@ export function contextOf(pattern: string): ContextName {
  */
 @Injectable()
 export class ContextCaller {
+  private readonly metrics: Metrics;
+
   constructor(
     @Inject(CONTEXT_CLIENTS) private readonly clients: ContextClients,
     private readonly resilience: ResilienceService,
     @Inject(CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() metrics?: Metrics,
+  ) {
+    this.metrics = metrics ?? Metrics.detached();
+  }
 
+  /**
+   * A call: the producer span (whose traceparent the envelope carries, so the handler's consumer span
+   * is its child) and the call's latency and outcome by target.
+   */
   async call<T>(pattern: Pattern, payload: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await Tracing.inSpan(`${pattern} send`, producerSpan(pattern), () =>
+        this.send<T>(pattern, payload, options),
+      );
+      this.metrics.transport.call(pattern, 'ok', secondsSince(started));
+      return result;
+    } catch (error) {
+      this.metrics.transport.call(pattern, outcomeOf(error), secondsSince(started));
+      throw error;
+    }
+  }
+
+  private async send<T>(pattern: Pattern, payload: unknown, options: { timeoutMs?: number }): Promise<T> {
     const context = contextOf(pattern);
     const meta = this.meta(options.timeoutMs ?? this.config.callTimeoutMs);
     const remaining = meta.deadline - Date.now();
@@ -61,8 +87,18 @@ export class ContextCaller {
    */
   stream<T>(pattern: Pattern, payload: unknown, options: { timeoutMs?: number } = {}): Observable<T> {
     return new Observable<T>((subscriber) => {
+      const started = performance.now();
+      const span = Tracing.startSpan(`${pattern} send`, producerSpan(pattern));
       const context = contextOf(pattern);
-      const meta = this.meta(options.timeoutMs ?? this.config.callTimeoutMs);
+      const meta = Tracing.with(span, () => this.meta(options.timeoutMs ?? this.config.callTimeoutMs));
+      let ended = false;
+      const end = (error?: unknown) => {
+        if (ended) return;
+        ended = true;
+        this.metrics.transport.call(pattern, error ? outcomeOf(error) : 'ok', secondsSince(started));
+        if (error && span) Tracing.fail(span, error);
+        span?.end();
+      };
       const remaining = meta.deadline - Date.now();
       let inner: Subscription | undefined;
       let stop: (() => void) | undefined;
@@ -104,14 +140,21 @@ export class ContextCaller {
             }),
         )
         .then(
-          () => subscriber.complete(),
-          (error: unknown) => subscriber.error(error),
+          () => {
+            end();
+            subscriber.complete();
+          },
+          (error: unknown) => {
+            end(error);
+            subscriber.error(error);
+          },
         )
         .finally(() => clearTimeout(deadline));
       return () => {
         // The caller went away: cancel upstream and give the bulkhead its place back.
         inner?.unsubscribe();
         stop?.();
+        end();
       };
     });
   }
@@ -119,8 +162,29 @@ export class ContextCaller {
   private meta(timeoutMs: number): RequestMeta {
     const current = RequestContext.current();
     const ownDeadline = Date.now() + timeoutMs;
+    // With tracing on, the hop's parent is this call's producer span; off, the request's traceparent.
+    const traceparent = Tracing.activeTraceparent() ?? current?.traceparent;
     return current
-      ? { ...current, deadline: Math.min(current.deadline, ownDeadline) }
-      : { requestId: RequestContext.newRequestId(), deadline: ownDeadline };
+      ? { ...current, deadline: Math.min(current.deadline, ownDeadline), ...(traceparent && { traceparent }) }
+      : {
+          requestId: RequestContext.newRequestId(),
+          deadline: ownDeadline,
+          ...(traceparent && { traceparent }),
+        };
   }
+}
+
+function producerSpan(pattern: string) {
+  return {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'messaging.operation.type': 'send', 'messaging.destination.name': pattern },
+  };
+}
+
+/** How a failed call ended, by the error's status: bounded labels for the call metrics. */
+function outcomeOf(error: unknown): CallOutcome {
+  const status = error instanceof AppError ? error.status : 500;
+  if (status === 504) return 'timeout';
+  if (status === 503) return 'unavailable';
+  return status < 500 ? 'client_error' : 'error';
 }

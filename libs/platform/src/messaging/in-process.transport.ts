@@ -9,6 +9,7 @@ import {
 import { defer, isObservable, lastValueFrom, map, mergeMap, Observable } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
+import { databaseInputError } from '../database/database-input-error.js';
 import { isEnvelope, TransportContext } from './envelope.js';
 
 /**
@@ -123,5 +124,7 @@ function copy<T>(value: T): T {
 export function serializeError(err: unknown): unknown {
   if (err instanceof AppError) return err.toJSON();
   if (AppError.isSerialized(err)) return err;
+  const refused = databaseInputError(err);
+  if (refused) return refused.toJSON();
   return new AppError('INTERNAL.ERROR', 'internal error').toJSON();
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import {
   Pattern,
+  type CollectionList,
   type CollectionRef,
   type CollectionView,
   type DocumentPage,
@@ -104,5 +105,11 @@ export class IngestionClient implements IngestionPort {
   }
   reindex(request: CollectionRef): Promise<ReindexResponse> {
     return this.caller.call(Pattern.IngestionReindex, request);
+  }
+  listCollections(request: Record<string, never>): Promise<CollectionList> {
+    return this.caller.call(Pattern.IngestionListCollections, request);
+  }
+  deleteCollection(request: CollectionRef): Promise<{ deleted: true }> {
+    return this.caller.call(Pattern.IngestionDeleteCollection, request);
   }
 }

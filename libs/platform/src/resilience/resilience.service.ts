@@ -14,6 +14,7 @@ import {
 } from 'cockatiel';
 import { AppError, ErrorCode } from '#contracts';
 import { CONFIG, type AppConfig } from '../config/app-config.js';
+import { databaseInputError } from '../database/database-input-error.js';
 
 /**
  * One resilience policy per call target (a message pattern), so what happens under faults is decided
@@ -26,7 +27,8 @@ import { CONFIG, type AppConfig } from '../config/app-config.js';
 export function isTargetFailure(error: unknown): boolean {
   // No live replica already fails fast: opening the circuit would only delay recovery when one returns.
   if (error instanceof AppError) return error.status >= 500 && error.code !== ErrorCode.TransportNoReplica;
-  return true;
+  // A value the database refused as data is the caller's bad input, however it reached the database.
+  return databaseInputError(error) === undefined;
 }
 
 /** What /health/ready shows of one target: its circuit, and how full its bulkhead is. */

@@ -60,6 +60,11 @@ export class ChunkSearchRepository {
     return value;
   }
 
+  /** Drops a collection's cached statistics (it was deleted). */
+  forget(name: string): void {
+    this.stats.delete(name);
+  }
+
   private async readCollection(name: string): Promise<CollectionStats> {
     const rows = await this.db.query(
       // The active set and the collection's model change together, in the re-index switch's transaction.
@@ -146,8 +151,11 @@ export class ChunkSearchRepository {
     });
   }
 
-  /** The chunks themselves, in the order of the ids given. */
-  async hits(ids: string[]): Promise<Map<string, Omit<SearchHit, 'score'>>> {
+  /**
+   * The chunks themselves, in the order of the ids given; only the collection's own, whatever ids come
+   * in (the ids come from this collection's retrievers, and the collection is bound here all the same).
+   */
+  async hits(collection: CollectionStats, ids: string[]): Promise<Map<string, Omit<SearchHit, 'score'>>> {
     if (ids.length === 0) return new Map();
     const rows: {
       id: string;
@@ -159,8 +167,8 @@ export class ChunkSearchRepository {
     }[] = await this.db.query(
       `SELECT c.id, d.external_id, c.position, c.title, c.text, c.metadata
            FROM chunks c JOIN documents d ON d.id = c.document_id
-          WHERE c.id = ANY($1::bigint[])`,
-      [ids],
+          WHERE c.id = ANY($1::bigint[]) AND c.collection_id = $2`,
+      [ids, collection.id],
     );
     return new Map(
       rows.map((r) => [

@@ -101,8 +101,6 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     bound: number;
     ub: number;
     read?: DecodedBlock;
-    /** Once read: each posting's score. */
-    scores?: Float64Array;
   }
   const entries: Entry[] = [];
   for (const t of terms) {
@@ -128,183 +126,195 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
   const unreadBest = request.terms.map(() => new Float64Array(buckets));
 
   const partial = new ScoreSums(lo, span);
-  const accepted = new Map<number, boolean>();
-  let read = 0;
-  let bar = -Infinity;
+  try {
+    const accepted = new Map<number, boolean>();
+    let read = 0;
+    let bar = -Infinity;
 
-  // The best partial score of any chunk in each bucket: what the blocks already read add at most there.
-  const peak = new Float64Array(buckets);
-  const refreshBounds = () => {
-    for (const m of unreadBest) m.fill(0);
-    for (const e of entries) {
-      if (e.read) continue;
-      const m = unreadBest[e.term];
-      for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++)
-        if (e.ub > m[r]) m[r] = e.ub;
-    }
-    peak.fill(0);
-    for (const id of partial.ids()) {
-      const r = bucketOf(id);
-      const p = partial.get(id);
-      if (p > peak[r]) peak[r] = p;
-    }
-    for (const e of entries) {
-      if (e.read) continue;
-      let others = 0;
-      for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++) {
-        let sum = peak[r];
-        for (let t = 0; t < unreadBest.length; t++) if (t !== e.term) sum += unreadBest[t][r];
-        if (sum > others) others = sum;
+    // The best partial score of any chunk in each bucket: what the blocks already read add at most there.
+    const peak = new Float64Array(buckets);
+    const refreshBounds = () => {
+      for (const m of unreadBest) m.fill(0);
+      for (const e of entries) {
+        if (e.read) continue;
+        const m = unreadBest[e.term];
+        for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++)
+          if (e.ub > m[r]) m[r] = e.ub;
       }
-      e.bound = e.ub + others;
-    }
-  };
-
-  // Each term's blocks by first chunk id, with the largest last chunk id up to each: the blocks holding a
-  // chunk are found walking back from the last that starts at or before it, while any earlier one may
-  // still reach it (one step for a term's merged blocks, which never overlap).
-  const byStart = request.terms.map(() => [] as Entry[]);
-  for (const e of entries) byStart[e.term].push(e);
-  const reach = byStart.map((list) => {
-    list.sort((x, y) => x.header.firstChunk - y.header.firstChunk);
-    let most = -Infinity;
-    return list.map((e) => (most = Math.max(most, e.header.lastChunk)));
-  });
-  const holding = (term: number, id: number, out: Set<Entry>) => {
-    const list = byStart[term];
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid].header.firstChunk <= id) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    for (let j = hi; j >= 0 && reach[term][j] >= id; j--)
-      if (list[j].header.lastChunk >= id) out.add(list[j]);
-  };
-
-  /**
-   * Completes the best candidates: the unread blocks that hold one of the best COMPLETE × k chunks by
-   * partial score, for any term. Their scores become exact, so the bar (the k-th best) rises to nearly
-   * its final height at once, instead of creeping up from chunks scored on one term.
-   */
-  const complete = async () => {
-    const best = topEntries(partial, COMPLETE * request.k);
-    const blocks = new Set<Entry>();
-    for (const [id] of best) for (let t = 0; t < byStart.length; t++) holding(t, id, blocks);
-    const unread = [...blocks].filter((e) => !e.read);
-    if (unread.length > 0) await readRound(unread);
-  };
-
-  /** Reads blocks in one round trip, scores their postings, and raises the bar. */
-  const readRound = async (batch: Entry[]) => {
-    const blocks = await request.fetch(batch.map((e) => e.header));
-    batch.forEach((e, i) => {
-      const block = blocks[i];
-      e.read = block;
-      e.scores = new Float64Array(block.ids.length);
-      for (let p = 0; p < block.ids.length; p++) {
-        const s = (e.scores[p] = score(e.term, block.tfs[p], block.lens[p]));
-        partial.add(block.ids[p], s);
+      peak.fill(0);
+      for (const id of partial.ids()) {
+        const r = bucketOf(id);
+        const p = partial.get(id);
+        if (p > peak[r]) peak[r] = p;
       }
+      // Every term's unread best and the peak, summed once per bucket; a block takes its own term out. The
+      // difference may round a last bit below the sum of the others, which the SLACK of every comparison
+      // covers many times over.
+      const all = peak;
+      for (const m of unreadBest) for (let r = 0; r < buckets; r++) all[r] += m[r];
+      for (const e of entries) {
+        if (e.read) continue;
+        const own = unreadBest[e.term];
+        let others = 0;
+        for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++) {
+          const sum = all[r] - own[r];
+          if (sum > others) others = sum;
+        }
+        e.bound = e.ub + others;
+      }
+    };
+
+    // Each term's blocks by first chunk id, with the largest last chunk id up to each: the blocks holding a
+    // chunk are found walking back from the last that starts at or before it, while any earlier one may
+    // still reach it (one step for a term's merged blocks, which never overlap).
+    const byStart = request.terms.map(() => [] as Entry[]);
+    for (const e of entries) byStart[e.term].push(e);
+    const reach = byStart.map((list) => {
+      list.sort((x, y) => x.header.firstChunk - y.header.firstChunk);
+      let most = -Infinity;
+      return list.map((e) => (most = Math.max(most, e.header.lastChunk)));
     });
-    read += batch.length;
-    bar = await kthBest();
-  };
-
-  /**
-   * The k-th best partial score among the chunks the filter lets through, or -Infinity. Only the best few
-   * are ever sorted (a bounded heap): a frequent term puts tens of thousands of chunks in `partial`.
-   */
-  const kthBest = async (): Promise<number> => {
-    for (let want = request.k; ; want *= 4) {
-      const ranked = topEntries(partial, want);
-      if (!request.accept) return ranked.length >= request.k ? ranked[request.k - 1][1] : -Infinity;
-      const unknown = ranked.map(([id]) => id).filter((id) => !accepted.has(id));
-      if (unknown.length > 0) {
-        const ok = await request.accept(unknown);
-        for (const id of unknown) accepted.set(id, ok.has(id));
-      }
-      let found = 0;
-      for (const [id, score] of ranked) if (accepted.get(id) && ++found === request.k) return score;
-      if (ranked.length < want) return -Infinity;
-    }
-  };
-
-  // A query whose terms have few postings altogether (a small collection, rare terms) is cheaper read
-  // whole in one round trip than bounded.
-  const postings = entries.reduce((sum, e) => sum + e.header.postings, 0);
-  for (let round = postings <= (request.readAllPostings ?? READ_ALL_POSTINGS) ? -1 : 0; ; round++) {
-    if (round === -1) {
-      await readRound(entries);
-      break;
-    }
-    refreshBounds();
-    const due = entries
-      .filter((e) => !e.read && e.bound >= bar * (1 - SLACK))
-      .sort(round === 0 ? (x, y) => y.ub - x.ub : (x, y) => y.bound - x.bound || y.ub - x.ub);
-    if (due.length === 0) break;
-    if (round === 0) {
-      await readRound(due.slice(0, FIRST_ROUND));
-      await complete();
-      continue;
-    }
-    // Wide blocks (a rare or middling term's: few blocks over the whole collection) first: unread, each
-    // adds its bound to every bucket it spans, and read, only to the few chunks it holds.
-    const wide = due.filter((e) => bucketOf(e.header.lastChunk) - bucketOf(e.header.firstChunk) >= WIDE);
-    await readRound(round === 1 && wide.length > 0 && wide.length < due.length ? wide : due);
-  }
-
-  // Every chunk that can still be in the top k, scored term by term in query order.
-  const candidates: ScoredChunkTerms[] = [];
-  /** What term `t` scores in chunk `id`, from the blocks read (0 if none holds it). */
-  const termScore = (t: number, id: number): number => {
-    const found = new Set<Entry>();
-    holding(t, id, found);
-    for (const e of found) {
-      if (!e.read) continue;
-      const ids = e.read.ids;
+    const holding = (term: number, id: number, out: Set<Entry>) => {
+      const list = byStart[term];
       let lo = 0;
-      let hi = ids.length - 1;
+      let hi = list.length - 1;
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
-        if (ids[mid] === id) return e.scores![mid];
-        if (ids[mid] < id) lo = mid + 1;
+        if (list[mid].header.firstChunk <= id) lo = mid + 1;
         else hi = mid - 1;
       }
-    }
-    return 0;
-  };
-  for (const id of partial.ids()) {
-    if (partial.get(id) < bar * (1 - SLACK)) continue;
-    const perTerm = request.terms.map((_, t) => termScore(t, id));
-    let sum = 0;
-    for (const s of perTerm) sum += s;
-    candidates.push({ id, score: sum, terms: perTerm });
-  }
-  candidates.sort((x, y) => y.score - x.score || x.id - y.id);
-  const hits: ScoredChunkTerms[] = [];
-  for (let i = 0; i < candidates.length && hits.length < request.k;) {
-    if (request.accept) {
-      const unknown = candidates
-        .slice(i, i + request.k * 4)
-        .map((c) => c.id)
-        .filter((id) => !accepted.has(id));
-      if (unknown.length > 0) {
-        const ok = await request.accept(unknown);
-        for (const id of unknown) accepted.set(id, ok.has(id));
+      for (let j = hi; j >= 0 && reach[term][j] >= id; j--)
+        if (list[j].header.lastChunk >= id) out.add(list[j]);
+    };
+
+    /**
+     * Completes the best candidates: the unread blocks that hold one of the best COMPLETE × k chunks by
+     * partial score, for any term. Their scores become exact, so the bar (the k-th best) rises to nearly
+     * its final height at once, instead of creeping up from chunks scored on one term.
+     */
+    const complete = async () => {
+      const best = topEntries(partial, COMPLETE * request.k);
+      const blocks = new Set<Entry>();
+      for (const [id] of best) for (let t = 0; t < byStart.length; t++) holding(t, id, blocks);
+      const unread = [...blocks].filter((e) => !e.read);
+      if (unread.length > 0) await readRound(unread);
+    };
+
+    /** Reads blocks in one round trip, scores their postings, and raises the bar. */
+    const readRound = async (batch: Entry[]) => {
+      const blocks = await request.fetch(batch.map((e) => e.header));
+      batch.forEach((e, i) => {
+        const block = blocks[i];
+        e.read = block;
+        const { ids, tfs, lens } = block;
+        for (let p = 0; p < ids.length; p++) partial.add(ids[p], score(e.term, tfs[p], lens[p]));
+      });
+      read += batch.length;
+      bar = await kthBest();
+    };
+
+    /**
+     * The k-th best partial score among the chunks the filter lets through, or -Infinity. Only the best few
+     * are ever sorted (a bounded heap): a frequent term puts tens of thousands of chunks in `partial`.
+     */
+    const kthBest = async (): Promise<number> => {
+      for (let want = request.k; ; want *= 4) {
+        const ranked = topEntries(partial, want);
+        if (!request.accept) return ranked.length >= request.k ? ranked[request.k - 1][1] : -Infinity;
+        const unknown = ranked.map(([id]) => id).filter((id) => !accepted.has(id));
+        if (unknown.length > 0) {
+          const ok = await request.accept(unknown);
+          for (const id of unknown) accepted.set(id, ok.has(id));
+        }
+        let found = 0;
+        for (const [id, score] of ranked) if (accepted.get(id) && ++found === request.k) return score;
+        if (ranked.length < want) return -Infinity;
       }
+    };
+
+    // A query whose terms have few postings altogether (a small collection, rare terms) is cheaper read
+    // whole in one round trip than bounded.
+    const postings = entries.reduce((sum, e) => sum + e.header.postings, 0);
+    for (let round = postings <= (request.readAllPostings ?? READ_ALL_POSTINGS) ? -1 : 0; ; round++) {
+      if (round === -1) {
+        await readRound(entries);
+        break;
+      }
+      refreshBounds();
+      const due = entries
+        .filter((e) => !e.read && e.bound >= bar * (1 - SLACK))
+        .sort(round === 0 ? (x, y) => y.ub - x.ub : (x, y) => y.bound - x.bound || y.ub - x.ub);
+      if (due.length === 0) break;
+      if (round === 0) {
+        await readRound(due.slice(0, FIRST_ROUND));
+        await complete();
+        continue;
+      }
+      // Wide blocks (a rare or middling term's: few blocks over the whole collection) first: unread, each
+      // adds its bound to every bucket it spans, and read, only to the few chunks it holds.
+      const wide = due.filter((e) => bucketOf(e.header.lastChunk) - bucketOf(e.header.firstChunk) >= WIDE);
+      await readRound(round === 1 && wide.length > 0 && wide.length < due.length ? wide : due);
     }
-    for (const end = Math.min(candidates.length, i + request.k * 4); i < end && hits.length < request.k; i++)
-      if (!request.accept || accepted.get(candidates[i].id)) hits.push(candidates[i]);
+
+    // Every chunk that can still be in the top k, scored term by term in query order.
+    const candidates: ScoredChunkTerms[] = [];
+    /** What term `t` scores in chunk `id`, from the blocks read (0 if none holds it). */
+    const termScore = (t: number, id: number): number => {
+      const found = new Set<Entry>();
+      holding(t, id, found);
+      for (const e of found) {
+        if (!e.read) continue;
+        const ids = e.read.ids;
+        let lo = 0;
+        let hi = ids.length - 1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >> 1;
+          // The same expression as when the block was read, so the same value to the last bit.
+          if (ids[mid] === id) return score(t, e.read.tfs[mid], e.read.lens[mid]);
+          if (ids[mid] < id) lo = mid + 1;
+          else hi = mid - 1;
+        }
+      }
+      return 0;
+    };
+    for (const id of partial.ids()) {
+      if (partial.get(id) < bar * (1 - SLACK)) continue;
+      const perTerm = request.terms.map((_, t) => termScore(t, id));
+      let sum = 0;
+      for (const s of perTerm) sum += s;
+      candidates.push({ id, score: sum, terms: perTerm });
+    }
+    candidates.sort((x, y) => y.score - x.score || x.id - y.id);
+    const hits: ScoredChunkTerms[] = [];
+    for (let i = 0; i < candidates.length && hits.length < request.k;) {
+      if (request.accept) {
+        const unknown = candidates
+          .slice(i, i + request.k * 4)
+          .map((c) => c.id)
+          .filter((id) => !accepted.has(id));
+        if (unknown.length > 0) {
+          const ok = await request.accept(unknown);
+          for (const id of unknown) accepted.set(id, ok.has(id));
+        }
+      }
+      for (
+        const end = Math.min(candidates.length, i + request.k * 4);
+        i < end && hits.length < request.k;
+        i++
+      )
+        if (!request.accept || accepted.get(candidates[i].id)) hits.push(candidates[i]);
+    }
+    return { hits, terms: stats, blocks: { total, read } };
+  } finally {
+    partial.release();
   }
-  return { hits, terms: stats, blocks: { total, read } };
 }
 
 /**
  * Partial scores by chunk id. Dense over the query's chunk-id range when it is not too wide (a typed
- * array: no hashing, no garbage, and the operating system zeroes only the pages touched), else a map.
- * Every score added is positive, so a chunk is new while its sum is 0.
+ * array: no hashing), else a map. Every score added is positive, so a chunk is new while its sum is 0.
+ * The dense arrays are kept for the next searches (`release`), zeroed where they were written: a fresh
+ * one per search, 0.8 MB at 100k chunks and 8 MB at 1M, was most of the garbage a search left.
  */
 export class ScoreSums {
   private readonly dense?: Float64Array;
@@ -315,7 +325,7 @@ export class ScoreSums {
     private readonly lo: number,
     span: number,
   ) {
-    if (span <= DENSE_SPAN) this.dense = new Float64Array(span);
+    if (span <= DENSE_SPAN) this.dense = takeDense(span);
     else this.sparse = new Map();
   }
 
@@ -338,10 +348,37 @@ export class ScoreSums {
   ids(): readonly number[] {
     return this.touched;
   }
+
+  /** Gives the dense array back, zeroed, for another search; this object is not to be used after. */
+  release(): void {
+    const dense = this.dense;
+    if (!dense) return;
+    if (this.touched.length * 8 < dense.length) for (const id of this.touched) dense[id - this.lo] = 0;
+    else dense.fill(0);
+    if (spareBytes + dense.byteLength <= SPARE_BYTES) {
+      spare.push(dense);
+      spareBytes += dense.byteLength;
+    }
+  }
 }
 
 /** The widest chunk-id range (8 bytes a chunk id) partial scores are kept densely for. */
 const DENSE_SPAN = 1 << 22;
+/** Bytes of zeroed dense arrays kept for the next searches: 8 searches at once of 1M chunks. */
+const SPARE_BYTES = 64 * 1024 * 1024;
+const spare: Float64Array[] = [];
+let spareBytes = 0;
+
+/** A zeroed array of at least `span` slots: a spare one if one is large enough, else a new one. */
+function takeDense(span: number): Float64Array {
+  const i = spare.findIndex((a) => a.length >= span);
+  if (i >= 0) {
+    spareBytes -= spare[i].byteLength;
+    return spare.splice(i, 1)[0];
+  }
+  // Sized up to a power of two (at least 64 Ki slots), so that spares fit the next searches too.
+  return new Float64Array(Math.max(1 << 16, 2 ** Math.ceil(Math.log2(span))));
+}
 
 /** The `m` best chunks by partial score, best first (ties to the lower id), by a bounded min-heap. */
 export function topEntries(scores: ScoreSums, m: number): [number, number][] {

@@ -49,6 +49,8 @@ export interface RemovedChunk {
 export interface StoredHeader extends BlockHeader {
   term: string;
   segment?: { id: string; offset: number; length: number };
+  /** A merged block's row version (its xmin): a block rewritten under the same key gets another. */
+  version?: number;
 }
 
 /**
@@ -302,7 +304,8 @@ export class LexicalIndexStore {
     const rows: { term: string; segmented: boolean; h: Buffer }[] = await m.query(
       `SELECT term, false AS segmented,
               string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
-                         || int4send(max_tf) || int4send(min_len), ''::bytea ORDER BY last_chunk) AS h
+                         || int4send(max_tf) || int4send(min_len) || int8send(xmin::text::bigint),
+                         ''::bytea ORDER BY last_chunk) AS h
          FROM lexical_blocks WHERE collection_id = $1 AND term = ANY($2::text[])
         GROUP BY term
        UNION ALL
@@ -336,6 +339,7 @@ export class LexicalIndexStore {
             offset: view.getInt32(at + 28),
             length: view.getInt32(at + 32),
           };
+        else header.version = Number(view.getBigInt64(at + 28));
         list.push(header);
       }
       out.set(term, list);

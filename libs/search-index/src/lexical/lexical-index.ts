@@ -1,8 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { CONFIG, type AppConfig } from '#platform';
+import { blockCacheKey, DecodedBlockCache, DEFAULT_BLOCK_CACHE_BYTES } from './block-cache.js';
 import { type Bm25Scoring, type TopKResult, blockMaxTopK } from './block-max-top-k.js';
 import { LegacyPostings } from './legacy-postings.js';
-import { type ChunkTerms, LexicalIndexStore, type RemovedChunk, type Sql } from './lexical-index.store.js';
+import {
+  type ChunkTerms,
+  LexicalIndexStore,
+  type RemovedChunk,
+  type Sql,
+  type StoredHeader,
+} from './lexical-index.store.js';
+import { type DecodedBlock } from './posting-block.js';
 
 /** Dead rows below which VACUUM is not worth a pass over the table and its indexes. */
 const VACUUM_MIN_DEAD = 10_000;
@@ -30,6 +39,13 @@ export interface LexicalQuery {
 export class LexicalIndex {
   private readonly blocks = new LexicalIndexStore();
   private readonly legacy = new LegacyPostings();
+  /** Decoded blocks that searches read, shared by every search of this process. */
+  readonly cache: DecodedBlockCache;
+
+  constructor(@Optional() @Inject(CONFIG) config?: AppConfig) {
+    const mb = config?.retrieval.lexicalBlockCacheMb;
+    this.cache = new DecodedBlockCache(mb === undefined ? DEFAULT_BLOCK_CACHE_BYTES : mb * 1024 * 1024);
+  }
 
   /** Indexes new chunks of a collection, in the caller's transaction; returns the segments written. */
   async add(
@@ -56,6 +72,12 @@ export class LexicalIndex {
       m,
       chunks.filter((c) => c.layout === 'postings'),
     );
+  }
+
+  /** Drops a collection's whole lexical index, in either layout, in the caller's transaction. */
+  async drop(m: Sql, collectionId: string): Promise<void> {
+    await this.blocks.drop(m, collectionId);
+    await m.query(`DELETE FROM chunk_terms WHERE collection_id = $1`, [collectionId]);
   }
 
   /**
@@ -85,7 +107,7 @@ export class LexicalIndex {
         terms: [...q.terms].map(([term, weight]) => ({ term, weight, blocks: headers.get(term) ?? [] })),
         k: q.k,
         scoring: q.scoring,
-        fetch: (blocks) => this.blocks.read(m, q.collectionId, blocks),
+        fetch: (blocks) => this.read(m, q.collectionId, blocks),
         ...(filter && {
           accept: async (ids) => {
             const rows: { id: string }[] = await m.query(
@@ -97,6 +119,32 @@ export class LexicalIndex {
         }),
       });
     });
+  }
+
+  /**
+   * The postings of blocks, in the order given: those in the cache from it, the rest in one round trip
+   * (none if all are cached), then cached.
+   */
+  private async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
+    const out: DecodedBlock[] = new Array(blocks.length);
+    const keys = blocks.map((b) => blockCacheKey(collectionId, b));
+    const missing: number[] = [];
+    blocks.forEach((_, i) => {
+      const hit = this.cache.get(keys[i]);
+      if (hit) out[i] = hit;
+      else missing.push(i);
+    });
+    if (missing.length === 0) return out;
+    const fetched = await this.blocks.read(
+      m,
+      collectionId,
+      missing.map((i) => blocks[i]),
+    );
+    missing.forEach((i, j) => {
+      out[i] = fetched[j];
+      this.cache.set(keys[i], fetched[j]);
+    });
+    return out;
   }
 
   /** Every posting of a collection in the blocks layout, and the terms whose blocks overlap. */

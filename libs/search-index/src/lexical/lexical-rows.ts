@@ -13,8 +13,11 @@ export interface Sql {
   query(sql: string, params?: unknown[]): Promise<any>;
 }
 
-/** A merged block's header as `headers` packs it: first and last chunk, postings, max tf, min length. */
-export const BLOCK_HEAD = 28;
+/**
+ * A merged block's header as `headers` packs it: first and last chunk, postings, max tf, min length, and
+ * its row version (xmin).
+ */
+export const BLOCK_HEAD = 36;
 /** A segment block's head: the same, then its offset and length in the segment's bytes. */
 export const SEGMENT_HEAD = 36;
 

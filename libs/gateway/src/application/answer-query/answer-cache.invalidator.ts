@@ -1,9 +1,15 @@
 import { EventsHandler, type IEventHandler } from '@nestjs/cqrs';
-import { CollectionReindexed, DocumentDeleted, DocumentIngested, type DomainEvent } from '#contracts';
+import {
+  CollectionDeleted,
+  CollectionReindexed,
+  DocumentDeleted,
+  DocumentIngested,
+  type DomainEvent,
+} from '#contracts';
 import { AnswerCache } from './answer-cache.port.js';
 
 /** Keeps the cache in step with the collections, whichever process changed them. */
-@EventsHandler(DocumentIngested, DocumentDeleted, CollectionReindexed)
+@EventsHandler(DocumentIngested, DocumentDeleted, CollectionReindexed, CollectionDeleted)
 export class AnswerCacheInvalidator implements IEventHandler<DomainEvent> {
   constructor(private readonly cache: AnswerCache) {}
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   AppError,
   GENERATION_PORT,
@@ -18,7 +18,15 @@ import {
   type SearchHit,
   type UnderstoodQuery,
 } from '#contracts';
-import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
+import {
+  CONFIG,
+  type AppConfig,
+  englishAnalyzer,
+  Metrics,
+  type QueryStage,
+  secondsSince,
+  Tracing,
+} from '#platform';
 import { ExtractiveGenerator } from '#extractive-answer';
 import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.port.js';
 import { explainCitations, explainReranked } from './query-explain.js';
@@ -68,7 +76,12 @@ export class AnswerQueryUseCase {
     @Inject(PRESENTATION_PORT) private readonly presentation: PresentationPort,
     private readonly cache: AnswerCache,
     @Inject(CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() metrics?: Metrics,
+  ) {
+    this.metrics = metrics ?? Metrics.detached();
+  }
+
+  private readonly metrics: Metrics;
 
   async execute(body: QueryBody, requestId: string, progress: QueryProgress = {}): Promise<QueryResponse> {
     // An explain request bypasses the answer cache both ways: a cached answer was computed without
@@ -76,7 +89,9 @@ export class AnswerQueryUseCase {
     // generation is taken for it).
     const cacheable = !body.explain;
     const { answer: cached, generation } = cacheable ? await this.cache.lookup(body) : {};
-    progress.onCache?.(cached ? 'hit' : cacheable && this.cache.enabled ? 'miss' : 'bypass');
+    const cacheOutcome = cached ? 'hit' : cacheable && this.cache.enabled ? 'miss' : 'bypass';
+    this.metrics.query.answerCache(cacheOutcome);
+    progress.onCache?.(cacheOutcome);
     if (cached) {
       progress.onSources?.(cached.sources);
       for (const piece of words(cached.response.answer)) progress.onToken?.(piece);
@@ -92,12 +107,15 @@ export class AnswerQueryUseCase {
       presentMs: 0,
       totalMs: 0,
     };
+    // Each stage is a span (its calls nest under it) and a sample of its latency histogram.
     const stage = async <T>(name: keyof QueryTimings, fn: () => Promise<T>): Promise<T> => {
       const t = performance.now();
+      const label = name.slice(0, -2) as QueryStage;
       try {
-        return await fn();
+        return await Tracing.inSpan(`query.${label}`, {}, fn);
       } finally {
         timings[name] = round(performance.now() - t);
+        this.metrics.query.stage(label, secondsSince(t));
       }
     };
     const fallback = async <T>(
@@ -155,6 +173,7 @@ export class AnswerQueryUseCase {
           ),
     );
     if (generated.replay) {
+      this.metrics.query.answerCache('fallback');
       progress.onCache?.('fallback');
       timings.totalMs = round(performance.now() - started);
       // The replayed answer was complete when computed; what it lacks now is a fresh generation.
@@ -237,10 +256,12 @@ export class AnswerQueryUseCase {
     signal?: AbortSignal,
   ): Promise<string> {
     let answer = '';
+    const started = performance.now();
     try {
       await new Promise<void>((resolve, reject) => {
         const subscription = this.generation.stream(request).subscribe({
           next: ({ text }) => {
+            if (answer === '' && text !== '') this.metrics.query.timeToFirstToken(secondsSince(started));
             answer += text;
             onToken(text);
           },

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppError, type JobRef, type JobView } from '#contracts';
-import { parseJobId } from '../../domain/document-job.js';
 import { JOB_NOT_FOUND } from '../../domain/ingestion.errors.js';
+import { JobIdSigner } from '../../infrastructure/job-id.signer.js';
 import { IngestionViewRepository } from '../../infrastructure/ingestion-views.repository.js';
 
 /**
@@ -10,13 +10,17 @@ import { IngestionViewRepository } from '../../infrastructure/ingestion-views.re
  */
 @Injectable()
 export class GetJobUseCase {
-  constructor(private readonly views: IngestionViewRepository) {}
+  constructor(
+    private readonly views: IngestionViewRepository,
+    private readonly jobIds: JobIdSigner,
+  ) {}
 
   async execute(request: JobRef): Promise<JobView> {
-    const job = parseJobId(request.jobId);
-    const document = await this.views.documentState(job.documentId);
+    // An id without this database's tag (made up, or of the unsigned form before issue 21) names nothing.
+    const job = await this.jobIds.verify(request.jobId);
+    const document = job && (await this.views.documentState(job.documentId));
     // A deleted document's jobs are gone with it; a version it never reached never existed.
-    if (!document || job.version > document.version)
+    if (!job || !document || job.version > document.version)
       throw new AppError(JOB_NOT_FOUND, `job "${request.jobId}" does not exist`);
     const current = job.version === document.version;
     return {

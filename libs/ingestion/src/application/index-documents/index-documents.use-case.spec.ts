@@ -10,6 +10,7 @@ import {
 } from '../../infrastructure/chunk.repository.js';
 import type { EmbeddingSet, EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 import type { JobStateRepository } from '../../infrastructure/job-state.repository.js';
+import type { UrlSourceReader } from './url-source.reader.js';
 import { IndexDocumentsUseCase, TransientIndexingError } from './index-documents.use-case.js';
 
 const SET: EmbeddingSet = {
@@ -81,7 +82,9 @@ function scripted(
   };
   const embedders = { get: () => embedder } as unknown as EmbedderRegistry;
   const events = { publish: (event: unknown) => published.push(event) } as unknown as EventBus;
-  const useCase = new IndexDocumentsUseCase(jobStates, chunks, sets, embedders, loadConfig({}), events);
+  // No source here is a URL: the reader is never asked.
+  const urls = {} as UrlSourceReader;
+  const useCase = new IndexDocumentsUseCase(jobStates, chunks, sets, embedders, loadConfig({}), events, urls);
   return { useCase, log, written, published };
 }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import {
   CONFIG,
@@ -10,8 +10,12 @@ import {
   toVectorLiteral,
   transientFailure,
   assertVectorSize,
+  Metrics,
+  secondsSince,
+  Tracing,
 } from '#platform';
-import { DocumentIngested, type DocumentStage, type SourceKind } from '#contracts';
+import { DocumentIngested, type DocumentStage, type Metadata, type SourceKind } from '#contracts';
+import { chunkSections } from '../../domain/chunking/section.chunker.js';
 import { chunkText } from '../../domain/chunking/text.chunker.js';
 import { embeddingInput } from '../../domain/embedding-input.js';
 import { chunkTerms } from '../../domain/indexed-terms.js';
@@ -19,7 +23,7 @@ import {
   UnreadableFileError,
   UnsupportedFileError,
 } from '../../infrastructure/extraction/extraction.errors.js';
-import type { FileKind } from '../../infrastructure/extraction/extraction.types.js';
+import type { ExtractedText, FileKind } from '../../infrastructure/extraction/extraction.types.js';
 import { extractText } from '../../infrastructure/extraction/text.extractor.js';
 import type { DocumentJob, DocumentSource } from '../../domain/document-job.js';
 import {
@@ -28,6 +32,7 @@ import {
   type IndexedChunk,
 } from '../../infrastructure/chunk.repository.js';
 import { JobStateRepository } from '../../infrastructure/job-state.repository.js';
+import { UrlSourceReader } from './url-source.reader.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 
 /**
@@ -57,13 +62,42 @@ export class IndexDocumentsUseCase {
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
     private readonly events: EventBus,
-  ) {}
+    private readonly urls: UrlSourceReader,
+    @Optional() metrics?: Metrics,
+  ) {
+    this.metrics = metrics ?? Metrics.detached();
+  }
 
-  /** Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile). */
+  private readonly metrics: Metrics;
+
+  /**
+   * Indexes the batch; returns the versions indexed (the others failed, or were superseded meanwhile).
+   * The batch is a span (under the job that started it), and its documents and chunks are counted.
+   */
   async execute(jobs: DocumentJob[]): Promise<DocumentSource[]> {
+    const started = performance.now();
+    try {
+      return await Tracing.inSpan(
+        'ingestion.index_batch',
+        { attributes: { 'ragnest.documents': jobs.length } },
+        () => this.run(jobs),
+      );
+    } catch (error) {
+      if (error instanceof TransientIndexingError)
+        this.metrics.ingestion.documentsDone('requeued', jobs.length);
+      throw error;
+    } finally {
+      this.metrics.ingestion.batch(secondsSince(started));
+    }
+  }
+
+  private async run(jobs: DocumentJob[]): Promise<DocumentSource[]> {
     const sources = await this.jobStates.startProcessing(jobs);
     const prepared = await this.prepare(sources);
-    if (prepared.length === 0) return [];
+    if (prepared.length === 0) {
+      this.count(sources, prepared, new Set());
+      return [];
+    }
 
     const batch = prepared.map((p) => p.source);
     await this.enter(batch, 'embed');
@@ -78,13 +112,17 @@ export class IndexDocumentsUseCase {
       }
       this.log.error(`embedding ${prepared.length} document(s) failed: ${describe(error)}`);
       for (const p of prepared) await this.jobStates.markFailed(p.source, describe(error));
+      this.count(sources, prepared, new Set());
       return [];
     }
 
     await this.enter(batch, 'index');
     const indexed = new Set<string>();
     try {
-      for (const j of await this.chunks.replaceChunks(prepared)) indexed.add(j.documentId);
+      const written = await Tracing.inSpan('ingestion.index_transaction', {}, () =>
+        this.chunks.replaceChunks(prepared),
+      );
+      for (const j of written) indexed.add(j.documentId);
     } catch (error) {
       if (error instanceof EmbeddingSetsChangedError) {
         await this.jobStates.requeue(batch);
@@ -92,6 +130,7 @@ export class IndexDocumentsUseCase {
       }
       if (prepared.length === 1) {
         await this.jobStates.markFailed(prepared[0].source, describe(error));
+        this.count(sources, prepared, new Set());
         return [];
       }
       // One document the database refuses must not fail the others of its batch: retry them one by one.
@@ -103,6 +142,7 @@ export class IndexDocumentsUseCase {
       }
     }
     const done = batch.filter((s) => indexed.has(s.documentId));
+    this.count(sources, prepared, indexed);
     // After the commit, so nothing cached from the old chunks outlives the news.
     const byCollection = new Map<string, string[]>();
     for (const s of done)
@@ -111,16 +151,29 @@ export class IndexDocumentsUseCase {
     return done;
   }
 
+  /** Documents indexed and failed (started, not indexed), and the chunks the committed ones wrote. */
+  private count(
+    sources: DocumentSource[],
+    prepared: { source: DocumentSource; chunks: IndexedChunk[] }[],
+    indexed: Set<string>,
+  ): void {
+    for (const s of sources)
+      this.metrics.ingestion.documentsDone(indexed.has(s.documentId) ? 'indexed' : 'failed', 1, s.collection);
+    for (const p of prepared)
+      if (indexed.has(p.source.documentId))
+        this.metrics.ingestion.chunksIndexed(p.chunks.length, p.source.collection);
+  }
+
   /** Extracts then chunks the batch; the extracted texts are let go once chunked. */
   private async prepare(
     sources: DocumentSource[],
   ): Promise<{ source: DocumentSource; chunks: IndexedChunk[] }[]> {
     await this.enter(sources, 'extract');
-    const extracted: { source: DocumentSource; text: string }[] = [];
+    const extracted: { source: DocumentSource; content: ExtractedText }[] = [];
     for (const source of sources) {
       await yieldToEventLoop();
       try {
-        extracted.push({ source, text: await this.extract(source) });
+        extracted.push({ source, content: await this.extract(source) });
       } catch (error) {
         await this.jobStates.markFailed(source, describe(error));
       }
@@ -130,10 +183,10 @@ export class IndexDocumentsUseCase {
       'chunk',
     );
     const prepared: { source: DocumentSource; chunks: IndexedChunk[] }[] = [];
-    for (const { source, text } of extracted) {
+    for (const { source, content } of extracted) {
       await yieldToEventLoop();
       try {
-        prepared.push({ source, chunks: await this.chunk(source, text) });
+        prepared.push({ source, chunks: await this.chunk(source, content) });
       } catch (error) {
         await this.jobStates.markFailed(source, describe(error));
       }
@@ -145,16 +198,26 @@ export class IndexDocumentsUseCase {
     return this.jobStates.recordStage(jobs, stage, STAGE_PROGRESS[stage]);
   }
 
-  private async extract(source: DocumentSource): Promise<string> {
-    if (!source.sourceBytes) return source.sourceText ?? '';
-    const { text, title } = await extractText(source.sourceKind as FileKind, source.sourceBytes);
-    // A file's own title (HTML <title>, a markdown heading, PDF info) names it when the client gave none.
-    source.title ??= title?.trim() || null;
-    return text.replaceAll('\u0000', '');
+  private async extract(source: DocumentSource): Promise<ExtractedText> {
+    if (source.sourceKind === 'url') return this.complete(source, await this.urls.read(source));
+    if (!source.sourceBytes) return { text: source.sourceText ?? '' };
+    return this.complete(source, await extractText(source.sourceKind as FileKind, source.sourceBytes));
   }
 
-  private async chunk(source: DocumentSource, text: string): Promise<IndexedChunk[]> {
-    const pieces = await chunkText(text, source.sourceKind as SourceKind, this.config.chunking);
+  private complete(source: DocumentSource, content: ExtractedText): ExtractedText {
+    // A file's own title (HTML <title>, a markdown heading, PDF info) names it when the client gave none.
+    source.title ??= content.title?.trim() || null;
+    // What the file says of itself (author, created, sheets) fills in what the client did not say.
+    if (content.metadata) source.metadata = { ...content.metadata, ...source.metadata };
+    return { ...content, text: content.text.replaceAll('\u0000', '') };
+  }
+
+  private async chunk(source: DocumentSource, content: ExtractedText): Promise<IndexedChunk[]> {
+    // A sitemap is indexed as the list it is: its pages are documents of their own.
+    if (content.sitemap) return [];
+    const pieces: { position: number; text: string; metadata?: Metadata }[] = content.sections
+      ? await chunkSections(content.sections, this.config.chunking)
+      : await chunkText(content.text, source.sourceKind as SourceKind, this.config.chunking);
     if (pieces.length === 0) throw new UnreadableFileError('the document has no text to index');
     // The title is indexed with every chunk: it is often the best summary of what the chunk is about.
     const titleTerms = source.title ? englishAnalyzer.terms(source.title) : [];
@@ -163,6 +226,8 @@ export class IndexDocumentsUseCase {
       return {
         position: p.position,
         text: p.text,
+        // A part's metadata (slide, sheet, rows) under the document's, so filters can name a part.
+        ...(p.metadata ? { metadata: { ...source.metadata, ...p.metadata } } : {}),
         tokenCount: terms.length,
         terms: termFrequencies(terms),
         vectors: new Map(),

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, ErrorCode, type IngestRequest, type IngestResponse } from '#contracts';
 import { EMBEDDERS, type EmbedderRegistry, englishAnalyzer } from '#platform';
 import { contentHash } from '../../domain/content-hash.js';
 import { UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
 import { detectFileKind } from '../../infrastructure/extraction/file-kind.detector.js';
-import { jobId, type NewDocumentVersion } from '../../domain/document-job.js';
+import type { NewDocumentVersion } from '../../domain/document-job.js';
+import { JobIdSigner } from '../../infrastructure/job-id.signer.js';
 import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';
@@ -21,6 +23,7 @@ export class IngestDocumentsUseCase {
     private readonly versions: DocumentVersionRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
+    private readonly jobIds: JobIdSigner,
   ) {}
 
   async execute(request: IngestRequest): Promise<IngestResponse> {
@@ -52,6 +55,20 @@ export class IngestDocumentsUseCase {
           contentHash: contentHash({ bytes, title, metadata: d.metadata }),
         };
       }
+      if (d.url !== undefined) {
+        // The page is fetched by the worker, so its bytes cannot be hashed here: the version is what
+        // changes with the content (a sitemap's lastmod) when known, else each ingest fetches it anew.
+        const version = d.lastModified ?? randomUUID();
+        return {
+          externalId: d.id,
+          title,
+          metadata: d.metadata,
+          sourceKind: 'url',
+          sourceText: d.url,
+          sourceBytes: null,
+          contentHash: contentHash({ text: `url ${d.url} ${version}`, title, metadata: d.metadata }),
+        };
+      }
       return {
         externalId: d.id,
         title,
@@ -81,12 +98,18 @@ export class IngestDocumentsUseCase {
 
     await this.queue.enqueue([...created.values()]);
     return {
-      documents: versions.map((v) => {
-        const job = created.get(v.externalId);
-        if (job) return { id: v.externalId, status: 'queued' as const, jobId: jobId(job) };
-        const current = existing.get(v.externalId);
-        return { id: v.externalId, status: 'unchanged' as const, jobId: current ? jobId(current) : null };
-      }),
+      documents: await Promise.all(
+        versions.map(async (v) => {
+          const job = created.get(v.externalId);
+          if (job) return { id: v.externalId, status: 'queued' as const, jobId: await this.jobIds.sign(job) };
+          const current = existing.get(v.externalId);
+          return {
+            id: v.externalId,
+            status: 'unchanged' as const,
+            jobId: current ? await this.jobIds.sign(current) : null,
+          };
+        }),
+      ),
     };
   }
 }

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type DocumentRef, type RetriedDocument } from '#contracts';
 import { EMBEDDERS, type EmbedderRegistry } from '#platform';
-import { jobId } from '../../domain/document-job.js';
 import { DOCUMENT_NOT_FOUND, NOT_FAILED } from '../../domain/ingestion.errors.js';
 import { assertEmbeddable, CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';
+import { JobIdSigner } from '../../infrastructure/job-id.signer.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';
 
 /**
@@ -18,6 +18,7 @@ export class RetryDocumentUseCase {
     private readonly versions: DocumentVersionRepository,
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(INGESTION_QUEUE) private readonly queue: IngestionQueue,
+    private readonly jobIds: JobIdSigner,
   ) {}
 
   async execute(request: DocumentRef): Promise<RetriedDocument> {
@@ -39,6 +40,6 @@ export class RetryDocumentUseCase {
       );
     }
     await this.queue.enqueue([job]);
-    return { id: request.id, status: 'queued', jobId: jobId(job) };
+    return { id: request.id, status: 'queued', jobId: await this.jobIds.sign(job) };
   }
 }

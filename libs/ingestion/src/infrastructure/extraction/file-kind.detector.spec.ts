@@ -41,15 +41,27 @@ describe('detectFileKind', () => {
     expect(detectFileKind('upload.bin', mimeType)).toBe(kind);
   });
 
+  it('knows the Office and CSV kinds by extension and by media type', () => {
+    expect(detectFileKind('Report.DOCX')).toBe('docx');
+    expect(detectFileKind('deck.pptx')).toBe('pptx');
+    expect(detectFileKind('book.xlsx')).toBe('xlsx');
+    expect(detectFileKind('rows.csv')).toBe('csv');
+    expect(
+      detectFileKind('upload', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'),
+    ).toBe('xlsx');
+    expect(detectFileKind('upload', 'text/csv; charset=utf-8')).toBe('csv');
+  });
+
   it('reads a leading dot as part of the name, not as an extension', () => {
     expect(() => detectFileKind('.md')).toThrow(UnsupportedFileError);
     expect(detectFileKind('.md', 'text/markdown')).toBe('md');
   });
 
   it('rejects an unknown file, naming it and the supported kinds', () => {
-    expect(() => detectFileKind('report.docx')).toThrow(UnsupportedFileError);
-    expect(() => detectFileKind('report.docx')).toThrow(
-      'Unsupported file "report.docx": supported kinds are txt (.txt), md (.md, .markdown), html (.html, .htm) and pdf (.pdf)',
+    expect(() => detectFileKind('report.doc')).toThrow(UnsupportedFileError);
+    expect(() => detectFileKind('report.doc')).toThrow(
+      'Unsupported file "report.doc": supported kinds are txt (.txt), md (.md, .markdown), html (.html, .htm), ' +
+        'pdf (.pdf), docx (.docx), pptx (.pptx), xlsx (.xlsx) and csv (.csv)',
     );
   });
 

@@ -15,6 +15,10 @@ const KIND_BY_EXTENSION: ReadonlyMap<string, FileKind> = new Map([
   ['htm', 'html'],
   ['xhtml', 'html'],
   ['pdf', 'pdf'],
+  ['docx', 'docx'],
+  ['pptx', 'pptx'],
+  ['xlsx', 'xlsx'],
+  ['csv', 'csv'],
 ]);
 
 const KIND_BY_MEDIA_TYPE: ReadonlyMap<string, FileKind> = new Map([
@@ -24,9 +28,16 @@ const KIND_BY_MEDIA_TYPE: ReadonlyMap<string, FileKind> = new Map([
   ['text/html', 'html'],
   ['application/xhtml+xml', 'html'],
   ['application/pdf', 'pdf'],
+  ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'docx'],
+  ['application/vnd.openxmlformats-officedocument.presentationml.presentation', 'pptx'],
+  ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'xlsx'],
+  ['text/csv', 'csv'],
+  ['application/csv', 'csv'],
 ]);
 
-const SUPPORTED = 'supported kinds are txt (.txt), md (.md, .markdown), html (.html, .htm) and pdf (.pdf)';
+const SUPPORTED =
+  'supported kinds are txt (.txt), md (.md, .markdown), html (.html, .htm), pdf (.pdf), docx (.docx), ' +
+  'pptx (.pptx), xlsx (.xlsx) and csv (.csv)';
 
 export function detectFileKind(filename: string, mimeType?: string): FileKind {
   const byExtension = KIND_BY_EXTENSION.get(extensionOf(filename));

@@ -8,7 +8,7 @@ import {
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppError } from '#contracts';
-import { CONFIG, type AppConfig, transientFailure } from '#platform';
+import { CONFIG, type AppConfig, type Metrics, SpanKind, Tracing, transientFailure } from '#platform';
 import {
   IndexDocumentsUseCase,
   TransientIndexingError,
@@ -26,6 +26,7 @@ import { IndexMaintenance } from './index-maintenance.js';
 import type { IngestionQueue } from '../../application/ingestion-queue.port.js';
 import { BATCH_SIZE, MAX_ATTEMPTS } from './in-process-ingestion.queue.js';
 import { JobBatcher } from './job-batcher.js';
+import { currentJobTrace, type JobTrace, runJob, watchQueue } from './job-trace.js';
 import { REDIS_PREFIX_IN_USE } from '../../domain/ingestion.errors.js';
 
 export const INGESTION_QUEUE_NAME = 'ingestion';
@@ -49,6 +50,8 @@ interface ReindexJob {
 /** What an index job carries: the version, its queue token, and the database it belongs to. */
 interface IndexJob extends DocumentJob {
   database?: string;
+  /** The request that queued it (absent on jobs the reconciler adds again). */
+  trace?: JobTrace;
 }
 
 /** Why the reconciler re-queues a pending document: what it found of the document's job in Redis. */
@@ -96,6 +99,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
     private readonly runner: ReindexRunner,
     private readonly maintenance: IndexMaintenance,
     @Inject(CONFIG) private readonly config: AppConfig,
+    private readonly metrics?: Metrics,
   ) {
     // BullMQ hands jobs over one by one; they are indexed in batches, INGESTION_CONCURRENCY at once.
     this.batcher = new JobBatcher(
@@ -120,7 +124,10 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
       },
     });
     this.queue.on('error', (error) => this.log.warn(`queue: ${error.message}`));
+    this.unwatch = metrics ? watchQueue(metrics, INGESTION_QUEUE_NAME, this.queue) : undefined;
   }
+
+  private readonly unwatch?: () => void;
 
   /** After Redis comes back (it may have lost every job), the database says what is still to do. */
   private watchReconnects(redis: Redis): void {
@@ -138,12 +145,22 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
   async enqueue(jobs: DocumentJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const database = await this.databaseId();
-    await this.queue.addBulk(
-      jobs.map((job) => ({
-        name: INDEX_JOB,
-        data: { ...job, database } satisfies IndexJob,
-        opts: { jobId: bullJobId(database, job) },
-      })),
+    await Tracing.inSpan(
+      `${INGESTION_QUEUE_NAME} publish`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'messaging.system': 'bullmq', 'messaging.batch.message_count': jobs.length },
+      },
+      async () => {
+        const trace = currentJobTrace();
+        await this.queue.addBulk(
+          jobs.map((job) => ({
+            name: INDEX_JOB,
+            data: { ...job, database, ...(trace && { trace }) } satisfies IndexJob,
+            opts: { jobId: bullJobId(database, job) },
+          })),
+        );
+      },
     );
   }
 
@@ -231,6 +248,7 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
 
   /** Stops taking jobs and lets the running ones finish (BullMQ waits for them). */
   async onApplicationShutdown(): Promise<void> {
+    this.unwatch?.();
     if (this.reconciler) clearInterval(this.reconciler);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     await this.worker?.close();
@@ -257,12 +275,14 @@ export class BullMqIngestionQueue implements IngestionQueue, OnApplicationBootst
 
   /** A job of another database (left in a prefix handed over) is not this database's to run. */
   private async index(job: Job<IndexJob>): Promise<void> {
-    const { database, ...version } = job.data;
-    if (database !== undefined && database !== (await this.databaseId())) {
-      this.log.warn(`skipping job ${job.id}: it belongs to database ${database}`);
-      return;
-    }
-    await this.batcher.submit(version);
+    const { database, trace, ...version } = job.data;
+    await runJob(INGESTION_QUEUE_NAME, trace, async () => {
+      if (database !== undefined && database !== (await this.databaseId())) {
+        this.log.warn(`skipping job ${job.id}: it belongs to database ${database}`);
+        return;
+      }
+      await this.batcher.submit(version);
+    });
   }
 
   /** A re-index that cannot go on for a lasting reason is recorded on its set at once, not retried. */

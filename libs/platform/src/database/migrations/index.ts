@@ -5,6 +5,7 @@ import { DocumentSourcesOutOfLine1732580000000 } from './1732580000000-document-
 import { DocumentStatusCounts1732590000000 } from './1732590000000-document-status-counts.js';
 import { QueueJobs1732600000000 } from './1732600000000-queue-jobs.js';
 import { LexicalBlocks1732610000000 } from './1732610000000-lexical-blocks.js';
+import { ApiKeys1732620000000 } from './1732620000000-api-keys.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   DocumentStatusCounts1732590000000,
   QueueJobs1732600000000,
   LexicalBlocks1732610000000,
+  ApiKeys1732620000000,
 ];

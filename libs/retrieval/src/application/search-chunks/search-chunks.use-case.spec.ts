@@ -40,7 +40,7 @@ function repository() {
         { id: 'a', score: 2 },
       ]);
     },
-    hits: (ids: string[]) =>
+    hits: (_collection: unknown, ids: string[]) =>
       Promise.resolve(
         new Map(ids.map((id) => [id, { documentId: id, chunkId: id, title: null, text: id, metadata: {} }])),
       ),

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AppError, type SearchHit, type SearchRequest, type SearchResponse } from '#contracts';
 import {
   CONFIG,
@@ -7,7 +7,11 @@ import {
   type EmbedderRegistry,
   ResilienceService,
   englishAnalyzer,
+  Metrics,
+  type RetrievalLeg,
+  secondsSince,
   termFrequencies,
+  Tracing,
 } from '#platform';
 import { reciprocalRankFusion, relativeScoreFusion } from '#search-index';
 import {
@@ -40,19 +44,26 @@ export class SearchChunksUseCase {
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
     private readonly resilience: ResilienceService,
-  ) {}
+    @Optional() metrics?: Metrics,
+  ) {
+    this.metrics = metrics ?? Metrics.detached();
+  }
+
+  private readonly metrics: Metrics;
 
   async execute(request: SearchRequest): Promise<SearchResponse> {
     const started = performance.now();
     const collection = await this.repository.collection(request.collection);
     const depth = Math.max(request.topK, this.config.retrieval.candidates);
     const timings: Record<string, number> = {};
-    const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    // Each leg is a span (its SQL nests under it) and a sample of its latency histogram.
+    const timed = async <T>(name: RetrievalLeg, fn: () => Promise<T>): Promise<T> => {
       const t = performance.now();
       try {
-        return await fn();
+        return await Tracing.inSpan(`retrieval.${name}`, {}, fn);
       } finally {
         timings[`${name}Ms`] = round(performance.now() - t);
+        this.metrics.query.leg(name, secondsSince(t));
       }
     };
 
@@ -92,7 +103,12 @@ export class SearchChunksUseCase {
       request.topK,
     );
 
-    const chunks = await timed('fetch', () => this.repository.hits(ranked.map((r) => r.id)));
+    const chunks = await timed('fetch', () =>
+      this.repository.hits(
+        collection,
+        ranked.map((r) => r.id),
+      ),
+    );
     const explained = request.explain
       ? explainSearch(
           {

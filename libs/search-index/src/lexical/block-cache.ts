@@ -1,0 +1,91 @@
+import { type StoredHeader } from './lexical-index.store.js';
+import { type DecodedBlock } from './posting-block.js';
+
+/** Bytes the cache holds by default (LEXICAL_BLOCK_CACHE_MB): about 16,000 decoded blocks of 128 postings. */
+export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * How long an entry may serve: far below the time PostgreSQL needs to wrap its 32-bit transaction ids
+ * (2^31 transactions), so a block's row version (its xmin, part of the key) can never come back meaning
+ * another row in the entry's lifetime.
+ */
+const MAX_AGE_MS = 10 * 60_000;
+/** What one cached block costs besides its arrays: the entry, its key and three typed-array headers. */
+const ENTRY_OVERHEAD = 400;
+
+interface Entry {
+  block: DecodedBlock;
+  bytes: number;
+  at: number;
+  /** Read since it was last passed over for eviction. */
+  used: boolean;
+}
+
+/**
+ * Decoded posting blocks, bounded in bytes; the oldest out first unless read since it was last passed
+ * over (the CLOCK approximation of least recently used: a hit only sets a flag). A hot term's blocks are read
+ * by most queries: decoding them once, and not reading them from PostgreSQL again, is what the cache
+ * saves. Keys name a row version (see LexicalIndexStore.read), never a place that can change under the
+ * same name, so an entry is never stale: a block rewritten by a merge or a delete is a new key, and the
+ * old one ages out unused.
+ */
+export class DecodedBlockCache {
+  private readonly entries = new Map<string, Entry>();
+  private bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly maxBytes = DEFAULT_BLOCK_CACHE_BYTES,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(key: string): DecodedBlock | undefined {
+    const entry = this.entries.get(key);
+    if (!entry || this.now() - entry.at > MAX_AGE_MS) {
+      if (entry) this.drop(key, entry);
+      this.misses++;
+      return undefined;
+    }
+    entry.used = true;
+    this.hits++;
+    return entry.block;
+  }
+
+  set(key: string, block: DecodedBlock): void {
+    if (this.maxBytes <= 0) return;
+    const old = this.entries.get(key);
+    if (old) this.drop(key, old);
+    const bytes = block.ids.byteLength + block.tfs.byteLength + block.lens.byteLength + ENTRY_OVERHEAD;
+    this.entries.set(key, { block, bytes, at: this.now(), used: false });
+    this.bytes += bytes;
+    // Oldest first (a Map keeps insertion order); one read since it was last passed over moves it to the back.
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      if (e.used && k !== key) {
+        e.used = false;
+        this.entries.set(k, e);
+      } else this.bytes -= e.bytes;
+    }
+  }
+
+  /** Bytes held now. */
+  size(): number {
+    return this.bytes;
+  }
+
+  private drop(key: string, entry: Entry) {
+    this.entries.delete(key);
+    this.bytes -= entry.bytes;
+  }
+}
+
+/**
+ * A block's name in the decoded-block cache: a segment's bytes never change (a segment that loses a
+ * chunk is written again under a new id), and a merged block is named by its row version too. The header
+ * is part of the name, so a key can only ever mean one block's postings.
+ */
+export function blockCacheKey(collectionId: string, b: StoredHeader): string {
+  const where = b.segment ? `s${b.segment.id}:${b.segment.offset}` : `b${b.version}:${b.term}`;
+  return `${collectionId}:${where}:${b.firstChunk}:${b.lastChunk}:${b.postings}:${b.maxTf}:${b.minLen}`;
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// The cost of observability: hybrid /rag/search requests/s at concurrency 8 with tracing and metrics
+// scraping on, beside them off, against the target (on within 5% of off). Two single-binary servers on
+// one database filled once: "off" has no OTEL_* variables and nobody scrapes it; "on" exports every
+// span (sampler always on) over OTLP/HTTP to a receiver this script runs, and is scraped at /metrics
+// every second. Their rounds alternate (off, on, off, on...) so that the machine's load drifts over
+// both alike. Metrics are recorded in memory by both (the counters cannot be turned off): "on" adds
+// the scrapes. The ratio is of the summed requests over the summed seconds of each side.
+//
+// Run: npm run build && node scripts/bench/observability.mjs [--scale 10k] [--queries 300] [--rounds 2]
+//        [--concurrency 8]
+// Also the `observability` scenario of `npm run bench`. Needs PostgreSQL with pgvector and Redis as
+// run.mjs does. Prints Markdown; asserts nothing.
+
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { SCALES, scaleCorpus } from './corpus.mjs';
+import { ingest, loadDataset, measure, prepareStore, startMonolith } from './ingest-search.mjs';
+import { fmt, positiveInt, REPO_ROOT, runMain } from './lib.mjs';
+
+/** The issue's bound: with tracing and metrics on, at least this share of the requests/s with them off. */
+export const TARGET_RATIO = 0.95;
+
+/** An OTLP/HTTP receiver that takes every export and keeps only counts. */
+async function startOtlpSink() {
+  const sink = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (chunk) => (sink.bytes += chunk.length));
+    req.on('end', () => {
+      sink.requests++;
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  sink.url = `http://127.0.0.1:${server.address().port}`;
+  sink.close = () => new Promise((resolve) => server.close(resolve));
+  return sink;
+}
+
+/** Scrapes /metrics every `everyMs` until stopped, as Prometheus would; counts the scrapes. */
+function scrapeEvery(baseUrl, everyMs) {
+  const state = { scrapes: 0, failures: 0 };
+  const timer = setInterval(() => {
+    fetch(`${baseUrl}/metrics`)
+      .then(async (r) => {
+        await r.text();
+        if (r.ok) state.scrapes++;
+        else state.failures++;
+      })
+      .catch(() => state.failures++);
+  }, everyMs);
+  state.stop = () => clearInterval(timer);
+  return state;
+}
+
+async function lexicalMerged(databaseUrl, timeoutMs = 600_000) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM lexical_segments');
+      if (rows[0].n === 0) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** One measurement: the corpus ingested once, then `rounds` alternating rounds of each server. */
+export async function benchObservability({ documents, queries, rounds = 2, concurrency = 8 }) {
+  const store = await prepareStore('postgres');
+  const sink = await startOtlpSink();
+  const servers = [];
+  try {
+    const benchEnv = { VECTOR_INDEX_MIN_CHUNKS: '1' };
+    const off = await startMonolith('postgres', store.env, benchEnv);
+    servers.push(off);
+    process.stderr.write(`observability: ingesting ${documents.length} documents\n`);
+    const ingestion = await ingest(off.baseUrl, documents, { waitForIndex: true });
+    await lexicalMerged(store.env.DATABASE_URL);
+    const on = await startMonolith('postgres', store.env, {
+      ...benchEnv,
+      DATABASE_MIGRATE: 'false',
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_SERVICE_NAME: 'ragnest-bench',
+      OTEL_TRACES_SAMPLER: 'always_on',
+    });
+    servers.push(on);
+    const scraper = scrapeEvery(on.baseUrl, 1000);
+    const sides = { off: [], on: [] };
+    try {
+      for (let round = 1; round <= rounds; round++) {
+        for (const [name, server] of [
+          ['off', off],
+          ['on', on],
+        ]) {
+          process.stderr.write(`observability: round ${round}, ${name}\n`);
+          sides[name].push(await measure(server.baseUrl, '/rag/search', 'hybrid', concurrency, queries));
+        }
+      }
+    } finally {
+      scraper.stop();
+    }
+    const total = (rows) => {
+      const requests = rows.reduce((n, r) => n + (r.requests - r.errors), 0);
+      const seconds = rows.reduce((n, r) => n + r.seconds, 0);
+      return { requestsPerSecond: requests / seconds, errors: rows.reduce((n, r) => n + r.errors, 0) };
+    };
+    const offTotal = total(sides.off);
+    const onTotal = total(sides.on);
+    return {
+      documents: documents.length,
+      chunks: ingestion.chunks,
+      concurrency,
+      queries: queries.length,
+      rounds,
+      off: { ...offTotal, rounds: sides.off },
+      on: {
+        ...onTotal,
+        rounds: sides.on,
+        scrapes: scraper.scrapes,
+        otlpExports: sink.requests,
+        otlpBytes: sink.bytes,
+      },
+      ratio: onTotal.requestsPerSecond / offTotal.requestsPerSecond,
+      target: TARGET_RATIO,
+    };
+  } finally {
+    for (const s of servers.reverse()) await s.stop();
+    await sink.close();
+    await store.remove();
+  }
+}
+
+/** The figures as a Markdown section. */
+export function renderObservability(runs) {
+  const lines = ['### Observability overhead', ''];
+  if (!runs?.length) return [...lines, 'Not run (scenario `observability`).'].join('\n');
+  lines.push(
+    '| run | hybrid req/s, tracing + scraping off | on | on / off | target |',
+    '| --- | ---: | ---: | ---: | --- |',
+  );
+  runs.forEach((r, i) =>
+    lines.push(
+      `| ${i + 1} | ${fmt(r.off.requestsPerSecond, 1)} | ${fmt(r.on.requestsPerSecond, 1)} | ${fmt(r.ratio, 3)} | ≥ ${r.target} ${r.ratio >= r.target ? '(met)' : '(not met)'} |`,
+    ),
+  );
+  const r = runs[0];
+  lines.push(
+    '',
+    `/rag/search hybrid at concurrency ${r.concurrency}, ${r.queries} queries per round, ${r.rounds} alternating rounds per side, ` +
+      `${r.documents} documents (${r.chunks} chunks); "on" exported ${r.on.otlpExports} OTLP batches (${fmt(r.on.otlpBytes / 1024, 0)} KiB) ` +
+      `and was scraped ${r.on.scrapes} times (scripts/bench/observability.mjs).`,
+  );
+  return lines.join('\n');
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: '10k' },
+      queries: { type: 'string', default: '300' },
+      rounds: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '8' },
+      dataset: { type: 'string', default: join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact') },
+    },
+    strict: true,
+  });
+  if (!(values.scale in SCALES)) throw new Error(`--scale takes ${Object.keys(SCALES).join(', ')}`);
+  const { documents: base, queries } = await loadDataset(
+    values.dataset,
+    Infinity,
+    positiveInt(values.queries, '--queries'),
+  );
+  const { documents } = scaleCorpus(base, values.scale);
+  const result = await benchObservability({
+    documents,
+    queries,
+    rounds: positiveInt(values.rounds, '--rounds'),
+    concurrency: positiveInt(values.concurrency, '--concurrency'),
+  });
+  console.log(renderObservability([result]));
+}
+
+runMain(import.meta.url, main);
