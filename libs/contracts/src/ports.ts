@@ -21,6 +21,7 @@ import type {
   RetriedDocument,
   SearchRequest,
   SearchResponse,
+  StagedFile,
   UnderstandRequest,
   UnderstoodQuery,
 } from './dto/index.js';
@@ -68,6 +69,18 @@ export interface IngestionPort {
   deleteCollection(request: CollectionRef): Promise<{ deleted: true }>;
 }
 
+/**
+ * Streams a file's bytes into ingestion's staging store (in PostgreSQL, shared by every process) in bounded
+ * parts, so that only a StagedFile reference crosses the transport to `ingestion.ingest`. Ingestion owns
+ * the store and provides this port (UploadStagingModule); the gateway uses it for multipart uploads.
+ */
+export interface UploadStagingPort {
+  stage(bytes: AsyncIterable<Uint8Array>): Promise<StagedFile>;
+  /** Removes a staged file that was never ingested (the ingest call failed). */
+  discard(blobId: string): Promise<void>;
+}
+
+export const UPLOAD_STAGING = Symbol('UploadStaging');
 export const QUERY_UNDERSTANDING_PORT = Symbol('QueryUnderstandingPort');
 export const RETRIEVAL_PORT = Symbol('RetrievalPort');
 export const GENERATION_PORT = Symbol('GenerationPort');
