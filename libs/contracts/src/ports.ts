@@ -75,9 +75,20 @@ export interface IngestionPort {
  * the store and provides this port (UploadStagingModule); the gateway uses it for multipart uploads.
  */
 export interface UploadStagingPort {
-  stage(bytes: AsyncIterable<Uint8Array>): Promise<StagedFile>;
+  /**
+   * Each piece is used (copied) before the next is asked for, so the source may reuse one buffer. `as`
+   * is the file's size and the document it will be ingested as (title, metadata), so that its content
+   * hash is computed on the way.
+   */
+  stage(bytes: AsyncIterable<Uint8Array>, as: StagedDocument): Promise<StagedFile>;
   /** Removes a staged file that was never ingested (the ingest call failed). */
   discard(blobId: string): Promise<void>;
+}
+
+export interface StagedDocument {
+  size: number;
+  title: string | null;
+  metadata: Record<string, unknown>;
 }
 
 export const UPLOAD_STAGING = Symbol('UploadStaging');

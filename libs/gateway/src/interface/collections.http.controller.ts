@@ -38,8 +38,7 @@ import {
 } from '#contracts';
 import { RateLimit, validate } from '#platform';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { CollectionAccess, CollectionAccessGuard } from './access.js';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
 import { sniffUpload, UploadAdmission } from './uploads.js';
@@ -96,9 +95,11 @@ export class CollectionsHttpController {
     for (const u of uploads) {
       // The file goes from its spool file into ingestion's staging store part by part (1 MiB at a time);
       // only a reference to it crosses the transport.
-      const staged = await this.staging.stage(
-        createReadStream(u.spooled.path, { highWaterMark: UPLOAD_READ_BYTES }),
-      );
+      const staged = await this.staging.stage(readInPieces(u.spooled.path), {
+        size: u.spooled.size,
+        title: u.item.title ?? null,
+        metadata: u.item.metadata,
+      });
       const item: IngestItem = { ...u.item, file: { ...u.item.file!, staged } };
       let answer: IngestResponse;
       try {
@@ -201,6 +202,24 @@ const PLACEHOLDER_STAGED = {
   size: 0,
   sha256: '0'.repeat(64),
 };
+
+/**
+ * A spooled file, piece by piece through one reused buffer: each piece is consumed (copied) before the
+ * next is asked for, so reading a file allocates nothing per piece.
+ */
+async function* readInPieces(path: string): AsyncGenerator<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(UPLOAD_READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
 
 interface SpooledUpload {
   name: string;

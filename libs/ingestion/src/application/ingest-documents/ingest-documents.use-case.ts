@@ -153,12 +153,12 @@ export class IngestDocumentsUseCase {
       title: d.title ?? null,
       metadata: d.metadata,
     });
-    const hashed = await this.uploads.hash(staged.blobId, head, tail);
-    if (!hashed || hashed.size !== staged.size || hashed.sha256 !== staged.sha256)
+    const hashed = await this.uploads.contentHash(staged, head, tail);
+    if (!hashed)
       throw AppError.badRequest(
         ErrorCode.ValidationFailed,
         `file "${d.file!.name}": its staged bytes are missing or not those described (staged file ${staged.blobId})`,
       );
-    return { sourceBlob: staged.blobId, contentHash: hashed.contentHash };
+    return { sourceBlob: staged.blobId, contentHash: hashed };
   }
 }
