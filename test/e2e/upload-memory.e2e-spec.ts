@@ -57,6 +57,9 @@ describe('upload memory', () => {
         UPLOAD_MAX_CONCURRENT: '20',
         UPLOAD_TMP_DIR: spool,
         INGESTION_CONCURRENCY: '1',
+        // A gigabyte arriving at once on a shared machine can take longer than the default 60 s a body;
+        // slow bodies are hardening.e2e-spec's matter, memory is this test's.
+        HTTP_BODY_TIMEOUT_MS: '600000',
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
