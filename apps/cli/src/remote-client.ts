@@ -62,7 +62,7 @@ export class RemoteClient implements RemoteIngestion {
     if (files.length > 0) {
       const form = new FormData();
       for (const { file } of files)
-        form.append('files', new Blob([Buffer.from(file.contentBase64, 'base64')]), file.name);
+        form.append('files', new Blob([Buffer.from(file.contentBase64 ?? '', 'base64')]), file.name);
       out.documents.push(...(await this.json<IngestResponse>('POST', path, form)).documents);
     }
     return out;

@@ -14,7 +14,7 @@ import {
 } from '#platform';
 import { GatewayModule } from '#gateway';
 import { GenerationModule } from '#generation';
-import { IngestionModule } from '#ingestion';
+import { IngestionModule, UploadStagingModule } from '#ingestion';
 import { PresentationModule } from '#presentation';
 import { QueryUnderstandingModule } from '#query-understanding';
 import { RetrievalModule } from '#retrieval';
@@ -49,7 +49,8 @@ export class AppModule {
         ObservabilityModule.forRoot(metrics ?? new Metrics()),
         DomainEventsModule,
         HealthModule.forRoot(config),
-        ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule] : []),
+        // A gateway streams uploads into ingestion's staging store (UPLOAD_STAGING), wherever ingestion runs.
+        ...(config.contexts.has(ContextName.Gateway) ? [GatewayModule, UploadStagingModule] : []),
         ...contexts,
       ],
       providers: [{ provide: APP_FILTER, useClass: AppExceptionFilter }],

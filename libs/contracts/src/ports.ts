@@ -21,6 +21,7 @@ import type {
   RetriedDocument,
   SearchRequest,
   SearchResponse,
+  StagedFile,
   UnderstandRequest,
   UnderstoodQuery,
 } from './dto/index.js';
@@ -68,6 +69,29 @@ export interface IngestionPort {
   deleteCollection(request: CollectionRef): Promise<{ deleted: true }>;
 }
 
+/**
+ * Streams a file's bytes into ingestion's staging store (in PostgreSQL, shared by every process) in bounded
+ * parts, so that only a StagedFile reference crosses the transport to `ingestion.ingest`. Ingestion owns
+ * the store and provides this port (UploadStagingModule); the gateway uses it for multipart uploads.
+ */
+export interface UploadStagingPort {
+  /**
+   * Each piece is used (copied) before the next is asked for, so the source may reuse one buffer. `as`
+   * is the file's size and the document it will be ingested as (title, metadata), so that its content
+   * hash is computed on the way.
+   */
+  stage(bytes: AsyncIterable<Uint8Array>, as: StagedDocument): Promise<StagedFile>;
+  /** Removes a staged file that was never ingested (the ingest call failed). */
+  discard(blobId: string): Promise<void>;
+}
+
+export interface StagedDocument {
+  size: number;
+  title: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export const UPLOAD_STAGING = Symbol('UploadStaging');
 export const QUERY_UNDERSTANDING_PORT = Symbol('QueryUnderstandingPort');
 export const RETRIEVAL_PORT = Symbol('RetrievalPort');
 export const GENERATION_PORT = Symbol('GenerationPort');

@@ -37,6 +37,8 @@ import { LexicalMaintenance } from './infrastructure/queue/lexical-maintenance.j
 import { INGESTION_QUEUE } from './application/ingestion-queue.port.js';
 import { InProcessIngestionQueue } from './infrastructure/queue/in-process-ingestion.queue.js';
 import { IngestionMessageController } from './interface/ingestion.message.controller.js';
+import { UploadPartsRepository } from './infrastructure/uploads/upload-parts.repository.js';
+import { StagedUploadSweeper } from './infrastructure/uploads/staged-upload.sweeper.js';
 
 /** Ingestion owns collections, documents and the write side of the index (extract → chunk → embed → index). */
 @Module({
@@ -70,6 +72,8 @@ import { IngestionMessageController } from './interface/ingestion.message.contro
     DeleteCollectionUseCase,
     ListCollectionsUseCase,
     JobIdSigner,
+    UploadPartsRepository,
+    StagedUploadSweeper,
     {
       // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
       provide: INGESTION_QUEUE,

@@ -15,14 +15,34 @@ export const SourceUrl = z
   .max(2048)
   .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), { message: 'must be an absolute http(s) URL' });
 
-/** A document as ingestion receives it: JSON text, or an uploaded file (bytes as base64 on the wire). */
+/**
+ * A file's bytes already staged in the database by ingestion's upload staging (UPLOAD_STAGING): only this
+ * reference crosses the transport, never the bytes.
+ */
+export const StagedFile = z
+  .object({
+    blobId: z.string().uuid(),
+    size: z.number().int().min(0),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict();
+export type StagedFile = z.infer<typeof StagedFile>;
+
+/**
+ * A document as ingestion receives it: JSON text, or a file, its bytes either as base64 in the message
+ * (small files, the CLI) or staged beforehand (uploads, streamed: see StagedFile).
+ */
 export const UploadedFile = z
   .object({
     name: z.string().min(1).max(1000),
     mimeType: z.string().max(200).optional(),
-    contentBase64: z.string(),
+    contentBase64: z.string().optional(),
+    staged: StagedFile.optional(),
   })
-  .strict();
+  .strict()
+  .refine((f) => (f.contentBase64 === undefined) !== (f.staged === undefined), {
+    message: 'a file carries either contentBase64 or a staged reference',
+  });
 export type UploadedFile = z.infer<typeof UploadedFile>;
 
 export const IngestItem = z

@@ -18,6 +18,7 @@ import {
   AppError,
   ErrorCode,
   INGESTION_PORT,
+  UPLOAD_STAGING,
   IngestDocumentsBody,
   IngestItem,
   IngestUrlBody,
@@ -29,24 +30,31 @@ import {
   type DocumentPage,
   type DocumentView,
   type IngestionPort,
+  type UploadStagingPort,
   type IngestResponse,
   type ListDocumentsQuery,
   type ReindexResponse,
   type RetriedDocument,
 } from '#contracts';
 import { RateLimit, validate } from '#platform';
-import { readFile, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { CollectionAccess, CollectionAccessGuard } from './access.js';
 import { toIngestItems } from '../application/rag-operations/json-documents.js';
 import { collectionParam, documentIdParam, listDocumentsQuery } from './params.js';
-import { oneAtATime, sniffUpload, UploadAdmission } from './uploads.js';
+import { sniffUpload, UploadAdmission } from './uploads.js';
+
+/** How much of a spooled file is read at once on its way to the staging store. */
+const UPLOAD_READ_BYTES = 256 * 1024;
 
 /** Every route that names a collection checks the caller's scope on it first (CollectionAccessGuard). */
 @RateLimit('search')
 @Controller('rag/collections')
 @UseGuards(CollectionAccessGuard)
 export class CollectionsHttpController {
-  constructor(@Inject(INGESTION_PORT) private readonly ingestion: IngestionPort) {}
+  constructor(
+    @Inject(INGESTION_PORT) private readonly ingestion: IngestionPort,
+    @Inject(UPLOAD_STAGING) private readonly staging: UploadStagingPort,
+  ) {}
 
   /** The collections the caller may read, by name, with their document and chunk counts. */
   @Get()
@@ -85,14 +93,22 @@ export class CollectionsHttpController {
     for (const u of uploads) await sniffUpload(u.spooled, u.name);
     const documents: IngestResponse['documents'] = [];
     for (const u of uploads) {
-      const answer = await oneAtATime(async () => {
-        const bytes = await readFile(u.spooled.path);
-        const item: IngestItem = {
-          ...u.item,
-          file: { ...u.item.file!, contentBase64: bytes.toString('base64') },
-        };
-        return this.ingestion.ingest({ collection, documents: [item] });
+      // The file goes from its spool file into ingestion's staging store part by part (1 MiB at a time);
+      // only a reference to it crosses the transport.
+      const staged = await this.staging.stage(readInPieces(u.spooled.path), {
+        size: u.spooled.size,
+        title: u.item.title ?? null,
+        metadata: u.item.metadata,
       });
+      const item: IngestItem = { ...u.item, file: { ...u.item.file!, staged } };
+      let answer: IngestResponse;
+      try {
+        answer = await this.ingestion.ingest({ collection, documents: [item] });
+      } catch (error) {
+        // Refused, or not answered in time: ingestion may still take it, else the orphan sweep removes it.
+        if (error instanceof AppError && error.status < 500) await this.staging.discard(staged.blobId);
+        throw error;
+      }
       documents.push(...answer.documents);
       await rm(u.spooled.path, { force: true });
     }
@@ -169,6 +185,31 @@ function fromJson(body: unknown): IngestItem[] {
   return toIngestItems(documents);
 }
 
+/** Stands for the staged reference while the item is validated, before its file is staged. */
+const PLACEHOLDER_STAGED = {
+  blobId: '00000000-0000-4000-8000-000000000000',
+  size: 0,
+  sha256: '0'.repeat(64),
+};
+
+/**
+ * A spooled file, piece by piece through one reused buffer: each piece is consumed (copied) before the
+ * next is asked for, so reading a file allocates nothing per piece.
+ */
+async function* readInPieces(path: string): AsyncGenerator<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(UPLOAD_READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
 interface SpooledUpload {
   name: string;
   spooled: Express.Multer.File;
@@ -206,7 +247,7 @@ function fromUpload(
       {
         id: name,
         metadata: { ...metadata, filename: name },
-        file: { name, mimeType: f.mimetype, contentBase64: '' },
+        file: { name, mimeType: f.mimetype, staged: PLACEHOLDER_STAGED },
       },
       'files',
     );

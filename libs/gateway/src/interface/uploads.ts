@@ -6,7 +6,6 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import type { MulterOptions } from '@nestjs/platform-express/multer/interfaces/multer-options.interface.js';
-import { bulkhead } from 'cockatiel';
 import type { Request, Response } from 'express';
 import { fileTypeFromFile } from 'file-type';
 import { diskStorage } from 'multer';
@@ -122,14 +121,4 @@ export async function sniffUpload(file: Express.Multer.File, name: string): Prom
       UNSUPPORTED_MEDIA_TYPE,
       `files: "${name}" is ${detected.mime} by its content, which cannot be ingested as text`,
     );
-}
-
-/**
- * Spooled files are handed to ingestion one at a time per process: each is read whole to cross the
- * transport, so this bounds the memory uploads take to about one file (UPLOAD_LIMIT_BYTES) at a time,
- * however many arrive together.
- */
-const handOffs = bulkhead(1, Number.POSITIVE_INFINITY);
-export function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  return handOffs.execute(fn);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { contentHash } from './content-hash.js';
+import { contentHash, contentHashFraming } from './content-hash.js';
 
 const base = { text: 'Hello world', title: 'Greeting', metadata: { lang: 'en', tags: ['a', 'b'] } };
 
@@ -103,5 +103,18 @@ describe('contentHash', () => {
 
   it('requires the text or the bytes', () => {
     expect(() => contentHash({ metadata: {} })).toThrow(/text or the bytes/);
+  });
+});
+
+describe('contentHashFraming', () => {
+  it.each([
+    { title: 'Report ü', metadata: { b: 1, a: ['x'] } },
+    { title: null, metadata: {} },
+    { metadata: { filename: 'é.pdf' } },
+  ])('frames bytes so that sha256(head, bytes, tail) is the content hash (%j)', (parts) => {
+    const bytes = Buffer.from([0, 1, 2, 255, 0x20, 0xc3]);
+    const { head, tail } = contentHashFraming({ ...parts, byteLength: bytes.byteLength });
+    const framed = createHash('sha256').update(head).update(bytes).update(tail).digest('hex');
+    expect(`sha256:${framed}`).toBe(contentHash({ ...parts, bytes }));
   });
 });

@@ -35,6 +35,23 @@ function writeField(hash: Hash, name: string, data: string | Uint8Array): void {
 }
 
 /**
+ * The content hash of a file's bytes that are not at hand (a staged upload, hashed where it is stored):
+ * `sha256(head || bytes || tail)` is exactly `contentHash({ bytes, title, metadata })`.
+ */
+export function contentHashFraming(
+  parts: Omit<ContentHashParts, 'text' | 'bytes'> & { byteLength: number },
+): {
+  head: Buffer;
+  tail: Buffer;
+} {
+  const field = (name: string, data: string) => `${name}:${Buffer.byteLength(data, 'utf8')}:${data}`;
+  const head = `${field('v', '1')}bytes:${parts.byteLength}:`;
+  const title = parts.title != null ? field('title', parts.title) : '';
+  const tail = `${title}${field('metadata', canonicalJson(parts.metadata))}`;
+  return { head: Buffer.from(head, 'utf8'), tail: Buffer.from(tail, 'utf8') };
+}
+
+/**
  * JSON with the keys of every object sorted, so that key order does not matter. Everything else follows
  * JSON.stringify (toJSON is honoured, undefined members are left out), which is how metadata is stored.
  */

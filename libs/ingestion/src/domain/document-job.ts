@@ -13,6 +13,8 @@ export interface DocumentContent {
   sourceKind: string;
   sourceText: string | null;
   sourceBytes: Buffer | null;
+  /** A staged upload's bytes (ingestion_upload_parts), read by the worker when it extracts them. */
+  sourceBlob: string | null;
 }
 
 export interface NewDocumentVersion extends DocumentContent {

@@ -25,13 +25,14 @@ export class DocumentVersionRepository {
     docs: NewDocumentVersion[],
   ): Promise<Map<string, DocumentJob>> {
     const rows: { external_id: string; id: string; version: number; queue_token: string }[] = await m.query(
-      `INSERT INTO documents (collection_id, external_id, title, metadata, source_kind, source_text, source_bytes, content_hash, status)
-       SELECT $1, u.external_id, u.title, u.metadata::jsonb, u.source_kind, u.source_text, u.source_bytes, u.content_hash, 'queued'
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[])
-           AS u(external_id, title, metadata, source_kind, source_text, source_bytes, content_hash)
+      `INSERT INTO documents (collection_id, external_id, title, metadata, source_kind, source_text, source_bytes, source_blob, content_hash, status)
+       SELECT $1, u.external_id, u.title, u.metadata::jsonb, u.source_kind, u.source_text, u.source_bytes, u.source_blob, u.content_hash, 'queued'
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::uuid[])
+           AS u(external_id, title, metadata, source_kind, source_text, source_bytes, content_hash, source_blob)
        ON CONFLICT (collection_id, external_id) DO UPDATE
           SET title = excluded.title, metadata = excluded.metadata, source_kind = excluded.source_kind,
               source_text = excluded.source_text, source_bytes = excluded.source_bytes,
+              source_blob = excluded.source_blob,
               content_hash = excluded.content_hash, status = 'queued', version = documents.version + 1,
               stage = NULL, progress = 0, error = NULL, updated_at = now(), queue_token = DEFAULT
         WHERE documents.content_hash <> excluded.content_hash OR documents.status = 'failed'
@@ -45,6 +46,7 @@ export class DocumentVersionRepository {
         docs.map((d) => d.sourceText),
         docs.map((d) => d.sourceBytes),
         docs.map((d) => d.contentHash),
+        docs.map((d) => d.sourceBlob),
       ],
     );
     return new Map(

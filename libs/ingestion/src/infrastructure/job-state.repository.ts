@@ -60,7 +60,7 @@ export class JobStateRepository {
            FROM unnest($1::bigint[], $2::int[], $3::text[]) AS j(id, version, token)
           WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
             AND (j.token IS NULL OR d.queue_token IS NOT DISTINCT FROM j.token)
-         RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes)
+         RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes, d.source_blob)
        SELECT started.*, c.name AS collection FROM started JOIN collections c ON c.id = started.collection_id`,
       [jobs.map((j) => j.documentId), jobs.map((j) => j.version), jobs.map((j) => j.token ?? null)],
     );
@@ -75,6 +75,7 @@ export class JobStateRepository {
       sourceKind: r.source_kind as string,
       sourceText: r.source_text as string | null,
       sourceBytes: r.source_bytes as Buffer | null,
+      sourceBlob: r.source_blob as string | null,
     }));
   }
 

@@ -11,6 +11,7 @@ import {
 import type { EmbeddingSet, EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 import type { JobStateRepository } from '../../infrastructure/job-state.repository.js';
 import type { UrlSourceReader } from './url-source.reader.js';
+import type { UploadPartsRepository } from '../../infrastructure/uploads/upload-parts.repository.js';
 import { IndexDocumentsUseCase, TransientIndexingError } from './index-documents.use-case.js';
 
 const SET: EmbeddingSet = {
@@ -34,6 +35,7 @@ const source = (id: string, text: string): DocumentSource => ({
   sourceKind: 'text',
   sourceText: text,
   sourceBytes: null,
+  sourceBlob: null,
 });
 
 type Batch = { source: DocumentSource; chunks: IndexedChunk[] }[];
@@ -84,7 +86,17 @@ function scripted(
   const events = { publish: (event: unknown) => published.push(event) } as unknown as EventBus;
   // No source here is a URL: the reader is never asked.
   const urls = {} as UrlSourceReader;
-  const useCase = new IndexDocumentsUseCase(jobStates, chunks, sets, embedders, loadConfig({}), events, urls);
+  const uploads = { releaseIndexed: () => Promise.resolve() } as unknown as UploadPartsRepository;
+  const useCase = new IndexDocumentsUseCase(
+    jobStates,
+    chunks,
+    sets,
+    embedders,
+    loadConfig({}),
+    events,
+    urls,
+    uploads,
+  );
   return { useCase, log, written, published };
 }
 

@@ -32,6 +32,7 @@ import {
   type IndexedChunk,
 } from '../../infrastructure/chunk.repository.js';
 import { JobStateRepository } from '../../infrastructure/job-state.repository.js';
+import { UploadPartsRepository } from '../../infrastructure/uploads/upload-parts.repository.js';
 import { UrlSourceReader } from './url-source.reader.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 
@@ -63,6 +64,7 @@ export class IndexDocumentsUseCase {
     @Inject(CONFIG) private readonly config: AppConfig,
     private readonly events: EventBus,
     private readonly urls: UrlSourceReader,
+    private readonly uploads: UploadPartsRepository,
     @Optional() metrics?: Metrics,
   ) {
     this.metrics = metrics ?? Metrics.detached();
@@ -143,6 +145,8 @@ export class IndexDocumentsUseCase {
     }
     const done = batch.filter((s) => indexed.has(s.documentId));
     this.count(sources, prepared, indexed);
+    // An indexed version's uploaded file is needed no more (a failed one keeps it, for a retry).
+    await this.uploads.releaseIndexed(done.map((s) => s.documentId));
     // After the commit, so nothing cached from the old chunks outlives the news.
     const byCollection = new Map<string, string[]>();
     for (const s of done)
@@ -200,8 +204,10 @@ export class IndexDocumentsUseCase {
 
   private async extract(source: DocumentSource): Promise<ExtractedText> {
     if (source.sourceKind === 'url') return this.complete(source, await this.urls.read(source));
-    if (!source.sourceBytes) return { text: source.sourceText ?? '' };
-    return this.complete(source, await extractText(source.sourceKind as FileKind, source.sourceBytes));
+    // A staged upload is read whole here, one file at a time per batch, and let go once extracted.
+    const bytes = source.sourceBlob ? await this.uploads.read(source.sourceBlob) : source.sourceBytes;
+    if (!bytes) return { text: source.sourceText ?? '' };
+    return this.complete(source, await extractText(source.sourceKind as FileKind, bytes));
   }
 
   private complete(source: DocumentSource, content: ExtractedText): ExtractedText {

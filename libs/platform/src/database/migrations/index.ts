@@ -6,6 +6,7 @@ import { DocumentStatusCounts1732590000000 } from './1732590000000-document-stat
 import { QueueJobs1732600000000 } from './1732600000000-queue-jobs.js';
 import { LexicalBlocks1732610000000 } from './1732610000000-lexical-blocks.js';
 import { ApiKeys1732620000000 } from './1732620000000-api-keys.js';
+import { UploadParts1732630000000 } from './1732630000000-upload-parts.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   QueueJobs1732600000000,
   LexicalBlocks1732610000000,
   ApiKeys1732620000000,
+  UploadParts1732630000000,
 ];
