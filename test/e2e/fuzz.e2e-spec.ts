@@ -228,14 +228,7 @@ describe('fuzzing every endpoint from the OpenAPI document', () => {
             const where = `${op.method} ${path} ${String(body).slice(0, 200)} -> ${res.status} ${text.slice(0, 300)}`;
             expect(res.status, where).toBeLessThan(500);
             expect(text, where).not.toMatch(/\n\s+at |SELECT |INSERT |node_modules|\/work\/|DATABASE_URL/);
-            if (res.status >= 400) {
-              const error = JSON.parse(text).error;
-              expect(error, where).toMatchObject({
-                code: expect.stringMatching(/^[A-Z_]+\.[A-Z0-9_]+$/),
-                message: expect.any(String),
-              });
-              expect(error.requestId, where).toMatch(/^[0-9a-f-]{36}$/);
-            }
+            if (res.status >= 400) expectDocumentedError(path, JSON.parse(text), where);
           }),
         );
       }),
@@ -247,3 +240,26 @@ describe('fuzzing every endpoint from the OpenAPI document', () => {
     console.log(`fuzz statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
   }, 600_000);
 });
+
+/**
+ * Each surface's documented error shape: ragnest's own under /rag (and everywhere else), OpenAI's under
+ * /v1 (docs/integrations.md), and JSON-RPC's from the MCP SDK under /mcp (a body that never reaches the SDK,
+ * such as one that is not JSON, gets ragnest's).
+ */
+function expectDocumentedError(path: string, body: Record<string, unknown>, where: string): void {
+  if (path.startsWith('/v1/')) {
+    expect(body.error, where).toMatchObject({ message: expect.any(String), type: expect.any(String) });
+  } else if (path === '/mcp' && 'jsonrpc' in body) {
+    expect(body, where).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: expect.any(Number), message: expect.any(String) },
+    });
+  } else {
+    const error = body.error as { requestId?: string };
+    expect(error, where).toMatchObject({
+      code: expect.stringMatching(/^[A-Z_]+\.[A-Z0-9_]+$/),
+      message: expect.any(String),
+    });
+    expect(error.requestId, where).toMatch(/^[0-9a-f-]{36}$/);
+  }
+}
