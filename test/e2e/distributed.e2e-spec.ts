@@ -51,7 +51,11 @@ function normalise(value: unknown): unknown {
     return Object.fromEntries(
       Object.entries(value)
         .filter(([k]) => !['timings', 'requestId', 'updatedAt'].includes(k))
-        .map(([k, v]) => [k, normalise(v)]),
+        // A job id's tag is signed with its database's own key, and the two deployments have their own.
+        .map(([k, v]) => [
+          k,
+          k === 'jobId' && typeof v === 'string' ? v.replace(/:[0-9a-f]+$/, ':<tag>') : normalise(v),
+        ]),
     );
   }
   return value;
@@ -73,7 +77,7 @@ describe('distributed deployment', () => {
     await Promise.all([d?.close(), mono?.close()]);
   });
 
-  it('answers with the same bodies as the monolith, apart from timings and request ids', async () => {
+  it('answers with the same bodies as the monolith, apart from timings, request ids and job id tags', async () => {
     const requests: [string, string, unknown?][] = [
       ['POST', '/rag/search', { collection: 'same', query: 'stroke prevention', mode: 'hybrid', topK: 3 }],
       ['POST', '/rag/search', { collection: 'same', query: 'liver disease', mode: 'sparse' }],

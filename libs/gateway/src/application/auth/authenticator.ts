@@ -29,7 +29,11 @@ export function isLoopback(address: string | undefined): boolean {
  * exists (protected mode, as Redis does it); otherwise 401 when keys exist, 403 when none does yet.
  *
  * What is read about a key is reused for `auth.keyCacheMs` (0.5 s by default), so a revocation reaches
- * every gateway within that time without a database round trip per request.
+ * every gateway within that time without a database round trip per request. While the key store cannot
+ * be read, the last thing read about a key (or about whether any exists) stands: no key can be created
+ * or revoked in a store nobody reaches, and a database outage must not turn into an authentication one
+ * (the request then meets the outage where it needs the data, with that stage's 503). A key never read
+ * before gets 503.
  */
 @Injectable()
 export class Authenticator implements OnApplicationBootstrap {
@@ -91,7 +95,10 @@ export class Authenticator implements OnApplicationBootstrap {
     const now = Date.now();
     const hit = this.cache.get(id);
     if (hit && hit.until > now) return hit.key;
-    const key = await this.read(() => this.keys.find(id));
+    const key = await this.read(() => this.keys.find(id)).catch((error: unknown) => {
+      if (hit) return hit.key;
+      throw error;
+    });
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(id, { key, until: now + this.config.auth.keyCacheMs });
     return key;
@@ -100,7 +107,10 @@ export class Authenticator implements OnApplicationBootstrap {
   private async anyLive(): Promise<boolean> {
     const now = Date.now();
     if (this.live && this.live.until > now) return this.live.value;
-    const value = await this.read(() => this.keys.anyLive());
+    const value = await this.read(() => this.keys.anyLive()).catch((error: unknown) => {
+      if (this.live) return this.live.value;
+      throw error;
+    });
     this.live = { value, until: now + this.config.auth.keyCacheMs };
     return value;
   }
