@@ -172,7 +172,7 @@ export class DistributedDeployment {
     await this.db.drop();
   }
 
-  private async waitLive(service: ServiceProcess, timeoutMs = 60_000): Promise<void> {
+  private async waitLive(service: ServiceProcess, timeoutMs = 120_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (service.child.exitCode !== null) {
