@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bool, int, num, optionalString } from './env-parsers.js';
 import { ALL_CONTEXTS, ContextName, MULTI_QUERY_MAX } from '#contracts';
 import {
   observabilityConfig,
@@ -11,19 +12,6 @@ import { securityConfig, SecurityEnvSchema, type SecurityConfig } from './securi
  * The whole configuration, parsed and validated once at start from the environment. Nothing else in the
  * code base reads process.env: everything receives this typed object (token CONFIG).
  */
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-// z.coerce.boolean would read "false" as true.
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0']))
-  .transform((v) => v === 'true' || v === '1');
 
 /** `extractive` is local and model-free; the others are chat models reached over HTTP. */
 export const LLM_PROVIDERS = ['extractive', 'openai', 'anthropic', 'ollama'] as const;

@@ -1,19 +1,10 @@
 import { z } from 'zod';
+import { bool, optionalString } from './env-parsers.js';
 
 /**
  * Logs, metrics and traces, parsed with the rest of the configuration (EnvSchema extends this shape).
  * docs/observability.md explains each; docs/configuration.md and .env.example list them.
  */
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0']))
-  .transform((v) => v === 'true' || v === '1');
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 export const ObservabilityEnvSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),

@@ -1,26 +1,11 @@
 import { z } from 'zod';
+import { bool, int, list } from './env-parsers.js';
 
 /**
  * The HTTP edge's limits, parsed with the rest of the configuration (EnvSchema extends this shape):
  * timeouts, CORS, the Content-Security-Policy, rate limits and upload bounds. docs/security.md explains
  * each default; docs/configuration.md and .env.example list them.
  */
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0', 'on', 'off']))
-  .transform((v) => v === 'true' || v === '1' || v === 'on');
-const list = z
-  .string()
-  .default('')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
 
 export const SecurityEnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
