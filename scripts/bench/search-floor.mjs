@@ -108,7 +108,10 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
         const [d, s] = await Promise.all([dense(c, vector, depth), repository.sparse(c, terms, depth)]);
         ranked = fuse(d, s).slice(0, TOP_K);
       }
-      const hits = await repository.hits(c, ranked.map((r) => r.id));
+      const hits = await repository.hits(
+        c,
+        ranked.map((r) => r.id),
+      );
       return ranked.filter((r) => hits.has(r.id)).length;
     };
 
