@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
+import { LexicalIndexStore } from '#search-index';
 import { createApp } from '#app';
 import { JobStateRepository } from '../../libs/ingestion/src/infrastructure/job-state.repository.js';
 import { LexicalMaintenance } from '../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js';
@@ -123,6 +125,53 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       overlapping: [],
     });
   });
+
+  // PGlite has one session, so its transactions never interleave.
+  it.skipIf(kind === 'pglite')(
+    'removes both of two chunks deleted at once from the segment that holds them',
+    async () => {
+      const store = new LexicalIndexStore();
+      const collectionId = randomUUID();
+      const terms = (n: number) =>
+        new Map([
+          ['shared', 1],
+          [`own${n}`, 2],
+        ]);
+      const [guard, first, second] = [0, 1, 2].map(() => db.createQueryRunner());
+      try {
+        // A merge cannot take the collection while anyone holds it shared: the postings stay in the segment.
+        await guard.startTransaction();
+        await guard.query(
+          `SELECT pg_advisory_xact_lock_shared(hashtextextended('lexical:' || $1::text, 0))`,
+          [collectionId],
+        );
+        await store.add(db, collectionId, [
+          { id: '1', terms: terms(1), length: 3 },
+          { id: '2', terms: terms(2), length: 3 },
+          { id: '3', terms: terms(3), length: 3 },
+        ]);
+        await first.startTransaction();
+        await store.remove(first, [{ collectionId, id: '1', terms: ['shared', 'own1'] }]);
+        await second.startTransaction();
+        // The second delete waits on the segment's row until the first commits, then reads it as written.
+        const waiting = store.remove(second, [{ collectionId, id: '2', terms: ['shared', 'own2'] }]);
+        await new Promise((r) => setTimeout(r, 200));
+        await first.commitTransaction();
+        await waiting;
+        await second.commitTransaction();
+        const { postings } = await store.dump(db, collectionId);
+        expect(Object.fromEntries([...postings].map(([t, list]) => [t, list.map((p) => p.chunkId)]))).toEqual(
+          { shared: [3], own3: [3] },
+        );
+      } finally {
+        for (const q of [first, second, guard]) {
+          if (q.isTransactionActive) await q.rollbackTransaction();
+          await q.release();
+        }
+        await db.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
+      }
+    },
+  );
 
   it('enqueues nothing when the same documents are sent again', async () => {
     const kept = docs.filter((_, i) => i % 3 !== 0);

@@ -81,11 +81,11 @@ export class DecodedBlockCache {
 }
 
 /**
- * A block's name in the decoded-block cache: a segment's bytes never change (a segment that loses a
- * chunk is written again under a new id), and a merged block is named by its row version too. The header
- * is part of the name, so a key can only ever mean one block's postings.
+ * A block's name in the decoded-block cache: where it is (a segment and offset, or a term) and the row
+ * version it was read from (a segment that loses a chunk, or a merged block, is rewritten in place under
+ * a new version). The header is part of the name, so a key can only ever mean one block's postings.
  */
 export function blockCacheKey(collectionId: string, b: StoredHeader): string {
-  const where = b.segment ? `s${b.segment.id}:${b.segment.offset}` : `b${b.version}:${b.term}`;
+  const where = b.segment ? `s${b.segment.id}:${b.version}:${b.segment.offset}` : `b${b.version}:${b.term}`;
   return `${collectionId}:${where}:${b.firstChunk}:${b.lastChunk}:${b.postings}:${b.maxTf}:${b.minLen}`;
 }

@@ -19,6 +19,7 @@ import {
   insertBlocks,
   insertSegment,
   LOCK_KEY_SQL,
+  rewriteSegment,
   type SegmentRow,
   SEGMENT_HEAD,
   segmentBlocks,
@@ -49,7 +50,7 @@ export interface RemovedChunk {
 export interface StoredHeader extends BlockHeader {
   term: string;
   segment?: { id: string; offset: number; length: number };
-  /** A merged block's row version (its xmin): a block rewritten under the same key gets another. */
+  /** Its row's version (xmin): a block or segment rewritten in place gets another. */
   version?: number;
 }
 
@@ -106,7 +107,7 @@ export class LexicalIndexStore {
     }
   }
 
-  /** Rewrites the segments holding any of the chunks, without them. */
+  /** Rewrites the segments holding any of the chunks, without them, each in place (see rewriteSegment). */
   private async removeFromSegments(m: Sql, collectionId: string, gone: ReadonlySet<number>) {
     const ids = [...gone];
     const segments: SegmentRow[] = await m.query(
@@ -127,12 +128,7 @@ export class LexicalIndexStore {
         if (!byTerm.has(block.term)) byTerm.set(block.term, []);
         byTerm.get(block.term)!.push(...kept);
       }
-      if (!removed) continue;
-      await m.query(`DELETE FROM lexical_segments WHERE collection_id = $1 AND id = $2`, [
-        collectionId,
-        segment.id,
-      ]);
-      if (byTerm.size > 0) await insertSegment(m, collectionId, termBlocks(byTerm));
+      if (removed) await rewriteSegment(m, collectionId, segment.id, termBlocks(byTerm));
     }
   }
 
@@ -310,7 +306,7 @@ export class LexicalIndexStore {
         GROUP BY term
        UNION ALL
        SELECT q.term, true,
-              string_agg(int8send(s.id) || substring(s.heads FROM (p - 1) * ${SEGMENT_HEAD} + 1 FOR ${SEGMENT_HEAD}),
+              string_agg(int8send(s.id) || int8send(s.xmin::text::bigint) || substring(s.heads FROM (p - 1) * ${SEGMENT_HEAD} + 1 FOR ${SEGMENT_HEAD}),
                          ''::bytea ORDER BY s.id, p)
          FROM lexical_segments s CROSS JOIN unnest($2::text[]) AS q(term)
         CROSS JOIN LATERAL unnest(array_positions(s.terms, q.term)) AS p
@@ -322,9 +318,9 @@ export class LexicalIndexStore {
     for (const { term, segmented, h } of rows) {
       const view = new DataView(h.buffer, h.byteOffset, h.byteLength);
       const list = out.get(term) ?? [];
-      const size = segmented ? 8 + SEGMENT_HEAD : BLOCK_HEAD;
+      const size = segmented ? 16 + SEGMENT_HEAD : BLOCK_HEAD;
       for (let o = 0; o + size <= h.byteLength; o += size) {
-        const at = segmented ? o + 8 : o;
+        const at = segmented ? o + 16 : o;
         const header: StoredHeader = {
           term,
           firstChunk: Number(view.getBigInt64(at)),
@@ -333,13 +329,14 @@ export class LexicalIndexStore {
           maxTf: view.getInt32(at + 20),
           minLen: view.getInt32(at + 24),
         };
-        if (segmented)
+        if (segmented) {
           header.segment = {
             id: String(view.getBigInt64(o)),
             offset: view.getInt32(at + 28),
             length: view.getInt32(at + 32),
           };
-        else header.version = Number(view.getBigInt64(at + 28));
+          header.version = Number(view.getBigInt64(o + 8));
+        } else header.version = Number(view.getBigInt64(at + 28));
         list.push(header);
       }
       out.set(term, list);

@@ -66,6 +66,37 @@ export async function insertSegment(
   blocks: readonly TermBlock[],
 ): Promise<void> {
   if (blocks.length === 0) return;
+  await m.query(
+    `INSERT INTO lexical_segments (collection_id, first_chunk, last_chunk, postings, terms, heads, data)
+     VALUES ($1, $2, $3, $4, $5::text[], $6, $7)`,
+    [collectionId, ...segmentValues(blocks)],
+  );
+}
+
+/**
+ * Writes a segment again with fewer postings, in place: a delete waiting on the row's lock then reads
+ * the new version (READ COMMITTED re-checks a locked row that was updated, but skips one that was
+ * deleted, so a segment written again under another id would keep a concurrent delete's postings).
+ */
+export async function rewriteSegment(
+  m: Sql,
+  collectionId: string,
+  id: string,
+  blocks: readonly TermBlock[],
+): Promise<void> {
+  if (blocks.length === 0)
+    await m.query(`DELETE FROM lexical_segments WHERE collection_id = $1 AND id = $2`, [collectionId, id]);
+  else
+    await m.query(
+      `UPDATE lexical_segments SET first_chunk = $3, last_chunk = $4, postings = $5, terms = $6::text[],
+              heads = $7, data = $8
+        WHERE collection_id = $1 AND id = $2`,
+      [collectionId, id, ...segmentValues(blocks)],
+    );
+}
+
+/** A segment's columns from its blocks: first and last chunk, postings, terms, heads and bytes. */
+function segmentValues(blocks: readonly TermBlock[]): unknown[] {
   const { data, offsets, lengths } = concat(blocks);
   const heads = Buffer.alloc(blocks.length * SEGMENT_HEAD);
   blocks.forEach((b, i) => {
@@ -78,19 +109,14 @@ export async function insertSegment(
     heads.writeInt32BE(offsets[i], o + 28);
     heads.writeInt32BE(lengths[i], o + 32);
   });
-  await m.query(
-    `INSERT INTO lexical_segments (collection_id, first_chunk, last_chunk, postings, terms, heads, data)
-     VALUES ($1, $2, $3, $4, $5::text[], $6, $7)`,
-    [
-      collectionId,
-      blocks.reduce((low, b) => Math.min(low, b.firstChunk), Infinity),
-      blocks.reduce((high, b) => Math.max(high, b.lastChunk), -Infinity),
-      blocks.reduce((sum, b) => sum + b.postings, 0),
-      blocks.map((b) => b.term),
-      heads,
-      data,
-    ],
-  );
+  return [
+    blocks.reduce((low, b) => Math.min(low, b.firstChunk), Infinity),
+    blocks.reduce((high, b) => Math.max(high, b.lastChunk), -Infinity),
+    blocks.reduce((sum, b) => sum + b.postings, 0),
+    blocks.map((b) => b.term),
+    heads,
+    data,
+  ];
 }
 
 /** The advisory lock of a collection's lexical index, from its id ($1). */
