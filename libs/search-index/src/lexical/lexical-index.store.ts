@@ -29,6 +29,13 @@ import {
 
 export type { Sql } from './lexical-rows.js';
 
+/** Blocks whose headers a search read were rewritten (merged, or a chunk deleted) before their postings. */
+export class IndexChangedError extends Error {
+  constructor(readonly changed: number) {
+    super(`${changed} posting blocks changed after their headers were read`);
+  }
+}
+
 /** A chunk as the lexical index sees it: its id, its terms with their frequencies, and its length. */
 export interface ChunkTerms {
   id: string;
@@ -51,7 +58,7 @@ export interface StoredHeader extends BlockHeader {
   term: string;
   segment?: { id: string; offset: number; length: number };
   /** Its row's version (xmin): a block or segment rewritten in place gets another. */
-  version?: number;
+  version: number;
 }
 
 /**
@@ -328,15 +335,14 @@ export class LexicalIndexStore {
           postings: view.getInt32(at + 16),
           maxTf: view.getInt32(at + 20),
           minLen: view.getInt32(at + 24),
+          version: Number(view.getBigInt64(segmented ? o + 8 : at + 28)),
         };
-        if (segmented) {
+        if (segmented)
           header.segment = {
             id: String(view.getBigInt64(o)),
             offset: view.getInt32(at + 28),
             length: view.getInt32(at + 32),
           };
-          header.version = Number(view.getBigInt64(o + 8));
-        } else header.version = Number(view.getBigInt64(at + 28));
         list.push(header);
       }
       out.set(term, list);
@@ -344,7 +350,11 @@ export class LexicalIndexStore {
     return out;
   }
 
-  /** The postings of the given blocks, in the order given, in one round trip. */
+  /**
+   * The postings of the given blocks, in the order given, in one round trip; each block only in the row
+   * version its header names, so a block a merge or a delete has rewritten since its header was read is
+   * not returned: IndexChangedError, and the caller reads the headers again.
+   */
   async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
     if (blocks.length === 0) return [];
     const merged = blocks.flatMap((b, i) => (b.segment ? [] : [{ b, i }]));
@@ -352,12 +362,14 @@ export class LexicalIndexStore {
     const [row]: { data: Buffer | null; lengths: number[] | null }[] = await m.query(
       `SELECT string_agg(x.data, ''::bytea ORDER BY x.i) AS data, array_agg(length(x.data) ORDER BY x.i) AS lengths
          FROM (SELECT k.i, b.data
-                 FROM unnest($2::text[], $3::bigint[], $4::int[]) AS k(term, last_chunk, i)
+                 FROM unnest($2::text[], $3::bigint[], $4::int[], $9::bigint[]) AS k(term, last_chunk, i, version)
                  JOIN lexical_blocks b ON b.collection_id = $1 AND b.term = k.term AND b.last_chunk = k.last_chunk
+                  AND b.xmin = k.version::text::xid
                UNION ALL
                SELECT k.i, substring(s.data FROM k.off + 1 FOR k.len)
-                 FROM unnest($5::bigint[], $6::int[], $7::int[], $8::int[]) AS k(segment, off, len, i)
-                 JOIN lexical_segments s ON s.collection_id = $1 AND s.id = k.segment) x`,
+                 FROM unnest($5::bigint[], $6::int[], $7::int[], $8::int[], $10::bigint[]) AS k(segment, off, len, i, version)
+                 JOIN lexical_segments s ON s.collection_id = $1 AND s.id = k.segment
+                  AND s.xmin = k.version::text::xid) x`,
       [
         collectionId,
         merged.map((x) => x.b.term),
@@ -367,13 +379,12 @@ export class LexicalIndexStore {
         sliced.map((x) => x.s.offset),
         sliced.map((x) => x.s.length),
         sliced.map((x) => x.i),
+        merged.map((x) => x.b.version),
+        sliced.map((x) => blocks[x.i].version),
       ],
     );
     const lengths = row?.lengths ?? [];
-    if (lengths.length !== blocks.length)
-      throw new Error(
-        `read ${lengths.length} of ${blocks.length} posting blocks: the index changed under a snapshot`,
-      );
+    if (lengths.length !== blocks.length) throw new IndexChangedError(blocks.length - lengths.length);
     let offset = 0;
     return blocks.map((b, i) => {
       const block = decodeBlock(row.data!.subarray(offset, offset + lengths[i]), b.firstChunk, b.postings);
