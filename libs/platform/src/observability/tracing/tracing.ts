@@ -100,7 +100,12 @@ export const Tracing = {
           ignoreConnectSpans: true,
           enhancedDatabaseReporting: false,
         }),
-        new UndiciInstrumentation({ requireParentforSpans: true }),
+        // Under no span (tracing off for the request, or a trace left out), a fetch is let through before
+        // the instrumentation parses its URL and headers into attributes it would then drop.
+        new UndiciInstrumentation({
+          requireParentforSpans: true,
+          ignoreRequestHook: () => trace.getSpan(context.active()) === undefined,
+        }),
       ],
     });
     sdk.start();
