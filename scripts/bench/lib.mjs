@@ -305,6 +305,20 @@ export async function memoryMiB(pid) {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+export async function cpuSeconds(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command (which may hold spaces) in parentheses: utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times (100 on every common architecture). */
+const CLOCK_TICKS = 100;
+
 /** A fresh database on the benchmark's PostgreSQL: its name, URL, and `drop()`. */
 export async function createDatabase(prefix) {
   const name = `${prefix}_${process.pid}_${Date.now()}_${randomBytes(2).toString('hex')}`;

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // The cost of observability: hybrid /rag/search requests/s at concurrency 8 with tracing and metrics
-// scraping on, beside them off, against the target (on within 5% of off). Two single-binary servers on
-// one database filled once: "off" has no OTEL_* variables and nobody scrapes it; "on" exports every
-// span (sampler always on) over OTLP/HTTP to a receiver this script runs, and is scraped at /metrics
-// every second. Their rounds alternate (off, on, off, on...) so that the machine's load drifts over
-// both alike. Metrics are recorded in memory by both (the counters cannot be turned off): "on" adds
-// the scrapes. The ratio is of the summed requests over the summed seconds of each side.
+// scraping on, beside them off, against the target (on within 5% of off). Three single-binary servers
+// on one database filled once: "off" has no OTEL_* variables and nobody scrapes it; "on" exports over
+// OTLP/HTTP to a receiver this script runs with ragnest's default sampler (a tenth of new traces,
+// parent-based) and is scraped at /metrics every second; "all" is "on" with every request traced
+// (OTEL_TRACES_SAMPLER=always_on), what tracing costs per traced request. Their rounds alternate
+// (off, on, all, off...) so that the machine's load drifts over all alike. Metrics are recorded in
+// memory by all (the counters cannot be turned off): "on" and "all" add the scrapes. A ratio is of the
+// summed requests over the summed seconds of each side; the target applies to "on". Beside it, each
+// server's own CPU time per request (warm-up included), which the neighbours of a shared machine
+// disturb far less than requests/s: what tracing adds to the server's work, PostgreSQL's not counted.
 //
 // Run: npm run build && node scripts/bench/observability.mjs [--scale 10k] [--queries 300] [--rounds 2]
 //        [--concurrency 8]
@@ -17,8 +21,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { SCALES, scaleCorpus } from './corpus.mjs';
-import { ingest, loadDataset, measure, prepareStore, startMonolith } from './ingest-search.mjs';
-import { fmt, positiveInt, REPO_ROOT, runMain } from './lib.mjs';
+import {
+  ingest,
+  loadDataset,
+  measure,
+  prepareStore,
+  startMonolith,
+  WARMUP_REQUESTS,
+} from './ingest-search.mjs';
+import { cpuSeconds, fmt, positiveInt, REPO_ROOT, runMain } from './lib.mjs';
 
 /** The issue's bound: with tracing and metrics on, at least this share of the requests/s with them off. */
 export const TARGET_RATIO = 0.95;
@@ -83,36 +94,48 @@ export async function benchObservability({ documents, queries, rounds = 2, concu
     process.stderr.write(`observability: ingesting ${documents.length} documents\n`);
     const ingestion = await ingest(off.baseUrl, documents, { waitForIndex: true });
     await lexicalMerged(store.env.DATABASE_URL);
-    const on = await startMonolith('postgres', store.env, {
-      ...benchEnv,
-      DATABASE_MIGRATE: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_SERVICE_NAME: 'ragnest-bench',
+    const traced = { ...benchEnv, DATABASE_MIGRATE: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
+    const on = await startMonolith('postgres', store.env, { ...traced, OTEL_SERVICE_NAME: 'ragnest-bench' });
+    servers.push(on);
+    const all = await startMonolith('postgres', store.env, {
+      ...traced,
+      OTEL_SERVICE_NAME: 'ragnest-bench-all',
       OTEL_TRACES_SAMPLER: 'always_on',
     });
-    servers.push(on);
-    const scraper = scrapeEvery(on.baseUrl, 1000);
-    const sides = { off: [], on: [] };
+    servers.push(all);
+    const scrapers = [scrapeEvery(on.baseUrl, 1000), scrapeEvery(all.baseUrl, 1000)];
+    const sides = { off: [], on: [], all: [] };
     try {
       for (let round = 1; round <= rounds; round++) {
         for (const [name, server] of [
           ['off', off],
           ['on', on],
+          ['all', all],
         ]) {
           process.stderr.write(`observability: round ${round}, ${name}\n`);
-          sides[name].push(await measure(server.baseUrl, '/rag/search', 'hybrid', concurrency, queries));
+          const pid = server.processes[0].child.pid;
+          const cpuBefore = await cpuSeconds(pid);
+          const row = await measure(server.baseUrl, '/rag/search', 'hybrid', concurrency, queries);
+          const cpu = (await cpuSeconds(pid)) - cpuBefore;
+          sides[name].push({ ...row, cpuMsPerRequest: (1000 * cpu) / (row.requests + WARMUP_REQUESTS) });
         }
       }
     } finally {
-      scraper.stop();
+      for (const scraper of scrapers) scraper.stop();
     }
     const total = (rows) => {
       const requests = rows.reduce((n, r) => n + (r.requests - r.errors), 0);
       const seconds = rows.reduce((n, r) => n + r.seconds, 0);
-      return { requestsPerSecond: requests / seconds, errors: rows.reduce((n, r) => n + r.errors, 0) };
+      const cpuMs = rows.reduce((n, r) => n + r.cpuMsPerRequest, 0) / rows.length;
+      return {
+        requestsPerSecond: requests / seconds,
+        cpuMsPerRequest: cpuMs,
+        errors: rows.reduce((n, r) => n + r.errors, 0),
+      };
     };
     const offTotal = total(sides.off);
     const onTotal = total(sides.on);
+    const allTotal = total(sides.all);
     return {
       documents: documents.length,
       chunks: ingestion.chunks,
@@ -120,14 +143,12 @@ export async function benchObservability({ documents, queries, rounds = 2, concu
       queries: queries.length,
       rounds,
       off: { ...offTotal, rounds: sides.off },
-      on: {
-        ...onTotal,
-        rounds: sides.on,
-        scrapes: scraper.scrapes,
-        otlpExports: sink.requests,
-        otlpBytes: sink.bytes,
-      },
+      on: { ...onTotal, rounds: sides.on, scrapes: scrapers[0].scrapes },
+      all: { ...allTotal, rounds: sides.all, scrapes: scrapers[1].scrapes },
+      otlpExports: sink.requests,
+      otlpBytes: sink.bytes,
       ratio: onTotal.requestsPerSecond / offTotal.requestsPerSecond,
+      ratioAll: allTotal.requestsPerSecond / offTotal.requestsPerSecond,
       target: TARGET_RATIO,
     };
   } finally {
@@ -142,20 +163,26 @@ export function renderObservability(runs) {
   const lines = ['### Observability overhead', ''];
   if (!runs?.length) return [...lines, 'Not run (scenario `observability`).'].join('\n');
   lines.push(
-    '| run | hybrid req/s, tracing + scraping off | on | on / off | target |',
-    '| --- | ---: | ---: | ---: | --- |',
+    '| run | hybrid req/s, tracing + scraping off | on (default sampler, 10%) | on / off | target | all traced | all / off | server CPU ms/request: off, on, all |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |',
   );
   runs.forEach((r, i) =>
     lines.push(
-      `| ${i + 1} | ${fmt(r.off.requestsPerSecond, 1)} | ${fmt(r.on.requestsPerSecond, 1)} | ${fmt(r.ratio, 3)} | ≥ ${r.target} ${r.ratio >= r.target ? '(met)' : '(not met)'} |`,
+      `| ${i + 1} | ${fmt(r.off.requestsPerSecond, 1)} | ${fmt(r.on.requestsPerSecond, 1)} | ${fmt(r.ratio, 3)} | ≥ ${r.target} ${r.ratio >= r.target ? '(met)' : '(not met)'} | ${fmt(r.all.requestsPerSecond, 1)} | ${fmt(r.ratioAll, 3)} | ${[r.off, r.on, r.all].map((s) => fmt(s.cpuMsPerRequest, 2)).join(', ')} |`,
     ),
   );
   const r = runs[0];
   lines.push(
     '',
     `/rag/search hybrid at concurrency ${r.concurrency}, ${r.queries} queries per round, ${r.rounds} alternating rounds per side, ` +
-      `${r.documents} documents (${r.chunks} chunks); "on" exported ${r.on.otlpExports} OTLP batches (${fmt(r.on.otlpBytes / 1024, 0)} KiB) ` +
-      `and was scraped ${r.on.scrapes} times (scripts/bench/observability.mjs).`,
+      `${r.documents} documents (${r.chunks} chunks); "on" and "all" exported ${r.otlpExports} OTLP batches (${fmt(r.otlpBytes / 1024, 0)} KiB) ` +
+      `and were scraped ${r.on.scrapes} and ${r.all.scrapes} times (scripts/bench/observability.mjs).`,
+    '',
+    `Each round's req/s (run 1): ` +
+      ['off', 'on', 'all']
+        .map((side) => `${side} ${r[side].rounds.map((x) => fmt(x.requestsPerSecond, 1)).join(', ')}`)
+        .join('; ') +
+      '.',
   );
   return lines.join('\n');
 }

@@ -18,8 +18,9 @@
 //                during a SciFact ingest (pglite-responsiveness.mjs; skipped without the data set).
 //   transport    the cost of one hop, in-process against Redis Streams (transport.mjs).
 //   pglite       the monolith on embedded PGlite, at the scales of --pglite-scales only (slow at 100k).
-//   observability  hybrid /rag/search req/s at concurrency 8 with tracing and metrics scraping on, beside
-//                them off, at the smallest --scale (observability.mjs).
+//   observability  hybrid /rag/search req/s at concurrency 8 with tracing (default sampler, and every
+//                request) and metrics scraping on, beside them off, at the smallest --scale
+//                (observability.mjs).
 //
 // Run: npm run bench -- [--scenarios a,b] [--scale 10k,100k] [--runs 3] [--queries 300]
 //                       [--concurrency 1,8,32] [--pglite-scales 2k,10k] [--out docs/benchmarks.md]

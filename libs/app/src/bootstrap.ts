@@ -43,7 +43,11 @@ export async function createApp(
   options: { logs?: boolean; signals?: boolean; metrics?: Metrics } = {},
 ): Promise<INestApplication> {
   // Before the modules load: the pg instrumentation patches the driver when TypeORM first requires it.
-  if (config.observability.tracing) Tracing.start({ serviceName: `ragnest-${serviceName(config)}` });
+  if (config.observability.tracing)
+    Tracing.start({
+      serviceName: `ragnest-${serviceName(config)}`,
+      sampleRatio: config.observability.traceSampleRatio,
+    });
   const server = new InProcessServer();
   // With Redis, each context hosted here also answers remote callers, one consumer group per context.
   const remoteServers = config.redisUrl

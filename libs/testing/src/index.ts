@@ -15,3 +15,4 @@ export * from './lexical-index-check.js';
 export * from './exhaustive-bm25.js';
 export * from './office-files.js';
 export * from './prometheus-text.js';
+export * from './otlp-receiver.js';

@@ -118,6 +118,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
   });
 
+  it('samples a tenth of new traces unless OTEL_TRACES_SAMPLER names a sampler', () => {
+    expect(loadConfig({}).observability.traceSampleRatio).toBe(0.1);
+    expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '0.25' }).observability.traceSampleRatio).toBe(0.25);
+    expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '1' }).observability.traceSampleRatio).toBe(1);
+    expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '1.5' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
+    expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: 'half' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
+    // A sampler named explicitly is built by the SDK, with whatever argument it takes.
+    expect(
+      loadConfig({ OTEL_TRACES_SAMPLER: 'always_on', OTEL_TRACES_SAMPLER_ARG: 'x' }).observability
+        .traceSampleRatio,
+    ).toBeUndefined();
+  });
+
   it('lists every variable in .env.example', () => {
     const example = readFileSync(new URL('../../../../.env.example', import.meta.url), 'utf8');
     const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, int, num, optionalString } from './env-parsers.js';
+import { bool, ConfigError, int, num, optionalString } from './env-parsers.js';
 import { ALL_CONTEXTS, ContextName, MULTI_QUERY_MAX } from '#contracts';
 import {
   observabilityConfig,
@@ -256,12 +256,7 @@ export interface AppConfig {
 
 export const CONFIG = Symbol('AppConfig');
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './env-parsers.js';
 
 export function parseContexts(value: string): ReadonlySet<ContextName> {
   const names = value

@@ -1,5 +1,13 @@
 import { z } from 'zod';
 
+/** A configuration that cannot run, with the variable to fix named in its message. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
 /** The parsers every configuration schema reads environment variables with (one meaning of "true" everywhere). */
 export const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 export const num = (min: number, max: number) => z.coerce.number().min(min).max(max);

@@ -1,10 +1,13 @@
 import {
   context,
   type Context,
+  createContextKey,
   INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
   type Link,
   ROOT_CONTEXT,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -13,7 +16,11 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  ParentBasedSampler,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 
 export { SpanKind } from '@opentelemetry/api';
 
@@ -24,16 +31,47 @@ export { SpanKind } from '@opentelemetry/api';
  * producer/consumer pair, each queue job, the query stages, the indexing transaction), since the W3C
  * `traceparent` those hops carry is the project's own; PostgreSQL queries and model calls (fetch) come
  * from the pg and undici instrumentations.
+ *
+ * A request the sampler leaves out costs almost nothing: its server (or consumer) span is the SDK's
+ * non-recording span, and it is not made active. Its context is kept under a key of our own instead, so
+ * that the W3C traceparent still travels (flags `00`, telling the next process's parent-based sampler to
+ * leave it out too) while nothing below makes a span: `inSpan` and `startSpan` return at once, and the
+ * pg and undici instrumentations, which only trace under an active span, do not even build attributes.
  */
 const propagator = new W3CTraceContextPropagator();
 const TRACER = 'ragnest';
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+/** The span context of the trace a request belongs to when the sampler left it out. */
+const UNSAMPLED = createContextKey('ragnest unsampled trace');
 let sdk: NodeSDK | undefined;
+
+/** The span context `ctx` carries: its active span's, or the unsampled trace's it is part of. */
+function spanContextOf(ctx: Context): SpanContext | undefined {
+  return trace.getSpanContext(ctx) ?? (ctx.getValue(UNSAMPLED) as SpanContext | undefined);
+}
+
+/** Whether `ctx` belongs to a trace the sampler left out, so that no span is to be made under it. */
+function unsampled(ctx: Context): boolean {
+  return ctx.getValue(UNSAMPLED) !== undefined && trace.getSpan(ctx) === undefined;
+}
+
+/** The context in which `span` is the parent of what follows: active if it records, else only noted. */
+function enter(parent: Context, span: Span): Context {
+  return span.isRecording()
+    ? trace.setSpan(parent, span)
+    : trace.deleteSpan(parent).setValue(UNSAMPLED, span.spanContext());
+}
 
 export interface TracingOptions {
   /** The service name when OTEL_SERVICE_NAME does not give one. */
   serviceName: string;
   /** Span processors of the caller's own (tests: an in-memory exporter); default from OTEL_* variables. */
   spanProcessors?: SpanProcessor[];
+  /**
+   * The share of new traces to sample, parent-based (a request whose caller's traceparent says sampled
+   * is sampled, one that says not is not). Unset: the SDK's sampler from OTEL_TRACES_SAMPLER.
+   */
+  sampleRatio?: number;
 }
 
 export const Tracing = {
@@ -48,12 +86,26 @@ export const Tracing = {
     sdk = new NodeSDK({
       serviceName: options.serviceName,
       ...(options.spanProcessors && { spanProcessors: options.spanProcessors }),
+      ...(options.sampleRatio !== undefined && {
+        sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+      }),
       // Metrics go to Prometheus (/metrics) and logs to stdout: the SDK exports traces only.
       metricReaders: [],
       logRecordProcessors: [],
       instrumentations: [
-        new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
-        new UndiciInstrumentation({ requireParentforSpans: true }),
+        // A query's span, not the pool's: a connect span per checkout doubled a search's span count
+        // (16 spans, 3 of them pg-pool.connect) for a wait the pool's gauges already show.
+        new PgInstrumentation({
+          requireParentSpan: true,
+          ignoreConnectSpans: true,
+          enhancedDatabaseReporting: false,
+        }),
+        // Under no span (tracing off for the request, or a trace left out), a fetch is let through before
+        // the instrumentation parses its URL and headers into attributes it would then drop.
+        new UndiciInstrumentation({
+          requireParentforSpans: true,
+          ignoreRequestHook: () => trace.getSpan(context.active()) === undefined,
+        }),
       ],
     });
     sdk.start();
@@ -89,40 +141,42 @@ export const Tracing = {
     },
     fn: (span: Span) => Promise<T>,
   ): Promise<T> {
-    if (!sdk) return fn(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
+    if (!sdk) return fn(NO_SPAN);
     const parent = options.parent ? Tracing.contextOf(options.parent) : context.active();
-    return trace
+    if (unsampled(parent)) return fn(NO_SPAN);
+    const span = trace
       .getTracer(TRACER)
-      .startActiveSpan(
+      .startSpan(
         name,
         { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links },
         parent,
-        async (span) => {
-          try {
-            return await fn(span);
-          } catch (error) {
-            Tracing.fail(span, error);
-            throw error;
-          } finally {
-            span.end();
-          }
-        },
       );
+    return context.with(enter(parent, span), async () => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        Tracing.fail(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
   },
 
-  /** Starts a span the caller ends (one whose end is an event, not a promise). */
+  /**
+   * Starts a span the caller ends (one whose end is an event, not a promise): none with tracing off or
+   * under a trace the sampler left out; a non-recording one when the sampler leaves this one out.
+   */
   startSpan(
     name: string,
     options: { kind?: SpanKind; parent?: Context; attributes?: Record<string, string | number | boolean> },
   ): Span | undefined {
     if (!sdk) return undefined;
+    const parent = options.parent ?? context.active();
+    if (unsampled(parent)) return undefined;
     return trace
       .getTracer(TRACER)
-      .startSpan(
-        name,
-        { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes },
-        options.parent ?? context.active(),
-      );
+      .startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
   },
 
   fail(span: Span, error: unknown): void {
@@ -136,25 +190,27 @@ export const Tracing = {
     return propagator.extract(ROOT_CONTEXT, { traceparent }, { get: (c, k) => c[k], keys: Object.keys });
   },
 
-  /** The W3C traceparent of the active span, when tracing is on and a span is active. */
+  /**
+   * The W3C traceparent of the active span (or of the unsampled trace, flags `00`), when tracing is on
+   * and a request is being served.
+   */
   activeTraceparent(ctx: Context = context.active()): string | undefined {
     if (!sdk) return undefined;
-    const span = trace.getSpan(ctx);
-    if (!span || !span.spanContext().traceId) return undefined;
-    const carrier: Record<string, string> = {};
-    propagator.inject(ctx, carrier, { set: (c, k, v) => (c[k] = v) });
-    return carrier.traceparent;
+    const span = spanContextOf(ctx);
+    if (!span || !isSpanContextValid(span)) return undefined;
+    return `00-${span.traceId}-${span.spanId}-${span.traceFlags.toString(16).padStart(2, '0')}`;
   },
 
-  /** The trace id of the active span, when tracing is on and a span is active. */
+  /** The trace id of the active span (sampled or not), when tracing is on and a request is being served. */
   activeTraceId(): string | undefined {
     if (!sdk) return undefined;
-    return trace.getActiveSpan()?.spanContext().traceId;
+    const span = spanContextOf(context.active());
+    return span && isSpanContextValid(span) ? span.traceId : undefined;
   },
 
-  /** Runs `fn` with `span` active, so that what it starts is the span's child. */
+  /** Runs `fn` with `span` as the parent of what it starts (active if it records, else only noted). */
   with<T>(span: Span | undefined, fn: () => T): T {
-    return span ? context.with(trace.setSpan(context.active(), span), fn) : fn();
+    return span ? context.with(enter(context.active(), span), fn) : fn();
   },
 
   /** A link to the span a traceparent names (a batch that serves several jobs). */
