@@ -30,8 +30,9 @@ async function importDist(path) {
  * the API's (summarise), and `close()`.
  */
 export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} }) {
-  const [platform, { LexicalIndex }, { ChunkSearchRepository }, fusion] = await Promise.all([
+  const [platform, textAnalysis, { LexicalIndex }, { ChunkSearchRepository }, fusion] = await Promise.all([
     importDist('platform/src/index.js'),
+    importDist('text-analysis/src/index.js'),
     importDist('search-index/src/index.js'),
     importDist('retrieval/src/infrastructure/chunk-search.repository.js'),
     importDist('search-index/src/fusion/fusion.js'),
@@ -71,7 +72,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
       if (!prepared.has(query)) {
         prepared.set(query, {
           vector: await embedder.embedQuery(query),
-          terms: platform.termFrequencies(platform.englishAnalyzer.terms(query)),
+          terms: textAnalysis.termFrequencies(textAnalysis.englishAnalyzer.terms(query)),
         });
       }
       return prepared.get(query);

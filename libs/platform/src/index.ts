@@ -15,7 +15,6 @@ export * from './http/zod-validation.pipe.js';
 export * from './http/app-exception.filter.js';
 export * from './http/error-body.js';
 export * from './platform.module.js';
-export * from './text/analyzer.js';
 export * from './embeddings/embedder.js';
 export * from './embeddings/hashing.embedder.js';
 export * from './embeddings/openai.embedder.js';

@@ -22,7 +22,7 @@
  * A text with no features (empty, whitespace, only stop words or punctuation) gets the all-zero vector,
  * never NaN; callers can recognise it with `isZeroVector` from `./embedder.js`.
  */
-import { forEachEnglishToken } from '../text/analyzer.js';
+import { forEachEnglishToken } from '#text-analysis';
 import type { Embedder } from './embedder.js';
 
 export interface HashingEmbedderOptions {

@@ -5,8 +5,6 @@ import {
   type AppConfig,
   EMBEDDERS,
   type EmbedderRegistry,
-  englishAnalyzer,
-  termFrequencies,
   toVectorLiteral,
   transientFailure,
   assertVectorSize,
@@ -14,6 +12,7 @@ import {
   secondsSince,
   Tracing,
 } from '#platform';
+import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { DocumentIngested, type DocumentStage, type Metadata, type SourceKind } from '#contracts';
 import { chunkSections } from '../../domain/chunking/section.chunker.js';
 import { chunkText } from '../../domain/chunking/text.chunker.js';

@@ -6,13 +6,12 @@ import {
   EMBEDDERS,
   type EmbedderRegistry,
   ResilienceService,
-  englishAnalyzer,
   Metrics,
   type RetrievalLeg,
   secondsSince,
-  termFrequencies,
   Tracing,
 } from '#platform';
+import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { reciprocalRankFusion, relativeScoreFusion } from '#search-index';
 import {
   ChunkSearchRepository,
