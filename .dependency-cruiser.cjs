@@ -18,7 +18,8 @@ const KERNEL_ARROWS = {
   contracts: [],
   'ranking-metrics': [],
   'text-analysis': [],
-  platform: ['text-analysis', 'contracts'], // until the embedders move out
+  platform: ['contracts'],
+  embeddings: ['text-analysis', 'platform', 'contracts'],
   'search-index': ['platform', 'contracts'],
   'extractive-answer': ['text-analysis', 'platform', 'contracts'],
 };

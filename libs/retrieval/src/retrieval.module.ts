@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, type AppConfig, DatabaseModule, EmbeddingsModule } from '#platform';
+import { CONFIG, type AppConfig, DatabaseModule } from '#platform';
+import { EmbeddingsModule } from '#embeddings';
 import { englishAnalyzer } from '#text-analysis';
 import { LexicalIndex } from '#search-index';
 import { CollectionStatsInvalidator } from './application/search-chunks/collection-stats.invalidator.js';

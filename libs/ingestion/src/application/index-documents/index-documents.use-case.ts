@@ -1,17 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import {
-  CONFIG,
-  type AppConfig,
-  EMBEDDERS,
-  type EmbedderRegistry,
-  toVectorLiteral,
-  transientFailure,
-  assertVectorSize,
-  Metrics,
-  secondsSince,
-  Tracing,
-} from '#platform';
+import { CONFIG, type AppConfig, toVectorLiteral, Metrics, secondsSince, Tracing } from '#platform';
+import { EMBEDDERS, type EmbedderRegistry, transientFailure, assertVectorSize } from '#embeddings';
 import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { DocumentIngested, type DocumentStage, type Metadata, type SourceKind } from '#contracts';
 import { chunkSections } from '../../domain/chunking/section.chunker.js';

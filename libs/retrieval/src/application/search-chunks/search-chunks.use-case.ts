@@ -3,14 +3,13 @@ import { AppError, type SearchHit, type SearchRequest, type SearchResponse } fro
 import {
   CONFIG,
   type AppConfig,
-  EMBEDDERS,
-  type EmbedderRegistry,
   ResilienceService,
   Metrics,
   type RetrievalLeg,
   secondsSince,
   Tracing,
 } from '#platform';
+import { EMBEDDERS, type EmbedderRegistry } from '#embeddings';
 import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { reciprocalRankFusion, relativeScoreFusion } from '#search-index';
 import {

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, type AppConfig } from '../config/app-config.js';
+import { CONFIG, type AppConfig } from '#platform';
 import { EMBEDDER, type Embedder } from './embedder.js';
 import { EMBEDDERS, EmbedderRegistry } from './embedder-registry.js';
 import { HashingEmbedder } from './hashing.embedder.js';

@@ -1,4 +1,4 @@
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig } from '#platform';
 import type { Embedder } from './embedder.js';
 import { HashingEmbedder } from './hashing.embedder.js';
 import { OpenAIEmbedder } from './openai.embedder.js';
