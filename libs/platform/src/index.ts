@@ -5,7 +5,6 @@ export * from './context/request-context.js';
 export * from './database/data-source.factory.js';
 export { DataDirLockedError, LOCK_FILE } from './database/data-dir.lock.js';
 export * from './database/database.module.js';
-export * from './database/vector-index.js';
 export * from './messaging/envelope.js';
 export * from './messaging/context-caller.js';
 export * from './messaging/in-process.transport.js';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { CONFIG, type AppConfig, toVectorLiteral, Metrics, secondsSince, Tracing } from '#platform';
+import { CONFIG, type AppConfig, Metrics, secondsSince, Tracing } from '#platform';
+import { toVectorLiteral } from '#search-index';
 import { EMBEDDERS, type EmbedderRegistry, transientFailure, assertVectorSize } from '#embeddings';
 import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { DocumentIngested, type DocumentStage, type Metadata, type SourceKind } from '#contracts';
