@@ -8,7 +8,7 @@ import { Metrics, secondsSince } from '../observability/metrics/metrics.service.
 import type { CallOutcome } from '../observability/metrics/transport.metrics.js';
 import { SpanKind, Tracing } from '../observability/tracing/tracing.js';
 import { ResilienceService } from '../resilience/resilience.service.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../context/envelope.js';
 
 /** Resolves the client that reaches a context: in-process when hosted here, a remote transport otherwise. */
 export interface ContextClients {

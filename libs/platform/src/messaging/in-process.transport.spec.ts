@@ -3,8 +3,9 @@ import { firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext, type RequestMeta } from '../context/request-context.js';
-import { TransportContext } from './envelope.js';
-import { InProcessClient, InProcessServer, serializeError } from './in-process.transport.js';
+import { TransportContext } from '../context/envelope.js';
+import { serializeError } from '../errors/serialize-error.js';
+import { InProcessClient, InProcessServer } from './in-process.transport.js';
 
 /** The in-process transport without Nest: envelope checks, JSON copies, request context and error shape. */
 

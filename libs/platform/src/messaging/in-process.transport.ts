@@ -9,8 +9,8 @@ import {
 import { defer, isObservable, lastValueFrom, map, mergeMap, Observable } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
-import { databaseInputError } from '../database/database-input-error.js';
-import { isEnvelope, TransportContext } from './envelope.js';
+import { serializeError } from '../errors/serialize-error.js';
+import { isEnvelope, TransportContext } from '../context/envelope.js';
 
 /**
  * The in-process transport: contexts hosted by this process answer their message patterns through Nest's
@@ -118,13 +118,4 @@ export class InProcessClient extends ClientProxy {
 
 function copy<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
-}
-
-/** Errors cross a transport as plain objects; AppError keeps its code (and its code's status). */
-export function serializeError(err: unknown): unknown {
-  if (err instanceof AppError) return err.toJSON();
-  if (AppError.isSerialized(err)) return err;
-  const refused = databaseInputError(err);
-  if (refused) return refused.toJSON();
-  return new AppError('INTERNAL.ERROR', 'internal error').toJSON();
 }

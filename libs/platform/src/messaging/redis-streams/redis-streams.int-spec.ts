@@ -4,7 +4,7 @@ import { firstValueFrom, interval, lastValueFrom, map, Observable, take, toArray
 import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '#contracts';
 import { RequestContext } from '../../context/request-context.js';
-import type { TransportContext } from '../envelope.js';
+import type { TransportContext } from '../../context/envelope.js';
 import { call, deferred, envelope, until, useTransportHarness } from './redis-streams.int-harness.js';
 
 /**

@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Observable, Subscription } from 'rxjs';
 import type { SerializedError } from '#contracts';
 import { RequestContext } from '../../context/request-context.js';
-import type { Envelope } from '../envelope.js';
-import { serializeError } from '../in-process.transport.js';
+import type { Envelope } from '../../context/envelope.js';
+import { serializeError } from '../../errors/serialize-error.js';
 import type { HeldEntry, Quietly, StreamState } from './redis-streams.held.js';
 import {
   INTERNAL_ERROR,

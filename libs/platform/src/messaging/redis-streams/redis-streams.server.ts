@@ -6,8 +6,8 @@ import { Redis } from 'ioredis';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { AppError, type SerializedError } from '#contracts';
 import { RequestContext } from '../../context/request-context.js';
-import { type Envelope, TransportContext } from '../envelope.js';
-import { serializeError } from '../in-process.transport.js';
+import { type Envelope, TransportContext } from '../../context/envelope.js';
+import { serializeError } from '../../errors/serialize-error.js';
 import { GroupReader } from './redis-streams.group-reader.js';
 import {
   type HeldEntry,

@@ -1,4 +1,4 @@
-import type { RequestMeta } from '../context/request-context.js';
+import type { RequestMeta } from './request-context.js';
 
 /** What every transport carries: the caller's request metadata beside the message itself. */
 export interface Envelope<T = unknown> {
