@@ -19,12 +19,13 @@ const KERNEL_ARROWS = {
   'ranking-metrics': [],
   'text-analysis': [],
   platform: ['contracts'],
+  transport: ['platform', 'contracts'],
   embeddings: ['text-analysis', 'platform', 'contracts'],
   'search-index': ['platform', 'contracts'],
   'extractive-answer': ['text-analysis', 'platform', 'contracts'],
 };
 /** Kernel libs that only the composition root (#app) wires in: contexts reach each other through ports. */
-const COMPOSITION_ONLY = [];
+const COMPOSITION_ONLY = ['transport'];
 const FOR_CONTEXTS = Object.keys(KERNEL_ARROWS).filter((lib) => !COMPOSITION_ONLY.includes(lib));
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ContextName } from '#contracts';
-import type { AppConfig } from '../config/app-config.js';
-import { DatabaseModule } from '../database/database.module.js';
+import type { AppConfig } from '#platform';
+import { DatabaseModule } from '#platform';
 import { ShutdownState } from './graceful-shutdown.js';
 import { HealthHttpController } from './health.http.controller.js';
 import { RedisEvictionPolicy } from './redis-eviction-policy.js';

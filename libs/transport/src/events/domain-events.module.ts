@@ -12,8 +12,8 @@ import {
 import { CqrsModule, EventBus, type IEvent } from '@nestjs/cqrs';
 import { Redis } from 'ioredis';
 import { decodeDomainEvent, encodeDomainEvent } from '#contracts';
-import { CONFIG, type AppConfig } from '../config/app-config.js';
-import { logOutages, messageOf, quit } from '../messaging/redis-streams/redis-streams.wire.js';
+import { CONFIG, type AppConfig } from '#platform';
+import { logOutages, messageOf, quit } from '../redis-streams/redis-streams.wire.js';
 
 /**
  * Domain events (see #contracts events): published on the CQRS EventBus and, with Redis, carried to

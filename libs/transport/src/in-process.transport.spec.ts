@@ -2,9 +2,7 @@ import { Logger } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, ErrorCode } from '#contracts';
-import { RequestContext, type RequestMeta } from '../context/request-context.js';
-import { TransportContext } from '../context/envelope.js';
-import { serializeError } from '../errors/serialize-error.js';
+import { RequestContext, type RequestMeta, TransportContext, serializeError } from '#platform';
 import { InProcessClient, InProcessServer } from './in-process.transport.js';
 
 /** The in-process transport without Nest: envelope checks, JSON copies, request context and error shape. */

@@ -4,7 +4,7 @@ import type { MessageHandler } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, vi } from 'vitest';
-import type { Envelope } from '../../context/envelope.js';
+import type { Envelope } from '#platform';
 import { RedisStreamsClient } from './redis-streams.client.js';
 import { redisStreamsKeys, type RedisStreamsKeys } from './redis-streams.keys.js';
 import { RedisStreamsServer, type RedisStreamsServerOptions } from './redis-streams.server.js';

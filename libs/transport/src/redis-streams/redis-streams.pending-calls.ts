@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { WritePacket } from '@nestjs/microservices';
 import type { SerializedError } from '#contracts';
-import type { Envelope } from '../../context/envelope.js';
+import type { Envelope } from '#platform';
 import { type ReplyMessage, unavailableError } from './redis-streams.wire.js';
 
 /**

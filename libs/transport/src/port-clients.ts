@@ -32,7 +32,7 @@ import {
   type UnderstandRequest,
   type UnderstoodQuery,
 } from '#contracts';
-import { CONFIG, type AppConfig } from '../config/app-config.js';
+import { CONFIG, type AppConfig } from '#platform';
 import { ContextCaller } from './context-caller.js';
 
 /** The contexts' ports as callers see them: each method is one message through the ContextCaller. */

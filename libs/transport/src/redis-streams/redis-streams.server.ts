@@ -5,9 +5,7 @@ import { type CustomTransportStrategy, type MessageHandler, Server } from '@nest
 import { Redis } from 'ioredis';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { AppError, type SerializedError } from '#contracts';
-import { RequestContext } from '../../context/request-context.js';
-import { type Envelope, TransportContext } from '../../context/envelope.js';
-import { serializeError } from '../../errors/serialize-error.js';
+import { RequestContext, type Envelope, TransportContext, serializeError } from '#platform';
 import { GroupReader } from './redis-streams.group-reader.js';
 import {
   type HeldEntry,

@@ -6,8 +6,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { CONFIG, type AppConfig } from '../config/app-config.js';
-import { messageOf } from '../messaging/redis-streams/redis-streams.wire.js';
+import { CONFIG, type AppConfig } from '#platform';
+import { messageOf } from '#transport';
 
 /**
  * Redis holds durable work here (the transport's request streams, the ingestion queue): with any

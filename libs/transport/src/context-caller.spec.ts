@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ContextName, Pattern } from '#contracts';
-import { loadConfig } from '../config/app-config.js';
-import { RequestContext, type RequestMeta } from '../context/request-context.js';
-import { buildContextClients } from '../platform.module.js';
-import { ResilienceService } from '../resilience/resilience.service.js';
+import { loadConfig, RequestContext, type RequestMeta, ResilienceService } from '#platform';
+import { buildContextClients } from './transport.module.js';
 import { ContextCaller, contextOf } from './context-caller.js';
 import { InProcessServer } from './in-process.transport.js';
 

@@ -2,13 +2,18 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, Observable, timeout as rxTimeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ContextName, ErrorCode, type Pattern } from '#contracts';
-import { CONFIG, type AppConfig } from '../config/app-config.js';
-import { RequestContext, type RequestMeta } from '../context/request-context.js';
-import { Metrics, secondsSince } from '../observability/metrics/metrics.service.js';
-import type { CallOutcome } from '../observability/metrics/transport.metrics.js';
-import { SpanKind, Tracing } from '../observability/tracing/tracing.js';
-import { ResilienceService } from '../resilience/resilience.service.js';
-import type { Envelope } from '../context/envelope.js';
+import {
+  CONFIG,
+  type AppConfig,
+  RequestContext,
+  type RequestMeta,
+  Metrics,
+  secondsSince,
+  SpanKind,
+  Tracing,
+  ResilienceService,
+} from '#platform';
+import type { CallOutcome, Envelope } from '#platform';
 
 /** Resolves the client that reaches a context: in-process when hosted here, a remote transport otherwise. */
 export interface ContextClients {

@@ -2,9 +2,8 @@ import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Observable, Subscription } from 'rxjs';
 import type { SerializedError } from '#contracts';
-import { RequestContext } from '../../context/request-context.js';
-import type { Envelope } from '../../context/envelope.js';
-import { serializeError } from '../../errors/serialize-error.js';
+import { RequestContext, serializeError } from '#platform';
+import type { Envelope } from '#platform';
 import type { HeldEntry, Quietly, StreamState } from './redis-streams.held.js';
 import {
   INTERNAL_ERROR,

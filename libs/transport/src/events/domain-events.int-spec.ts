@@ -6,7 +6,7 @@ import { EventBus, EventsHandler, type IEventHandler } from '@nestjs/cqrs';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DocumentDeleted, DocumentIngested, encodeDomainEvent } from '#contracts';
-import { CONFIG, loadConfig } from '../config/app-config.js';
+import { CONFIG, loadConfig } from '#platform';
 import { domainEventsChannel, DomainEventsModule, isFromRemote } from './domain-events.module.js';
 
 /**

@@ -8,14 +8,11 @@ import {
 } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { ContextName, Pattern } from '#contracts';
-import { CONTEXT_CLIENTS, type ContextClients } from '../messaging/context-caller.js';
-import type { RedisStreamsServer } from '../messaging/redis-streams/redis-streams.server.js';
-import { REMOTE_SERVERS } from '../platform.module.js';
-import { ResilienceService } from '../resilience/resilience.service.js';
+import { CONTEXT_CLIENTS, type ContextClients, REMOTE_SERVERS } from '#transport';
+import type { RedisStreamsServer } from '#transport';
+import { ResilienceService, READINESS_REPORT, type ReadinessReport, CONFIG, type AppConfig } from '#platform';
 import { ShutdownState } from './graceful-shutdown.js';
-import { READINESS_REPORT, type ReadinessReport } from './readiness-report.js';
 import { RedisEvictionPolicy } from './redis-eviction-policy.js';
-import { CONFIG, type AppConfig } from '../config/app-config.js';
 
 /** Remote contexts without which no request can be served: their absence makes this process unready. */
 const ESSENTIAL: ContextName[] = [ContextName.Retrieval, ContextName.Ingestion];

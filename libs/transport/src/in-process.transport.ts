@@ -8,9 +8,7 @@ import {
 } from '@nestjs/microservices';
 import { defer, isObservable, lastValueFrom, map, mergeMap, Observable } from 'rxjs';
 import { AppError, ErrorCode } from '#contracts';
-import { RequestContext } from '../context/request-context.js';
-import { serializeError } from '../errors/serialize-error.js';
-import { isEnvelope, TransportContext } from '../context/envelope.js';
+import { RequestContext, serializeError, isEnvelope, TransportContext } from '#platform';
 
 /**
  * The in-process transport: contexts hosted by this process answer their message patterns through Nest's

@@ -3,8 +3,8 @@ import { Logger } from '@nestjs/common';
 import { firstValueFrom, interval, lastValueFrom, map, Observable, take, toArray } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '#contracts';
-import { RequestContext } from '../../context/request-context.js';
-import type { TransportContext } from '../../context/envelope.js';
+import { RequestContext } from '#platform';
+import type { TransportContext } from '#platform';
 import { call, deferred, envelope, until, useTransportHarness } from './redis-streams.int-harness.js';
 
 /**

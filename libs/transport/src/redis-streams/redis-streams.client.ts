@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { AppError, isIdempotent } from '#contracts';
-import { isEnvelope } from '../../context/envelope.js';
+import { isEnvelope } from '#platform';
 import { CallFailover, dropRequests, WATCH_MS } from './redis-streams.failover.js';
 import { redisStreamsKeys, type RedisStreamsKeys } from './redis-streams.keys.js';
 import { PendingCalls } from './redis-streams.pending-calls.js';

@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { AppError, ErrorCode, httpStatusOf, type SerializedError } from '#contracts';
-import { type Envelope, isEnvelope } from '../../context/envelope.js';
+import { type Envelope, isEnvelope } from '#platform';
 
 /**
  * What the streams transport puts on the wire, shared by its client and server: the fields of a stream

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type INestApplication, Injectable, Logger } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig } from '#platform';
 
 /** Set once the process has been told to stop: from then on readiness fails, so traffic goes elsewhere. */
 @Injectable()
