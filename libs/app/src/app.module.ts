@@ -1,7 +1,8 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ContextName } from '#contracts';
-import { AppExceptionFilter, type AppConfig, Metrics, ObservabilityModule, PlatformModule } from '#platform';
+import { AppExceptionFilter, type AppConfig, PlatformModule } from '#platform';
+import { Metrics, ObservabilityModule } from '#observability';
 import {
   DomainEventsModule,
   type InProcessServer,

@@ -3,18 +3,8 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ALL_CONTEXTS, ContextName } from '#contracts';
-import {
-  accessLog,
-  type AppConfig,
-  createRootLogger,
-  installHttpEdge,
-  JsonLogger,
-  limitHeapGrowth,
-  limitSlowClients,
-  loadConfig,
-  Metrics,
-  Tracing,
-} from '#platform';
+import { accessLog, createRootLogger, JsonLogger, Metrics, Tracing } from '#observability';
+import { type AppConfig, installHttpEdge, limitHeapGrowth, limitSlowClients, loadConfig } from '#platform';
 import { InProcessServer, RedisStreamsServer } from '#transport';
 import { mountOpenApi, mountPlayground } from '#gateway';
 import { AppModule } from './app.module.js';

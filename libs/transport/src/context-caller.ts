@@ -2,18 +2,10 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, Observable, timeout as rxTimeout, TimeoutError, type Subscription } from 'rxjs';
 import { AppError, ContextName, ErrorCode, type Pattern } from '#contracts';
-import {
-  CONFIG,
-  type AppConfig,
-  RequestContext,
-  type RequestMeta,
-  Metrics,
-  secondsSince,
-  SpanKind,
-  Tracing,
-  ResilienceService,
-} from '#platform';
-import type { CallOutcome, Envelope } from '#platform';
+import { CONFIG, type AppConfig, RequestContext, type RequestMeta, ResilienceService } from '#platform';
+import { Metrics, secondsSince, SpanKind, Tracing } from '#observability';
+import type { CallOutcome } from '#observability';
+import type { Envelope } from '#platform';
 
 /** Resolves the client that reaches a context: in-process when hosted here, a remote transport otherwise. */
 export interface ContextClients {

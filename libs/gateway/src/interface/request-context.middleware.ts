@@ -1,6 +1,7 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { CONFIG, type AppConfig, RequestContext, requestTraceparent } from '#platform';
+import { CONFIG, type AppConfig, RequestContext } from '#platform';
+import { requestTraceparent } from '#observability';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -18,7 +18,8 @@ import {
   type SearchHit,
   type UnderstoodQuery,
 } from '#contracts';
-import { CONFIG, type AppConfig, Metrics, type QueryStage, secondsSince, Tracing } from '#platform';
+import { CONFIG, type AppConfig } from '#platform';
+import { Metrics, type QueryStage, secondsSince, Tracing } from '#observability';
 import { englishAnalyzer } from '#text-analysis';
 import { ExtractiveGenerator } from '#extractive-answer';
 import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.port.js';

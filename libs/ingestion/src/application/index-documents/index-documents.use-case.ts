@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { CONFIG, type AppConfig, Metrics, secondsSince, Tracing } from '#platform';
+import { CONFIG, type AppConfig } from '#platform';
+import { Metrics, secondsSince, Tracing } from '#observability';
 import { toVectorLiteral } from '#search-index';
 import { EMBEDDERS, type EmbedderRegistry, transientFailure, assertVectorSize } from '#embeddings';
 import { englishAnalyzer, termFrequencies } from '#text-analysis';

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
-import { RequestContext } from '../../context/request-context.js';
+import { RequestContext } from '#platform';
 import { Tracing, traceIdOf } from '../tracing/tracing.js';
 
 /** How log lines are written: one JSON object a line (the default), or coloured text for a terminal. */

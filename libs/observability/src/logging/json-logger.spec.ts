@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { RequestContext } from '../../context/request-context.js';
+import { RequestContext } from '#platform';
 import { createRootLogger, JsonLogger } from './json-logger.js';
 
 function capture() {

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
 import { Observable, type Subscription } from 'rxjs';
-import { TransportContext } from '../../context/envelope.js';
+import { TransportContext } from '#platform';
 import { Metrics, secondsSince } from '../metrics/metrics.service.js';
 import { Tracing } from './tracing.js';
 

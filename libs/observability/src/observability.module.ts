@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { ResilienceService } from '../resilience/resilience.service.js';
+import { ResilienceService } from '#platform';
 import { type PoolCounts } from './metrics/database.metrics.js';
 import { MetricsHttpController } from './metrics/metrics.http.controller.js';
 import { Metrics } from './metrics/metrics.service.js';
