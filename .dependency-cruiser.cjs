@@ -23,7 +23,7 @@ const KERNEL_ARROWS = {
   transport: ['observability', 'platform', 'contracts'],
   embeddings: ['text-analysis', 'platform', 'contracts'],
   'search-index': ['platform', 'contracts'],
-  'extractive-answer': ['text-analysis', 'platform', 'contracts'],
+  'extractive-answer': ['text-analysis', 'contracts'],
 };
 /** Kernel libs that only the composition root (#app) wires in: contexts reach each other through ports. */
 const COMPOSITION_ONLY = ['transport'];
