@@ -48,7 +48,7 @@ import {
 } from './ingest-floor/format.mjs';
 import { benchLangchain } from './ingest-floor/langchain.mjs';
 import { benchRagnest } from './ingest-floor/ragnest.mjs';
-import { loadDocuments } from './ingest-search.mjs';
+import { loadDocuments } from './dataset.mjs';
 import { positiveInt, REPO_ROOT, runMain, writeResults } from './lib.mjs';
 
 function parseOptions(argv) {

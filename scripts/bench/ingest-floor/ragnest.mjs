@@ -1,7 +1,7 @@
 // ragnest ingesting through its API: the distributed deployment with N ingestion processes, timed.
 
 import os from 'node:os';
-import { ingest } from '../ingest-search.mjs';
+import { ingest } from '../ingest-client.mjs';
 import { fmt, INDEX_BUILD_MEMORY_MB, startDistributed } from '../lib.mjs';
 import { lexicalFloor } from './copy-floor.mjs';
 import { cpuBetween, cpuSnapshot } from './cpu.mjs';
