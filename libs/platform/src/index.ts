@@ -3,6 +3,8 @@
  * plumbing (validation, the exception filter, the edge, rate limits) and the readiness-report port.
  */
 export * from './config/app-config.js';
+export * from './config/env-schema.js';
+export * from './config/load-config.js';
 export * from './config/security-config.js';
 export * from './context/request-context.js';
 export * from './database/data-source.factory.js';

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ALL_CONTEXTS, ContextName } from '#contracts';
-import { ConfigError, EnvSchema, loadConfig, parseContexts } from './app-config.js';
+import { ConfigError } from './app-config.js';
+import { EnvSchema } from './env-schema.js';
+import { loadConfig, parseContexts } from './load-config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
