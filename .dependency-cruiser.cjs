@@ -3,18 +3,31 @@
 //
 //   apps/*            -> any lib, through its src/index.ts; shared start-up code lives in #app
 //   #app              -> every context and the kernel (the composition root); only apps/ import it
-//   contexts          -> the shared kernel (#contracts, #platform, #search-index, #extractive-answer),
-//                        never each other
-//   #search-index, #extractive-answer -> #contracts, #platform
-//   #platform         -> #contracts
-//   #contracts        -> nothing of ours
+//   contexts          -> the shared kernel (KERNEL_ARROWS' libs, #transport excepted), never each other
+//   a kernel lib      -> only the libs KERNEL_ARROWS lists for it (so the kernel has no cycle and
+//                        knows no context)
 //   #ranking-metrics  -> nothing at all (the browser playground bundles it too)
 //   src/domain/**     -> no framework (Nest, TypeORM)
 //
 // Tests under test/ are white-box and may reach into a lib; specs beside the code may use #testing.
 const CONTEXTS = '(ingestion|query-understanding|retrieval|generation|presentation|gateway)';
-const KERNEL = '(contracts|platform|search-index|extractive-answer|ranking-metrics)';
 const SPEC = '\\.(spec|int-spec|e2e-spec)\\.ts$';
+
+/** The shared kernel, bottom up: each lib and the libs of ours it may import. */
+const KERNEL_ARROWS = {
+  contracts: [],
+  'ranking-metrics': [],
+  'text-analysis': [],
+  platform: ['contracts'],
+  observability: ['platform', 'contracts'],
+  transport: ['observability', 'platform', 'contracts'],
+  embeddings: ['text-analysis', 'platform', 'contracts'],
+  'search-index': ['platform', 'contracts'],
+  'extractive-answer': ['text-analysis', 'contracts'],
+};
+/** Kernel libs that only the composition root (#app) wires in: contexts reach each other through ports. */
+const COMPOSITION_ONLY = ['transport'];
+const FOR_CONTEXTS = Object.keys(KERNEL_ARROWS).filter((lib) => !COMPOSITION_ONLY.includes(lib));
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -36,34 +49,26 @@ module.exports = {
       to: { path: `^libs/${CONTEXTS}/`, pathNot: '^libs/$1/' },
     },
     {
-      name: 'shared-kernel-to-context',
+      name: 'context-to-kernel-only',
       severity: 'error',
       comment:
-        'The shared kernel (#contracts, #platform, #search-index, #extractive-answer) knows no context.',
-      from: { path: `^libs/${KERNEL}/` },
-      to: { path: `^libs/${CONTEXTS}/` },
+        `A context imports only its own code and the kernel libs it may use (#${FOR_CONTEXTS.join(', #')}); ` +
+        'the transport and the composition root are wired in by #app.',
+      from: { path: `^libs/${CONTEXTS}/` },
+      to: {
+        path: '^(libs|apps)/',
+        pathNot: ['^libs/$1/', `^libs/(${[...FOR_CONTEXTS, 'testing'].join('|')})/`],
+      },
     },
-    {
-      name: 'platform-to-kernel-above',
+    ...Object.entries(KERNEL_ARROWS).map(([lib, allowed]) => ({
+      name: `kernel-${lib}-arrows`,
       severity: 'error',
-      comment: '#platform sits below #search-index and #extractive-answer: they may use it, not the reverse.',
-      from: { path: '^libs/platform/' },
-      to: { path: '^libs/(search-index|extractive-answer)/' },
-    },
-    {
-      name: 'kernel-siblings-apart',
-      severity: 'error',
-      comment: '#search-index and #extractive-answer are independent of each other.',
-      from: { path: '^libs/(search-index|extractive-answer)/' },
-      to: { path: '^libs/(search-index|extractive-answer)/', pathNot: '^libs/$1/' },
-    },
-    {
-      name: 'contracts-imports-nothing-of-ours',
-      severity: 'error',
-      comment: '#contracts is the published language: it depends on no other lib.',
-      from: { path: '^libs/contracts/' },
-      to: { path: '^(libs/(?!contracts/)|apps/)' },
-    },
+      comment:
+        `#${lib} may import ${allowed.length ? allowed.map((l) => `#${l}`).join(', ') : 'no lib of ours'}: ` +
+        'the kernel is layered (no cycle between its libs) and knows no context.',
+      from: { path: `^libs/${lib}/` },
+      to: { path: '^(libs|apps)/', pathNot: [`^libs/(${[lib, ...allowed, 'testing'].join('|')})/`] },
+    })),
     {
       name: 'ranking-metrics-imports-nothing',
       severity: 'error',

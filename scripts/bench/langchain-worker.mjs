@@ -14,7 +14,7 @@ import { Embeddings } from '@langchain/core/embeddings';
 import pg from 'pg';
 import { REPO_ROOT } from './lib.mjs';
 
-const HASHING_EMBEDDER = join(REPO_ROOT, 'dist/libs/platform/src/embeddings/hashing.embedder.js');
+const HASHING_EMBEDDER = join(REPO_ROOT, 'dist/libs/embeddings/src/hashing.embedder.js');
 
 class RagnestEmbeddings extends Embeddings {
   constructor(embedder) {

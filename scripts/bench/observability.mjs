@@ -21,14 +21,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { SCALES, scaleCorpus } from './corpus.mjs';
-import {
-  ingest,
-  loadDataset,
-  measure,
-  prepareStore,
-  startMonolith,
-  WARMUP_REQUESTS,
-} from './ingest-search.mjs';
+import { loadDataset } from './dataset.mjs';
+import { ingest } from './ingest-client.mjs';
+import { measure, WARMUP_REQUESTS } from './requests.mjs';
+import { prepareStore, startMonolith } from './servers.mjs';
 import { cpuSeconds, fmt, positiveInt, REPO_ROOT, runMain } from './lib.mjs';
 
 /** The bound: with tracing and metrics on, at least this share of the requests/s with them off. */

@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fmt, machine, memoryMiB, percentile, positiveInt, runMain, sleep, writeResults } from './lib.mjs';
-import { COLLECTION, ingest, loadDataset, prepareStore, startMonolith } from './ingest-search.mjs';
+import { loadDataset } from './dataset.mjs';
+import { COLLECTION, ingest } from './ingest-client.mjs';
+import { prepareStore, startMonolith } from './servers.mjs';
 
 const DEFAULT_DATASET = process.env.BENCH_SCIFACT_DIR ?? '/work/shared/datasets/scifact';
 const LIVE_EVERY_MS = 100;

@@ -36,18 +36,10 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { CORPUS_SEED, SCALES, scaleCorpus } from './corpus.mjs';
 import { ingestFloor, pgSettings } from './ingest-floor.mjs';
-import {
-  COLLECTION,
-  ingest,
-  loadDataset,
-  measureRequests,
-  memoryOf,
-  prepareStore,
-  SEARCH_MODES,
-  startMonolith,
-  startRagnestDistributed,
-  WARMUP_REQUESTS,
-} from './ingest-search.mjs';
+import { loadDataset } from './dataset.mjs';
+import { COLLECTION, ingest } from './ingest-client.mjs';
+import { measureRequests, SEARCH_MODES, WARMUP_REQUESTS } from './requests.mjs';
+import { memoryOf, prepareStore, startMonolith, startRagnestDistributed } from './servers.mjs';
 import {
   INDEX_BUILD_MEMORY_MB,
   machine,

@@ -30,12 +30,15 @@ async function importDist(path) {
  * the API's (summarise), and `close()`.
  */
 export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} }) {
-  const [platform, { LexicalIndex }, { ChunkSearchRepository }, fusion] = await Promise.all([
-    importDist('platform/src/index.js'),
-    importDist('search-index/src/index.js'),
-    importDist('retrieval/src/infrastructure/chunk-search.repository.js'),
-    importDist('search-index/src/fusion/fusion.js'),
-  ]);
+  const [platform, textAnalysis, { HashingEmbedder }, { LexicalIndex }, { ChunkSearchRepository }, fusion] =
+    await Promise.all([
+      importDist('platform/src/index.js'),
+      importDist('text-analysis/src/index.js'),
+      importDist('embeddings/src/index.js'),
+      importDist('search-index/src/index.js'),
+      importDist('retrieval/src/infrastructure/chunk-search.repository.js'),
+      importDist('search-index/src/fusion/fusion.js'),
+    ]);
   const config = platform.loadConfig({ ...process.env, ...serverEnv, DATABASE_URL: databaseUrl });
   const options = platform.postgresSessionOptions(config);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: config.database.poolSize, options });
@@ -61,7 +64,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
   const repository = new ChunkSearchRepository(db, new LexicalIndex(config), config);
   try {
     const stats = await repository.collection(collection);
-    const embedder = new platform.HashingEmbedder({ dimensions: stats.dimensions });
+    const embedder = new HashingEmbedder({ dimensions: stats.dimensions });
     if (embedder.model !== stats.embeddingModel)
       throw new Error(
         `the floor embeds with ${embedder.model}, but collection "${collection}" holds ${stats.embeddingModel} vectors`,
@@ -71,7 +74,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
       if (!prepared.has(query)) {
         prepared.set(query, {
           vector: await embedder.embedQuery(query),
-          terms: platform.termFrequencies(platform.englishAnalyzer.terms(query)),
+          terms: textAnalysis.termFrequencies(textAnalysis.englishAnalyzer.terms(query)),
         });
       }
       return prepared.get(query);

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { firstValueFrom } from 'rxjs';
 import { deleteRedisKeys, loadText, machine, REDIS_URL, REPO_ROOT, runMain } from './lib.mjs';
 
-const PLATFORM = join(REPO_ROOT, 'dist/libs/platform/src/index.js');
+const TRANSPORT = join(REPO_ROOT, 'dist/libs/transport/src/index.js');
 const CONTEXT = 'retrieval';
 const PATTERN = `${CONTEXT}.echo`;
 const DEADLINE_MS = 5_000;
@@ -99,18 +99,18 @@ function listen(server) {
   );
 }
 
-async function inProcessPair(platform) {
-  const server = new platform.InProcessServer();
+async function inProcessPair(transport) {
+  const server = new transport.InProcessServer();
   echo(server);
   await listen(server);
-  const client = new platform.InProcessClient(server);
+  const client = new transport.InProcessClient(server);
   return { client, close: async () => Promise.all([client.close(), server.close()]) };
 }
 
-async function redisStreamsPair(platform) {
+async function redisStreamsPair(transport) {
   const prefix = `ragnest-bench-transport-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const server = new platform.RedisStreamsServer({ url: REDIS_URL, context: CONTEXT, prefix });
-  const client = new platform.RedisStreamsClient({ url: REDIS_URL, prefix });
+  const server = new transport.RedisStreamsServer({ url: REDIS_URL, context: CONTEXT, prefix });
+  const client = new transport.RedisStreamsClient({ url: REDIS_URL, prefix });
   const close = async () => {
     try {
       await client.close();
@@ -239,15 +239,15 @@ function formatCostPerHop(inProcess, redis) {
  * payload. Returns the envelopes' sizes and the rows of each transport.
  */
 export async function benchTransport({ calls = 2000, concurrency = 8 } = {}) {
-  if (!existsSync(PLATFORM))
-    throw new Error('the benchmark imports the built platform: run `npm run build` first');
-  const platform = await import(pathToFileURL(PLATFORM).href);
+  if (!existsSync(TRANSPORT))
+    throw new Error('the benchmark imports the built transport: run `npm run build` first');
+  const transport = await import(pathToFileURL(TRANSPORT).href);
   const envelopeBytes = Object.fromEntries(
     PAYLOADS.map(({ name, payload }) => [name, JSON.stringify(envelope(payload)).length]),
   );
   const options = { calls, concurrency };
-  const inProcess = await measureTransport('in-process', await inProcessPair(platform), options);
-  const redis = await measureTransport('redis-streams', await redisStreamsPair(platform), options);
+  const inProcess = await measureTransport('in-process', await inProcessPair(transport), options);
+  const redis = await measureTransport('redis-streams', await redisStreamsPair(transport), options);
   return { warmupCalls: WARMUP_CALLS, envelopeBytes, inProcess, redis };
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { EnvSchema } from '../../libs/platform/src/config/app-config.js';
+import { EnvSchema } from '../../libs/platform/src/config/env-schema.js';
 import { byKind, CHART, readCompose, render, ROOT, VALUE_SETS } from './manifests.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '#platform';
+import { Metrics } from '#observability';
 import { ROOT } from './manifests.js';
 
 /** The Grafana dashboard shipped with the chart's ServiceMonitor, checked against the metrics the code defines. */

@@ -5,7 +5,8 @@ import { SpanKind } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextName } from '#contracts';
-import { loadConfig, Tracing } from '#platform';
+import { loadConfig } from '#platform';
+import { Tracing } from '#observability';
 import {
   createTestDatabase,
   eventually,

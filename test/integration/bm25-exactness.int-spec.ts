@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
-import { englishAnalyzer, termFrequencies } from '#platform';
+import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import type { Posting } from '#search-index';
 import {
   exhaustiveBm25,

@@ -7,7 +7,7 @@ import {
   type SearchMode,
 } from '#contracts';
 import { INGESTION_QUEUE, TITLE_WEIGHT, type IngestionQueue } from '#ingestion';
-import { englishAnalyzer, termFrequencies } from '#platform';
+import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
 import { createApp } from '#app';
 

@@ -2,7 +2,7 @@ import { message, readEvents } from './api.js';
 import { fill, fmt, h } from './dom.js';
 import { degradedNotice, explainPanel } from './explain.js';
 import { state } from './state.js';
-import type { Answer, Citation } from './types.js';
+import type { Citation, QueryResponse as Answer } from '#contracts';
 
 /**
  * Asking: the answer streamed token by token from `POST /rag/query` (`stream: true`), its `[n]` markers

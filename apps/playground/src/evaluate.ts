@@ -3,7 +3,7 @@ import { enc, getJson, message, postJson } from './api.js';
 import { fill, fmt, h, s } from './dom.js';
 import { parseEvalFiles, type EvalQuery, type EvalSet } from './eval-data.js';
 import { state } from './state.js';
-import type { SearchHit } from './types.js';
+import type { SearchHit } from '#contracts';
 
 /**
  * Evaluating: a small set of questions with their expected documents, searched with two settings;

@@ -1,5 +1,5 @@
 import { fmt, h, s } from './dom.js';
-import type { Answer, Citation } from './types.js';
+import type { Citation, QueryResponse as Answer, QueryTimings } from '#contracts';
 
 /**
  * Why each source was chosen: the query as each retriever saw it, each source's rank in every retriever,
@@ -155,7 +155,7 @@ function table(a: Answer, cols: Stage[]): HTMLElement {
   );
 }
 
-const STAGES: [string, string][] = [
+const STAGES: [keyof QueryTimings, string][] = [
   ['understandMs', 'understand'],
   ['retrieveMs', 'retrieve'],
   ['rerankMs', 'rerank'],
@@ -164,11 +164,7 @@ const STAGES: [string, string][] = [
 ];
 
 /** The stages one after the other, each bar as long as it took; `firstTokenMs` is marked as seen here. */
-export function waterfall(
-  timings: Record<string, number>,
-  degraded: string[],
-  firstTokenMs?: number,
-): HTMLElement {
+export function waterfall(timings: QueryTimings, degraded: string[], firstTokenMs?: number): HTMLElement {
   const total = Math.max(
     timings.totalMs ?? 0,
     STAGES.reduce((t, [k]) => t + (timings[k] ?? 0), 0),

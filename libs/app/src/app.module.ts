@@ -1,23 +1,21 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ContextName } from '#contracts';
+import { AppExceptionFilter, type AppConfig, PlatformModule } from '#platform';
+import { Metrics, ObservabilityModule } from '#observability';
 import {
-  AppExceptionFilter,
-  type AppConfig,
   DomainEventsModule,
-  HealthModule,
   type InProcessServer,
-  Metrics,
-  ObservabilityModule,
-  PlatformModule,
   type RedisStreamsServer,
-} from '#platform';
+  TransportModule,
+} from '#transport';
 import { GatewayModule } from '#gateway';
 import { GenerationModule } from '#generation';
 import { IngestionModule, UploadStagingModule } from '#ingestion';
 import { PresentationModule } from '#presentation';
 import { QueryUnderstandingModule } from '#query-understanding';
 import { RetrievalModule } from '#retrieval';
+import { HealthModule } from './health/health.module.js';
 
 const CONTEXT_MODULES: Record<Exclude<ContextName, ContextName.Gateway>, Type> = {
   [ContextName.Ingestion]: IngestionModule,
@@ -28,7 +26,7 @@ const CONTEXT_MODULES: Record<Exclude<ContextName, ContextName.Gateway>, Type> =
 };
 
 /**
- * The composition root: the platform and the domain events (every process, so that any context can
+ * The composition root: the platform, the transport, health and the domain events (every process, so that any context can
  * publish and any can react), plus each context this process hosts (RAG_CONTEXTS).
  */
 @Module({})
@@ -45,7 +43,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        PlatformModule.forRoot(config, server, remoteServers),
+        PlatformModule.forRoot(config),
+        TransportModule.forRoot(config, server, remoteServers),
         ObservabilityModule.forRoot(metrics ?? new Metrics()),
         DomainEventsModule,
         HealthModule.forRoot(config),

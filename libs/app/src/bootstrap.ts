@@ -3,23 +3,12 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ALL_CONTEXTS, ContextName } from '#contracts';
-import {
-  accessLog,
-  type AppConfig,
-  closeOnSignals,
-  createRootLogger,
-  InProcessServer,
-  installHttpEdge,
-  JsonLogger,
-  limitHeapGrowth,
-  limitSlowClients,
-  loadConfig,
-  Metrics,
-  RedisStreamsServer,
-  Tracing,
-} from '#platform';
+import { accessLog, createRootLogger, JsonLogger, Metrics, Tracing } from '#observability';
+import { type AppConfig, installHttpEdge, limitHeapGrowth, limitSlowClients, loadConfig } from '#platform';
+import { InProcessServer, RedisStreamsServer } from '#transport';
 import { mountOpenApi, mountPlayground } from '#gateway';
 import { AppModule } from './app.module.js';
+import { closeOnSignals } from './health/graceful-shutdown.js';
 
 /** What this process hosts, as logs and traces name it: `all`, or its contexts. */
 function serviceName(config: AppConfig): string {

@@ -1,7 +1,7 @@
 import { NO_SOURCES_ANSWER, UNANSWERABLE_ANSWER, type GenerationSource } from '#contracts';
 import { stemmer } from 'stemmer';
 import { describe, expect, it } from 'vitest';
-import type { Analyzer } from '#platform';
+import type { Analyzer } from '#text-analysis';
 import { ExtractiveGenerator } from './extractive.generator.js';
 
 const STOP_WORDS = new Set(

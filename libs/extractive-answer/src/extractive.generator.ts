@@ -10,7 +10,7 @@ import {
   type GenerateResponse,
   type GenerationSource,
 } from '#contracts';
-import type { Analyzer } from '#platform';
+import type { Analyzer } from '#text-analysis';
 import { splitSentences } from './sentence.splitter.js';
 
 export interface ExtractiveGeneratorOptions {

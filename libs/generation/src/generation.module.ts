@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, type AppConfig, englishAnalyzer } from '#platform';
+import { CONFIG, type AppConfig } from '#platform';
+import { englishAnalyzer } from '#text-analysis';
 import { GenerateAnswerUseCase } from './application/generate-answer/generate-answer.use-case.js';
 import { StreamAnswerUseCase } from './application/stream-answer/stream-answer.use-case.js';
 import { ExtractiveGenerator } from '#extractive-answer';

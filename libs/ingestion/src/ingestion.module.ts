@@ -1,12 +1,7 @@
 import { Module } from '@nestjs/common';
-import {
-  type AppConfig,
-  CONFIG,
-  DatabaseModule,
-  EmbeddingsModule,
-  Metrics,
-  READINESS_REPORT,
-} from '#platform';
+import { type AppConfig, CONFIG, DatabaseModule, READINESS_REPORT } from '#platform';
+import { Metrics } from '#observability';
+import { EmbeddingsModule } from '#embeddings';
 import { LexicalIndex } from '#search-index';
 import { DeleteCollectionUseCase } from './application/delete-collection/delete-collection.use-case.js';
 import { ListCollectionsUseCase } from './application/list-collections/list-collections.use-case.js';

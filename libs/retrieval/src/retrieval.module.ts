@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, type AppConfig, DatabaseModule, EmbeddingsModule, englishAnalyzer } from '#platform';
+import { CONFIG, type AppConfig, DatabaseModule } from '#platform';
+import { EmbeddingsModule } from '#embeddings';
+import { englishAnalyzer } from '#text-analysis';
 import { LexicalIndex } from '#search-index';
 import { CollectionStatsInvalidator } from './application/search-chunks/collection-stats.invalidator.js';
 import { RerankHitsUseCase } from './application/rerank-hits/rerank-hits.use-case.js';

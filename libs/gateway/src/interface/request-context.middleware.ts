@@ -1,6 +1,7 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { CONFIG, type AppConfig, RequestContext } from '#platform';
+import { requestTraceparent } from '#observability';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -19,7 +20,7 @@ export class RequestContextMiddleware implements NestMiddleware {
       req.requestId ?? (given && CLIENT_ID.test(given) ? given : RequestContext.newRequestId());
     req.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
-    const traceparent = RequestContext.traceparent(req.header('traceparent'));
+    const traceparent = requestTraceparent(req.header('traceparent'));
     RequestContext.run({ requestId, deadline: Date.now() + this.config.requestTimeoutMs, traceparent }, () =>
       next(),
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { englishAnalyzer } from '#platform';
+import { englishAnalyzer } from '#text-analysis';
 import { TITLE_WEIGHT, chunkTerms } from './indexed-terms.js';
 
 describe('chunkTerms', () => {

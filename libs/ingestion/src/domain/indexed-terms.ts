@@ -1,4 +1,4 @@
-import { englishAnalyzer } from '#platform';
+import { englishAnalyzer } from '#text-analysis';
 
 /**
  * How many times a document's title counts in each of its chunks' BM25 terms: field weighting, the way

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DATABASE, type Database, dropVectorIndex } from '#platform';
-import { LexicalIndex } from '#search-index';
+import { DATABASE, type Database } from '#platform';
+import { dropVectorIndex, LexicalIndex } from '#search-index';
 
 /**
  * Removes a whole collection: its vectors (every embedding set, with their HNSW indexes), its lexical

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppError } from '#contracts';
-import type { EmbedderRegistry } from '#platform';
+import type { EmbedderRegistry } from '#embeddings';
 import { COLLECTION_NOT_FOUND, EMBEDDER_MISMATCH } from '../domain/ingestion.errors.js';
 import { EmbeddingSetRepository } from './embedding-set.repository.js';
 

@@ -1,13 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import {
-  type AppConfig,
-  buildVectorIndex,
-  CONFIG,
-  DATABASE,
-  type Database,
-  dropVectorIndex,
-} from '#platform';
+import { type AppConfig, CONFIG, DATABASE, type Database } from '#platform';
+import { buildVectorIndex, dropVectorIndex } from '#search-index';
 
 export type EmbeddingSetState = 'building' | 'active' | 'retired';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '#contracts';
 import { isTargetFailure } from '../resilience/resilience.service.js';
-import { serializeError } from '../messaging/in-process.transport.js';
+import { serializeError } from '../errors/serialize-error.js';
 import { toAppError } from '../http/app-exception.filter.js';
 import { DATABASE_INVALID_INPUT, databaseInputError } from './database-input-error.js';
 

@@ -4,7 +4,7 @@ import { throwError, type Observable } from 'rxjs';
 import { AppError, ErrorCode, httpStatusOf } from '#contracts';
 import { RequestContext } from '../context/request-context.js';
 import { databaseInputError } from '../database/database-input-error.js';
-import { serializeError } from '../messaging/in-process.transport.js';
+import { serializeError } from '../errors/serialize-error.js';
 import { errorRendererFor } from './error-body.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig } from '../config/load-config.js';
 import { RateLimiter, rateLimitKey } from './rate-limit.js';
 
 describe('RateLimiter without Redis (the single binary)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ErrorCode } from '#contracts';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig } from '../config/load-config.js';
 import { ResilienceService } from './resilience.service.js';
 
 const failing = () => Promise.reject(new AppError(ErrorCode.TransportTimeout, 'slow'));

@@ -1,5 +1,5 @@
 import type { SearchHit } from '#contracts';
-import type { Analyzer } from '#platform';
+import type { Analyzer } from '#text-analysis';
 import { maximalMarginalRelevance } from './mmr.js';
 import type { Reranker } from './reranker.js';
 

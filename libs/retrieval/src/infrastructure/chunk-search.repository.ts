@@ -1,8 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, type Filter, type Metadata, type SearchHit } from '#contracts';
-import { CONFIG, type AppConfig, toVectorLiteral, vectorDistanceSql, vectorSetSql } from '#platform';
-import { LexicalIndex, type LexicalLayout } from '#search-index';
+import { CONFIG, type AppConfig } from '#platform';
+import {
+  LexicalIndex,
+  type LexicalLayout,
+  toVectorLiteral,
+  vectorDistanceSql,
+  vectorSetSql,
+} from '#search-index';
 import { compileFilter } from './filter-sql.js';
 import { COLLECTION_NOT_FOUND } from '../domain/retrieval.errors.js';
 

@@ -18,15 +18,9 @@ import {
   type SearchHit,
   type UnderstoodQuery,
 } from '#contracts';
-import {
-  CONFIG,
-  type AppConfig,
-  englishAnalyzer,
-  Metrics,
-  type QueryStage,
-  secondsSince,
-  Tracing,
-} from '#platform';
+import { CONFIG, type AppConfig } from '#platform';
+import { Metrics, type QueryStage, secondsSince, Tracing } from '#observability';
+import { englishAnalyzer } from '#text-analysis';
 import { ExtractiveGenerator } from '#extractive-answer';
 import { AnswerCache, type AnswerCacheStatus, type CachedAnswer } from './answer-cache.port.js';
 import { explainCitations, explainReranked } from './query-explain.js';

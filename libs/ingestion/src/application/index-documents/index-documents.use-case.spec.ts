@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EventBus } from '@nestjs/cqrs';
 import { DocumentIngested, type DocumentStage } from '#contracts';
-import { loadConfig, type EmbedderRegistry } from '#platform';
+import { loadConfig } from '#platform';
+import { type EmbedderRegistry } from '#embeddings';
 import type { DocumentJob, DocumentSource } from '../../domain/document-job.js';
 import {
   EmbeddingSetsChangedError,

@@ -1,19 +1,10 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import {
-  CONFIG,
-  type AppConfig,
-  EMBEDDERS,
-  type EmbedderRegistry,
-  englishAnalyzer,
-  termFrequencies,
-  toVectorLiteral,
-  transientFailure,
-  assertVectorSize,
-  Metrics,
-  secondsSince,
-  Tracing,
-} from '#platform';
+import { CONFIG, type AppConfig } from '#platform';
+import { Metrics, secondsSince, Tracing } from '#observability';
+import { toVectorLiteral } from '#search-index';
+import { EMBEDDERS, type EmbedderRegistry, transientFailure, assertVectorSize } from '#embeddings';
+import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { DocumentIngested, type DocumentStage, type Metadata, type SourceKind } from '#contracts';
 import { chunkSections } from '../../domain/chunking/section.chunker.js';
 import { chunkText } from '../../domain/chunking/text.chunker.js';

@@ -8,7 +8,8 @@ import {
   type IngestResponse,
   type StagedFile,
 } from '#contracts';
-import { EMBEDDERS, type EmbedderRegistry, englishAnalyzer } from '#platform';
+import { EMBEDDERS, type EmbedderRegistry } from '#embeddings';
+import { englishAnalyzer } from '#text-analysis';
 import { contentHash, contentHashFraming } from '../../domain/content-hash.js';
 import { UnsupportedFileError } from '../../infrastructure/extraction/extraction.errors.js';
 import { detectFileKind } from '../../infrastructure/extraction/file-kind.detector.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CollectionRef, ReindexResponse } from '#contracts';
-import { EMBEDDERS, type EmbedderRegistry } from '#platform';
+import { EMBEDDERS, type EmbedderRegistry } from '#embeddings';
 import { CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 import { INGESTION_QUEUE, type IngestionQueue } from '../ingestion-queue.port.js';

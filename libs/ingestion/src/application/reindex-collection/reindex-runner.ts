@@ -1,14 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { CollectionReindexed } from '#contracts';
-import {
-  assertVectorSize,
-  CONFIG,
-  type AppConfig,
-  EMBEDDERS,
-  type EmbedderRegistry,
-  toVectorLiteral,
-} from '#platform';
+import { assertVectorSize, EMBEDDERS, type EmbedderRegistry } from '#embeddings';
+import { CONFIG, type AppConfig } from '#platform';
+import { toVectorLiteral } from '#search-index';
 import { embeddingInput } from '../../domain/embedding-input.js';
 import { EmbeddingSetRepository } from '../../infrastructure/embedding-set.repository.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, type DocumentRef, type RetriedDocument } from '#contracts';
-import { EMBEDDERS, type EmbedderRegistry } from '#platform';
+import { EMBEDDERS, type EmbedderRegistry } from '#embeddings';
 import { DOCUMENT_NOT_FOUND, NOT_FAILED } from '../../domain/ingestion.errors.js';
 import { assertEmbeddable, CollectionRepository } from '../../infrastructure/collection.repository.js';
 import { DocumentVersionRepository } from '../../infrastructure/document-version.repository.js';

@@ -8,7 +8,9 @@ import {
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppError } from '#contracts';
-import { CONFIG, type AppConfig, type Metrics, SpanKind, Tracing, transientFailure } from '#platform';
+import { CONFIG, type AppConfig } from '#platform';
+import { type Metrics, SpanKind, Tracing } from '#observability';
+import { transientFailure } from '#embeddings';
 import {
   IndexDocumentsUseCase,
   TransientIndexingError,

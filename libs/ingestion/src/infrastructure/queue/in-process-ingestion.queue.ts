@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
-import { transientFailure } from '#platform';
+import { transientFailure } from '#embeddings';
 import {
   IndexDocumentsUseCase,
   TransientIndexingError,

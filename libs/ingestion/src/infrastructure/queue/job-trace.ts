@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import { type Metrics, RequestContext, SpanKind, Tracing } from '#platform';
+import { type Metrics, SpanKind, Tracing } from '#observability';
+import { RequestContext } from '#platform';
 
 /**
  * What an ingestion job carries of the request that queued it, so the job's logs carry the request id

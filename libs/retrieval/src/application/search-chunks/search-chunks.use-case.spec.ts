@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, SearchRequest, type SearchMode } from '#contracts';
-import { ResilienceService, type AppConfig, type Embedder, type EmbedderRegistry } from '#platform';
+import { ResilienceService, type AppConfig } from '#platform';
+import { type Embedder, type EmbedderRegistry } from '#embeddings';
 import type {
   ChunkSearchRepository,
   CollectionStats,

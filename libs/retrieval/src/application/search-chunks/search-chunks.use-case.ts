@@ -1,18 +1,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AppError, type SearchHit, type SearchRequest, type SearchResponse } from '#contracts';
-import {
-  CONFIG,
-  type AppConfig,
-  EMBEDDERS,
-  type EmbedderRegistry,
-  ResilienceService,
-  englishAnalyzer,
-  Metrics,
-  type RetrievalLeg,
-  secondsSince,
-  termFrequencies,
-  Tracing,
-} from '#platform';
+import { CONFIG, type AppConfig, ResilienceService } from '#platform';
+import { Metrics, type RetrievalLeg, secondsSince, Tracing } from '#observability';
+import { EMBEDDERS, type EmbedderRegistry } from '#embeddings';
+import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { reciprocalRankFusion, relativeScoreFusion } from '#search-index';
 import {
   ChunkSearchRepository,

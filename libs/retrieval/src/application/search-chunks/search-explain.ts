@@ -1,5 +1,6 @@
 import type { HitExplain, SearchExplain, SearchRequest } from '#contracts';
-import { type AppConfig, englishAnalyzer, termFrequencies } from '#platform';
+import { type AppConfig } from '#platform';
+import { englishAnalyzer, termFrequencies } from '#text-analysis';
 import { explainHits, type ScoredId } from '../../domain/explain.js';
 import type { CollectionStats } from '../../infrastructure/chunk-search.repository.js';
 
