@@ -154,7 +154,10 @@ export function guardProcesses() {
  */
 export async function startProcess(name, script, args, env, healthPath, label = name) {
   const port = await freePort();
-  const child = spawn(process.execPath, [script, ...args], {
+  // BENCH_SERVER_NODE_OPTIONS: flags for node itself in every server process, such as `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof` (which NODE_OPTIONS does not accept) to see where a server's time goes.
+  const nodeFlags = process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd: REPO_ROOT,
     // Nothing watches a benchmark's readiness: stopping need not wait for a load balancer to notice.
     env: { SHUTDOWN_READINESS_DELAY_MS: '0', ...env, PORT: String(port) },
@@ -180,7 +183,8 @@ export async function startProcess(name, script, args, env, healthPath, label = 
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      // A profiler writes its file at exit, after the database has closed: give it the time.
+      const timer = setTimeout(() => child.kill('SIGKILL'), nodeFlags.length > 0 ? 120_000 : 10_000);
       await exited;
       clearTimeout(timer);
     },
