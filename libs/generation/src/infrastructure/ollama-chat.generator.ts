@@ -59,7 +59,11 @@ function withSignal(own: AbortSignal | null | undefined, call: AbortSignal): Abo
   return own ? AbortSignal.any([own, call]) : call;
 }
 
-/** Retries 429 and 5xx replies and unreachable servers, honouring Retry-After, until the signal ends it. */
+/**
+ * Retries 429 and 5xx replies and unreachable servers, honouring Retry-After, until the signal ends it.
+ * By hand rather than cockatiel's retry: its wait between attempts (cockatiel 3.2) is a timer the call's
+ * signal cannot end, so a deadline or a client gone would be held up to a whole Retry-After.
+ */
 async function retryingFetch(
   input: string | URL | Request,
   init: RequestInit & { signal: AbortSignal },
