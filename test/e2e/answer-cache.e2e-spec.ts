@@ -157,10 +157,7 @@ describe('answer cache shared in Redis by two gateways', () => {
     d = await DistributedDeployment.start({
       retrievalReplicas: 1,
       env: {
-        LLM_PROVIDER: 'openai',
-        LLM_MODEL: 'fake',
-        LLM_BASE_URL: llm.openaiBaseUrl,
-        LLM_MAX_RETRIES: '0',
+        ...llm.openaiEnv,
       },
     });
     const second = await d.startService('gateway-2', ContextName.Gateway);

@@ -190,11 +190,7 @@ describe('chaos: the generation replica SIGKILLed while it answers', () => {
       retrievalReplicas: 1,
       env: {
         ANSWER_CACHE_SIZE: '0',
-        LLM_PROVIDER: 'openai',
-        LLM_MODEL: 'fake',
-        LLM_BASE_URL: llm.openaiBaseUrl,
-        LLM_API_KEY: 'test',
-        LLM_MAX_RETRIES: '0',
+        ...llm.openaiEnv,
       },
     });
     await ingest(d.baseUrl);

@@ -132,10 +132,7 @@ describe('chaos: a model that stops answering', () => {
       retrievalReplicas: 1,
       env: {
         ANSWER_CACHE_SIZE: '0',
-        LLM_PROVIDER: 'openai',
-        LLM_MODEL: 'fake',
-        LLM_BASE_URL: llm.openaiBaseUrl,
-        LLM_MAX_RETRIES: '0',
+        ...llm.openaiEnv,
         GENERATION_TIMEOUT_MS: String(TIMEOUT_MS),
         BREAKER_THRESHOLD: '3',
         BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),

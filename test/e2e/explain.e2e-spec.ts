@@ -264,11 +264,7 @@ describe.each<DeploymentKind>(['postgres', 'distributed'])('explain of an expand
     llm = await new FakeLlmServer().start();
     reranker = await new FakeRerankServer().start();
     t = await deploy(kind, createApp, {
-      LLM_PROVIDER: 'openai',
-      LLM_MODEL: 'fake-llm',
-      LLM_BASE_URL: llm.openaiBaseUrl,
-      LLM_API_KEY: 'test',
-      LLM_MAX_RETRIES: '0',
+      ...llm.openaiEnv,
       RERANK_PROVIDER: 'tei',
       RERANK_BASE_URL: reranker.baseUrl,
     });

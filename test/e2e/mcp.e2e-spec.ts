@@ -35,11 +35,7 @@ describe('MCP server', () => {
   beforeAll(async () => {
     llm = await new FakeLlmServer().start();
     t = await deploy('postgres', createApp, {
-      LLM_PROVIDER: 'openai',
-      LLM_MODEL: 'fake-llm',
-      LLM_BASE_URL: llm.openaiBaseUrl,
-      LLM_API_KEY: 'test',
-      LLM_MAX_RETRIES: '0',
+      ...llm.openaiEnv,
       ANSWER_CACHE_SIZE: '0',
     });
     client = new Client({ name: 'ragnest-e2e', version: '1.0.0' });

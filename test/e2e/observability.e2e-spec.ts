@@ -77,11 +77,8 @@ describe('JSON logs and /metrics of a running process', () => {
         DATABASE_URL: url.toString(),
         REDIS_URL: TEST_REDIS_URL,
         REDIS_PREFIX: prefix,
-        LLM_PROVIDER: 'openai',
-        LLM_MODEL: 'fake',
-        LLM_BASE_URL: llm.openaiBaseUrl,
+        ...llm.openaiEnv,
         LLM_API_KEY: LLM_KEY,
-        LLM_MAX_RETRIES: '0',
         // Every level, so the secrets are checked everywhere; texts are checked at info and above.
         LOG_LEVEL: 'verbose',
         LOG_FORMAT: 'json',

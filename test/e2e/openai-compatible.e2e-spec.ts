@@ -25,11 +25,7 @@ describe('OpenAI-compatible chat endpoint', () => {
   beforeAll(async () => {
     llm = await new FakeLlmServer().start();
     t = await deploy('postgres', createApp, {
-      LLM_PROVIDER: 'openai',
-      LLM_MODEL: 'fake-llm',
-      LLM_BASE_URL: llm.openaiBaseUrl,
-      LLM_API_KEY: 'test',
-      LLM_MAX_RETRIES: '0',
+      ...llm.openaiEnv,
       ANSWER_CACHE_SIZE: '0',
     });
     const key = await http(t.baseUrl, 'POST', '/rag/keys', { name: 'chat', scopes: ['admin'] });

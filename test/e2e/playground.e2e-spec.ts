@@ -56,11 +56,7 @@ describe('playground', () => {
     if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
     llm = await new FakeLlmServer().start();
     t = await startTestApp(createApp, 'postgres', {
-      LLM_PROVIDER: 'openai',
-      LLM_MODEL: 'fake-llm',
-      LLM_BASE_URL: llm.openaiBaseUrl,
-      LLM_API_KEY: 'test',
-      LLM_MAX_RETRIES: '0',
+      ...llm.openaiEnv,
     });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

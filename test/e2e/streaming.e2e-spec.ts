@@ -33,11 +33,7 @@ describe.each<DeploymentKind>(['postgres', 'distributed'])('streamed answers, %s
   beforeAll(async () => {
     llm = await new FakeLlmServer().start();
     t = await deploy(kind, createApp, {
-      LLM_PROVIDER: 'openai',
-      LLM_MODEL: 'fake-llm',
-      LLM_BASE_URL: llm.openaiBaseUrl,
-      LLM_API_KEY: 'test',
-      LLM_MAX_RETRIES: '0',
+      ...llm.openaiEnv,
       ANSWER_CACHE_SIZE: '0',
     });
     const res = await http(t.baseUrl, 'POST', '/rag/collections/facts/documents', {

@@ -30,10 +30,7 @@ describe('traces across the processes of the split deployment (OTLP receiver)', 
     d = await DistributedDeployment.start({
       env: {
         ...receiver.exporterEnv(),
-        LLM_PROVIDER: 'openai',
-        LLM_MODEL: 'fake',
-        LLM_BASE_URL: llm.openaiBaseUrl,
-        LLM_MAX_RETRIES: '0',
+        ...llm.openaiEnv,
       },
     });
   });

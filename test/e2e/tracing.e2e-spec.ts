@@ -61,10 +61,7 @@ describe('traces across the split deployment (in-memory exporter)', () => {
     for (const c of [ContextName.QueryUnderstanding, ContextName.Retrieval, ContextName.Presentation])
       await start(c);
     await start(ContextName.Generation, {
-      LLM_PROVIDER: 'openai',
-      LLM_MODEL: 'fake',
-      LLM_BASE_URL: llm.openaiBaseUrl,
-      LLM_MAX_RETRIES: '0',
+      ...llm.openaiEnv,
     });
     const gateway = await start(ContextName.Gateway);
     const { port } = gateway.getHttpServer().address() as { port: number };

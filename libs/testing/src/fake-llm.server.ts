@@ -90,6 +90,17 @@ export class FakeLlmServer {
     return `${this.url}/v1`;
   }
 
+  /** The settings that point ragnest's generator at this server over the OpenAI protocol, retrying nothing. */
+  get openaiEnv(): Record<string, string> {
+    return {
+      LLM_PROVIDER: 'openai',
+      LLM_MODEL: MODEL,
+      LLM_BASE_URL: this.openaiBaseUrl,
+      LLM_API_KEY: 'test',
+      LLM_MAX_RETRIES: '0',
+    };
+  }
+
   /** Queues replies for the next requests, in order. */
   reply(...replies: FakeLlmReply[]): this {
     this.script.push(...replies);
