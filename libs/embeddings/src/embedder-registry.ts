@@ -1,7 +1,7 @@
 import type { AppConfig } from '#platform';
 import type { Embedder } from './embedder.js';
 import { HashingEmbedder } from './hashing.embedder.js';
-import { OpenAIEmbedder } from './openai.embedder.js';
+import type { OpenAIEmbedder } from './openai.embedder.js';
 
 /**
  * The embedder of each vector space a collection may hold. New vectors are made by the configured one;
@@ -12,9 +12,11 @@ import { OpenAIEmbedder } from './openai.embedder.js';
 export class EmbedderRegistry {
   private readonly others = new Map<string, Embedder>();
 
+  /** `openai`: the OpenAI-compatible embedder's class, given when that is the provider (imported then only). */
   constructor(
     readonly configured: Embedder,
     private readonly config: AppConfig['embeddings'],
+    private readonly openai?: typeof OpenAIEmbedder,
   ) {}
 
   /** The embedder of `model` with vectors of `dimensions`, or undefined when this process cannot make them. */
@@ -33,8 +35,8 @@ export class EmbedderRegistry {
   private create(model: string, dimensions: number): Embedder | undefined {
     const hashing = new HashingEmbedder({ dimensions });
     if (hashing.model === model) return hashing;
-    if (this.config.provider !== 'openai') return undefined;
-    return new OpenAIEmbedder({
+    if (!this.openai) return undefined;
+    return new this.openai({
       model,
       baseUrl: this.config.baseUrl,
       apiKey: this.config.apiKey,

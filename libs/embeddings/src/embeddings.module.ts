@@ -3,7 +3,6 @@ import { CONFIG, type AppConfig } from '#platform';
 import { EMBEDDER, type Embedder } from './embedder.js';
 import { EMBEDDERS, EmbedderRegistry } from './embedder-registry.js';
 import { HashingEmbedder } from './hashing.embedder.js';
-import { OpenAIEmbedder } from './openai.embedder.js';
 
 export const DEFAULT_HASHING_DIMENSIONS = 384;
 
@@ -13,6 +12,8 @@ export const DEFAULT_HASHING_DIMENSIONS = 384;
  */
 export async function createEmbedder(config: AppConfig['embeddings']): Promise<Embedder> {
   if (config.provider === 'openai') {
+    // Imported only when chosen: the OpenAI client is some 11 MiB of heap the hashing embedder never needs.
+    const { OpenAIEmbedder } = await import('./openai.embedder.js');
     const embedder = new OpenAIEmbedder({
       model: config.model!,
       baseUrl: config.baseUrl,
@@ -49,8 +50,14 @@ export async function createEmbedder(config: AppConfig['embeddings']): Promise<E
     {
       provide: EMBEDDERS,
       inject: [EMBEDDER, CONFIG],
-      useFactory: (embedder: Embedder, config: AppConfig) =>
-        new EmbedderRegistry(embedder, config.embeddings),
+      useFactory: async (embedder: Embedder, config: AppConfig) =>
+        new EmbedderRegistry(
+          embedder,
+          config.embeddings,
+          config.embeddings.provider === 'openai'
+            ? (await import('./openai.embedder.js')).OpenAIEmbedder
+            : undefined,
+        ),
     },
   ],
   exports: [EMBEDDER, EMBEDDERS],

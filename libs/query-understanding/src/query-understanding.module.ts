@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
 import { UnderstandQueryUseCase } from './application/understand-query/understand-query.use-case.js';
-import { CHAT_MODEL } from './domain/chat-model.js';
-import { createChatModel } from './infrastructure/openai-chat.model.js';
+import { CHAT_MODEL, type ChatModel } from './domain/chat-model.js';
 import { QueryUnderstandingMessageController } from './interface/query-understanding.message.controller.js';
 
 /**
@@ -17,3 +16,13 @@ import { QueryUnderstandingMessageController } from './interface/query-understan
   ],
 })
 export class QueryUnderstandingModule {}
+
+/**
+ * The LLM the rewriting steps use: only an OpenAI-compatible one, imported only then (the OpenAI client
+ * is some 11 MiB of heap a process without it never needs); null without one.
+ */
+async function createChatModel(config: AppConfig['llm']): Promise<ChatModel | null> {
+  if (config.provider !== 'openai') return null;
+  const { OpenAIChatModel } = await import('./infrastructure/openai-chat.model.js');
+  return new OpenAIChatModel(config);
+}

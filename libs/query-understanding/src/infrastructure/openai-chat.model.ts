@@ -38,7 +38,3 @@ export class OpenAIChatModel implements ChatModel {
     return reply.text;
   }
 }
-
-export function createChatModel(config: AppConfig['llm']): ChatModel | null {
-  return config.provider === 'openai' ? new OpenAIChatModel(config) : null;
-}
