@@ -2,17 +2,15 @@
 import { normalizeText } from '../../domain/normalization/text.normalizer.js';
 import type { ExtractedText, FileKind } from './extraction.types.js';
 import { extractCsv } from './csv.extractor.js';
-import { extractDocx } from './docx.extractor.js';
-import { extractHtml } from './html.extractor.js';
 import { extractMarkdown } from './markdown.extractor.js';
 import { extractPdf } from './pdf.extractor.js';
-import { extractPptx } from './pptx.extractor.js';
 import { decodeText } from './text.decoder.js';
-import { extractXlsx } from './xlsx.extractor.js';
 
 /**
  * Rejects with UnreadableFileError when the bytes are not a readable file of that kind. An empty result
  * is not an error here (a PDF without text excepted): the caller decides what an empty document means.
+ * The HTML and Office readers are imported at their kind's first file (PDF's library likewise, inside
+ * its extractor): their libraries are some 9 MiB of heap that a process given only text never needs.
  */
 export async function extractText(kind: FileKind, bytes: Uint8Array): Promise<ExtractedText> {
   switch (kind) {
@@ -21,15 +19,15 @@ export async function extractText(kind: FileKind, bytes: Uint8Array): Promise<Ex
     case 'md':
       return extractMarkdown(bytes);
     case 'html':
-      return extractHtml(bytes);
+      return (await import('./html.extractor.js')).extractHtml(bytes);
     case 'pdf':
       return extractPdf(bytes);
     case 'docx':
-      return extractDocx(bytes);
+      return (await import('./docx.extractor.js')).extractDocx(bytes);
     case 'pptx':
-      return extractPptx(bytes);
+      return (await import('./pptx.extractor.js')).extractPptx(bytes);
     case 'xlsx':
-      return extractXlsx(bytes);
+      return (await import('./xlsx.extractor.js')).extractXlsx(bytes);
     case 'csv':
       return extractCsv(bytes);
   }
