@@ -25,7 +25,6 @@ import { DocumentVersionRepository } from './infrastructure/document-version.rep
 import { IngestionViewRepository } from './infrastructure/ingestion-views.repository.js';
 import { JobStateRepository } from './infrastructure/job-state.repository.js';
 import { EmbeddingSetRepository } from './infrastructure/embedding-set.repository.js';
-import { BullMqIngestionQueue } from './infrastructure/queue/bullmq-ingestion.queue.js';
 import { IngestionReadinessReport } from './infrastructure/ingestion.readiness-report.js';
 import { IndexMaintenance } from './infrastructure/queue/index-maintenance.js';
 import { LexicalMaintenance } from './infrastructure/queue/lexical-maintenance.js';
@@ -70,7 +69,8 @@ import { StagedUploadSweeper } from './infrastructure/uploads/staged-upload.swee
     UploadPartsRepository,
     StagedUploadSweeper,
     {
-      // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue.
+      // BullMQ when Redis is configured (shared by every ingestion replica), else the in-process queue;
+      // BullMQ is imported only then (4 MiB of heap the single binary without Redis never needs).
       provide: INGESTION_QUEUE,
       inject: [
         CONFIG,
@@ -82,7 +82,7 @@ import { StagedUploadSweeper } from './infrastructure/uploads/staged-upload.swee
         IndexMaintenance,
         { token: Metrics, optional: true },
       ],
-      useFactory: (
+      useFactory: async (
         config: AppConfig,
         repository: JobStateRepository,
         jobs: DocumentJobsRepository,
@@ -91,10 +91,21 @@ import { StagedUploadSweeper } from './infrastructure/uploads/staged-upload.swee
         runner: ReindexRunner,
         maintenance: IndexMaintenance,
         metrics?: Metrics,
-      ) =>
-        config.redisUrl
-          ? new BullMqIngestionQueue(repository, jobs, handler, sets, runner, maintenance, config, metrics)
-          : new InProcessIngestionQueue(repository, handler, sets, runner, maintenance, config),
+      ) => {
+        if (!config.redisUrl)
+          return new InProcessIngestionQueue(repository, handler, sets, runner, maintenance, config);
+        const { BullMqIngestionQueue } = await import('./infrastructure/queue/bullmq-ingestion.queue.js');
+        return new BullMqIngestionQueue(
+          repository,
+          jobs,
+          handler,
+          sets,
+          runner,
+          maintenance,
+          config,
+          metrics,
+        );
+      },
     },
   ],
   exports: [INGESTION_QUEUE],
