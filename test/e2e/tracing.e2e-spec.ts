@@ -54,7 +54,7 @@ describe('traces across the split deployment (in-memory exporter)', () => {
   };
 
   beforeAll(async () => {
-    Tracing.start({ serviceName: 'ragnest-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    await Tracing.start({ serviceName: 'ragnest-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
     db = await createTestDatabase();
     llm = await new FakeLlmServer().start();
     await start(ContextName.Ingestion); // migrates first

@@ -33,7 +33,7 @@ export async function createApp(
 ): Promise<INestApplication> {
   // Before the modules load: the pg instrumentation patches the driver when TypeORM first requires it.
   if (config.observability.tracing)
-    Tracing.start({
+    await Tracing.start({
       serviceName: `ragnest-${serviceName(config)}`,
       sampleRatio: config.observability.traceSampleRatio,
     });

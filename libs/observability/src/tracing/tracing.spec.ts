@@ -14,8 +14,8 @@ const NOT_SAMPLED = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
 describe('Tracing with a parent-based ratio sampler', () => {
   const exporter = new InMemorySpanExporter();
 
-  beforeAll(() => {
-    Tracing.start({
+  beforeAll(async () => {
+    await Tracing.start({
       serviceName: 'tracing-spec',
       spanProcessors: [new SimpleSpanProcessor(exporter)],
       sampleRatio: 0,

@@ -13,14 +13,8 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  ParentBasedSampler,
-  type SpanProcessor,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export { SpanKind } from '@opentelemetry/api';
 
@@ -44,6 +38,8 @@ const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 /** The span context of the trace a request belongs to when the sampler left it out. */
 const UNSAMPLED = createContextKey('ragnest unsampled trace');
 let sdk: NodeSDK | undefined;
+/** The SDK's start in progress or done, so that apps created together in one process start it once. */
+let starting: Promise<void> | undefined;
 
 /** The span context `ctx` carries: its active span's, or the unsampled trace's it is part of. */
 function spanContextOf(ctx: Context): SpanContext | undefined {
@@ -74,41 +70,59 @@ export interface TracingOptions {
   sampleRatio?: number;
 }
 
+async function startSdk(options: TracingOptions): Promise<void> {
+  const [
+    { NodeSDK },
+    { ParentBasedSampler, TraceIdRatioBasedSampler },
+    { PgInstrumentation },
+    { UndiciInstrumentation },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/instrumentation-undici'),
+  ]);
+  sdk = new NodeSDK({
+    serviceName: options.serviceName,
+    ...(options.spanProcessors && { spanProcessors: options.spanProcessors }),
+    ...(options.sampleRatio !== undefined && {
+      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+    }),
+    // Metrics go to Prometheus (/metrics) and logs to stdout: the SDK exports traces only.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      // A query's span, not the pool's: a connect span per checkout doubled a search's span count
+      // (16 spans, 3 of them pg-pool.connect) for a wait the pool's gauges already show.
+      new PgInstrumentation({
+        requireParentSpan: true,
+        ignoreConnectSpans: true,
+        enhancedDatabaseReporting: false,
+      }),
+      // Under no span (tracing off for the request, or a trace left out), a fetch is let through before
+      // the instrumentation parses its URL and headers into attributes it would then drop.
+      new UndiciInstrumentation({
+        requireParentforSpans: true,
+        ignoreRequestHook: () => trace.getSpan(context.active()) === undefined,
+      }),
+    ],
+  });
+  sdk.start();
+}
+
 export const Tracing = {
   /** Whether a tracer provider is registered in this process. */
   get enabled(): boolean {
     return sdk !== undefined;
   },
 
-  /** Starts the SDK once per process; later calls (another app in the same process) change nothing. */
-  start(options: TracingOptions): void {
-    if (sdk) return;
-    sdk = new NodeSDK({
-      serviceName: options.serviceName,
-      ...(options.spanProcessors && { spanProcessors: options.spanProcessors }),
-      ...(options.sampleRatio !== undefined && {
-        sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
-      }),
-      // Metrics go to Prometheus (/metrics) and logs to stdout: the SDK exports traces only.
-      metricReaders: [],
-      logRecordProcessors: [],
-      instrumentations: [
-        // A query's span, not the pool's: a connect span per checkout doubled a search's span count
-        // (16 spans, 3 of them pg-pool.connect) for a wait the pool's gauges already show.
-        new PgInstrumentation({
-          requireParentSpan: true,
-          ignoreConnectSpans: true,
-          enhancedDatabaseReporting: false,
-        }),
-        // Under no span (tracing off for the request, or a trace left out), a fetch is let through before
-        // the instrumentation parses its URL and headers into attributes it would then drop.
-        new UndiciInstrumentation({
-          requireParentforSpans: true,
-          ignoreRequestHook: () => trace.getSpan(context.active()) === undefined,
-        }),
-      ],
-    });
-    sdk.start();
+  /**
+   * Starts the SDK once per process; later calls (another app in the same process) change nothing. The
+   * SDK and its instrumentations are imported only then: some 8 MiB of heap a process that does not
+   * trace never needs.
+   */
+  start(options: TracingOptions): Promise<void> {
+    return (starting ??= startSdk(options));
   },
 
   /** Exports the spans still buffered (an application closing; the SDK stays up for others in the process). */
@@ -124,6 +138,7 @@ export const Tracing = {
   async shutdown(): Promise<void> {
     const running = sdk;
     sdk = undefined;
+    starting = undefined;
     await running?.shutdown();
   },
 
