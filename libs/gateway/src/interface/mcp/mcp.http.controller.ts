@@ -1,15 +1,15 @@
 import { Controller, Delete, Get, Post, Req, Res } from '@nestjs/common';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Request, Response } from 'express';
 import type { Principal } from '#contracts';
 import { RagOperations } from '../../application/rag-operations/rag-operations.js';
-import { createMcpServer } from './mcp-server.js';
+import { loadMcp } from './load-mcp.js';
 
 /**
  * The MCP server over streamable HTTP at `/mcp`, stateless: each POST is answered by a server made for
  * that request, with the request's caller (its id, and the principal the auth guard put on it), so any
  * gateway replica can answer any call and a key's scopes apply to every tool call as to a REST request.
  * Being a Nest controller, it sits behind the same middleware, guards and body limits as the REST API.
+ * The MCP SDK is imported at the first call (loadMcp).
  */
 @Controller('mcp')
 export class McpHttpController {
@@ -20,6 +20,10 @@ export class McpHttpController {
     @Req() req: Request & { requestId?: string; principal?: Principal },
     @Res() res: Response,
   ): Promise<void> {
+    const [{ createMcpServer }, { StreamableHTTPServerTransport }] = await Promise.all([
+      loadMcp(),
+      import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    ]);
     const server = createMcpServer(this.ops, { requestId: req.requestId ?? '', principal: req.principal });
     // JSON replies rather than an SSE stream per call: no tool sends progress, and plain JSON passes
     // every proxy.
