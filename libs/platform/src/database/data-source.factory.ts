@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
+import pg from 'pg';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { lockDataDir } from './data-dir.lock.js';
 import { PgliteWorker } from './pglite-worker.js';
+import { ScheduledPool } from './session-scheduler.js';
 
 /**
  * One place decides where state lives: PostgreSQL + pgvector through a pooled `pg` driver when
@@ -70,18 +72,20 @@ export async function openDatabase(config: AppConfig, logger = new Logger('Datab
       throw error;
     }
     closeEmbedded = () => pglite.close().finally(() => lock.release());
-    const pg = createPgConfig(pglite.asPglite());
-    // PGlite is a single session: one pooled client, never closed while the process runs.
+    const embedded = createPgConfig(pglite.asPglite());
+    // PGlite is a single session: one pooled client, never closed while the process runs, handed to
+    // requests' statements before background work's (ScheduledPool).
     dataSource = new DataSource({
       type: 'postgres',
-      host: pg.host,
-      port: pg.port,
-      username: pg.user,
-      password: pg.password,
-      database: pg.database,
+      driver: { ...pg, Pool: ScheduledPool },
+      host: embedded.host,
+      port: embedded.port,
+      username: embedded.user,
+      password: embedded.password,
+      database: embedded.database,
       migrations: MIGRATIONS,
       migrationsTableName: 'ragnest_migrations',
-      extra: { connection: pg.connection, max: 1, idleTimeoutMillis: 0 },
+      extra: { connection: embedded.connection, max: 1, idleTimeoutMillis: 0 },
     });
   }
 

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
+import { RequestContext } from '../context/request-context.js';
 import { openDatabase, type Database } from './data-source.factory.js';
+import { BackgroundWork } from './session-scheduler.js';
 
 /**
  * The embedded database through its worker thread: the same DataSource as before (migrations, pgvector,
@@ -81,5 +83,30 @@ describe('PGlite in a worker thread', () => {
     expect(took).toBeGreaterThan(300);
     expect(ticks).toBeGreaterThan(took / 10 / 4);
     expect(worstGap).toBeLessThan(took / 2);
+  });
+
+  it("gives the one session to a request's statement before background work queued earlier", async () => {
+    const done: string[] = [];
+    const q = (name: string) => db.dataSource.query('SELECT 1').then(() => done.push(name));
+    // Indexing holds the session in a transaction; more background work and then a search queue behind it.
+    const indexing = BackgroundWork.run(() =>
+      db.dataSource.transaction(async (tx) => {
+        await tx.query('SELECT pg_sleep(0.3)');
+        done.push('indexing transaction');
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    const merge = RequestContext.run({ requestId: 'upload', deadline: Infinity }, () =>
+      BackgroundWork.run(() => q('merge (queued by a request, run as background work)')),
+    );
+    const maintenance = q('maintenance (no request)');
+    const search = RequestContext.run({ requestId: 'search', deadline: Infinity }, () => q('search'));
+    await Promise.all([indexing, merge, maintenance, search]);
+    expect(done).toEqual([
+      'indexing transaction',
+      'search',
+      'merge (queued by a request, run as background work)',
+      'maintenance (no request)',
+    ]);
   });
 });

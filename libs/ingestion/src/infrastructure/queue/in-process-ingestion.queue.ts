@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { CONFIG, type AppConfig } from '#platform';
+import { BackgroundWork, CONFIG, type AppConfig } from '#platform';
 import { transientFailure } from '#embeddings';
 import {
   IndexDocumentsUseCase,
@@ -87,13 +87,15 @@ export class InProcessIngestionQueue
 
   async reindex(setId: number): Promise<void> {
     this.scheduled++;
-    this.reindexes = this.reindexes.then(async () => {
-      try {
-        await this.runReindex(setId);
-      } finally {
-        this.scheduled--;
-      }
-    });
+    this.reindexes = this.reindexes.then(() =>
+      BackgroundWork.run(async () => {
+        try {
+          await this.runReindex(setId);
+        } finally {
+          this.scheduled--;
+        }
+      }),
+    );
   }
 
   /** A passing failure waits and resumes (the run only adds missing vectors); any other is recorded. */

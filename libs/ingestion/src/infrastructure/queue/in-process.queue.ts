@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { BackgroundWork } from '#platform';
 
 /**
  * The embedded deployment's job queue: a bounded set of workers draining an in-memory list in batches.
@@ -62,7 +63,8 @@ export class InProcessQueue<J> {
       // A handler that throws synchronously still settles through the promise, so `running` comes back down.
       let run: Promise<void>;
       try {
-        run = this.handler(batch);
+        // Not part of the request that queued it (whose context it would otherwise inherit).
+        run = BackgroundWork.run(() => this.handler(batch));
       } catch (error) {
         run = Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
@@ -73,7 +75,7 @@ export class InProcessQueue<J> {
         .finally(() => {
           this.running--;
           this.pump();
-          if (this.size === 0) void this.settle();
+          if (this.size === 0) void BackgroundWork.run(() => this.settle());
         });
     }
   }

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { type Metrics, SpanKind, Tracing } from '#observability';
-import { RequestContext } from '#platform';
+import { BackgroundWork, RequestContext } from '#platform';
 
 /**
  * What an ingestion job carries of the request that queued it, so the job's logs carry the request id
@@ -26,14 +26,16 @@ export function currentJobTrace(): JobTrace | undefined {
  */
 export function runJob<T>(name: string, trace: JobTrace | undefined, fn: () => Promise<T>): Promise<T> {
   const work = () =>
-    Tracing.inSpan(
-      `${name} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        parent: trace?.traceparent,
-        attributes: { 'messaging.system': 'bullmq', 'messaging.operation.type': 'process' },
-      },
-      fn,
+    BackgroundWork.run(() =>
+      Tracing.inSpan(
+        `${name} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: trace?.traceparent,
+          attributes: { 'messaging.system': 'bullmq', 'messaging.operation.type': 'process' },
+        },
+        fn,
+      ),
     );
   if (!trace?.requestId) return work();
   return RequestContext.run(
