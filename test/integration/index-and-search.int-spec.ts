@@ -265,7 +265,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     });
   });
 
-  it('vacuums and analyses the index tables once the queue is idle after a burst of documents', async () => {
+  it('vacuums and analyses the documents and the index tables once the queue is idle after a burst of documents', async () => {
     const docs = Array.from({ length: 520 }, (_, i) => ({
       id: `burst-${i}`,
       text: `burst document number ${i} about topic ${i % 7}`,
@@ -274,10 +274,11 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingest and search on %s', (
     const db = t.app.get((await import('typeorm')).DataSource);
     const rows: { relname: string; vacuumed: boolean; analysed: boolean }[] = await db.query(
       `SELECT relname, last_vacuum IS NOT NULL AS vacuumed, last_analyze IS NOT NULL AS analysed
-         FROM pg_stat_user_tables WHERE relname IN ('chunks', 'lexical_blocks') ORDER BY relname`,
+         FROM pg_stat_user_tables WHERE relname IN ('chunks', 'documents', 'lexical_blocks') ORDER BY relname`,
     );
     expect(rows).toEqual([
       { relname: 'chunks', vacuumed: true, analysed: true },
+      { relname: 'documents', vacuumed: true, analysed: true },
       { relname: 'lexical_blocks', vacuumed: true, analysed: true },
     ]);
     const { results } = await retrieval.search({

@@ -5,7 +5,7 @@ import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
 import { LexicalMaintenance } from './lexical-maintenance.js';
 
-/** Documents indexed before the index tables are vacuumed and analysed, once ingestion is idle. */
+/** Documents indexed before they and the index tables are vacuumed and analysed, once ingestion is idle. */
 const VACUUM_AFTER = 500;
 /** Documents this process indexes between two looks for a large load into an indexed collection. */
 const LOAD_CHECK_EVERY = 500;
@@ -127,6 +127,10 @@ export class IndexMaintenance {
     await this.lexical.moveLegacyCollections();
     // A pause in the middle of a bulk load is not the end of it: vacuuming now would be wasted work.
     if (await this.jobStates.hasPendingDocuments()) return;
+    const vacuum = this.indexedSinceVacuum >= VACUUM_AFTER;
+    // The documents first, in seconds: the HNSW build below can take minutes, and the collection view
+    // reads them meanwhile.
+    if (vacuum) await this.jobStates.vacuum();
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
       const started = performance.now();
       if (await this.sets.buildIndex(set))
@@ -136,7 +140,7 @@ export class IndexMaintenance {
     }
     await this.jobStates.compactStatusCounts();
     await this.lexical.mergeAll();
-    if (this.indexedSinceVacuum >= VACUUM_AFTER) {
+    if (vacuum) {
       this.indexedSinceVacuum = 0;
       await this.chunks.vacuumIndex();
     }
