@@ -43,7 +43,9 @@ export class SessionScheduler {
   private followUp?: NodeJS.Timeout;
 
   acquire(request: boolean): Promise<void> {
-    if (!this.held && (request || (!this.followUp && this.requests.length === 0))) {
+    // Free, no request waits (they are handed the session as it is released): a request takes it, and
+    // background work too unless a request's follow-up window is open.
+    if (!this.held && (request || !this.followUp)) {
       this.take();
       return Promise.resolve();
     }
