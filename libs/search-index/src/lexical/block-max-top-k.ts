@@ -49,131 +49,94 @@ export interface TopKResult {
  * computed in different orders, so they may differ in the last bits; pruning a hair later keeps it exact.
  */
 const SLACK = 1e-9;
-/** Buckets the query's chunk-id range is cut into for the block-max bounds. */
-const BUCKETS = 4096;
 /**
- * Blocks the first round reads: those whose own term scores most (a rare term's, whose chunks set a high
- * bar at once: by bound alone, a rare term's block spanning the whole collection ties with every block it
- * overlaps). Later rounds read every block that can still reach the bar, wide ones first.
+ * Postings the first round reads at most: the terms that score most (the rare ones: their chunks set a
+ * high bar at once), whole.
  */
-const FIRST_ROUND = 16;
-/** Buckets a block spans from which it is read before narrower ones. */
-const WIDE = 8;
+const FIRST_ROUND_POSTINGS = 8_192;
 /** Chunks (per hit asked for) whose every block a round reads next, to score them exactly. */
 const COMPLETE = 2;
 /** Postings (of all the query's blocks) up to which a query reads every block at once. */
 const READ_ALL_POSTINGS = 8_192;
 
 /**
- * Exact top-k BM25 over block-max postings (after Ding & Suel's Block-Max WAND, adapted to a store where
- * each read is a round trip): blocks are read best bound first, in a few rounds, and a block is read only
- * while its bound can still reach the k-th best score seen so far.
+ * Exact top-k BM25 over block-max postings: MaxScore (Turtle & Flood) over blocks with per-block bounds
+ * (after Ding & Suel's Block-Max WAND), in four rounds, each one read of the store (a round trip).
  *
- * A block's bound is its own term's best score in it (from the header's largest frequency and smallest
- * length) plus the most any chunk in its id range can get from the other blocks. The range is cut into
- * buckets; in each, that is the best partial score of a chunk there (what the blocks read so far gave it)
- * plus, for each other query term, the best header bound of that term's unread blocks reaching the
- * bucket. Partial scores are per chunk, so a bucket where one chunk has one rare term and another chunk
- * another does not count both.
+ * 1. The blocks that score most (a rare term's) are read, then 2. every block holding one of the best
+ *    chunks so far, so those chunks' scores are exact and the bar (the k-th best score seen) is nearly
+ *    as high as it will get.
+ * 3. Terms split by their bound (the best score any of their blocks allows): the lowest-bound terms whose
+ *    bounds add up to less than the bar are non-essential, since a chunk holding only those cannot reach
+ *    it. Every block of the other, essential, terms is read, unless its own bound plus every other term's
+ *    cannot reach the bar either.
+ * 4. A chunk now in the running has an essential term, so it has a partial score. Of the non-essential
+ *    terms' blocks, only those holding a chunk whose partial score plus the bounds of its unread blocks
+ *    reaches the bar are read.
  *
- * Why it is exact: every chunk of a block scores at most the block's bound, and the k-th best partial
- * score (the terms read so far, a lower bound of the true score) is at most the true k-th best score. So
- * every block holding a chunk of the true top k is read, those chunks' scores are complete, and no chunk
- * scored partially can pass them. Scores are summed in the query's term order, as an exhaustive scorer
- * does, and ties go to the lower chunk id.
+ * Why it is exact: the k-th best partial score (the terms read so far, a lower bound of the true score)
+ * is at most the true k-th best score, so every block skipped by a bound below it holds no chunk of the
+ * true top k, and every block holding one is read: its scores are complete, and no chunk scored partially
+ * can pass them. Scores are summed in the query's term order, as an exhaustive scorer does, and ties go
+ * to the lower chunk id.
+ *
+ * Each round is a few passes over typed arrays: in JavaScript, per-block bookkeeping costs more than
+ * adding up the postings it would save (exhaustive scoring of 800,000 postings takes about 20 ms), so
+ * the rounds skip the postings of whole terms, not single blocks.
  */
 export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B>): Promise<TopKResult> {
   const { k1, b, avgdl } = request.scoring;
-  const terms = request.terms.filter((t) => t.blocks.length > 0);
   const stats = request.terms.map((t) => {
     const df = t.blocks.reduce((s, block) => s + block.postings, 0);
     // N is at least df: statistics read a moment earlier may lag a collection that grows fast.
     const n = Math.max(request.scoring.chunks, df);
     return { term: t.term, df, idf: df === 0 ? 0 : t.weight * Math.log(1 + (n - df + 0.5) / (df + 0.5)) };
   });
-  const termIndex = new Map(request.terms.map((t, i) => [t, i]));
   const score = (t: number, tf: number, len: number): number =>
     (stats[t].idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * len) / avgdl));
 
   interface Entry {
     term: number;
     header: B;
-    bound: number;
+    /** The best score of its own term in it. */
     ub: number;
     read?: DecodedBlock;
   }
   const entries: Entry[] = [];
-  for (const t of terms) {
-    const ti = termIndex.get(t)!;
-    for (const header of t.blocks)
-      entries.push({ term: ti, header, ub: score(ti, header.maxTf, header.minLen), bound: Infinity });
-  }
+  // Each term's blocks by first chunk id, with the largest last chunk id up to each: the blocks holding a
+  // chunk are found walking back from the last that starts at or before it, while any earlier one may
+  // still reach it (one step for a term's merged blocks, which never overlap).
+  const byStart: Entry[][] = [];
+  const reach: number[][] = [];
+  /** Per term, the best score any of its blocks allows. */
+  const termUb = new Float64Array(request.terms.length);
+  request.terms.forEach((t, ti) => {
+    const list = t.blocks.map((header) => ({ term: ti, header, ub: score(ti, header.maxTf, header.minLen) }));
+    list.sort((x, y) => x.header.firstChunk - y.header.firstChunk);
+    let most = -Infinity;
+    byStart.push(list);
+    reach.push(list.map((e) => (most = Math.max(most, e.header.lastChunk))));
+    for (const e of list) {
+      entries.push(e);
+      if (e.ub > termUb[ti]) termUb[ti] = e.ub;
+    }
+  });
   const total = entries.length;
   if (total === 0 || request.k <= 0) return { hits: [], terms: stats, blocks: { total, read: 0 } };
 
-  // Buckets over the chunk-id range of every block of the query.
   let lo = Infinity;
   let hi = -Infinity;
   for (const e of entries) {
     lo = Math.min(lo, e.header.firstChunk);
     hi = Math.max(hi, e.header.lastChunk);
   }
-  const span = hi - lo + 1;
-  // No finer than the blocks themselves: each pass over the bounds costs a step per bucket and term.
-  const buckets = Math.min(BUCKETS, span, Math.max(64, 2 * total));
-  const bucketOf = (id: number) => Math.min(buckets - 1, Math.floor(((id - lo) * buckets) / span));
-  // Per term and bucket, the best header bound of the term's blocks not read yet that reach the bucket.
-  const unreadBest = request.terms.map(() => new Float64Array(buckets));
-
-  const partial = new ScoreSums(lo, span);
+  const partial = new ScoreSums(lo, hi - lo + 1);
   try {
     const accepted = new Map<number, boolean>();
     let read = 0;
     let bar = -Infinity;
+    const reaches = (bound: number) => bound >= bar * (1 - SLACK);
 
-    // The best partial score of any chunk in each bucket: what the blocks already read add at most there.
-    const peak = new Float64Array(buckets);
-    const refreshBounds = () => {
-      for (const m of unreadBest) m.fill(0);
-      for (const e of entries) {
-        if (e.read) continue;
-        const m = unreadBest[e.term];
-        for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++)
-          if (e.ub > m[r]) m[r] = e.ub;
-      }
-      peak.fill(0);
-      for (const id of partial.ids()) {
-        const r = bucketOf(id);
-        const p = partial.get(id);
-        if (p > peak[r]) peak[r] = p;
-      }
-      // Every term's unread best and the peak, summed once per bucket; a block takes its own term out. The
-      // difference may round a last bit below the sum of the others, which the SLACK of every comparison
-      // covers many times over.
-      const all = peak;
-      for (const m of unreadBest) for (let r = 0; r < buckets; r++) all[r] += m[r];
-      for (const e of entries) {
-        if (e.read) continue;
-        const own = unreadBest[e.term];
-        let others = 0;
-        for (let r = bucketOf(e.header.firstChunk), end = bucketOf(e.header.lastChunk); r <= end; r++) {
-          const sum = all[r] - own[r];
-          if (sum > others) others = sum;
-        }
-        e.bound = e.ub + others;
-      }
-    };
-
-    // Each term's blocks by first chunk id, with the largest last chunk id up to each: the blocks holding a
-    // chunk are found walking back from the last that starts at or before it, while any earlier one may
-    // still reach it (one step for a term's merged blocks, which never overlap).
-    const byStart = request.terms.map(() => [] as Entry[]);
-    for (const e of entries) byStart[e.term].push(e);
-    const reach = byStart.map((list) => {
-      list.sort((x, y) => x.header.firstChunk - y.header.firstChunk);
-      let most = -Infinity;
-      return list.map((e) => (most = Math.max(most, e.header.lastChunk)));
-    });
     const holding = (term: number, id: number, out: Set<Entry>) => {
       const list = byStart[term];
       let lo = 0;
@@ -185,32 +148,6 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       }
       for (let j = hi; j >= 0 && reach[term][j] >= id; j--)
         if (list[j].header.lastChunk >= id) out.add(list[j]);
-    };
-
-    /**
-     * Completes the best candidates: the unread blocks that hold one of the best COMPLETE × k chunks by
-     * partial score, for any term. Their scores become exact, so the bar (the k-th best) rises to nearly
-     * its final height at once, instead of creeping up from chunks scored on one term.
-     */
-    const complete = async () => {
-      const best = topEntries(partial, COMPLETE * request.k);
-      const blocks = new Set<Entry>();
-      for (const [id] of best) for (let t = 0; t < byStart.length; t++) holding(t, id, blocks);
-      const unread = [...blocks].filter((e) => !e.read);
-      if (unread.length > 0) await readRound(unread);
-    };
-
-    /** Reads blocks in one round trip, scores their postings, and raises the bar. */
-    const readRound = async (batch: Entry[]) => {
-      const blocks = await request.fetch(batch.map((e) => e.header));
-      batch.forEach((e, i) => {
-        const block = blocks[i];
-        e.read = block;
-        const { ids, tfs, lens } = block;
-        for (let p = 0; p < ids.length; p++) partial.add(ids[p], score(e.term, tfs[p], lens[p]));
-      });
-      read += batch.length;
-      bar = await kthBest();
     };
 
     /**
@@ -232,28 +169,120 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       }
     };
 
-    // A query whose terms have few postings altogether (a small collection, rare terms) is cheaper read
-    // whole in one round trip than bounded.
+    /** Reads blocks in one round trip, scores their postings, and raises the bar. */
+    const readRound = async (batch: Entry[]) => {
+      if (batch.length === 0) return;
+      const blocks = await request.fetch(batch.map((e) => e.header));
+      batch.forEach((e, i) => {
+        e.read = blocks[i];
+        partial.addBlock(blocks[i], stats[e.term].idf * (k1 + 1), k1 * (1 - b), (k1 * b) / avgdl);
+      });
+      read += batch.length;
+      bar = await kthBest();
+    };
+
+    /**
+     * The non-essential terms for the bar now: the lowest-bound terms whose bounds sum below it. A chunk
+     * holding none of the others scores below the bar.
+     */
+    const nonEssential = (): boolean[] => {
+      const out = request.terms.map(() => false);
+      let sum = 0;
+      for (const t of request.terms.map((_, i) => i).sort((x, y) => termUb[x] - termUb[y])) {
+        if (reaches(sum + termUb[t])) break;
+        sum += termUb[t];
+        out[t] = true;
+      }
+      return out;
+    };
+
     const postings = entries.reduce((sum, e) => sum + e.header.postings, 0);
-    for (let round = postings <= (request.readAllPostings ?? READ_ALL_POSTINGS) ? -1 : 0; ; round++) {
-      if (round === -1) {
-        await readRound(entries);
-        break;
+    if (postings <= (request.readAllPostings ?? READ_ALL_POSTINGS)) await readRound(entries);
+    else {
+      // 1. The terms that score most, whole, while they fit FIRST_ROUND_POSTINGS; if the first does not,
+      // its best blocks.
+      const first: Entry[] = [];
+      let budget = FIRST_ROUND_POSTINGS;
+      for (const t of byStart.map((_, i) => i).sort((x, y) => termUb[y] - termUb[x])) {
+        if (stats[t].df > budget) {
+          if (first.length === 0)
+            for (const e of [...byStart[t]].sort((x, y) => y.ub - x.ub)) {
+              if (first.length > 0 && e.header.postings > budget) break;
+              first.push(e);
+              budget -= e.header.postings;
+            }
+          break;
+        }
+        first.push(...byStart[t]);
+        budget -= stats[t].df;
       }
-      refreshBounds();
-      const due = entries
-        .filter((e) => !e.read && e.bound >= bar * (1 - SLACK))
-        .sort(round === 0 ? (x, y) => y.ub - x.ub : (x, y) => y.bound - x.bound || y.ub - x.ub);
-      if (due.length === 0) break;
-      if (round === 0) {
-        await readRound(due.slice(0, FIRST_ROUND));
-        await complete();
-        continue;
+      await readRound(first);
+
+      // 2. Every block holding one of the best COMPLETE × k chunks.
+      const holdingBest = new Set<Entry>();
+      for (const [id] of topEntries(partial, COMPLETE * request.k))
+        for (let t = 0; t < byStart.length; t++) holding(t, id, holdingBest);
+      await readRound([...holdingBest].filter((e) => !e.read));
+
+      // 3. The essential terms' blocks.
+      const skippable = nonEssential();
+      let sumUb = 0;
+      for (const u of termUb) sumUb += u;
+      await readRound(
+        entries.filter((e) => !e.read && !skippable[e.term] && reaches(e.ub + sumUb - termUb[e.term])),
+      );
+
+      // 4. The non-essential terms' blocks holding a chunk that can still reach the bar, best term first,
+      // a round each: what a term's blocks add to its chunks tightens the bounds for the next. Chunks are
+      // walked in id order, each term's blocks alongside.
+      const probing = nonEssential();
+      const probed = byStart
+        .map((_, t) => t)
+        .filter((t) => probing[t])
+        .sort((x, y) => termUb[y] - termUb[x]);
+      let most = 0;
+      for (const t of probed) most += termUb[t];
+      // The chunks that can reach the bar with every non-essential term, by id.
+      let ids = partial.sorted((sum) => reaches(sum + most));
+      /** Calls `visit` with each unread block of term t holding each chunk of `ids`, in order. */
+      const walk = (t: number, visit: (i: number, e: Entry) => void) => {
+        const list = byStart[t];
+        let j = 0;
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i];
+          while (j < list.length && list[j].header.firstChunk <= id) j++;
+          for (let x = j - 1; x >= 0 && reach[t][x] >= id; x--) {
+            const e = list[x];
+            if (!e.read && e.header.lastChunk >= id) visit(i, e);
+          }
+        }
+      };
+      // Per chunk of `ids`: what its unread blocks of the terms not probed yet may add, and its partial score.
+      let rest = new Float64Array(ids.length);
+      for (const t of probed) walk(t, (i, e) => (rest[i] += e.ub));
+      let sums = ids.map((id) => partial.get(id));
+      for (const t of probed) {
+        const own = new Float64Array(ids.length);
+        const due = new Set<Entry>();
+        walk(t, (i, e) => {
+          own[i] += e.ub;
+          if (reaches(sums[i] + rest[i])) due.add(e);
+        });
+        await readRound([...due]);
+        // Chunks that can still reach the bar, with what the next terms may add.
+        let kept = 0;
+        for (let i = 0; i < ids.length; i++) {
+          const sum = partial.get(ids[i]);
+          const more = rest[i] - own[i];
+          if (!reaches(sum + more)) continue;
+          ids[kept] = ids[i];
+          sums[kept] = sum;
+          rest[kept++] = more;
+        }
+        ids = ids.subarray(0, kept);
+        sums = sums.subarray(0, kept);
+        rest = rest.subarray(0, kept);
       }
-      // Wide blocks (a rare or middling term's: few blocks over the whole collection) first: unread, each
-      // adds its bound to every bucket it spans, and read, only to the few chunks it holds.
-      const wide = due.filter((e) => bucketOf(e.header.lastChunk) - bucketOf(e.header.firstChunk) >= WIDE);
-      await readRound(round === 1 && wide.length > 0 && wide.length < due.length ? wide : due);
     }
 
     // Every chunk that can still be in the top k, scored term by term in query order.
@@ -277,8 +306,9 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       }
       return 0;
     };
-    for (const id of partial.ids()) {
-      if (partial.get(id) < bar * (1 - SLACK)) continue;
+    for (let i = 0; i < partial.size; i++) {
+      if (!reaches(partial.sum(i))) continue;
+      const id = partial.id(i);
       const perTerm = request.terms.map((_, t) => termScore(t, id));
       let sum = 0;
       for (const s of perTerm) sum += s;
@@ -311,73 +341,128 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
 }
 
 /**
- * Partial scores by chunk id. Dense over the query's chunk-id range when it is not too wide (a typed
- * array: no hashing), else a map. Every score added is positive, so a chunk is new while its sum is 0.
- * The dense arrays are kept for the next searches (`release`), zeroed where they were written: a fresh
- * one per search, 0.8 MB at 100k chunks and 8 MB at 1M, was most of the garbage a search left.
+ * Partial scores by chunk id, kept compact: the chunks in the order first scored (`id(i)`, `sum(i)`, for
+ * i below `size`), so that every pass over them (the k-th best, the candidates) reads two arrays in order.
+ * A chunk's place is found through an array over the query's chunk-id range when that range is not too
+ * wide (no hashing), else a map. Arrays are kept for the next searches (`release`): a fresh index array per
+ * search, 4 MB at 1M chunks, was most of the garbage a search left.
  */
 export class ScoreSums {
-  private readonly dense?: Float64Array;
-  private readonly sparse?: Map<number, number>;
-  private readonly touched: number[] = [];
+  /** Per chunk id from `lo`, its place + 1 (0: not scored yet); absent when the range is too wide. */
+  private readonly places?: Int32Array;
+  private readonly map?: Map<number, number>;
+  private ids: Float64Array;
+  private sums: Float64Array;
+  size = 0;
 
   constructor(
     private readonly lo: number,
     span: number,
   ) {
-    if (span <= DENSE_SPAN) this.dense = takeDense(span);
-    else this.sparse = new Map();
+    if (span <= DENSE_SPAN) this.places = take(span);
+    else this.map = new Map();
+    this.ids = new Float64Array(1024);
+    this.sums = new Float64Array(1024);
+  }
+
+  /** The place of chunk `id`, made if it has none. */
+  private place(id: number): number {
+    const places = this.places;
+    let at = places ? places[id - this.lo] - 1 : (this.map!.get(id) ?? -1);
+    if (at < 0) {
+      at = this.size++;
+      if (at === this.ids.length) {
+        const ids = new Float64Array(2 * at);
+        const sums = new Float64Array(2 * at);
+        ids.set(this.ids);
+        sums.set(this.sums);
+        this.ids = ids;
+        this.sums = sums;
+      }
+      this.ids[at] = id;
+      if (places) places[id - this.lo] = at + 1;
+      else this.map!.set(id, at);
+    }
+    return at;
   }
 
   add(id: number, score: number): void {
-    if (this.dense) {
-      const slot = id - this.lo;
-      if (this.dense[slot] === 0) this.touched.push(id);
-      this.dense[slot] += score;
-    } else {
-      const sum = this.sparse!.get(id);
-      if (sum === undefined) this.touched.push(id);
-      this.sparse!.set(id, (sum ?? 0) + score);
+    this.sums[this.place(id)] += score;
+  }
+
+  /**
+   * Adds a term's BM25 scores over a block's postings: `weight` tf / (tf + `c1` + `c2` len), the same
+   * expression as `Bm25Scoring`'s with its constants taken out.
+   */
+  addBlock(block: DecodedBlock, weight: number, c1: number, c2: number): void {
+    const { ids, tfs, lens } = block;
+    for (let p = 0; p < ids.length; p++) {
+      const tf = tfs[p];
+      this.sums[this.place(ids[p])] += (weight * tf) / (tf + c1 + c2 * lens[p]);
     }
   }
 
+  /** The chunks whose sum passes `keep`, by id. */
+  sorted(keep: (sum: number) => boolean): Float64Array {
+    const out: number[] = [];
+    const places = this.places;
+    if (!places) {
+      for (let i = 0; i < this.size; i++) if (keep(this.sums[i])) out.push(this.ids[i]);
+      return Float64Array.from(out).sort();
+    }
+    // In id order already: a pass over the places (sequential) is cheaper than sorting the chunks.
+    let seen = 0;
+    for (let slot = 0; seen < this.size; slot++) {
+      const at = places[slot];
+      if (at === 0) continue;
+      seen++;
+      if (keep(this.sums[at - 1])) out.push(slot + this.lo);
+    }
+    return Float64Array.from(out);
+  }
+
   get(id: number): number {
-    return this.dense ? this.dense[id - this.lo] : (this.sparse!.get(id) ?? 0);
+    const at = this.places ? this.places[id - this.lo] - 1 : (this.map!.get(id) ?? -1);
+    return at < 0 ? 0 : this.sums[at];
   }
 
-  ids(): readonly number[] {
-    return this.touched;
+  id(i: number): number {
+    return this.ids[i];
   }
 
-  /** Gives the dense array back, zeroed, for another search; this object is not to be used after. */
+  sum(i: number): number {
+    return this.sums[i];
+  }
+
+  /** Gives the place array back, zeroed, for another search; this object is not to be used after. */
   release(): void {
-    const dense = this.dense;
-    if (!dense) return;
-    if (this.touched.length * 8 < dense.length) for (const id of this.touched) dense[id - this.lo] = 0;
-    else dense.fill(0);
-    if (spareBytes + dense.byteLength <= SPARE_BYTES) {
-      spare.push(dense);
-      spareBytes += dense.byteLength;
+    const places = this.places;
+    if (!places) return;
+    if (this.size * 8 < places.length) for (let i = 0; i < this.size; i++) places[this.ids[i] - this.lo] = 0;
+    else places.fill(0);
+    if (spareBytes + places.byteLength <= SPARE_BYTES) {
+      spare.push(places);
+      spareBytes += places.byteLength;
     }
   }
 }
 
-/** The widest chunk-id range (8 bytes a chunk id) partial scores are kept densely for. */
-const DENSE_SPAN = 1 << 22;
-/** Bytes of zeroed dense arrays kept for the next searches: 8 searches at once of 1M chunks. */
+/** The widest chunk-id range (4 bytes a chunk id) a search finds its chunks' places through an array for. */
+const DENSE_SPAN = 1 << 23;
+/** Bytes of zeroed place arrays kept for the next searches: 8 searches at once of 2M chunks. */
 const SPARE_BYTES = 64 * 1024 * 1024;
-const spare: Float64Array[] = [];
+const spare: Int32Array[] = [];
 let spareBytes = 0;
 
 /** A zeroed array of at least `span` slots: a spare one if one is large enough, else a new one. */
-function takeDense(span: number): Float64Array {
+function take(span: number): Int32Array {
   const i = spare.findIndex((a) => a.length >= span);
   if (i >= 0) {
     spareBytes -= spare[i].byteLength;
     return spare.splice(i, 1)[0];
   }
   // Sized up to a power of two (at least 64 Ki slots), so that spares fit the next searches too.
-  return new Float64Array(Math.max(1 << 16, 2 ** Math.ceil(Math.log2(span))));
+  return new Int32Array(Math.max(1 << 16, 2 ** Math.ceil(Math.log2(span))));
 }
 
 /** The `m` best chunks by partial score, best first (ties to the lower id), by a bounded min-heap. */
@@ -398,8 +483,9 @@ export function topEntries(scores: ScoreSums, m: number): [number, number][] {
     }
   };
   if (m <= 0) return [];
-  for (const id of scores.ids()) {
-    const score = scores.get(id);
+  for (let i = 0; i < scores.size; i++) {
+    const id = scores.id(i);
+    const score = scores.sum(i);
     if (heap.length < m) {
       heap.push([id, score]);
       for (let i = heap.length - 1; i > 0;) {
