@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { DecodedBlockCache } from './block-cache.js';
-import { type DecodedBlock } from './posting-block.js';
+import { BlockCache } from './block-cache.js';
 
-const block = (n: number): DecodedBlock => ({
-  ids: Float64Array.from({ length: n }, (_, i) => i + 1),
-  tfs: new Uint32Array(n).fill(1),
-  lens: new Uint32Array(n).fill(10),
-});
-/** What a block of `n` postings costs the cache: 16 bytes a posting and the entry's overhead. */
-const cost = (n: number) => 16 * n + 400;
+/** A block's bytes, 4 a posting. */
+const block = (n: number) => new Uint8Array(4 * n).fill(1);
+/** What a block of `n` postings costs the cache: its bytes and the entry's overhead. */
+const cost = (n: number) => 4 * n + 250;
 
-describe('DecodedBlockCache', () => {
+describe('BlockCache', () => {
   it('returns what was put under a key, and nothing under another', () => {
-    const cache = new DecodedBlockCache(1 << 20);
+    const cache = new BlockCache(1 << 20);
     const b = block(128);
     cache.set('a', b);
     expect(cache.get('a')).toBe(b);
@@ -21,7 +17,7 @@ describe('DecodedBlockCache', () => {
   });
 
   it('stays within its bytes, least recently used out first', () => {
-    const cache = new DecodedBlockCache(3 * cost(128));
+    const cache = new BlockCache(3 * cost(128));
     for (const key of ['a', 'b', 'c']) cache.set(key, block(128));
     cache.get('a'); // a is now the most recently used: b goes first
     cache.set('d', block(128));
@@ -33,7 +29,7 @@ describe('DecodedBlockCache', () => {
   });
 
   it('replacing a key does not count its bytes twice', () => {
-    const cache = new DecodedBlockCache(1 << 20);
+    const cache = new BlockCache(1 << 20);
     cache.set('a', block(128));
     cache.set('a', block(64));
     expect(cache.size()).toBe(cost(64));
@@ -41,7 +37,7 @@ describe('DecodedBlockCache', () => {
 
   it('serves an entry for ten minutes at most', () => {
     let now = 0;
-    const cache = new DecodedBlockCache(1 << 20, () => now);
+    const cache = new BlockCache(1 << 20, () => now);
     cache.set('a', block(8));
     now = 10 * 60_000;
     expect(cache.get('a')).toBeDefined();
@@ -51,7 +47,7 @@ describe('DecodedBlockCache', () => {
   });
 
   it('holds nothing when sized 0', () => {
-    const cache = new DecodedBlockCache(0);
+    const cache = new BlockCache(0);
     cache.set('a', block(8));
     expect(cache.get('a')).toBeUndefined();
     expect(cache.size()).toBe(0);

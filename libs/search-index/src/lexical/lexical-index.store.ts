@@ -3,7 +3,6 @@ import {
   type BlockHeader,
   type DecodedBlock,
   type Posting,
-  decodeBlock,
   encodeBlock,
   encodeBlocks,
   mergeRuns,
@@ -351,11 +350,11 @@ export class LexicalIndexStore {
   }
 
   /**
-   * The postings of the given blocks, in the order given, in one round trip; each block only in the row
+   * The encoded postings of the given blocks, in the order given, in one round trip; each block only in the row
    * version its header names, so a block a merge or a delete has rewritten since its header was read is
    * not returned: IndexChangedError, and the caller reads the headers again.
    */
-  async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
+  async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<Uint8Array[]> {
     if (blocks.length === 0) return [];
     const merged = blocks.flatMap((b, i) => (b.segment ? [] : [{ b, i }]));
     const sliced = blocks.flatMap((b, i) => (b.segment ? [{ s: b.segment, i }] : []));
@@ -385,12 +384,9 @@ export class LexicalIndexStore {
     );
     const lengths = row?.lengths ?? [];
     if (lengths.length !== blocks.length) throw new IndexChangedError(blocks.length - lengths.length);
+    // Copies: a view would keep the whole statement's bytes alive for as long as one block is cached.
     let offset = 0;
-    return blocks.map((b, i) => {
-      const block = decodeBlock(row.data!.subarray(offset, offset + lengths[i]), b.firstChunk, b.postings);
-      offset += lengths[i];
-      return block;
-    });
+    return lengths.map((length) => new Uint8Array(row.data!.subarray(offset, (offset += length))));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { CONFIG, type AppConfig } from '#platform';
-import { blockCacheKey, DecodedBlockCache, DEFAULT_BLOCK_CACHE_BYTES } from './block-cache.js';
+import { BlockCache, blockCacheKey, DEFAULT_BLOCK_CACHE_BYTES } from './block-cache.js';
 import { type Bm25Scoring, type TopKResult, blockMaxTopK } from './block-max-top-k.js';
 import { LegacyPostings } from './legacy-postings.js';
 import {
@@ -12,7 +12,7 @@ import {
   type Sql,
   type StoredHeader,
 } from './lexical-index.store.js';
-import { type DecodedBlock } from './posting-block.js';
+import { type DecodedBlock, decodeBlock } from './posting-block.js';
 
 /** Searches that met a block rewritten under them before one runs in a snapshot (see LexicalIndex.search). */
 const OPTIMISTIC_TRIES = 3;
@@ -42,12 +42,12 @@ export interface LexicalQuery {
 export class LexicalIndex {
   private readonly blocks = new LexicalIndexStore();
   private readonly legacy = new LegacyPostings();
-  /** Decoded blocks that searches read, shared by every search of this process. */
-  readonly cache: DecodedBlockCache;
+  /** The bytes of the blocks searches read, shared by every search of this process. */
+  readonly cache: BlockCache;
 
   constructor(@Optional() @Inject(CONFIG) config?: AppConfig) {
     const mb = config?.retrieval.lexicalBlockCacheMb;
-    this.cache = new DecodedBlockCache(mb === undefined ? DEFAULT_BLOCK_CACHE_BYTES : mb * 1024 * 1024);
+    this.cache = new BlockCache(mb === undefined ? DEFAULT_BLOCK_CACHE_BYTES : mb * 1024 * 1024);
   }
 
   /** Indexes new chunks of a collection, in the caller's transaction; returns the segments written. */
@@ -141,29 +141,30 @@ export class LexicalIndex {
   }
 
   /**
-   * The postings of blocks, in the order given: those in the cache from it, the rest in one round trip
-   * (none if all are cached), then cached.
+   * The postings of blocks, in the order given: those whose bytes the cache holds from it, the rest in
+   * one round trip (none if all are cached), then cached; all decoded.
    */
   private async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
-    const out: DecodedBlock[] = new Array(blocks.length);
+    const bytes: Uint8Array[] = new Array(blocks.length);
     const keys = blocks.map((b) => blockCacheKey(collectionId, b));
     const missing: number[] = [];
     blocks.forEach((_, i) => {
       const hit = this.cache.get(keys[i]);
-      if (hit) out[i] = hit;
+      if (hit) bytes[i] = hit;
       else missing.push(i);
     });
-    if (missing.length === 0) return out;
-    const fetched = await this.blocks.read(
-      m,
-      collectionId,
-      missing.map((i) => blocks[i]),
-    );
-    missing.forEach((i, j) => {
-      out[i] = fetched[j];
-      this.cache.set(keys[i], fetched[j]);
-    });
-    return out;
+    if (missing.length > 0) {
+      const fetched = await this.blocks.read(
+        m,
+        collectionId,
+        missing.map((i) => blocks[i]),
+      );
+      missing.forEach((i, j) => {
+        bytes[i] = fetched[j];
+        this.cache.set(keys[i], fetched[j]);
+      });
+    }
+    return blocks.map((b, i) => decodeBlock(bytes[i], b.firstChunk, b.postings));
   }
 
   /** Every posting of a collection in the blocks layout, and the terms whose blocks overlap. */
