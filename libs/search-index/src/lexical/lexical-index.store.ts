@@ -233,7 +233,7 @@ export class LexicalIndexStore {
   }
 
   /**
-   * One merge round of a collection, in the caller's transaction: up to MERGE_ROUND_SEGMENTS segments,
+   * One merge round of a collection, in the caller's transaction: segments up to MERGE_ROUND_POSTINGS,
    * with the blocks of their terms that they overlap or that are not full yet, become full blocks.
    * Returns the segments merged (0 when there were none, or another process is merging) and the rows it
    * replaced: the dead rows it left for VACUUM.

@@ -131,6 +131,9 @@ export class IndexMaintenance {
     // The documents first, in seconds: the HNSW build below can take minutes, and the collection view
     // reads them meanwhile.
     if (vacuum) await this.jobStates.vacuum();
+    // The lexical segments next: until they are merged, every search reads each one's heads for its terms
+    // (26 were left after a 100k-chunk load), and the HNSW build below can take minutes.
+    await this.lexical.mergeAll();
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
       const started = performance.now();
       if (await this.sets.buildIndex(set))
@@ -139,7 +142,6 @@ export class IndexMaintenance {
         );
     }
     await this.jobStates.compactStatusCounts();
-    await this.lexical.mergeAll();
     if (vacuum) {
       this.indexedSinceVacuum = 0;
       await this.chunks.vacuumIndex();
