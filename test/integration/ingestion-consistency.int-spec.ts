@@ -196,6 +196,48 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     }
   });
 
+  it('reads a merged block only in the version its header named, from the primary key alone', async () => {
+    const store = new LexicalIndexStore();
+    const collectionId = randomUUID();
+    const chunk = (id: string) => ({ id, terms: new Map([['word', 1]]), length: 1 });
+    try {
+      await store.add(db, collectionId, [chunk('1'), chunk('2'), chunk('3')]);
+      await db.transaction((m) => store.mergeRound(m, collectionId));
+      const before = (await store.headers(db, collectionId, ['word'])).get('word')!;
+      expect(before).toHaveLength(1);
+      expect(before[0].segment).toBeUndefined();
+      const ids = async (headers: typeof before) => {
+        const [bytes] = await store.read(db, collectionId, headers);
+        return [...decodeBlock(bytes, headers[0].firstChunk, headers[0].postings).ids];
+      };
+      expect(await ids(before)).toEqual([1, 2, 3]);
+      // A delete rewrites the block in place (an UPDATE): it takes a new version.
+      await db.transaction((m) => store.remove(m, [{ collectionId, id: '2', terms: ['word'] }]));
+      await expect(store.read(db, collectionId, before)).rejects.toBeInstanceOf(IndexChangedError);
+      const after = (await store.headers(db, collectionId, ['word'])).get('word')!;
+      expect(after[0].version).toBeGreaterThan(before[0].version);
+      expect(await ids(after)).toEqual([1, 3]);
+      // The headers come from the primary key's index: no row is visited once the pages are all-visible.
+      await db.query('VACUUM lexical_blocks');
+      const plan: { 'QUERY PLAN': string }[] = await db.transaction(async (m) => {
+        // A table of a few rows is read whole otherwise.
+        await m.query('SET LOCAL enable_seqscan = off');
+        await m.query('SET LOCAL enable_bitmapscan = off');
+        return m.query(
+          `EXPLAIN SELECT first_chunk, last_chunk, postings, max_tf, min_len, version FROM lexical_blocks
+            WHERE collection_id = $1 AND term = ANY($2::text[])`,
+          [collectionId, ['word']],
+        );
+      });
+      expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain(
+        'Index Only Scan using lexical_blocks_pkey',
+      );
+    } finally {
+      await db.query(`DELETE FROM lexical_blocks WHERE collection_id = $1`, [collectionId]);
+      await db.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
+    }
+  });
+
   it('enqueues nothing when the same documents are sent again', async () => {
     const kept = docs.filter((_, i) => i % 3 !== 0);
     const before = await db.query(

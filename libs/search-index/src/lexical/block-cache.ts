@@ -7,8 +7,8 @@ import { type StoredHeader } from './lexical-index.store.js';
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 /**
  * How long an entry may serve: far below the time PostgreSQL needs to wrap its 32-bit transaction ids
- * (2^31 transactions), so a block's row version (its xmin, part of the key) can never come back meaning
- * another row in the entry's lifetime.
+ * (2^31 transactions), so a segment's row version (its xmin, part of the key) can never come back meaning
+ * another row in the entry's lifetime (a block's comes from a sequence, and never comes back).
  */
 const MAX_AGE_MS = 10 * 60_000;
 /** What one cached block costs besides its bytes: the entry, its key and the array's header. */

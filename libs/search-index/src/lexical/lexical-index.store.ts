@@ -56,7 +56,10 @@ export interface RemovedChunk {
 export interface StoredHeader extends BlockHeader {
   term: string;
   segment?: { id: string; offset: number; length: number };
-  /** Its row's version (xmin): a block or segment rewritten in place gets another. */
+  /**
+   * Its row's version (a block's `version`, from a sequence, read from the primary key's index with the
+   * rest of the header; a segment's xmin): a block or segment rewritten in place gets another.
+   */
   version: number;
 }
 
@@ -193,6 +196,7 @@ export class LexicalIndexStore {
       await m.query(
         `UPDATE lexical_blocks b
             SET postings = u.postings, max_tf = u.max_tf, min_len = u.min_len,
+                version = nextval('lexical_block_versions'),
                 data = substring($7::bytea FROM u.off + 1 FOR u.len)
            FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $8::int[], $9::int[])
              AS u(term, last_chunk, postings, max_tf, min_len, off, len)
@@ -306,7 +310,7 @@ export class LexicalIndexStore {
     const rows: { term: string; segmented: boolean; h: Buffer }[] = await m.query(
       `SELECT term, false AS segmented,
               string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
-                         || int4send(max_tf) || int4send(min_len) || int8send(xmin::text::bigint),
+                         || int4send(max_tf) || int4send(min_len) || int8send(version),
                          ''::bytea ORDER BY last_chunk) AS h
          FROM lexical_blocks WHERE collection_id = $1 AND term = ANY($2::text[])
         GROUP BY term
@@ -363,7 +367,7 @@ export class LexicalIndexStore {
          FROM (SELECT k.i, b.data
                  FROM unnest($2::text[], $3::bigint[], $4::int[], $9::bigint[]) AS k(term, last_chunk, i, version)
                  JOIN lexical_blocks b ON b.collection_id = $1 AND b.term = k.term AND b.last_chunk = k.last_chunk
-                  AND b.xmin = k.version::text::xid
+                  AND b.version = k.version
                UNION ALL
                SELECT k.i, substring(s.data FROM k.off + 1 FOR k.len)
                  FROM unnest($5::bigint[], $6::int[], $7::int[], $8::int[], $10::bigint[]) AS k(segment, off, len, i, version)

@@ -15,7 +15,7 @@ export interface Sql {
 
 /**
  * A merged block's header as `headers` packs it: first and last chunk, postings, max tf, min length, and
- * its row version (xmin).
+ * its row version (the `version` column, from a sequence).
  */
 export const BLOCK_HEAD = 36;
 /** A segment block's head: the same, then its offset and length in the segment's bytes. */

@@ -132,8 +132,14 @@ export class IndexMaintenance {
     // reads them meanwhile.
     if (vacuum) await this.jobStates.vacuum();
     // The lexical segments next: until they are merged, every search reads each one's heads for its terms
-    // (26 were left after a 100k-chunk load), and the HNSW build below can take minutes.
+    // (26 were left after a 100k-chunk load), and the HNSW build below can take minutes. Then the index
+    // tables' VACUUM, which also marks the blocks' pages all-visible: a search reads its headers from the
+    // primary key's index alone only on such pages.
     await this.lexical.mergeAll();
+    if (vacuum) {
+      this.indexedSinceVacuum = 0;
+      await this.chunks.vacuumIndex();
+    }
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
       const started = performance.now();
       if (await this.sets.buildIndex(set))
@@ -142,9 +148,5 @@ export class IndexMaintenance {
         );
     }
     await this.jobStates.compactStatusCounts();
-    if (vacuum) {
-      this.indexedSinceVacuum = 0;
-      await this.chunks.vacuumIndex();
-    }
   }
 }

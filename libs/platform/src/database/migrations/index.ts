@@ -7,6 +7,7 @@ import { QueueJobs1732600000000 } from './1732600000000-queue-jobs.js';
 import { LexicalBlocks1732610000000 } from './1732610000000-lexical-blocks.js';
 import { ApiKeys1732620000000 } from './1732620000000-api-keys.js';
 import { UploadParts1732630000000 } from './1732630000000-upload-parts.js';
+import { LexicalBlockVersions1732640000000 } from './1732640000000-lexical-block-versions.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   LexicalBlocks1732610000000,
   ApiKeys1732620000000,
   UploadParts1732630000000,
+  LexicalBlockVersions1732640000000,
 ];
