@@ -14,14 +14,6 @@ const MAX_AGE_MS = 10 * 60_000;
 /** What one cached block costs besides its bytes: the entry, its key and the array's header. */
 const ENTRY_OVERHEAD = 250;
 
-interface Entry {
-  block: Uint8Array;
-  bytes: number;
-  at: number;
-  /** Read since it was last passed over for eviction. */
-  used: boolean;
-}
-
 /**
  * Posting blocks as read from PostgreSQL (their encoded bytes), bounded in bytes; the oldest out first
  * unless read since it was last passed over (the CLOCK approximation of least recently used: a hit only
@@ -33,7 +25,16 @@ interface Entry {
  * the old one ages out unused.
  */
 export class BlockCache {
-  private readonly entries = new Map<string, Entry>();
+  /** Each key's slot. Slots are reused, never moved: a Map churned by deletes and re-inserts is slow. */
+  private readonly slots = new Map<string, number>();
+  private readonly keys: (string | undefined)[] = [];
+  private readonly blocks: (Uint8Array | undefined)[] = [];
+  private readonly costs: number[] = [];
+  private readonly times: number[] = [];
+  /** Read since the clock's hand last passed it. */
+  private readonly used: boolean[] = [];
+  private readonly free: number[] = [];
+  private hand = 0;
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -44,32 +45,41 @@ export class BlockCache {
   ) {}
 
   get(key: string): Uint8Array | undefined {
-    const entry = this.entries.get(key);
-    if (!entry || this.now() - entry.at > MAX_AGE_MS) {
-      if (entry) this.drop(key, entry);
+    const slot = this.slots.get(key);
+    if (slot === undefined || this.now() - this.times[slot] > MAX_AGE_MS) {
+      if (slot !== undefined) this.drop(slot);
       this.misses++;
       return undefined;
     }
-    entry.used = true;
+    this.used[slot] = true;
     this.hits++;
-    return entry.block;
+    return this.blocks[slot];
   }
 
   set(key: string, block: Uint8Array): void {
     if (this.maxBytes <= 0) return;
-    const old = this.entries.get(key);
-    if (old) this.drop(key, old);
-    const bytes = block.byteLength + ENTRY_OVERHEAD;
-    this.entries.set(key, { block, bytes, at: this.now(), used: false });
-    this.bytes += bytes;
-    // Oldest first (a Map keeps insertion order); one read since it was last passed over moves it to the back.
-    for (const [k, e] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      if (e.used && k !== key) {
-        e.used = false;
-        this.entries.set(k, e);
-      } else this.bytes -= e.bytes;
+    const old = this.slots.get(key);
+    if (old !== undefined) this.drop(old);
+    const slot = this.free.pop() ?? this.keys.length;
+    this.keys[slot] = key;
+    this.blocks[slot] = block;
+    this.costs[slot] = block.byteLength + ENTRY_OVERHEAD;
+    this.times[slot] = this.now();
+    this.used[slot] = false;
+    this.slots.set(key, slot);
+    this.bytes += this.costs[slot];
+    // The clock's hand goes round the slots: one read since it last passed is passed over once more
+    // (and forgotten), else it goes. The new entry goes last, only if nothing else is left.
+    while (this.bytes > this.maxBytes) {
+      let victim = -1;
+      for (let step = 0; step < 2 * this.keys.length && victim < 0; step++) {
+        const at = this.hand;
+        this.hand = (this.hand + 1) % this.keys.length;
+        if (at === slot || this.keys[at] === undefined) continue;
+        if (this.used[at]) this.used[at] = false;
+        else victim = at;
+      }
+      this.drop(victim < 0 ? slot : victim);
     }
   }
 
@@ -78,9 +88,12 @@ export class BlockCache {
     return this.bytes;
   }
 
-  private drop(key: string, entry: Entry) {
-    this.entries.delete(key);
-    this.bytes -= entry.bytes;
+  private drop(slot: number) {
+    this.slots.delete(this.keys[slot]!);
+    this.bytes -= this.costs[slot];
+    this.keys[slot] = undefined;
+    this.blocks[slot] = undefined;
+    this.free.push(slot);
   }
 }
 

@@ -404,21 +404,10 @@ export class ScoreSums {
 
   /** The chunks whose sum passes `keep`, by id. */
   sorted(keep: (sum: number) => boolean): Float64Array {
-    const out: number[] = [];
-    const places = this.places;
-    if (!places) {
-      for (let i = 0; i < this.size; i++) if (keep(this.sums[i])) out.push(this.ids[i]);
-      return Float64Array.from(out).sort();
-    }
-    // In id order already: a pass over the places (sequential) is cheaper than sorting the chunks.
-    let seen = 0;
-    for (let slot = 0; seen < this.size; slot++) {
-      const at = places[slot];
-      if (at === 0) continue;
-      seen++;
-      if (keep(this.sums[at - 1])) out.push(slot + this.lo);
-    }
-    return Float64Array.from(out);
+    const out = new Float64Array(this.size);
+    let n = 0;
+    for (let i = 0; i < this.size; i++) if (keep(this.sums[i])) out[n++] = this.ids[i];
+    return out.subarray(0, n).sort();
   }
 
   get(id: number): number {

@@ -388,9 +388,11 @@ export class LexicalIndexStore {
     );
     const lengths = row?.lengths ?? [];
     if (lengths.length !== blocks.length) throw new IndexChangedError(blocks.length - lengths.length);
-    // Copies: a view would keep the whole statement's bytes alive for as long as one block is cached.
+    // Copies (plain arrays, cheaper to make than Buffers): a view would keep the whole statement's bytes
+    // alive for as long as one block is cached.
+    const data = new Uint8Array(row.data!.buffer, row.data!.byteOffset, row.data!.byteLength);
     let offset = 0;
-    return lengths.map((length) => new Uint8Array(row.data!.subarray(offset, (offset += length))));
+    return lengths.map((length) => data.slice(offset, (offset += length)));
   }
 
   /**
