@@ -386,10 +386,6 @@ export class ScoreSums {
     return at;
   }
 
-  add(id: number, score: number): void {
-    this.sums[this.place(id)] += score;
-  }
-
   /**
    * Adds a term's BM25 scores over a block's postings: `weight` tf / (tf + `c1` + `c2` len), the same
    * expression as `Bm25Scoring`'s with its constants taken out.

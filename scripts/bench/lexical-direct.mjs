@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// The lexical index alone, at a scale, without a load through the API (which takes an hour at 1M chunks):
+// the benchmark's corpus at --scale (corpus.mjs) is chunked and analysed as ingestion does it (chunkText,
+// chunkTerms), and the postings of the terms the SciFact test queries use (only those: they are all the
+// queries read) are written as merged blocks straight into `lexical_blocks` of a fresh database, migrated
+// by `ragnest serve`, then vacuumed. Each --build's `LexicalIndex.search` (its own dist/) is then run
+// against it in this process, the 300 queries one at a time, twice (the second pass with its block cache
+// warm), at each --k. Prints JSON lines: the p50, mean and p90 ms of each pass, and this process's CPU ms a
+// search. The index has no other term, so the table is smaller than a real one (its b-tree has fewer
+// levels), and nothing else runs beside the searches: a floor of the lexical leg, not an API figure.
+//
+// Run: node --max-old-space-size=8192 scripts/bench/lexical-direct.mjs --scale 1m \
+//        --build old=../old --build new=. [--k 10,50] [--keep]
+// A build is a checkout with `npm run build` done; this checkout's dist/ writes the index.
+
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { scaleCorpus } from './corpus.mjs';
+import { loadDataset } from './dataset.mjs';
+import { createDatabase, REPO_ROOT, runMain } from './lib.mjs';
+import { startMonolith } from './servers.mjs';
+
+const dist = (build, path) => import(pathToFileURL(join(build, 'dist/libs', path)).href);
+
+/** `documents` chunked and analysed; the postings of the `wanted` terms, by term, in chunk-id order. */
+async function postingsOf(documents, wanted, chunking) {
+  const { englishAnalyzer } = await dist(REPO_ROOT, 'text-analysis/src/index.js');
+  const { chunkText } = await dist(REPO_ROOT, 'ingestion/src/domain/chunking/text.chunker.js');
+  const { chunkTerms } = await dist(REPO_ROOT, 'ingestion/src/domain/indexed-terms.js');
+  // Three plain arrays a term (small integers): a million chunks' postings as objects would not fit the heap.
+  const postings = new Map([...wanted].map((t) => [t, { ids: [], tfs: [], lens: [] }]));
+  let chunks = 0;
+  let tokens = 0;
+  for (const d of documents) {
+    const titleTerms = d.title ? englishAnalyzer.terms(d.title) : [];
+    for (const c of await chunkText(d.text, 'txt', chunking)) {
+      const terms = chunkTerms(titleTerms, c.text);
+      chunks++;
+      tokens += terms.length;
+      const tf = new Map();
+      for (const t of terms) if (wanted.has(t)) tf.set(t, (tf.get(t) ?? 0) + 1);
+      for (const [t, f] of tf) {
+        const p = postings.get(t);
+        p.ids.push(chunks);
+        p.tfs.push(f);
+        p.lens.push(terms.length);
+      }
+    }
+  }
+  return { postings, chunks, tokens };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: '1m' },
+      build: { type: 'string', multiple: true, default: [] },
+      k: { type: 'string', default: '10,50' },
+      keep: { type: 'boolean', default: false },
+      dataset: { type: 'string', default: join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact') },
+    },
+    strict: true,
+  });
+  const builds = values.build.map((b) => {
+    const [name, dir] = b.split('=');
+    if (!name || !dir) throw new Error(`--build name=dir, got "${b}"`);
+    return { name, dir: resolve(dir) };
+  });
+  if (builds.length === 0) throw new Error('usage: --scale 1m --build name=dir [--build name=dir ...]');
+  const { documents, queries } = await loadDataset(values.dataset, Infinity, 300);
+  const platform = await dist(REPO_ROOT, 'platform/src/index.js');
+  const { englishAnalyzer, termFrequencies } = await dist(REPO_ROOT, 'text-analysis/src/index.js');
+  const { encodeBlocks } = await dist(REPO_ROOT, 'search-index/src/lexical/posting-block.js');
+  const { insertBlocks } = await dist(REPO_ROOT, 'search-index/src/lexical/lexical-rows.js');
+
+  const database = await createDatabase('ragnest_lexical');
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  try {
+    // `ragnest serve` migrates the database, then stops.
+    await (await startMonolith('postgres', { DATABASE_URL: database.url })).stop();
+    const config = platform.loadConfig({ ...process.env, DATABASE_URL: database.url });
+    const queryTerms = queries.map((q) => termFrequencies(englishAnalyzer.terms(q)));
+    const wanted = new Set(queryTerms.flatMap((m) => [...m.keys()]));
+    const started = performance.now();
+    const corpus = scaleCorpus(documents, values.scale).documents;
+    const { postings, chunks, tokens } = await postingsOf(corpus, wanted, config.chunking);
+    const sql = { query: async (text, params) => (await pool.query(text, params)).rows };
+    const collectionId = randomUUID();
+    let blocks = 0;
+    for (const [term, p] of postings) {
+      const run = {
+        ids: Float64Array.from(p.ids),
+        tfs: Uint32Array.from(p.tfs),
+        lens: Uint32Array.from(p.lens),
+      };
+      const termBlocks = encodeBlocks(run).map((b) => ({ ...b, term }));
+      await insertBlocks(sql, collectionId, termBlocks);
+      blocks += termBlocks.length;
+      postings.set(term, null);
+    }
+    await sql.query('VACUUM ANALYZE lexical_blocks');
+    console.log(
+      JSON.stringify({
+        scale: values.scale,
+        chunks,
+        queryTerms: wanted.size,
+        blocks,
+        database: database.name,
+        builtSeconds: Math.round((performance.now() - started) / 1000),
+      }),
+    );
+
+    const db = {
+      query: sql.query,
+      async transaction(isolation, fn) {
+        const client = await pool.connect();
+        try {
+          await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+          const result = await fn({ query: async (text, params) => (await client.query(text, params)).rows });
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        } finally {
+          client.release();
+        }
+      },
+    };
+    const scoring = { ...config.retrieval.bm25, chunks, avgdl: tokens / chunks };
+    for (const k of values.k.split(',').map(Number))
+      for (const build of builds) {
+        const { LexicalIndex } = await dist(build.dir, 'search-index/src/index.js');
+        const lexical = new LexicalIndex(config);
+        for (let pass = 1; pass <= 2; pass++) {
+          const times = [];
+          const cpu = process.cpuUsage();
+          for (const terms of queryTerms) {
+            const t = performance.now();
+            await lexical.search(db, { collectionId, layout: 'blocks', terms, k, scoring });
+            times.push(performance.now() - t);
+          }
+          const used = process.cpuUsage(cpu);
+          times.sort((a, b) => a - b);
+          const at = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(1);
+          console.log(
+            JSON.stringify({
+              build: build.name,
+              k,
+              pass,
+              p50Ms: at(0.5),
+              meanMs: (times.reduce((a, b) => a + b, 0) / times.length).toFixed(1),
+              p90Ms: at(0.9),
+              cpuMsPerSearch: ((used.user + used.system) / 1000 / times.length).toFixed(1),
+            }),
+          );
+        }
+      }
+  } finally {
+    await pool.end();
+    if (!values.keep) await database.drop();
+  }
+}
+
+runMain(import.meta.url, main);
