@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { scaleCorpus } from './corpus.mjs';
 import { loadDataset } from './dataset.mjs';
-import { createDatabase, REPO_ROOT, runMain } from './lib.mjs';
+import { createDatabase, dataSourceOf, REPO_ROOT, runMain } from './lib.mjs';
 import { startMonolith } from './servers.mjs';
 
 const dist = (build, path) => import(pathToFileURL(join(build, 'dist/libs', path)).href);
@@ -87,7 +87,7 @@ async function main() {
     const started = performance.now();
     const corpus = scaleCorpus(documents, values.scale).documents;
     const { postings, chunks, tokens } = await postingsOf(corpus, wanted, config.chunking);
-    const sql = { query: async (text, params) => (await pool.query(text, params)).rows };
+    const db = dataSourceOf(pool);
     const collectionId = randomUUID();
     let blocks = 0;
     for (const [term, p] of postings) {
@@ -97,11 +97,11 @@ async function main() {
         lens: Uint32Array.from(p.lens),
       };
       const termBlocks = encodeBlocks(run).map((b) => ({ ...b, term }));
-      await insertBlocks(sql, collectionId, termBlocks);
+      await insertBlocks(db, collectionId, termBlocks);
       blocks += termBlocks.length;
       postings.set(term, null);
     }
-    await sql.query('VACUUM ANALYZE lexical_blocks');
+    await db.query('VACUUM ANALYZE lexical_blocks');
     console.log(
       JSON.stringify({
         scale: values.scale,
@@ -113,23 +113,6 @@ async function main() {
       }),
     );
 
-    const db = {
-      query: sql.query,
-      async transaction(isolation, fn) {
-        const client = await pool.connect();
-        try {
-          await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-          const result = await fn({ query: async (text, params) => (await client.query(text, params)).rows });
-          await client.query('COMMIT');
-          return result;
-        } catch (error) {
-          await client.query('ROLLBACK');
-          throw error;
-        } finally {
-          client.release();
-        }
-      },
-    };
     const scoring = { ...config.retrieval.bm25, chunks, avgdl: tokens / chunks };
     for (const k of values.k.split(',').map(Number))
       for (const build of builds) {

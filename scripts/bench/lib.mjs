@@ -75,6 +75,30 @@ export async function writeResults(name, report) {
   return relative(REPO_ROOT, file);
 }
 
+/**
+ * A pg Pool as the little of TypeORM's DataSource that ragnest's repositories use: `query(sql, params)`
+ * answering the rows, and `transaction(isolation, fn)`, `fn` given the same over one client.
+ */
+export function dataSourceOf(pool) {
+  return {
+    query: async (sql, params) => (await pool.query(sql, params)).rows,
+    async transaction(isolation, fn) {
+      const client = await pool.connect();
+      try {
+        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+        const result = await fn({ query: async (sql, params) => (await client.query(sql, params)).rows });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
 /** Runs one statement on the admin database (CREATE DATABASE, DROP DATABASE …). */
 export async function adminQuery(sql) {
   const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { REPO_ROOT, runLoad, summarise } from './lib.mjs';
+import { dataSourceOf, REPO_ROOT, runLoad, summarise } from './lib.mjs';
 
 const DIST = join(REPO_ROOT, 'dist/libs');
 const TOP_K = 10;
@@ -44,23 +44,7 @@ export async function openSearchFloor({ databaseUrl, collection, serverEnv = {} 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: config.database.poolSize, options });
   // ChunkSearchRepository only calls db.query(sql, params) and reads the rows, as TypeORM returns them,
   // and runs the sparse leg's statements in one repeatable-read transaction, as TypeORM's does.
-  const db = {
-    query: async (sql, params) => (await pool.query(sql, params)).rows,
-    async transaction(isolation, fn) {
-      const client = await pool.connect();
-      try {
-        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-        const result = await fn({ query: async (sql, params) => (await client.query(sql, params)).rows });
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
-  };
+  const db = dataSourceOf(pool);
   const repository = new ChunkSearchRepository(db, new LexicalIndex(config), config);
   try {
     const stats = await repository.collection(collection);
