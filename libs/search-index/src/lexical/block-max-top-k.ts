@@ -61,7 +61,7 @@ const READ_ALL_POSTINGS = 8_192;
 
 /**
  * Exact top-k BM25 over block-max postings: MaxScore (Turtle & Flood) over blocks with per-block bounds
- * (after Ding & Suel's Block-Max WAND), in four rounds, each one read of the store (a round trip).
+ * (after Ding & Suel's Block-Max WAND), in four steps; each read of the store is one round trip.
  *
  * 1. The blocks that score most (a rare term's) are read, then 2. every block holding one of the best
  *    chunks so far, so those chunks' scores are exact and the bar (the k-th best score seen) is nearly
@@ -72,7 +72,7 @@ const READ_ALL_POSTINGS = 8_192;
  *    cannot reach the bar either.
  * 4. A chunk now in the running has an essential term, so it has a partial score. Of the non-essential
  *    terms' blocks, only those holding a chunk whose partial score plus the bounds of its unread blocks
- *    reaches the bar are read.
+ *    reaches the bar are read: one read a term, the best first, so each tightens the next one's bounds.
  *
  * Why it is exact: the k-th best partial score (the terms read so far, a lower bound of the true score)
  * is at most the true k-th best score, so every block skipped by a bound below it holds no chunk of the
@@ -80,9 +80,9 @@ const READ_ALL_POSTINGS = 8_192;
  * can pass them. Scores are summed in the query's term order, as an exhaustive scorer does, and ties go
  * to the lower chunk id.
  *
- * Each round is a few passes over typed arrays: in JavaScript, per-block bookkeeping costs more than
- * adding up the postings it would save (exhaustive scoring of 800,000 postings takes about 20 ms), so
- * the rounds skip the postings of whole terms, not single blocks.
+ * Each step is a few passes over typed arrays: in JavaScript, bookkeeping per block and bucket cost more
+ * than adding up the postings it saved (exhaustive scoring of 837,000 postings took 21 ms p50 in memory
+ * at 1M chunks), so bounds are per term, and per block only where a chunk is looked up.
  */
 export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B>): Promise<TopKResult> {
   const { k1, b, avgdl } = request.scoring;

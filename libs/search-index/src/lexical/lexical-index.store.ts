@@ -354,9 +354,9 @@ export class LexicalIndexStore {
   }
 
   /**
-   * The encoded postings of the given blocks, in the order given, in one round trip; each block only in the row
-   * version its header names, so a block a merge or a delete has rewritten since its header was read is
-   * not returned: IndexChangedError, and the caller reads the headers again.
+   * The encoded postings of the given blocks, in the order given, in one round trip; each block only in
+   * the row version its header names, so a block a merge or a delete has rewritten since its header was
+   * read is not returned: IndexChangedError, and the caller reads the headers again.
    */
   async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<Uint8Array[]> {
     if (blocks.length === 0) return [];
