@@ -11,6 +11,8 @@ import {
   type TestDatabase,
 } from '#testing';
 import { createApp } from '#app';
+import { CollectionRepository } from '../../libs/ingestion/src/infrastructure/collection.repository.js';
+import { EmbeddingSetRepository } from '../../libs/ingestion/src/infrastructure/embedding-set.repository.js';
 
 const DOCS = Array.from({ length: 120 }, (_, i) => ({
   id: `d${i}`,
@@ -163,5 +165,17 @@ describe.each(['in-process', 'bullmq'])('re-index after a model change, %s queue
     const res = await http(t!.baseUrl, 'POST', '/rag/collections/nope/reindex');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('INGESTION.COLLECTION_NOT_FOUND');
+  });
+
+  it('answers 404, not 500, for a collection deleted between being found and its re-index starting', async () => {
+    const ingested = await http(t!.baseUrl, 'POST', '/rag/collections/gone/documents', {
+      documents: [{ id: 'g', text: 'soon deleted' }],
+    });
+    expect(ingested.status).toBe(202);
+    // The reindex use case's two steps, with the delete landing between them.
+    const found = await t!.app.get(CollectionRepository, { strict: false }).requireCollection('gone');
+    expect((await http(t!.baseUrl, 'DELETE', '/rag/collections/gone')).status).toBe(204);
+    const started = t!.app.get(EmbeddingSetRepository, { strict: false }).startReindex(found, 'other', 8);
+    await expect(started).rejects.toMatchObject({ code: 'INGESTION.COLLECTION_NOT_FOUND' });
   });
 });

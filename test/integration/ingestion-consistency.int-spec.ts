@@ -126,6 +126,30 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     });
   });
 
+  it('accepts documents into a collection deleted at the same moment: the ingest creates it again or lands first', async () => {
+    for (let round = 0; round < 25; round++) {
+      const outcomes = await Promise.allSettled([
+        ingestion.ingest({ collection: 'flip', documents: docs.slice(round, round + 2) }),
+        ingestion.deleteCollection({ collection: 'flip' }),
+        ingestion.ingest({ collection: 'flip', documents: docs.slice(round + 100, round + 102) }),
+      ]);
+      const [first, deleted, second] = outcomes;
+      expect(first.status, `round ${round}: ${(first as PromiseRejectedResult).reason}`).toBe('fulfilled');
+      expect(second.status, `round ${round}: ${(second as PromiseRejectedResult).reason}`).toBe('fulfilled');
+      if (deleted.status === 'rejected')
+        expect((deleted.reason as { code?: string }).code).toBe('INGESTION.COLLECTION_NOT_FOUND');
+    }
+    // Whichever came last, the collection exists after one more ingest, with nothing stuck or lost.
+    await ingestion.ingest({ collection: 'flip', documents: docs.slice(200, 202) });
+    await queue.drained();
+    const view = await ingestion.getCollection({ collection: 'flip' });
+    expect(view.documents.queued + view.documents.processing + view.documents.failed).toBe(0);
+    expect(view.documents.indexed).toBeGreaterThanOrEqual(2);
+    const inv = await invariants('flip');
+    expect(inv.counted).toBe(inv.chunks);
+    expect(inv).toMatchObject({ orphan_chunks: 0, orphan_vectors: 0, unembedded: 0 });
+  });
+
   // PGlite has one session, so its transactions never interleave.
   it.skipIf(kind === 'pglite')(
     'removes both of two chunks deleted at once from the segment that holds them',

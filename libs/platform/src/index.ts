@@ -20,6 +20,7 @@ export { serializeError } from './errors/serialize-error.js';
 export * from './health/readiness-report.js';
 export * from './runtime/heap-growth.js';
 export * from './database/database-input-error.js';
+export { retryConflicts, transactionRetryingConflicts } from './database/retry-conflicts.js';
 export { BackgroundWork } from './database/session-scheduler.js';
 export * from './http/http-edge.js';
 export * from './http/security-headers.js';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Metadata } from '#contracts';
 import { DataSource, type EntityManager } from 'typeorm';
+import { transactionRetryingConflicts } from '#platform';
 import { LexicalIndex, type LexicalLayout } from '#search-index';
 import { type DocumentJob, type DocumentSource, jobId } from '../domain/document-job.js';
 import { embeddingInput } from '../domain/embedding-input.js';
@@ -48,7 +49,7 @@ export class ChunkRepository {
    */
   async replaceChunks(batch: { source: DocumentSource; chunks: IndexedChunk[] }[]): Promise<DocumentJob[]> {
     if (batch.length === 0) return [];
-    return this.db.transaction(async (m) => {
+    return transactionRetryingConflicts(this.db, async (m) => {
       // Key-share locks on the collections hold back a re-index switch until this commits (see switchTo).
       const collectionIds = [...new Set(batch.map((b) => b.source.collectionId))].sort();
       const layouts = await this.lockCollections(m, collectionIds);
@@ -325,7 +326,7 @@ export class ChunkRepository {
   }
 
   async deleteDocument(collectionName: string, externalId: string): Promise<boolean> {
-    return this.db.transaction(async (m) => {
+    return transactionRetryingConflicts(this.db, async (m) => {
       const rows: { id: string; collection_id: string }[] = await m.query(
         `SELECT d.id, d.collection_id FROM documents d JOIN collections c ON c.id = d.collection_id
           WHERE c.name = $1 AND d.external_id = $2 FOR UPDATE OF d`,

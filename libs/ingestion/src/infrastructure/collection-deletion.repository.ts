@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DATABASE, type Database } from '#platform';
+import { DATABASE, type Database, transactionRetryingConflicts } from '#platform';
 import { dropVectorIndex, LexicalIndex } from '#search-index';
 
 /**
@@ -19,7 +19,7 @@ export class CollectionDeletionRepository {
 
   /** False when there is no such collection. */
   async deleteCollection(name: string): Promise<boolean> {
-    const setIds = await this.db.transaction(async (m) => {
+    const setIds = await transactionRetryingConflicts(this.db, async (m) => {
       const rows: { id: string }[] = await m.query(`SELECT id FROM collections WHERE name = $1 FOR UPDATE`, [
         name,
       ]);

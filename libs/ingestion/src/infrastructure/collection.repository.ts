@@ -38,8 +38,16 @@ export class CollectionRepository {
   ) {}
 
   async findCollection(name: string, m: EntityManager = this.db.manager): Promise<CollectionRow | null> {
+    return this.selectCollection(name, m, '');
+  }
+
+  private async selectCollection(
+    name: string,
+    m: EntityManager,
+    lock: string,
+  ): Promise<CollectionRow | null> {
     const rows = await m.query(
-      `SELECT id, name, embedding_model, dimensions, analyzer FROM collections WHERE name = $1`,
+      `SELECT id, name, embedding_model, dimensions, analyzer FROM collections WHERE name = $1 ${lock}`,
       [name],
     );
     return rows.length === 0 ? null : toCollection(rows[0]);
@@ -53,7 +61,11 @@ export class CollectionRepository {
 
   /**
    * Creates the collection on first use, bound to the configured embedder (its first, active embedding
-   * set) and analyzer; an existing collection keeps its model.
+   * set) and analyzer; an existing collection keeps its model. The row is held key-shared to the end of
+   * the caller's transaction, before any document row is touched: a collection delete (which holds it for
+   * update, then takes the documents with it) either commits first, and the collection is created again,
+   * or waits for this transaction. Without it the two locked documents and the collection in opposite
+   * orders (a deadlock), or the documents were written under a collection deleted a moment before.
    */
   async ensureCollection(
     m: EntityManager,
@@ -62,15 +74,19 @@ export class CollectionRepository {
     analyzer: string,
   ): Promise<CollectionRow> {
     const { model, dimensions } = embedders.configured;
-    const created: { id: string }[] = await m.query(
-      `INSERT INTO collections (name, embedding_model, dimensions, analyzer) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (name) DO NOTHING RETURNING id`,
-      [name, model, dimensions, analyzer],
-    );
-    if (created.length > 0) await this.sets.createActive(m, created[0].id, model, dimensions);
-    const collection = (await this.findCollection(name, m))!;
-    assertEmbeddable(collection, embedders);
-    return collection;
+    for (;;) {
+      const created: { id: string }[] = await m.query(
+        `INSERT INTO collections (name, embedding_model, dimensions, analyzer) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING RETURNING id`,
+        [name, model, dimensions, analyzer],
+      );
+      if (created.length > 0) await this.sets.createActive(m, created[0].id, model, dimensions);
+      // Gone again only if a delete committed between the two statements: then the insert can win.
+      const collection = await this.selectCollection(name, m, 'FOR KEY SHARE');
+      if (!collection) continue;
+      assertEmbeddable(collection, embedders);
+      return collection;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { transactionRetryingConflicts } from '#platform';
 import type { DocumentStatus } from '#contracts';
 import type { DocumentJob, NewDocumentVersion } from '../domain/document-job.js';
 
@@ -12,7 +13,7 @@ export class DocumentVersionRepository {
   constructor(private readonly db: DataSource) {}
 
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.db.transaction(fn);
+    return transactionRetryingConflicts(this.db, fn);
   }
 
   /**

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type AppConfig, CONFIG, DATABASE, type Database } from '#platform';
+import { AppError } from '#contracts';
+import { type AppConfig, CONFIG, DATABASE, type Database, transactionRetryingConflicts } from '#platform';
 import { buildVectorIndex, dropVectorIndex } from '#search-index';
+import { COLLECTION_NOT_FOUND } from '../domain/ingestion.errors.js';
 
 export type EmbeddingSetState = 'building' | 'active' | 'retired';
 
@@ -88,11 +90,20 @@ export class EmbeddingSetRepository {
   /**
    * Starts moving a collection to another model: a new building set, or the one already under way for the
    * same model (its error cleared, so a failed re-index can be asked again). A re-index towards another
-   * model replaces a building set of a different one. Returns null when the active set has that model.
+   * model replaces a building set of a different one. Returns null when the active set has that model;
+   * throws COLLECTION_NOT_FOUND when the collection was deleted since the caller found it.
    */
-  async startReindex(collectionId: string, model: string, dimensions: number): Promise<EmbeddingSet | null> {
-    return this.db.transaction(async (m) => {
-      await m.query(`SELECT 1 FROM collections WHERE id = $1 FOR UPDATE`, [collectionId]);
+  async startReindex(
+    collection: { id: string; name: string },
+    model: string,
+    dimensions: number,
+  ): Promise<EmbeddingSet | null> {
+    const collectionId = collection.id;
+    return transactionRetryingConflicts(this.db, async (m) => {
+      // Deleted since the caller found it: a new set would reference a row that is gone.
+      const found = await m.query(`SELECT 1 FROM collections WHERE id = $1 FOR UPDATE`, [collectionId]);
+      if (found.length === 0)
+        throw new AppError(COLLECTION_NOT_FOUND, `collection "${collection.name}" does not exist`);
       const sets: EmbeddingSet[] = (
         await m.query(
           `SELECT ${SET_COLUMNS} FROM embedding_sets WHERE collection_id = $1 AND state IN ('active', 'building')`,
@@ -158,7 +169,7 @@ export class EmbeddingSetRepository {
    * nothing, when chunks are still missing or the set is no longer building.
    */
   async switchTo(set: EmbeddingSet): Promise<string | null> {
-    return this.db.transaction(async (m) => {
+    return transactionRetryingConflicts(this.db, async (m) => {
       const [collection] = await m.query(`SELECT name FROM collections WHERE id = $1 FOR UPDATE`, [
         set.collectionId,
       ]);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { DocumentStage, Metadata } from '#contracts';
+import { retryConflicts } from '#platform';
 import type { DocumentJob, DocumentSource } from '../domain/document-job.js';
 
 /**
@@ -64,7 +65,7 @@ export class JobStateRepository {
    * snapshot): it starts nothing, so the version is worked on by one job at a time.
    */
   async startProcessing(jobs: DocumentJob[]): Promise<DocumentSource[]> {
-    const rows = await this.db.query(
+    const rows = await this.write(
       // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
       `WITH started AS (
          UPDATE documents d SET status = 'processing', updated_at = now()
@@ -92,7 +93,7 @@ export class JobStateRepository {
 
   /** Puts versions that were being processed back in the queue's hands, untouched. */
   async requeue(jobs: DocumentJob[]): Promise<void> {
-    await this.db.query(
+    await this.write(
       `UPDATE documents d SET status = 'queued', stage = NULL, progress = 0, updated_at = now()
          FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
         WHERE d.id = j.id AND d.version = j.version AND d.status = 'processing'`,
@@ -101,7 +102,7 @@ export class JobStateRepository {
   }
 
   async markFailed(job: DocumentJob, error: string): Promise<void> {
-    await this.db.query(
+    await this.write(
       `UPDATE documents SET status = 'failed', error = $3, updated_at = now() WHERE id = $1 AND version = $2`,
       [job.documentId, job.version, error.slice(0, 2000)],
     );
@@ -113,11 +114,19 @@ export class JobStateRepository {
    */
   async recordStage(jobs: DocumentJob[], stage: DocumentStage, progress: number): Promise<void> {
     if (jobs.length === 0) return;
-    await this.db.query(
+    await this.write(
       `UPDATE documents d SET stage = $3, progress = $4, updated_at = now()
          FROM unnest($1::bigint[], $2::int[]) AS j(id, version)
         WHERE d.id = j.id AND d.version = j.version AND d.status = 'processing'`,
       [jobs.map((j) => j.documentId), jobs.map((j) => j.version), stage, progress],
     );
+  }
+
+  /**
+   * A statement that updates documents an ingest or a delete may be locking in another order: run again
+   * if PostgreSQL ends it to break a deadlock (see retryConflicts).
+   */
+  private write(sql: string, params: unknown[]): Promise<any> {
+    return retryConflicts(() => this.db.query(sql, params));
   }
 }

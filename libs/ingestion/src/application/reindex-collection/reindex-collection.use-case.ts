@@ -22,7 +22,7 @@ export class ReindexCollectionUseCase {
   async execute(request: CollectionRef): Promise<ReindexResponse> {
     const collection = await this.collections.requireCollection(request.collection);
     const { model, dimensions } = this.embedders.configured;
-    const set = await this.sets.startReindex(collection.id, model, dimensions);
+    const set = await this.sets.startReindex(collection, model, dimensions);
     if (set) await this.queue.reindex(set.id);
     return { collection: collection.name, status: set ? 'reindexing' : 'current', model, dimensions };
   }
