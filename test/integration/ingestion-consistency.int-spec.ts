@@ -220,6 +220,52 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     }
   });
 
+  it('merges in rounds of any size into the blocks one round makes (PGlite merges in smaller rounds)', async () => {
+    const store = new LexicalIndexStore();
+    const [whole, byRounds] = [randomUUID(), randomUUID()];
+    // Five segments of 100 chunks: 'common' in every chunk (several full blocks), a rarer term in some.
+    const segments = Array.from({ length: 5 }, (_, s) =>
+      Array.from({ length: 100 }, (_, i) => {
+        const id = s * 100 + i + 1;
+        return {
+          id: String(id),
+          terms: new Map([
+            ['common', 1 + (id % 3)],
+            [`t${id % 7}`, 1],
+          ]),
+          length: 4,
+        };
+      }),
+    );
+    // One transaction, rolled back: the app's own idle merge cannot see these segments and take them.
+    const m = db.createQueryRunner();
+    await m.startTransaction();
+    try {
+      const blocks = async (collectionId: string) =>
+        m.query(
+          `SELECT term, first_chunk, last_chunk, postings, max_tf, min_len FROM lexical_blocks
+            WHERE collection_id = $1 ORDER BY term, last_chunk`,
+          [collectionId],
+        );
+      for (const collectionId of [whole, byRounds])
+        for (const chunks of segments) await store.add(m, collectionId, chunks);
+      expect((await store.mergeRound(m, whole)).merged).toBe(5);
+      // A round takes whole segments up to the bound, at least one: five rounds of one segment each.
+      const rounds: number[] = [];
+      for (let merged = 1; merged > 0;) {
+        merged = (await store.mergeRound(m, byRounds, 1)).merged;
+        rounds.push(merged);
+      }
+      expect(rounds).toEqual([1, 1, 1, 1, 1, 0]);
+      expect(await blocks(byRounds)).toEqual(await blocks(whole));
+      expect((await blocks(whole)).filter((b: { term: string }) => b.term === 'common')).toHaveLength(4);
+      expect((await store.dump(m, byRounds)).postings).toEqual((await store.dump(m, whole)).postings);
+    } finally {
+      await m.rollbackTransaction();
+      await m.release();
+    }
+  });
+
   it('reads a merged block only in the version its header named, from the primary key alone', async () => {
     const store = new LexicalIndexStore();
     const collectionId = randomUUID();

@@ -67,7 +67,7 @@ export interface StoredHeader extends BlockHeader {
  * Postings a merge round takes at most (from whole segments), so one transaction stays short and its
  * postings (16 bytes each decoded) stay a few tens of MiB: a SciFact load of 10k chunks is one round.
  */
-const MERGE_ROUND_POSTINGS = 1_000_000;
+export const MERGE_ROUND_POSTINGS = 1_000_000;
 /**
  * The lexical index in PostgreSQL (or PGlite: only core types and functions are used).
  *
@@ -237,23 +237,27 @@ export class LexicalIndexStore {
   }
 
   /**
-   * One merge round of a collection, in the caller's transaction: segments up to MERGE_ROUND_POSTINGS,
+   * One merge round of a collection, in the caller's transaction: segments up to `roundPostings`,
    * with the blocks of their terms that they overlap or that are not full yet, become full blocks.
    * Returns the segments merged (0 when there were none, or another process is merging) and the rows it
    * replaced: the dead rows it left for VACUUM.
    */
-  async mergeRound(m: Sql, collectionId: string): Promise<{ merged: number; replaced: number }> {
+  async mergeRound(
+    m: Sql,
+    collectionId: string,
+    roundPostings = MERGE_ROUND_POSTINGS,
+  ): Promise<{ merged: number; replaced: number }> {
     const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock(${LOCK_KEY_SQL}) AS locked`, [
       collectionId,
     ]);
     if (!locked) return { merged: 0, replaced: 0 };
-    // Segments in id order up to MERGE_ROUND_POSTINGS (at least one).
+    // Segments in id order up to roundPostings (at least one).
     const segments: SegmentRow[] = await m.query(
       `SELECT id, terms, heads, data FROM (
          SELECT id, terms, heads, data, postings, sum(postings) OVER (ORDER BY id) AS running
            FROM lexical_segments WHERE collection_id = $1) s
         WHERE running - postings < $2 ORDER BY id`,
-      [collectionId, MERGE_ROUND_POSTINGS],
+      [collectionId, roundPostings],
     );
     if (segments.length === 0) return { merged: 0, replaced: 0 };
     const byTerm = new Map<string, DecodedBlock[]>();

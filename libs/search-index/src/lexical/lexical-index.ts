@@ -8,6 +8,7 @@ import {
   type ChunkTerms,
   IndexChangedError,
   LexicalIndexStore,
+  MERGE_ROUND_POSTINGS,
   type RemovedChunk,
   type Sql,
   type StoredHeader,
@@ -178,13 +179,18 @@ export class LexicalIndex {
   }
 
   /**
-   * Merges a collection's segments into its blocks, one short transaction per round; returns the rows it
-   * replaced (what it left for VACUUM).
+   * Merges a collection's segments into its blocks, one short transaction per round of at most
+   * `roundPostings`; returns the rows it replaced (what it left for VACUUM).
    */
-  async merge(db: DataSource, collectionId: string, stopping: () => boolean = () => false): Promise<number> {
+  async merge(
+    db: DataSource,
+    collectionId: string,
+    stopping: () => boolean = () => false,
+    roundPostings = MERGE_ROUND_POSTINGS,
+  ): Promise<number> {
     let replaced = 0;
     while (!stopping()) {
-      const round = await db.transaction((m) => this.blocks.mergeRound(m, collectionId));
+      const round = await db.transaction((m) => this.blocks.mergeRound(m, collectionId, roundPostings));
       if (round.merged === 0) break;
       replaced += round.replaced;
     }
