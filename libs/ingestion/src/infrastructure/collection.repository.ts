@@ -64,8 +64,9 @@ export class CollectionRepository {
    * set) and analyzer; an existing collection keeps its model. The row is held key-shared to the end of
    * the caller's transaction, before any document row is touched: a collection delete (which holds it for
    * update, then takes the documents with it) either commits first, and the collection is created again,
-   * or waits for this transaction. Without it the two locked documents and the collection in opposite
-   * orders (a deadlock), or the documents were written under a collection deleted a moment before.
+   * or waits for this transaction. Without it the two took the documents and the collection in opposite
+   * orders (a deadlock), or an ingest wrote documents under a collection deleted a moment before (a
+   * foreign key violation): both a 500.
    */
   async ensureCollection(
     m: EntityManager,
