@@ -2,6 +2,7 @@
 // none is queued or processing.
 
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 import { ingestTimeoutMs, sleep, stopping } from './lib.mjs';
 
 export const COLLECTION = 'bench';
@@ -96,4 +97,41 @@ async function waitIndexed(client, started, waitForIndex, timeoutMs) {
     await sleep(POLL_MS);
   }
   throw new Error(`ingestion did not finish within ${Math.round(timeoutMs / 60_000)} minutes`);
+}
+
+/**
+ * Waits until the server has merged every lexical segment into blocks (it does once ingestion is idle,
+ * beside the HNSW build), then until none of its statements has run on the database for a second (the
+ * VACUUMs that follow the merge give the merged segments' space back), so that sizes and searches are of
+ * the index as it stays. Returns the seconds until the segments were merged.
+ */
+export async function maintenanceSettled(databaseUrl, timeoutMs = 600_000) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const started = performance.now();
+  const waitFor = async (what, done) => {
+    while (!(await done())) {
+      if (performance.now() - started > timeoutMs) throw new Error(`${what} within ${timeoutMs / 1000} s`);
+      await sleep(200);
+    }
+  };
+  try {
+    await waitFor('lexical segments were not merged', async () => {
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM lexical_segments');
+      return rows[0].n === 0;
+    });
+    const merged = (performance.now() - started) / 1000;
+    let quiet = 0;
+    await waitFor('the server did not go quiet', async () => {
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`,
+      );
+      quiet = rows[0].n === 0 ? quiet + 1 : 0;
+      return quiet >= 5;
+    });
+    return merged;
+  } finally {
+    await client.end();
+  }
 }

@@ -19,10 +19,9 @@
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { SCALES, scaleCorpus } from './corpus.mjs';
 import { loadDataset } from './dataset.mjs';
-import { ingest } from './ingest-client.mjs';
+import { ingest, maintenanceSettled } from './ingest-client.mjs';
 import { measure, WARMUP_REQUESTS } from './requests.mjs';
 import { prepareStore, startMonolith } from './servers.mjs';
 import { cpuSeconds, fmt, positiveInt, REPO_ROOT, runMain } from './lib.mjs';
@@ -63,21 +62,6 @@ function scrapeEvery(baseUrl, everyMs) {
   return state;
 }
 
-async function lexicalMerged(databaseUrl, timeoutMs = 600_000) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const { rows } = await client.query('SELECT count(*)::int AS n FROM lexical_segments');
-      if (rows[0].n === 0) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } finally {
-    await client.end();
-  }
-}
-
 /** One measurement: the corpus ingested once, then `rounds` alternating rounds of each server. */
 export async function benchObservability({ documents, queries, rounds = 2, concurrency = 8 }) {
   const store = await prepareStore('postgres');
@@ -89,7 +73,7 @@ export async function benchObservability({ documents, queries, rounds = 2, concu
     servers.push(off);
     process.stderr.write(`observability: ingesting ${documents.length} documents\n`);
     const ingestion = await ingest(off.baseUrl, documents, { waitForIndex: true });
-    await lexicalMerged(store.env.DATABASE_URL);
+    await maintenanceSettled(store.env.DATABASE_URL);
     const traced = { ...benchEnv, DATABASE_MIGRATE: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
     const on = await startMonolith('postgres', store.env, { ...traced, OTEL_SERVICE_NAME: 'ragnest-bench' });
     servers.push(on);

@@ -37,7 +37,7 @@ import pg from 'pg';
 import { CORPUS_SEED, SCALES, scaleCorpus } from './corpus.mjs';
 import { ingestFloor, pgSettings } from './ingest-floor.mjs';
 import { loadDataset } from './dataset.mjs';
-import { COLLECTION, ingest } from './ingest-client.mjs';
+import { COLLECTION, ingest, maintenanceSettled } from './ingest-client.mjs';
 import { measureRequests, SEARCH_MODES, WARMUP_REQUESTS } from './requests.mjs';
 import { memoryOf, prepareStore, startMonolith, startRagnestDistributed } from './servers.mjs';
 import {
@@ -127,27 +127,6 @@ function progress(text) {
 
 /* ---------- measurements on one database ---------- */
 
-/**
- * Waits until the server has merged every lexical segment into blocks (it does once ingestion is idle,
- * after the HNSW build), so that sizes and searches are of the index as it stays; returns the seconds
- * that took after the last document was indexed.
- */
-async function lexicalMerged(databaseUrl, timeoutMs = 600_000) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  const started = performance.now();
-  try {
-    while (performance.now() - started < timeoutMs) {
-      const { rows } = await client.query('SELECT count(*)::int AS n FROM lexical_segments');
-      if (rows[0].n === 0) return (performance.now() - started) / 1000;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`lexical segments were not merged within ${timeoutMs / 1000} s`);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Heap, index and TOAST bytes of the tables ragnest indexes into, and the bytes of each of their indexes. */
 async function relationSizes(databaseUrl) {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -226,7 +205,7 @@ async function postgresRun(documents, queries, options) {
     const monolith = await startMonolith('postgres', store.env, BENCH_ENV);
     try {
       result.ingestion = await ingest(monolith.baseUrl, documents, { waitForIndex: true });
-      result.ingestion.lexicalMergedAfterSeconds = await lexicalMerged(store.env.DATABASE_URL);
+      result.ingestion.lexicalMergedAfterSeconds = await maintenanceSettled(store.env.DATABASE_URL);
       const afterIngestion = await memoryOf(monolith.processes);
       result.sizes = await relationSizes(store.env.DATABASE_URL);
       result.requests = await measureRequests(monolith.baseUrl, queries, options.concurrency, which);

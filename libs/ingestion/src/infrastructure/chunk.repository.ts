@@ -318,13 +318,9 @@ export class ChunkRepository {
   }
 
   /** VACUUM cannot run in a transaction: each statement goes alone. */
-  async vacuumLexical(): Promise<void> {
+  async vacuumIndex(): Promise<void> {
     await this.db.query('VACUUM (ANALYZE) lexical_blocks');
     await this.db.query('VACUUM (ANALYZE) lexical_segments');
-  }
-
-  /** Not while an HNSW index of chunk_vectors is being built: VACUUM waits for the build's lock. */
-  async vacuumChunks(): Promise<void> {
     await this.db.query('VACUUM (ANALYZE) chunks');
     await this.db.query('VACUUM (ANALYZE) chunk_vectors');
   }
