@@ -176,12 +176,12 @@ export function guardProcesses() {
  * process with its base URL and a `stop()` that waits for it to be gone. Its output is passed through,
  * marked with `label`, so odd behaviour shows next to the figures.
  */
-export async function startProcess(name, script, args, env, healthPath, label = name, nodeFlags = []) {
+export async function startProcess(name, script, args, env, healthPath, label = name) {
   const port = await freePort();
   // BENCH_SERVER_NODE_OPTIONS: flags for node itself in every server process, such as `--cpu-prof
   // --cpu-prof-dir=/tmp/prof` (which NODE_OPTIONS does not accept) to see where a server's time goes.
-  const benchFlags = process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeFlags, ...benchFlags, script, ...args], {
+  const nodeFlags = process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd: REPO_ROOT,
     // Nothing watches a benchmark's readiness: stopping need not wait for a load balancer to notice.
     env: { SHUTDOWN_READINESS_DELAY_MS: '0', ...env, PORT: String(port) },

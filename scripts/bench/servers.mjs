@@ -1,18 +1,10 @@
 // The ragnest processes a benchmark measures: a fresh store per backend, `ragnest serve` (the monolith) or
 // the distributed deployment, and their resident memory.
 
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import {
-  ADMIN_DATABASE_URL,
-  REPO_ROOT,
-  adminQuery,
-  memoryMiB,
-  startDistributed,
-  startProcess,
-} from './lib.mjs';
+import { ADMIN_DATABASE_URL, adminQuery, memoryMiB, startDistributed, startProcess } from './lib.mjs';
 
 export const RETRIEVAL_REPLICAS = 2;
 /** The answer cache would turn repeated /rag/query requests into cache hits: the pipeline is measured. */
@@ -35,30 +27,10 @@ export async function prepareStore(backend) {
 
 /* ---------- the server processes ---------- */
 
-/**
- * What `bin/ragnest.js` runs with, as its `#!/usr/bin/env -S NAME=value node --flag` line says: npm start
- * and `npx ragnest` run it through that line, so the benchmarks start it the same way.
- */
-export function binaryLaunch() {
-  const [, ...words] = readFileSync(join(REPO_ROOT, 'bin', 'ragnest.js'), 'utf8')
-    .split('\n')[0]
-    .split(/\s+/);
-  const node = words.indexOf('node');
-  const env = Object.fromEntries(
-    words
-      .slice(0, node)
-      .filter((w) => w.includes('='))
-      .map((w) => w.split('=', 2)),
-  );
-  return { env, nodeFlags: words.slice(node + 1) };
-}
-
 /** `ragnest serve`: every context in one process; `extraEnv` is what a caller adds to its settings. */
 export async function startMonolith(backend, storeEnv, extraEnv = {}) {
-  const launch = binaryLaunch();
   const env = {
     ...process.env,
-    ...launch.env,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     ...SERVER_ENV,
@@ -73,7 +45,6 @@ export async function startMonolith(backend, storeEnv, extraEnv = {}) {
     env,
     '/health/ready',
     `server ${backend}`,
-    launch.nodeFlags,
   );
   return { baseUrl: server.baseUrl, processes: [server], stop: () => server.stop() };
 }

@@ -7,8 +7,6 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { createTestDatabase, eventually, freePort, http, type TestDatabase } from '#testing';
 
 const ENTRY = fileURLToPath(new URL('../../dist/apps/server/main.js', import.meta.url));
-/** The single binary, run through its #! line as npm start and `npx ragnest` run it. */
-const BIN = fileURLToPath(new URL('../../bin/ragnest.js', import.meta.url));
 const MIB = 1024 * 1024;
 
 /** The resident set of a process, from /proc (Linux), in MiB. */
@@ -22,7 +20,7 @@ function rssMib(pid: number): number {
  * Uploads are now spooled to disk, streamed from there into ingestion's staging table in 1 MiB parts (only
  * a reference crosses the transport) and read back whole only by the ingestion worker, one file per
  * INGESTION_CONCURRENCY slot; so 20 parallel uploads of 50 MiB each leave the server's RSS less than
- * 100 MiB above where it started. The server is a child process (`ragnest serve` on PostgreSQL, run as shipped),
+ * 100 MiB above where it started. The server is a child process (the built single binary on PostgreSQL),
  * so its RSS is its own. The files are blank text: they are stored like any upload and then fail
  * extraction at once (no text), which keeps the measure on the upload path rather than on indexing a
  * gigabyte of text. An upload refused for want of a slot (503 + Retry-After) is sent again, as a client
@@ -69,7 +67,7 @@ describe('upload memory', () => {
     spool = mkdtempSync(join(tmpdir(), 'ragnest-spool-test-'));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = spawn(BIN, ['serve'], {
+    child = spawn(process.execPath, [ENTRY], {
       env: {
         ...process.env,
         PORT: String(port),
