@@ -67,7 +67,7 @@ export interface StoredHeader extends BlockHeader {
  * Postings a merge round takes at most (from whole segments), so one transaction stays short and its
  * postings (16 bytes each decoded) stay a few tens of MiB: a SciFact load of 10k chunks is one round.
  */
-export const MERGE_ROUND_POSTINGS = 1_000_000;
+const MERGE_ROUND_POSTINGS = 1_000_000;
 /**
  * The lexical index in PostgreSQL (or PGlite: only core types and functions are used).
  *

@@ -8,7 +8,6 @@ import {
   type ChunkTerms,
   IndexChangedError,
   LexicalIndexStore,
-  MERGE_ROUND_POSTINGS,
   type RemovedChunk,
   type Sql,
   type StoredHeader,
@@ -180,13 +179,14 @@ export class LexicalIndex {
 
   /**
    * Merges a collection's segments into its blocks, one short transaction per round of at most
-   * `roundPostings`; returns the rows it replaced (what it left for VACUUM).
+   * `roundPostings` (the store's default when not given); returns the rows it replaced (what it left for
+   * VACUUM).
    */
   async merge(
     db: DataSource,
     collectionId: string,
     stopping: () => boolean = () => false,
-    roundPostings = MERGE_ROUND_POSTINGS,
+    roundPostings?: number,
   ): Promise<number> {
     let replaced = 0;
     while (!stopping()) {
