@@ -22,6 +22,15 @@ describe('loadConfig', () => {
     expect(c.chunking).toEqual({ size: 1000, overlap: 150 });
   });
 
+  it('builds HNSW indexes from 2,000 chunks on PostgreSQL and from 50,000 on PGlite, unless told', () => {
+    const at = (env: Record<string, string>) => loadConfig(env).ingestion.vectorIndexMinChunks;
+    expect(at({ DATABASE_URL: 'postgres://localhost/ragnest' })).toBe(2000);
+    expect(at({})).toBe(50_000);
+    expect(at({ VECTOR_INDEX_MIN_CHUNKS: '' })).toBe(50_000);
+    expect(at({ VECTOR_INDEX_MIN_CHUNKS: '100' })).toBe(100);
+    expect(at({ DATABASE_URL: 'postgres://localhost/ragnest', VECTOR_INDEX_MIN_CHUNKS: '0' })).toBe(0);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: ' ' })).toMatchObject({
       database: { url: undefined },

@@ -26,6 +26,15 @@ export function parseContexts(value: string): ReadonlySet<ContextName> {
   return new Set(names as ContextName[]);
 }
 
+/** A collection's vectors from which its HNSW index is built, on PostgreSQL (VECTOR_INDEX_MIN_CHUNKS). */
+const VECTOR_INDEX_MIN_CHUNKS = 2000;
+/**
+ * The same on PGlite, higher: its one session runs the build as one statement, during which no request can
+ * read the database (10k 384-d vectors: 20 s, so a collection read waited out its 10 s deadline and answered
+ * 504), while an exact scan there stays cheap (22 ms a query at 20k vectors, 57 ms at 40k; see docs/configuration.md).
+ */
+const PGLITE_VECTOR_INDEX_MIN_CHUNKS = 50_000;
+
 /** The smallest share of the window a prompt needs besides the answer: instructions, question, a source. */
 const MIN_PROMPT_TOKENS = 512;
 
@@ -148,7 +157,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ingestion: {
       concurrency: e.INGESTION_CONCURRENCY,
-      vectorIndexMinChunks: e.VECTOR_INDEX_MIN_CHUNKS,
+      vectorIndexMinChunks:
+        e.VECTOR_INDEX_MIN_CHUNKS ??
+        (e.DATABASE_URL ? VECTOR_INDEX_MIN_CHUNKS : PGLITE_VECTOR_INDEX_MIN_CHUNKS),
       vectorIndexBuildMemoryMb: e.VECTOR_INDEX_BUILD_MEMORY_MB,
       vectorIndexSuspendForDocuments: e.VECTOR_INDEX_SUSPEND_FOR_DOCUMENTS,
       stallAfterMs: e.INGESTION_STALL_AFTER_MS,
