@@ -1,6 +1,6 @@
 /** The gateway's public surface: its module and the OpenAPI mount. */
 export { GatewayModule } from './gateway.module.js';
-export { mountOpenApi, buildOpenApi } from './interface/openapi.js';
+export { mountOpenApi } from './interface/openapi.js';
 export { serverTiming } from './interface/query.http.controller.js';
 export { AnswerQueryUseCase } from './application/answer-query/answer-query.use-case.js';
 export { RagOperations, type Caller } from './application/rag-operations/rag-operations.js';

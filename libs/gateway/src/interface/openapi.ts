@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { ChatCompletionBody, IngestDocumentsBody, IngestUrlBody, QueryBody, SearchBody } from '#contracts';
 import { CreateKeyBody } from '../application/api-keys/api-keys.service.js';
@@ -48,7 +50,8 @@ const errorResponse = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
-export function buildOpenApi(app: INestApplication): OpenAPIObject {
+async function buildOpenApi(app: INestApplication): Promise<OpenAPIObject> {
+  const { DocumentBuilder, SwaggerModule } = await import('@nestjs/swagger');
   const config = new DocumentBuilder()
     .setTitle('ragnest')
     .setDescription('Retrieval-Augmented Generation: put documents in, get answers with numbered citations.')
@@ -117,7 +120,46 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
   return document;
 }
 
+/** The paths of the docs: the UI at /docs, its assets under it, and /docs/openapi.json. */
+const DOCS = /^\/docs(\/|$)/;
+
+/**
+ * Serves the OpenAPI document and its UI at /docs, set up on the first request for them: @nestjs/swagger is
+ * the largest package the server would otherwise load at start (11.1 MB of heap, imported alone) for a page
+ * few processes ever serve. SwaggerModule mounts its routes on an Express app of its own, which only /docs
+ * paths reach (a path under /docs it does not serve goes on to the API's 404, as before).
+ */
 export function mountOpenApi(app: INestApplication): void {
-  const document = buildOpenApi(app);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', raw: ['json'] });
+  const docs = new ExpressAdapter();
+  const handle = docs.getInstance<(req: Request, res: Response, next: NextFunction) => void>();
+  docs.disable('x-powered-by');
+  docs.set('etag', false);
+  let ready: Promise<void> | undefined;
+  (app as NestExpressApplication).use((req: Request, res: Response, next: NextFunction) => {
+    if (!DOCS.test(req.path)) return next();
+    ready ??= buildOpenApi(app).then(async (document) => {
+      const { SwaggerModule } = await import('@nestjs/swagger');
+      // SwaggerModule needs of an application only its HTTP adapter and static assets: the docs app's.
+      const host = {
+        getHttpAdapter: () => docs,
+        useStaticAssets: (path: string, options: object) => docs.useStaticAssets(path, options),
+      };
+      SwaggerModule.setup('docs', host as unknown as INestApplication, document, {
+        jsonDocumentUrl: 'docs/openapi.json',
+        raw: ['json'],
+      });
+    });
+    // An Express app handling a request takes it over (its request and response prototypes): given back
+    // when the request goes on, as Express does for an app mounted in another.
+    const [request, response] = [Object.getPrototypeOf(req), Object.getPrototypeOf(res)];
+    ready.then(
+      () =>
+        handle(req, res, (error?: unknown) => {
+          Object.setPrototypeOf(req, request);
+          Object.setPrototypeOf(res, response);
+          next(error);
+        }),
+      next,
+    );
+  });
 }
