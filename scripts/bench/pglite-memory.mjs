@@ -2,7 +2,7 @@
 // Where the single binary's memory goes on PGlite, and what it costs in time: `ragnest serve` on a fresh
 // embedded PGlite (what `npm start` runs), the SciFact corpus POSTed through the API, then
 //   - RSS 2 s after start, right after the ingest, 45 s later (at rest: merges done, V8's heap shrunk), and
-//     after 200 searches of each mode sent one at a time;
+//     after the 300 SciFact test queries were searched in each mode, one at a time, after a warm-up;
 //   - the ingest's time, and each mode's /rag/search p50 / p99.
 // It was written to compare ways of compiling PGlite's WebAssembly (docs/operations.md, "The embedded
 // database"): pass the build to compare as BENCH_SERVER_NODE_OPTIONS or as a build of its own.
@@ -10,13 +10,13 @@
 // Run: npm run build && node scripts/bench/pglite-memory.mjs [--rounds N] [--dataset <beir-dir>]
 import { parseArgs } from 'node:util';
 import { loadDataset } from './dataset.mjs';
-import { COLLECTION, ingest } from './ingest-client.mjs';
-import { fmt, memoryMiB, percentile, positiveInt, runMain, sleep } from './lib.mjs';
+import { ingest } from './ingest-client.mjs';
+import { fmt, memoryMiB, positiveInt, runMain, sleep } from './lib.mjs';
+import { measure } from './requests.mjs';
 import { prepareStore, startMonolith } from './servers.mjs';
 
 const DEFAULT_DATASET = process.env.BENCH_SCIFACT_DIR ?? '/work/shared/datasets/scifact';
 const REST_MS = 45_000;
-const SEARCHES = 200;
 
 async function round(documents, queries) {
   const store = await prepareStore('pglite');
@@ -31,25 +31,9 @@ async function round(documents, queries) {
     rss.rest = (await memoryMiB(pid)).rss;
     const latency = {};
     for (const mode of ['hybrid', 'sparse', 'dense']) {
-      const times = [];
-      for (let i = 0; i < SEARCHES; i++) {
-        const started = performance.now();
-        const res = await fetch(`${server.baseUrl}/rag/search`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            collection: COLLECTION,
-            query: queries[i % queries.length],
-            topK: 10,
-            mode,
-          }),
-        });
-        await res.arrayBuffer();
-        if (!res.ok) throw new Error(`/rag/search ${mode}: HTTP ${res.status}`);
-        times.push(performance.now() - started);
-      }
-      times.sort((a, b) => a - b);
-      latency[mode] = `${fmt(percentile(times, 50), 1)} / ${fmt(percentile(times, 99), 1)}`;
+      const row = await measure(server.baseUrl, '/rag/search', mode, 1, queries);
+      if (row.errors > 0) throw new Error(`/rag/search ${mode}: ${row.errorSamples.join('; ')}`);
+      latency[mode] = `${fmt(row.p50Ms, 1)} / ${fmt(row.p99Ms, 1)}`;
     }
     rss.searched = (await memoryMiB(pid)).rss;
     return { ingestSeconds: ingested.seconds, rss, latency };
