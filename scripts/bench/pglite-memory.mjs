@@ -5,7 +5,7 @@
 //     after the 300 SciFact test queries were searched in each mode, one at a time, after a warm-up;
 //   - the ingest's time, and each mode's /rag/search p50 / p99.
 // It was written to compare ways of compiling PGlite's WebAssembly (docs/operations.md, "The embedded
-// database"): pass the build to compare as BENCH_SERVER_NODE_OPTIONS or as a build of its own.
+// database"): to compare builds, run it from a checkout of each, in alternation.
 //
 // Run: npm run build && node scripts/bench/pglite-memory.mjs [--rounds N] [--dataset <beir-dir>]
 import { parseArgs } from 'node:util';
