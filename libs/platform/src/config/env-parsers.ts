@@ -11,9 +11,6 @@ export class ConfigError extends Error {
 /** The parsers every configuration schema reads environment variables with (one meaning of "true" everywhere). */
 export const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 export const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
-/** An integer that may be left unset: unset or blank is undefined (z.coerce.number would read blank as 0). */
-export const optionalInt = (min: number, max: number) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(min, max).optional());
 /** Unset or blank is undefined; anything else is trimmed. */
 export const optionalString = z
   .string()

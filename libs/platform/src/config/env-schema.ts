@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MULTI_QUERY_MAX } from '#contracts';
-import { bool, int, num, optionalInt, optionalString } from './env-parsers.js';
+import { bool, int, num, optionalString } from './env-parsers.js';
 import { ObservabilityEnvSchema } from './observability-config.js';
 import { SecurityEnvSchema } from './security-config.js';
 
@@ -50,7 +50,7 @@ export const EnvSchema = z
     INGESTION_RECONCILE_EVERY_MS: int(100, 3_600_000).default(10_000),
     INGESTION_REQUEUE_AFTER_MS: int(100, 24 * 3_600_000).default(30_000),
     // Unset: 2,000 on PostgreSQL, PGLITE_VECTOR_INDEX_MIN_CHUNKS on PGlite (load-config).
-    VECTOR_INDEX_MIN_CHUNKS: optionalInt(0, 100_000_000),
+    VECTOR_INDEX_MIN_CHUNKS: int(0, 100_000_000).optional(),
     VECTOR_INDEX_BUILD_MEMORY_MB: int(1, 1_048_576).default(1024),
     VECTOR_INDEX_SUSPEND_FOR_DOCUMENTS: int(0, 100_000_000).default(10_000),
     HNSW_EF_SEARCH: int(1, 1000).default(100),

@@ -36,6 +36,18 @@ describe('loadConfig', () => {
       database: { url: undefined },
       redisUrl: undefined,
     });
+    // Numbers and switches too: a blank PORT is not port 0, a blank EMBEDDINGS_DIMENSIONS not "too small".
+    expect(loadConfig({ PORT: '', EMBEDDINGS_DIMENSIONS: ' ', QUERY_HYDE: '', RAG_CONTEXTS: '' })).toEqual(
+      loadConfig({}),
+    );
+  });
+
+  it('reads .env.example, copied as it is, as the defaults it says it shows', () => {
+    const example = readFileSync(new URL('../../../../.env.example', import.meta.url), 'utf8');
+    const env = Object.fromEntries(
+      [...example.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]),
+    );
+    expect(loadConfig(env)).toEqual(loadConfig({}));
   });
 
   it('names every invalid variable', () => {

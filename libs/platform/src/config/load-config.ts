@@ -71,8 +71,18 @@ function checkLlmSettings(e: z.infer<typeof EnvSchema>): void {
   }
 }
 
+/**
+ * The environment with its blank variables left out: a blank variable is unset, as in .env.example (an env
+ * file or a compose file passes `NAME=` as an empty string, which z.coerce.number would read as 0).
+ */
+function withoutBlanks(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => !!entry[1]?.trim()),
+  );
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvSchema.safeParse(withoutBlanks(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
