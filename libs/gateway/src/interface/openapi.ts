@@ -50,8 +50,10 @@ const errorResponse = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
-async function buildOpenApi(app: INestApplication): Promise<OpenAPIObject> {
-  const { DocumentBuilder, SwaggerModule } = await import('@nestjs/swagger');
+function buildOpenApi(
+  app: INestApplication,
+  { DocumentBuilder, SwaggerModule }: typeof import('@nestjs/swagger'),
+): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('ragnest')
     .setDescription('Retrieval-Augmented Generation: put documents in, get answers with numbered citations.')
@@ -137,14 +139,13 @@ export function mountOpenApi(app: INestApplication): void {
   let ready: Promise<void> | undefined;
   (app as NestExpressApplication).use((req: Request, res: Response, next: NextFunction) => {
     if (!DOCS.test(req.path)) return next();
-    ready ??= buildOpenApi(app).then(async (document) => {
-      const { SwaggerModule } = await import('@nestjs/swagger');
+    ready ??= import('@nestjs/swagger').then((swagger) => {
       // SwaggerModule needs of an application only its HTTP adapter and static assets: the docs app's.
       const host = {
         getHttpAdapter: () => docs,
         useStaticAssets: (path: string, options: object) => docs.useStaticAssets(path, options),
       };
-      SwaggerModule.setup('docs', host as unknown as INestApplication, document, {
+      swagger.SwaggerModule.setup('docs', host as unknown as INestApplication, buildOpenApi(app, swagger), {
         jsonDocumentUrl: 'docs/openapi.json',
         raw: ['json'],
       });
