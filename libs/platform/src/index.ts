@@ -21,7 +21,7 @@ export * from './health/readiness-report.js';
 export * from './runtime/heap-growth.js';
 export * from './database/database-input-error.js';
 export { retryConflicts, transactionRetryingConflicts } from './database/retry-conflicts.js';
-export { BackgroundWork } from './database/session-scheduler.js';
+export { BackgroundWork, RequestBurst } from './database/session-scheduler.js';
 export * from './http/http-edge.js';
 export * from './http/security-headers.js';
 export * from './http/rate-limit.js';

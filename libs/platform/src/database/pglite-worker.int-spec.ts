@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { RequestContext } from '../context/request-context.js';
 import { openDatabase, type Database } from './data-source.factory.js';
-import { BackgroundWork } from './session-scheduler.js';
+import { BackgroundWork, RequestBurst } from './session-scheduler.js';
 
 /**
  * The embedded database through its worker thread: the same DataSource as before (migrations, pgvector,
@@ -108,5 +108,28 @@ describe('PGlite in a worker thread', () => {
       'merge (queued by a request, run as background work)',
       'maintenance (no request)',
     ]);
+  });
+
+  it("keeps background work queued during a search's pauses behind all of the search's statements", async () => {
+    const done: string[] = [];
+    const q = (name: string) => db.dataSource.query('SELECT 1').then(() => done.push(name));
+    let indexing: Promise<unknown> | undefined;
+    await RequestContext.run({ requestId: 'search', deadline: Infinity }, () =>
+      RequestBurst.run(async () => {
+        await q('sparse leg');
+        indexing = BackgroundWork.run(() =>
+          db.dataSource.transaction(async (tx) => {
+            await tx.query('SELECT pg_sleep(0.2)');
+            done.push('indexing transaction');
+          }),
+        );
+        // The query is embedded and the legs fused meanwhile: longer than the follow-up window.
+        await new Promise((r) => setTimeout(r, 30));
+        await q('dense leg');
+        await q('fetch');
+      }),
+    );
+    await indexing;
+    expect(done).toEqual(['sparse leg', 'dense leg', 'fetch', 'indexing transaction']);
   });
 });

@@ -20,7 +20,7 @@ function interactive(): boolean {
 }
 
 /**
- * How long the session is held back from background work after a request's statement: a search sends
+ * How long the session is held back from background work after a request's statement: a request sends
  * its statements one after another with a little JavaScript between them, and without this pause each
  * of them would wait for a whole indexing transaction that slipped in between.
  */
@@ -29,10 +29,36 @@ export const REQUEST_FOLLOW_UP_MS = 5;
  * of searches cannot stop indexing. */
 export const BACKGROUND_MAX_WAIT_MS = 1_000;
 
+/** How many request bursts (RequestBurst) are running, and the schedulers waiting for the last to end. */
+let openBursts = 0;
+const waitingForBursts = new Set<() => void>();
+
+/**
+ * Work a request waits for that sends several statements with more JavaScript between them than the
+ * follow-up window covers: a search's legs and its fetch, with the query embedded and the legs fused in
+ * between. On the embedded database no background work is handed the session while a burst runs (unless
+ * it has waited BACKGROUND_MAX_WAIT_MS), so a search waits for an indexing transaction at most once, not
+ * once per statement. Elsewhere it only counts.
+ */
+export const RequestBurst = {
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    openBursts++;
+    try {
+      return await fn();
+    } finally {
+      if (--openBursts === 0) {
+        const waiting = [...waitingForBursts];
+        waitingForBursts.clear();
+        for (const next of waiting) next();
+      }
+    }
+  },
+};
+
 /**
  * The order in which the embedded database's one session is handed out: to requests' statements first,
- * then to background work, and after a request's statement, to the same or another request's for the
- * next REQUEST_FOLLOW_UP_MS before any background work (unless that has waited BACKGROUND_MAX_WAIT_MS).
+ * then to background work once no request burst runs and REQUEST_FOLLOW_UP_MS have passed since the last
+ * request's statement; background work that has waited BACKGROUND_MAX_WAIT_MS goes first of all.
  * Statements of the same kind keep their order.
  * One holder at a time: it stands in front of a pool of one client.
  */
@@ -40,51 +66,58 @@ export class SessionScheduler {
   private held = false;
   private readonly requests: (() => void)[] = [];
   private readonly others: { resolve: () => void; since: number }[] = [];
-  private followUp?: NodeJS.Timeout;
+  private followUpUntil = 0;
+  private timer?: NodeJS.Timeout;
 
   acquire(request: boolean): Promise<void> {
-    // Free, no request waits (they are handed the session as it is released): a request takes it, and
-    // background work too unless a request's follow-up window is open.
-    if (!this.held && (request || !this.followUp)) {
-      this.take();
+    if (!this.held && (request || this.backgroundMayGo())) {
+      this.held = true;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      if (request) this.requests.push(resolve);
-      else this.others.push({ resolve, since: performance.now() });
+      if (request) {
+        this.requests.push(resolve);
+        return;
+      }
+      this.others.push({ resolve, since: performance.now() });
+      // Free but held back (a follow-up window, a burst): wait for the moment it may go.
+      if (!this.held) this.next();
     });
   }
 
   release(request: boolean): void {
     this.held = false;
-    const oldest = this.others[0];
-    if (oldest && performance.now() - oldest.since > BACKGROUND_MAX_WAIT_MS) return this.handToOther();
-    const next = this.requests.shift();
-    if (next) return this.hand(next);
-    if (request && this.others.length > 0) {
-      this.followUp = setTimeout(() => {
-        this.followUp = undefined;
-        if (!this.held) this.handToOther();
-      }, REQUEST_FOLLOW_UP_MS);
-      return;
-    }
-    this.handToOther();
+    if (request) this.followUpUntil = performance.now() + REQUEST_FOLLOW_UP_MS;
+    this.next();
   }
 
-  private handToOther(): void {
-    const next = this.others.shift();
-    if (next) this.hand(next.resolve);
+  /** Hands the free session to whoever goes next, or waits for the moment background work may go. */
+  private readonly next = (): void => {
+    if (this.held) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const oldest = this.others[0];
+    const now = performance.now();
+    const overdue = oldest !== undefined && now - oldest.since >= BACKGROUND_MAX_WAIT_MS;
+    if (!overdue && this.requests.length > 0) return this.hand(this.requests.shift()!);
+    if (!oldest) return;
+    if (overdue || this.backgroundMayGo()) return this.hand(this.others.shift()!.resolve);
+    // Called again when the window closes, the last burst ends, or the oldest waiter is overdue.
+    if (openBursts > 0) waitingForBursts.add(this.next);
+    const at = Math.min(
+      openBursts > 0 ? Infinity : this.followUpUntil,
+      oldest.since + BACKGROUND_MAX_WAIT_MS,
+    );
+    this.timer = setTimeout(this.next, Math.max(0, at - now));
+  };
+
+  private backgroundMayGo(): boolean {
+    return openBursts === 0 && performance.now() >= this.followUpUntil;
   }
 
   private hand(next: () => void): void {
-    this.take();
-    next();
-  }
-
-  private take(): void {
     this.held = true;
-    if (this.followUp) clearTimeout(this.followUp);
-    this.followUp = undefined;
+    next();
   }
 }
 

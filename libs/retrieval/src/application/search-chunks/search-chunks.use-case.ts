@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AppError, type SearchHit, type SearchRequest, type SearchResponse } from '#contracts';
-import { CONFIG, type AppConfig, ResilienceService } from '#platform';
+import { CONFIG, type AppConfig, RequestBurst, ResilienceService } from '#platform';
 import { Metrics, type RetrievalLeg, secondsSince, Tracing } from '#observability';
 import { EMBEDDERS, type EmbedderRegistry } from '#embeddings';
 import { englishAnalyzer, termFrequencies } from '#text-analysis';
@@ -42,7 +42,12 @@ export class SearchChunksUseCase {
 
   private readonly metrics: Metrics;
 
-  async execute(request: SearchRequest): Promise<SearchResponse> {
+  /** One burst of statements on the embedded database: its indexing waits for the whole search. */
+  execute(request: SearchRequest): Promise<SearchResponse> {
+    return RequestBurst.run(() => this.search(request));
+  }
+
+  private async search(request: SearchRequest): Promise<SearchResponse> {
     const started = performance.now();
     const collection = await this.repository.collection(request.collection);
     const depth = Math.max(request.topK, this.config.retrieval.candidates);
