@@ -3,6 +3,7 @@ import pg from 'pg';
 import { RequestContext } from '../context/request-context.js';
 
 const background = new AsyncLocalStorage<true>();
+const inBurst = new AsyncLocalStorage<true>();
 
 /**
  * Work that no one waits for as it runs (indexing a queued batch, index maintenance): on the embedded
@@ -14,9 +15,12 @@ export const BackgroundWork = {
   },
 };
 
-/** Whether the statement about to be sent is a request's, so that it goes first. */
+/** Whether the statement about to be sent is a request's (or a burst's), so that it goes first. */
 function interactive(): boolean {
-  return RequestContext.current() !== undefined && background.getStore() === undefined;
+  return (
+    (RequestContext.current() !== undefined || inBurst.getStore() !== undefined) &&
+    background.getStore() === undefined
+  );
 }
 
 /**
@@ -38,13 +42,15 @@ const waitingForBursts = new Set<() => void>();
  * follow-up window covers: a search's legs and its fetch, with the query embedded and the legs fused in
  * between. On the embedded database no background work is handed the session while a burst runs (unless
  * it has waited BACKGROUND_MAX_WAIT_MS), so a search waits for an indexing transaction at most once, not
- * once per statement. Elsewhere it only counts.
+ * once per statement. Its statements go as a request's, whoever runs it (a search from the CLI or the
+ * warm-up has no request): held back with the background work, they would wait for the burst itself.
+ * Elsewhere it only counts.
  */
 export const RequestBurst = {
   async run<T>(fn: () => Promise<T>): Promise<T> {
     openBursts++;
     try {
-      return await fn();
+      return await inBurst.run(true, fn);
     } finally {
       if (--openBursts === 0) {
         const waiting = [...waitingForBursts];
