@@ -9,6 +9,7 @@ import { InProcessServer, RedisStreamsServer } from '#transport';
 import { mountOpenApi, mountPlayground } from '#gateway';
 import { AppModule } from './app.module.js';
 import { closeOnSignals } from './health/graceful-shutdown.js';
+import { warmsUp, warmUp } from './warm-up.js';
 
 /** What this process hosts, as logs and traces name it: `all`, or its contexts. */
 function serviceName(config: AppConfig): string {
@@ -95,12 +96,14 @@ export async function createApp(
 export async function serve(config: AppConfig): Promise<INestApplication> {
   limitHeapGrowth(config.heapGrowingPercent);
   const app = await createApp(config, { signals: false });
+  const warmedInMs = warmsUp(config) ? await warmUp(app) : undefined;
   await app.listen(config.http.port, config.http.host);
   closeOnSignals(app, config);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   const log = new Logger('ragnest');
+  if (warmedInMs !== undefined) log.log(`warmed up in ${Math.round(warmedInMs)} ms`);
   if (config.contexts.has(ContextName.Gateway)) {
     log.log(`Playground: http://${host}:${port}/`);
     log.log(`API:  http://${host}:${port}/rag`);
