@@ -19,6 +19,7 @@ export * from './http/error-body.js';
 export { serializeError } from './errors/serialize-error.js';
 export * from './health/readiness-report.js';
 export * from './runtime/heap-growth.js';
+export * from './runtime/event-loop.js';
 export * from './database/database-input-error.js';
 export { retryConflicts, transactionRetryingConflicts } from './database/retry-conflicts.js';
 export { BackgroundWork, RequestBurst } from './database/session-scheduler.js';

@@ -1,3 +1,4 @@
+import { EventLoopTurn } from '#platform';
 import {
   BLOCK_SIZE,
   type BlockHeader,
@@ -260,12 +261,17 @@ export class LexicalIndexStore {
       [collectionId, roundPostings],
     );
     if (segments.length === 0) return { merged: 0, replaced: 0 };
+    // A round decodes and re-encodes up to a million postings: seconds of the thread's time on a loaded
+    // machine, given away in turns so that the replica's heartbeats and requests go on meanwhile.
+    const turn = new EventLoopTurn();
     const byTerm = new Map<string, DecodedBlock[]>();
-    for (const segment of segments)
+    for (const segment of segments) {
+      if (turn.over()) await turn.pass();
       for (const block of segmentBlocks(segment)) {
         if (!byTerm.has(block.term)) byTerm.set(block.term, []);
         byTerm.get(block.term)!.push(block.decoded);
       }
+    }
     const terms = [...byTerm.keys()];
     const lowest = terms.map((t) => byTerm.get(t)!.reduce((low, run) => Math.min(low, run.ids[0]), Infinity));
     // The blocks the new postings fall into or after, and the one before them if it has room.
@@ -295,8 +301,10 @@ export class LexicalIndexStore {
       segments.map((s) => s.id),
     ]);
     const merged: TermBlock[] = [];
-    for (const term of [...byTerm.keys()].sort(cmp))
+    for (const term of [...byTerm.keys()].sort(cmp)) {
+      if (turn.over()) await turn.pass();
       for (const block of encodeBlocks(mergeRuns(byTerm.get(term)!))) merged.push({ ...block, term });
+    }
     await insertBlocks(m, collectionId, merged);
     return { merged: segments.length, replaced: segments.length + blocks.length };
   }

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import { call, deferred, REDIS_URL, until, useTransportHarness } from './redis-streams.int-harness.js';
+import { STALLED_REPLICA_MS } from './redis-streams.liveness.js';
 
 /**
  * The Redis Streams transport against a real Redis when replicas die or stall with work in hand: a live
@@ -155,6 +156,29 @@ describe('Redis Streams transport: replicas that die with work in hand', () => {
     await ranOnB.promise;
     // Once its heartbeat has expired and nothing is pending under it, a is removed from the group.
     await until(async () => !(await groupConsumers(keys.requests(context), context)).includes('a'), 6_000);
+  });
+
+  it('keeps calling a replica that misses its heartbeats with its connections open, until it is long gone', async () => {
+    const context = newContext();
+    const pattern = `${context}.work`;
+    // No beat of its own during the test: its heartbeat expires only when the test says.
+    await startServer(
+      context,
+      { [pattern]: async () => (await delay(1_500), 'a') },
+      { consumer: 'a', heartbeatMs: 60_000 },
+    );
+    const client = newClient(REDIS_URL, () => true);
+    const expire = (agoMs: number) => h.admin.zadd(keys.replicas(context), Date.now() - agoMs, 'a');
+    // An event loop held up past the heartbeat's lifetime, as a long synchronous task on a loaded machine
+    // does: the call it holds is not failed over, and a new call still goes to it.
+    const held = call<string>(client, pattern, {}, 8_000);
+    await delay(300);
+    await expire(1_000);
+    expect(await held).toBe('a');
+    await expect(call<string>(client, pattern, {}, 8_000)).resolves.toBe('a');
+    // Missed for longer than a stall lasts, it counts as gone, though its connections are open.
+    await expire(STALLED_REPLICA_MS + 1_000);
+    await expect(call(client, pattern, {}, 8_000)).rejects.toMatchObject({ code: 'TRANSPORT.NO_REPLICA' });
   });
 
   it('acknowledges a request whose deadline passed in the queue without running it', async () => {

@@ -20,6 +20,12 @@ export interface ReplicaLivenessOptions {
 
 /** A replica is believed live for this many heartbeat periods after a beat. */
 const HEARTBEAT_LIFETIMES = 3;
+/**
+ * How long past its heartbeat's expiry a replica is still believed live while one of its connections to
+ * Redis is open: its event loop is held up (a long synchronous task on a loaded machine), not dead, since a
+ * killed process's connections close at once. Its entry in the live set is kept that long.
+ */
+export const STALLED_REPLICA_MS = 30_000;
 /** Consumers of dead replicas are removed from the groups every this many heartbeats. */
 const PRUNE_EVERY_HEARTBEATS = 10;
 
@@ -35,7 +41,7 @@ export class ReplicaLiveness {
     await commands
       .pipeline()
       .zadd(key, now + HEARTBEAT_LIFETIMES * heartbeatMs, consumer)
-      .zremrangebyscore(key, '-inf', `(${now}`)
+      .zremrangebyscore(key, '-inf', `(${now - STALLED_REPLICA_MS}`)
       .exec();
   }
 

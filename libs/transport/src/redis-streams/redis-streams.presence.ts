@@ -1,13 +1,16 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { RedisStreamsKeys } from './redis-streams.keys.js';
+import { STALLED_REPLICA_MS } from './redis-streams.liveness.js';
 import { messageOf } from './redis-streams.wire.js';
 
 /**
- * Who is live, as a caller sees it: a replica whose heartbeat has not expired and which has a connection
- * to Redis open. A killed process's sockets close at once, so CLIENT LIST knows of a death before any
- * heartbeat expires; where Redis refuses CLIENT LIST, heartbeats alone decide. Reads are shared for a
- * short while so that many calls at once cost one round trip.
+ * Who is live, as a caller sees it: a replica which has a connection to Redis open and whose heartbeat
+ * has not expired, or expired less than STALLED_REPLICA_MS ago (a replica whose event loop a long task
+ * holds up misses its beats, and its calls wait for it rather than fail). A killed process's sockets close
+ * at once, so CLIENT LIST knows of a death before any heartbeat expires; where Redis refuses CLIENT LIST,
+ * heartbeats alone decide, and an expired one counts as dead. Reads are shared for a short while so that
+ * many calls at once cost one round trip.
  */
 
 /** How long a read of who is live is trusted before it is read again. */
@@ -20,7 +23,8 @@ interface Connected {
 }
 
 export class ReplicaPresence {
-  private readonly members = new Map<string, { at: number; names: Promise<string[]> }>();
+  /** Each context's live-set members as read at `at`, with the time each heartbeat expires. */
+  private readonly members = new Map<string, { at: number; expiries: Promise<Map<string, number>> }>();
   private connectedRead?: Connected;
   /** False once Redis refused CLIENT LIST (an ACL, a managed Redis): heartbeats alone then say who is live. */
   private connectionsVisible = true;
@@ -41,15 +45,23 @@ export class ReplicaPresence {
     const now = Date.now();
     let members = this.members.get(context);
     if (fresh || !members || now - members.at >= PRESENCE_TTL_MS) {
-      const entry = { at: now, names: commands.zrangebyscore(this.keys.replicas(context), now, '+inf') };
-      entry.names.catch(() => {
+      const entry = {
+        at: now,
+        expiries: commands
+          .zrangebyscore(this.keys.replicas(context), now - STALLED_REPLICA_MS, '+inf', 'WITHSCORES')
+          .then(expiriesOf),
+      };
+      entry.expiries.catch(() => {
         if (this.members.get(context) === entry) this.members.delete(context);
       });
       this.members.set(context, entry);
       members = entry;
     }
-    const [names, connected] = await Promise.all([members.names, this.connected(commands, now, fresh)]);
-    return connected ? names.filter((name) => connected.has(name)) : names;
+    const [expiries, connected] = await Promise.all([members.expiries, this.connected(commands, now, fresh)]);
+    const names = [...expiries.keys()];
+    return connected
+      ? names.filter((name) => connected.has(name))
+      : names.filter((name) => expiries.get(name)! >= Date.now());
   }
 
   /**
@@ -85,4 +97,11 @@ export class ReplicaPresence {
     this.connectedRead = entry;
     return entry.names;
   }
+}
+
+/** A ZRANGEBYSCORE WITHSCORES reply (name, score, name, score…) as a map of name to score. */
+function expiriesOf(flat: string[]): Map<string, number> {
+  const expiries = new Map<string, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) expiries.set(flat[i], Number(flat[i + 1]));
+  return expiries;
 }

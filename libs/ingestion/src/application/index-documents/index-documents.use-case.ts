@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { CONFIG, type AppConfig } from '#platform';
+import { CONFIG, type AppConfig, yieldToEventLoop } from '#platform';
 import { Metrics, secondsSince, Tracing } from '#observability';
 import { toVectorLiteral } from '#search-index';
 import { EMBEDDERS, type EmbedderRegistry, transientFailure, assertVectorSize } from '#embeddings';
@@ -282,15 +282,6 @@ export class TransientIndexingError extends Error {
     super(message);
     this.name = 'TransientIndexingError';
   }
-}
-
-/**
- * Lets the event loop serve what waits (a health probe, a search, a streamed answer) between two pieces of
- * the ingestion's CPU work: in the single binary that work shares the thread with every request, and
- * awaiting a promise that is already settled does not give the thread away.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function describe(error: unknown): string {
