@@ -69,7 +69,7 @@ describe.each(['in-process', 'bullmq'])('re-index after a model change, %s queue
     const plan = await sql.query(
       `SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'chunk_vectors'::regclass AND indisvalid`,
     );
-    expect(plan.rows.map((r) => r.name)).toContain(`chunk_vectors_set_${await activeSet()}_hnsw`);
+    expect(plan.rows.map((r) => r.name)).toContain(`chunk_vectors_set_${await activeSet()}_hnsw_half`);
     await t.close();
     t = undefined;
   });

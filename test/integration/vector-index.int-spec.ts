@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
@@ -43,8 +43,35 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
 
   const hnswIndexes = (): Promise<{ name: string }[]> =>
     db.query(
-      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexname LIKE 'chunk_vectors_set_%_hnsw'`,
+      `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexname LIKE 'chunk_vectors_set_%_hnsw%'`,
     );
+
+  /**
+   * The HNSW index the plan of dense search's statement walks for a collection, if any (with a few dozen
+   * rows in the table the planner prefers scanning them).
+   */
+  async function denseIndexUsed(collection: string): Promise<string | undefined> {
+    const statements: string[] = [];
+    const original = db.query.bind(db);
+    const spy = vi.spyOn(db, 'query').mockImplementation(((sql: string, params?: unknown[]) => {
+      if (sql.includes('FROM chunk_vectors v')) statements.push(sql);
+      return original(sql, params);
+    }) as typeof db.query);
+    try {
+      await retrieval.search({ collection, query: 'kidney marker', mode: 'dense', topK: 5 });
+    } finally {
+      spy.mockRestore();
+    }
+    const [{ id }] = await db.query(
+      `SELECT s.id FROM embedding_sets s JOIN collections c ON c.id = s.collection_id WHERE c.name = $1 AND s.state = 'active'`,
+      [collection],
+    );
+    const vector = `[${Array.from({ length: 384 }, (_, i) => (i === id % 384 ? 1 : 0)).join(',')}]`;
+    const plan: { 'QUERY PLAN': string }[] = await db.query(`EXPLAIN ${statements[0]}`, [vector, 5]);
+    return plan
+      .map((r) => /Index Scan using (chunk_vectors_set_\d+_hnsw\w*)/.exec(r['QUERY PLAN'])?.[1])
+      .find(Boolean);
+  }
 
   it('searches exactly while the load is under way, then builds the index once and searches through it', async () => {
     // The load's first part: 10 chunks, below VECTOR_INDEX_MIN_CHUNKS, so no index is built yet and
@@ -80,6 +107,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
       expect(settings).toHaveLength(POOL_SIZE);
     }
 
+    expect(indexes[0].name).toMatch(/_hnsw_half$/);
     const viaIndex = await dense();
     expect(viaIndex.results).toHaveLength(5);
     expect(viaIndex.results[0].text).toMatch(/kidney/);
@@ -122,7 +150,49 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('one-pass vector index on %s
     const [set] = await db.query(
       `SELECT s.id FROM embedding_sets s JOIN collections c ON c.id = s.collection_id WHERE c.name = 'load'`,
     );
-    expect((await hnswIndexes()).map((i) => i.name)).toContain(`chunk_vectors_set_${set.id}_hnsw`);
+    expect((await hnswIndexes()).map((i) => i.name)).toContain(`chunk_vectors_set_${set.id}_hnsw_half`);
+  });
+
+  it('moves a set from a single-precision index built before to a half one, searching through one or the other throughout', async () => {
+    const queue = t.app.get<IngestionQueue>(INGESTION_QUEUE);
+    await ingestion.ingest({ collection: 'older', documents });
+    await queue.drained();
+    const set = await eventually(async () => {
+      const [row] = await db.query(
+        `SELECT s.id, s.indexed FROM embedding_sets s JOIN collections c ON c.id = s.collection_id
+          WHERE c.name = 'older' AND s.state = 'active'`,
+      );
+      return row?.indexed ? row : undefined;
+    });
+    const before = await retrieval.search({
+      collection: 'older',
+      query: 'kidney marker',
+      mode: 'dense',
+      topK: 5,
+    });
+    // The set as a database from before half-precision indexes has it: a `vector` index, 'single'.
+    await db.query(`DROP INDEX chunk_vectors_set_${set.id}_hnsw_half`);
+    await db.query(
+      `CREATE INDEX chunk_vectors_set_${set.id}_hnsw ON chunk_vectors
+         USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE set_id = ${set.id}`,
+    );
+    await db.query(`UPDATE embedding_sets SET index_precision = 'single' WHERE id = $1`, [set.id]);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // retrieval's statistics, read again
+    expect(await denseIndexUsed('older')).toBe(`chunk_vectors_set_${set.id}_hnsw`);
+    const search = () =>
+      retrieval.search({ collection: 'older', query: 'kidney marker', mode: 'dense', topK: 5 });
+    expect((await search()).results.map((r) => r.score)).toEqual(before.results.map((r) => r.score));
+
+    // Idle maintenance builds the half index beside it, switches the set, then drops the old one.
+    await t.app.get(IndexMaintenance).whenIdle();
+    expect((await hnswIndexes()).map((i) => i.name)).toContain(`chunk_vectors_set_${set.id}_hnsw_half`);
+    expect((await hnswIndexes()).map((i) => i.name)).not.toContain(`chunk_vectors_set_${set.id}_hnsw`);
+    const [after] = await db.query(`SELECT indexed, index_precision FROM embedding_sets WHERE id = $1`, [
+      set.id,
+    ]);
+    expect(after).toEqual({ indexed: true, index_precision: 'half' });
+    expect(await denseIndexUsed('older')).toBe(`chunk_vectors_set_${set.id}_hnsw_half`);
+    expect((await search()).results.map((r) => r.score)).toEqual(before.results.map((r) => r.score));
   });
 
   it("gives every pooled connection ragnest's session settings, JIT off among them", async () => {

@@ -14,5 +14,7 @@ export {
   dropVectorIndex,
   toVectorLiteral,
   vectorDistanceSql,
+  vectorOrderSql,
   vectorSetSql,
+  type VectorIndexPrecision,
 } from './vector/vector-index.js';

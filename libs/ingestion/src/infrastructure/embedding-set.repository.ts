@@ -1,8 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AppError } from '#contracts';
 import { type AppConfig, CONFIG, DATABASE, type Database, transactionRetryingConflicts } from '#platform';
-import { buildVectorIndex, dropVectorIndex } from '#search-index';
+import { buildVectorIndex, dropVectorIndex, type VectorIndexPrecision } from '#search-index';
 import { COLLECTION_NOT_FOUND } from '../domain/ingestion.errors.js';
 
 export type EmbeddingSetState = 'building' | 'active' | 'retired';
@@ -15,6 +16,8 @@ export interface EmbeddingSet {
   dimensions: number;
   state: EmbeddingSetState;
   indexed: boolean;
+  /** Of its HNSW index, once indexed: 'single' for one built before half-precision indexes. */
+  indexPrecision: VectorIndexPrecision;
   error: string | null;
 }
 
@@ -25,7 +28,10 @@ export interface ChunkText {
   text: string;
 }
 
-const SET_COLUMNS = 'id, collection_id, model, dimensions, state, indexed, error';
+/** Longer than any process keeps a collection's statistics (retrieval's are kept 1 s). */
+const STATISTICS_LIFETIME_MS = 5_000;
+
+const SET_COLUMNS = 'id, collection_id, model, dimensions, state, indexed, index_precision, error';
 const prefixed = (alias: string) =>
   SET_COLUMNS.split(', ')
     .map((c) => `${alias}.${c}`)
@@ -223,14 +229,16 @@ export class EmbeddingSetRepository {
   }
 
   /**
-   * Active sets without their HNSW index that hold at least `minVectors` vectors and whose collection has
-   * nothing left to index: their bulk load is over, so the index can be built in one pass.
+   * Active sets without their HNSW index, or with a single-precision one built before half-precision
+   * indexes, that hold at least `minVectors` vectors and whose collection has nothing left to index: their
+   * bulk load is over, so the index can be built in one pass. A single-precision index is searched until
+   * the half one beside it is built (buildIndex).
    */
   async pendingIndexes(minVectors: number): Promise<EmbeddingSet[]> {
     const rows = await this.db.query(
       `SELECT ${prefixed('s')}
          FROM embedding_sets s
-        WHERE s.state = 'active' AND NOT s.indexed
+        WHERE s.state = 'active' AND (NOT s.indexed OR s.index_precision = 'single')
           AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.collection_id = s.collection_id AND d.status IN ('queued', 'processing'))
           AND (SELECT count(*) FROM (SELECT 1 FROM chunk_vectors v WHERE v.set_id = s.id LIMIT $1) n) >= $1
         ORDER BY s.id`,
@@ -269,13 +277,22 @@ export class EmbeddingSetRepository {
     await dropVectorIndex(this.db, this.database.kind, set.id);
   }
 
-  /** Builds the set's HNSW index and records it; false when another process is building it. */
+  /**
+   * Builds the set's (half-precision) HNSW index and records it; false when another process is building it.
+   * A single-precision index from before goes once searches have been switched to the new one.
+   */
   async buildIndex(set: EmbeddingSet): Promise<boolean> {
     const memoryMb = this.config.ingestion.vectorIndexBuildMemoryMb;
     if (!(await buildVectorIndex(this.db, this.database.kind, set, memoryMb))) return false;
-    await this.db.query(`UPDATE embedding_sets SET indexed = true, updated_at = now() WHERE id = $1`, [
-      set.id,
-    ]);
+    await this.db.query(
+      `UPDATE embedding_sets SET indexed = true, index_precision = 'half', updated_at = now() WHERE id = $1`,
+      [set.id],
+    );
+    if (set.indexed && set.indexPrecision === 'single') {
+      // Searches that read the set's statistics before the switch still order by the old index's expression.
+      await delay(STATISTICS_LIFETIME_MS);
+      await dropVectorIndex(this.db, this.database.kind, set.id, ['single']);
+    }
     return true;
   }
 
@@ -294,6 +311,7 @@ function toSet(r: Record<string, unknown>): EmbeddingSet {
     dimensions: Number(r.dimensions),
     state: r.state as EmbeddingSetState,
     indexed: Boolean(r.indexed),
+    indexPrecision: r.index_precision as VectorIndexPrecision,
     error: (r.error as string | null) ?? null,
   };
 }

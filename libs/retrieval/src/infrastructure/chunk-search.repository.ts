@@ -7,6 +7,7 @@ import {
   type LexicalLayout,
   toVectorLiteral,
   vectorDistanceSql,
+  vectorOrderSql,
   vectorSetSql,
 } from '#search-index';
 import { compileFilter } from './filter-sql.js';
@@ -18,6 +19,8 @@ export interface CollectionStats {
   /** The active embedding set: the vectors dense search reads. */
   setId: number;
   dimensions: number;
+  /** The active set has its half-precision HNSW index built: dense search orders by its expression. */
+  halfIndex: boolean;
   embeddingModel: string;
   analyzer: string;
   chunkCount: number;
@@ -75,7 +78,7 @@ export class ChunkSearchRepository {
     const rows = await this.db.query(
       // The active set and the collection's model change together, in the re-index switch's transaction.
       `SELECT c.id, c.name, s.id AS set_id, s.dimensions, s.model, c.analyzer, c.chunk_count, c.token_count,
-              c.lexical_layout
+              c.lexical_layout, s.indexed AND s.index_precision = 'half' AS half_index
          FROM collections c JOIN embedding_sets s ON s.collection_id = c.id AND s.state = 'active'
         WHERE c.name = $1`,
       [name],
@@ -87,6 +90,7 @@ export class ChunkSearchRepository {
       name: r.name,
       setId: Number(r.set_id),
       dimensions: r.dimensions,
+      halfIndex: r.half_index === true,
       embeddingModel: r.model,
       analyzer: r.analyzer,
       chunkCount: Number(r.chunk_count),
@@ -106,14 +110,14 @@ export class ChunkSearchRepository {
     filter?: Filter,
   ): Promise<ScoredChunk[]> {
     const f = compileFilter(filter, 3);
-    const set = { id: collection.setId, dimensions: collection.dimensions };
-    const distance = vectorDistanceSql(set, '$1');
+    const set = { id: collection.setId, dimensions: collection.dimensions, halfIndex: collection.halfIndex };
     const filtered = filter && Object.keys(filter).length > 0;
+    // Found through the index (in half precision when it is a half one), scored at full precision.
     const rows: { id: string; distance: number }[] = await this.db.query(
-      `SELECT v.chunk_id AS id, ${distance} AS distance
+      `SELECT v.chunk_id AS id, ${vectorDistanceSql(set, '$1')} AS distance
          FROM chunk_vectors v ${filtered ? 'JOIN chunks c ON c.id = v.chunk_id' : ''}
         WHERE ${vectorSetSql(set.id)} ${filtered ? `AND ${f.sql}` : ''}
-        ORDER BY ${distance}
+        ORDER BY ${vectorOrderSql(set, '$1')}
         LIMIT $2`,
       [toVectorLiteral(vector), limit, ...(filtered ? f.params : [])],
     );

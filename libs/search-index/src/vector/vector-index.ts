@@ -2,12 +2,18 @@ import type { DataSource } from 'typeorm';
 import pgvector from 'pgvector';
 
 /**
- * Each embedding set has its own partial HNSW index on `chunk_vectors`, `WHERE set_id = n`, over the
- * expression `embedding::vector(d)`. Queries must use the same expression and the set id as a literal
- * for the planner to pick it (see vectorDistanceSql); without the index they scan the set exactly.
+ * Each embedding set has its own partial HNSW index on `chunk_vectors`, `WHERE set_id = n`. Indexes built
+ * now are over `embedding::halfvec(d)` ('half'): two bytes a dimension, so the graph is about half the
+ * size (114 MB against 199 MB at 100k chunks of 384 dimensions), stays in shared buffers longer, and
+ * takes vectors of up to 4,000 dimensions (2,000 for `vector`). Indexes built before are over
+ * `embedding::vector(d)` ('single') until they are built again. Queries must order by the same
+ * expression, with the set id as a literal, for the planner to pick the index (vectorOrderSql); without
+ * it they scan the set exactly.
  */
-export function vectorIndexName(setId: number): string {
-  return `chunk_vectors_set_${assertId(setId)}_hnsw`;
+export type VectorIndexPrecision = 'single' | 'half';
+
+export function vectorIndexName(setId: number, precision: VectorIndexPrecision): string {
+  return `chunk_vectors_set_${assertId(setId)}_hnsw${precision === 'half' ? '_half' : ''}`;
 }
 
 export function assertDimensions(dimensions: number): number {
@@ -28,7 +34,7 @@ function assertId(setId: number): number {
 }
 
 /**
- * Builds a set's HNSW index in one pass. On PostgreSQL it is built CONCURRENTLY, so ingestion into other
+ * Builds a set's half-precision HNSW index in one pass. On PostgreSQL it is built CONCURRENTLY, so ingestion into other
  * collections and search go on meanwhile, under a session advisory lock so that two ingestion replicas
  * do not build it twice; an invalid index left by an interrupted build is dropped first. The build's
  * session gets `buildMemoryMb` of maintenance_work_mem, reset before the connection goes back to the
@@ -43,9 +49,9 @@ export async function buildVectorIndex(
   set: { id: number; dimensions: number },
   buildMemoryMb: number,
 ): Promise<boolean> {
-  const name = vectorIndexName(set.id);
+  const name = vectorIndexName(set.id, 'half');
   const n = assertDimensions(set.dimensions);
-  const definition = `ON chunk_vectors USING hnsw ((embedding::vector(${n})) vector_cosine_ops) WHERE set_id = ${set.id}`;
+  const definition = `ON chunk_vectors USING hnsw ((embedding::halfvec(${n})) halfvec_cosine_ops) WHERE set_id = ${set.id}`;
   if (kind === 'pglite') {
     await db.query(`CREATE INDEX IF NOT EXISTS ${name} ${definition}`);
     return true;
@@ -75,10 +81,17 @@ export async function buildVectorIndex(
   }
 }
 
-export async function dropVectorIndex(db: DataSource, kind: 'postgres' | 'pglite', setId: number) {
-  await db.query(
-    `DROP INDEX ${kind === 'postgres' ? 'CONCURRENTLY ' : ''}IF EXISTS ${vectorIndexName(setId)}`,
-  );
+/** Drops a set's HNSW index of the given precision, or of either. */
+export async function dropVectorIndex(
+  db: DataSource,
+  kind: 'postgres' | 'pglite',
+  setId: number,
+  precisions: readonly VectorIndexPrecision[] = ['single', 'half'],
+) {
+  for (const precision of precisions)
+    await db.query(
+      `DROP INDEX ${kind === 'postgres' ? 'CONCURRENTLY ' : ''}IF EXISTS ${vectorIndexName(setId, precision)}`,
+    );
 }
 
 /**
@@ -88,6 +101,19 @@ export async function dropVectorIndex(db: DataSource, kind: 'postgres' | 'pglite
 export function vectorDistanceSql(set: { id: number; dimensions: number }, param: string): string {
   const n = assertDimensions(set.dimensions);
   return `(v.embedding::vector(${n}) <=> ${param}::vector(${n}))`;
+}
+
+/**
+ * What a dense search orders a set's vectors by: the expression of its HNSW index, so that the planner
+ * walks it (`halfIndex`: the set's index is a built 'half' one), else the exact distance.
+ */
+export function vectorOrderSql(
+  set: { id: number; dimensions: number; halfIndex: boolean },
+  param: string,
+): string {
+  if (!set.halfIndex) return vectorDistanceSql(set, param);
+  const n = assertDimensions(set.dimensions);
+  return `(v.embedding::halfvec(${n}) <=> ${param}::halfvec(${n}))`;
 }
 
 /** The condition that selects a set's vectors; a literal, so the planner can match the partial index. */

@@ -22,6 +22,7 @@ const SET: EmbeddingSet = {
   dimensions: 3,
   state: 'active',
   indexed: false,
+  indexPrecision: 'half',
   error: null,
 };
 

@@ -8,6 +8,7 @@ import { LexicalBlocks1732610000000 } from './1732610000000-lexical-blocks.js';
 import { ApiKeys1732620000000 } from './1732620000000-api-keys.js';
 import { UploadParts1732630000000 } from './1732630000000-upload-parts.js';
 import { LexicalBlockVersions1732640000000 } from './1732640000000-lexical-block-versions.js';
+import { HalfPrecisionVectorIndexes1732650000000 } from './1732650000000-half-precision-vector-indexes.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   ApiKeys1732620000000,
   UploadParts1732630000000,
   LexicalBlockVersions1732640000000,
+  HalfPrecisionVectorIndexes1732650000000,
 ];

@@ -15,6 +15,7 @@ const collection: CollectionStats = {
   name: 'c',
   setId: 1,
   dimensions: 2,
+  halfIndex: false,
   embeddingModel: 'm',
   analyzer: 'english',
   chunkCount: 3,
