@@ -22,6 +22,7 @@
  * A text with no features (empty, whitespace, only stop words or punctuation) gets the all-zero vector,
  * never NaN; callers can recognise it with `isZeroVector` from `./embedder.js`.
  */
+import { yieldToEventLoop } from '#platform';
 import { forEachEnglishToken } from '#text-analysis';
 import type { Embedder } from './embedder.js';
 
@@ -135,7 +136,7 @@ export class HashingEmbedder implements Embedder {
   async embedDocuments(texts: string[]): Promise<number[][]> {
     const vectors: number[][] = new Array(texts.length);
     for (let i = 0; i < texts.length; i++) {
-      if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToEventLoop();
       vectors[i] = this.embed(texts[i]);
     }
     return vectors;

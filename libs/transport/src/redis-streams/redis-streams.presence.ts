@@ -59,9 +59,9 @@ export class ReplicaPresence {
     }
     const [expiries, connected] = await Promise.all([members.expiries, this.connected(commands, now, fresh)]);
     const names = [...expiries.keys()];
-    return connected
-      ? names.filter((name) => connected.has(name))
-      : names.filter((name) => expiries.get(name)! >= Date.now());
+    if (connected) return names.filter((name) => connected.has(name));
+    const at = Date.now();
+    return names.filter((name) => expiries.get(name)! >= at);
   }
 
   /**
