@@ -2,11 +2,9 @@ import { EventLoopTurn } from '#platform';
 import {
   BLOCK_SIZE,
   type BlockHeader,
-  type DecodedBlock,
   type Posting,
   encodeBlock,
-  encodeBlocks,
-  mergeRuns,
+  PostingRuns,
   postingsOf,
 } from './posting-block.js';
 import {
@@ -22,6 +20,7 @@ import {
   rewriteSegment,
   type SegmentRow,
   SEGMENT_HEAD,
+  forEachSegmentBlock,
   segmentBlocks,
   type TermBlock,
   termBlocks,
@@ -264,16 +263,11 @@ export class LexicalIndexStore {
     // A round decodes and re-encodes up to a million postings: seconds of the thread's time on a loaded
     // machine, given away in turns so that the replica's heartbeats and requests go on meanwhile.
     const turn = new EventLoopTurn();
-    const byTerm = new Map<string, DecodedBlock[]>();
-    for (const segment of segments) {
-      if (turn.over()) await turn.pass();
-      for (const block of segmentBlocks(segment)) {
-        if (!byTerm.has(block.term)) byTerm.set(block.term, []);
-        byTerm.get(block.term)!.push(block.decoded);
-      }
-    }
-    const terms = [...byTerm.keys()];
-    const lowest = terms.map((t) => byTerm.get(t)!.reduce((low, run) => Math.min(low, run.ids[0]), Infinity));
+    const runs = new PostingRuns();
+    for (const segment of segments)
+      forEachSegmentBlock(segment, (term, first, n) => runs.count(term, first, n));
+    const terms = runs.terms();
+    const lowest = terms.map((t) => runs.lowest(t));
     // The blocks the new postings fall into or after, and the one before them if it has room.
     const blocks: BlockRow[] = await m.query(
       `SELECT b.term, b.last_chunk, b.first_chunk, b.postings, b.data
@@ -289,8 +283,16 @@ export class LexicalIndexStore {
         ORDER BY b.term, b.last_chunk`,
       [collectionId, terms, lowest],
     );
+    for (const row of blocks) runs.count(row.term, Number(row.first_chunk), row.postings);
+    runs.allocate();
     // Existing blocks first: they come before the new postings (but for the few they overlap).
-    for (const row of blocks.reverse()) byTerm.get(row.term)!.unshift(decodeRow(row));
+    for (const row of blocks) runs.decode(row.term, row.data, Number(row.first_chunk), row.postings);
+    for (const segment of segments) {
+      if (turn.over()) await turn.pass();
+      forEachSegmentBlock(segment, (term, first, n, offset, length) =>
+        runs.decode(term, segment.data.subarray(offset, offset + length), first, n),
+      );
+    }
     await m.query(
       `DELETE FROM lexical_blocks b USING unnest($2::text[], $3::bigint[]) AS u(term, last_chunk)
         WHERE b.collection_id = $1 AND b.term = u.term AND b.last_chunk = u.last_chunk`,
@@ -301,9 +303,9 @@ export class LexicalIndexStore {
       segments.map((s) => s.id),
     ]);
     const merged: TermBlock[] = [];
-    for (const term of [...byTerm.keys()].sort(cmp)) {
+    for (const term of terms.sort(cmp)) {
       if (turn.over()) await turn.pass();
-      for (const block of encodeBlocks(mergeRuns(byTerm.get(term)!))) merged.push({ ...block, term });
+      for (const block of runs.encode(term)) merged.push({ ...block, term });
     }
     await insertBlocks(m, collectionId, merged);
     return { merged: segments.length, replaced: segments.length + blocks.length };

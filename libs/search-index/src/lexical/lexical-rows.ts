@@ -141,19 +141,36 @@ export function decodeRow(row: BlockRow): DecodedBlock {
   return decodeBlock(row.data, Number(row.first_chunk), row.postings);
 }
 
-/** Each block of a segment, with its term, decoded. */
-export function* segmentBlocks(segment: SegmentRow): Generator<{ term: string; decoded: DecodedBlock }> {
+/**
+ * Each block of a segment, from its head: its term, first chunk and postings, and where its bytes are in
+ * the segment's data.
+ */
+export function forEachSegmentBlock(
+  segment: SegmentRow,
+  visit: (term: string, firstChunk: number, postings: number, offset: number, length: number) => void,
+): void {
   for (let i = 0; i < segment.terms.length; i++) {
     const o = i * SEGMENT_HEAD;
-    const first = Number(segment.heads.readBigInt64BE(o));
-    const postings = segment.heads.readInt32BE(o + 16);
-    const offset = segment.heads.readInt32BE(o + 28);
-    const length = segment.heads.readInt32BE(o + 32);
-    yield {
-      term: segment.terms[i],
-      decoded: decodeBlock(segment.data.subarray(offset, offset + length), first, postings),
-    };
+    visit(
+      segment.terms[i],
+      Number(segment.heads.readBigInt64BE(o)),
+      segment.heads.readInt32BE(o + 16),
+      segment.heads.readInt32BE(o + 28),
+      segment.heads.readInt32BE(o + 32),
+    );
   }
+}
+
+/** Each block of a segment, with its term, decoded. */
+export function segmentBlocks(segment: SegmentRow): { term: string; decoded: DecodedBlock }[] {
+  const blocks: { term: string; decoded: DecodedBlock }[] = [];
+  forEachSegmentBlock(segment, (term, first, postings, offset, length) =>
+    blocks.push({
+      term,
+      decoded: decodeBlock(segment.data.subarray(offset, offset + length), first, postings),
+    }),
+  );
+  return blocks;
 }
 
 /** Each term's postings (sorted by chunk id) as blocks, terms in key order. */

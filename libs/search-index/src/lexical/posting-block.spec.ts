@@ -4,7 +4,8 @@ import {
   decodeBlock,
   encodeBlock,
   encodeBlocks,
-  mergeRuns,
+  type EncodedBlock,
+  PostingRuns,
   postingsOf,
   toRun,
 } from './posting-block.js';
@@ -56,22 +57,46 @@ describe('posting blocks', () => {
     expect(() => decodeBlock(block.data.subarray(0, 3), 1, 2)).toThrow(RangeError);
   });
 
-  it('merges runs into one in chunk-id order, sorting only when they interleave', () => {
-    const a = toRun([
-      { chunkId: 1, tf: 1, len: 5 },
-      { chunkId: 4, tf: 2, len: 6 },
-    ]);
-    const b = toRun([
-      { chunkId: 2, tf: 3, len: 7 },
-      { chunkId: 9, tf: 4, len: 8 },
-    ]);
-    const merged = mergeRuns([a, b]);
-    expect(Array.from(merged.ids)).toEqual([1, 2, 4, 9]);
-    expect(Array.from(merged.tfs)).toEqual([1, 3, 2, 4]);
-    expect(Array.from(merged.lens)).toEqual([5, 7, 6, 8]);
-    const blocks = encodeBlocks(mergeRuns([b, a]));
-    expect(postingsOf(blocks.map((x) => decodeBlock(x.data, x.firstChunk, x.postings)))).toEqual(
-      postingsOf([merged]),
-    );
+  it('gathers blocks of many terms into shared arrays and writes each term back in chunk-id order', () => {
+    const postings = (ids: number[], tf: number) =>
+      ids.map((chunkId) => ({ chunkId, tf, len: chunkId + 10 }));
+    const dogIds = Array.from({ length: 200 }, (_, i) => 100 + 2 * i);
+    // Two interleaving blocks of "cat", two of "dog", their bytes in one buffer after a stray byte, as a
+    // segment holds them (decoded from views on it); "cat" is decoded in the wrong order.
+    const blocks = [
+      { term: 'dog', ...encodeBlocks(postings(dogIds, 3))[0] },
+      { term: 'cat', ...encodeBlock(postings([2, 9], 2)) },
+      { term: 'dog', ...encodeBlocks(postings(dogIds, 3))[1] },
+      { term: 'cat', ...encodeBlock(postings([1, 4], 1)) },
+    ];
+    const data = Buffer.concat([Buffer.from([0xff]), ...blocks.map((b) => b.data)]);
+    const runs = new PostingRuns();
+    for (const b of blocks) runs.count(b.term, b.firstChunk, b.postings);
+    expect(runs.terms()).toEqual(['dog', 'cat']);
+    expect(runs.lowest('cat')).toBe(1);
+    expect(runs.lowest('dog')).toBe(100);
+    runs.allocate();
+    let offset = 1;
+    for (const b of blocks) {
+      runs.decode(b.term, data.subarray(offset, offset + b.data.length), b.firstChunk, b.postings);
+      offset += b.data.length;
+    }
+    const decoded = (list: EncodedBlock[]) =>
+      postingsOf(list.map((x) => decodeBlock(x.data, x.firstChunk, x.postings)));
+    const cat = runs.encode('cat');
+    expect(cat.map((b) => [b.firstChunk, b.lastChunk, b.postings])).toEqual([[1, 9, 4]]);
+    expect(decoded(cat)).toEqual(postingsOf([toRun([...postings([1, 4], 1), ...postings([2, 9], 2)])]));
+    const dog = runs.encode('dog');
+    expect(dog.map((b) => b.postings)).toEqual([BLOCK_SIZE, 200 - BLOCK_SIZE]);
+    expect(decoded(dog)).toEqual(postings(dogIds, 3));
+    // A block counted and not decoded would be lost; one that was not counted has no room.
+    const partial = new PostingRuns();
+    partial.count('cat', 1, 2);
+    partial.count('cat', 2, 2);
+    partial.allocate();
+    partial.decode('cat', blocks[3].data, 1, 2);
+    expect(() => partial.encode('cat')).toThrow(/counted but not decoded/);
+    expect(() => runs.decode('cat', blocks[0].data, 100, 1)).toThrow(/not counted/);
+    expect(() => runs.decode('eel', blocks[0].data, 100, 1)).toThrow(/not counted/);
   });
 });
