@@ -88,16 +88,18 @@ const MERGE_ROUND_POSTINGS = 1_000_000;
 export class LexicalIndexStore {
   /** Adds the postings of new chunks of one collection as one segment. */
   async add(m: Sql, collectionId: string, chunks: readonly ChunkTerms[]): Promise<void> {
-    const byTerm = new Map<string, Posting[]>();
-    for (const chunk of [...chunks].sort((a, b) => Number(a.id) - Number(b.id))) {
+    const sorted = [...chunks].sort((a, b) => Number(a.id) - Number(b.id));
+    const runs = new PostingRuns();
+    for (const chunk of sorted) for (const term of chunk.terms.keys()) runs.count(term, Number(chunk.id), 1);
+    runs.allocate();
+    for (const chunk of sorted) {
       const chunkId = Number(chunk.id);
-      for (const [term, tf] of chunk.terms) {
-        let list = byTerm.get(term);
-        if (!list) byTerm.set(term, (list = []));
-        list.push({ chunkId, tf, len: chunk.length });
-      }
+      for (const [term, tf] of chunk.terms) runs.push(term, chunkId, tf, chunk.length);
     }
-    await insertSegment(m, collectionId, termBlocks(byTerm));
+    const blocks: TermBlock[] = [];
+    for (const term of runs.terms().sort(cmp))
+      for (const block of runs.encode(term)) blocks.push({ ...block, term });
+    await insertSegment(m, collectionId, blocks);
   }
 
   /** Removes the postings of chunks that leave the index, in the caller's transaction. */

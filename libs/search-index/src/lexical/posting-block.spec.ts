@@ -99,4 +99,18 @@ describe('posting blocks', () => {
     expect(() => runs.decode('cat', blocks[0].data, 100, 1)).toThrow(/not counted/);
     expect(() => runs.decode('eel', blocks[0].data, 100, 1)).toThrow(/not counted/);
   });
+
+  it('writes postings pushed one at a time as the blocks encodeBlocks makes of them', () => {
+    const postings = Array.from({ length: 130 }, (_, i) => ({
+      chunkId: 10 + 3 * i,
+      tf: 1 + (i % 3),
+      len: 20 + i,
+    }));
+    const runs = new PostingRuns();
+    for (const p of postings) runs.count('t', p.chunkId, 1);
+    runs.allocate();
+    for (const p of postings) runs.push('t', p.chunkId, p.tf, p.len);
+    expect(() => runs.push('t', 999, 1, 1)).toThrow(/not counted/);
+    expect(runs.encode('t')).toEqual(encodeBlocks(postings));
+  });
 });

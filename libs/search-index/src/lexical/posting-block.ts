@@ -111,9 +111,10 @@ export function toRun(postings: readonly Posting[]): DecodedBlock {
 
 /**
  * Many terms' postings, from many blocks, decoded into three arrays shared by all, each term's in one
- * range of them: what a merge round gathers. Every block is `count`ed first (its header says how many
- * postings it holds), then the arrays are allocated, then each block is `decode`d into its term's range,
- * and `encode` writes a term's range back as full blocks. A round decodes tens of thousands of (segment,
+ * range of them: what a merge round gathers, or a new segment. Every block is `count`ed first (its
+ * header says how many postings it holds), then the arrays are allocated, then each block is `decode`d
+ * (or each posting `push`ed) into its term's range, and `encode` writes a term's range back as full
+ * blocks. A round decodes tens of thousands of (segment,
  * term) blocks; decoding each into arrays of its own (decodeBlock) made most of a merge's garbage, and took
  * the single binary's heap from 60 to 170 MiB for the merges that follow a SciFact load.
  */
@@ -159,11 +160,25 @@ export class PostingRuns {
 
   /** Decodes `data`, a block of `term`, after the term's postings decoded so far. */
   decode(term: string, data: Uint8Array, firstChunk: number, postings: number): void {
+    const i = this.room(term, postings);
+    decodeInto(this.all, this.fills[i], data, firstChunk, postings);
+    this.fills[i] += postings;
+  }
+
+  /** Adds one posting of `term` after those so far (counted as a block of one). */
+  push(term: string, chunkId: number, tf: number, len: number): void {
+    const at = this.fills[this.room(term, 1)]++;
+    this.all.ids[at] = chunkId;
+    this.all.tfs[at] = tf;
+    this.all.lens[at] = len;
+  }
+
+  /** The index of `term`, whose range must have room for `postings` more. */
+  private room(term: string, postings: number): number {
     const i = this.index.get(term);
     if (i === undefined || this.fills[i] + postings > this.starts[i + 1])
       throw new Error(`a block of "${term}" was not counted before the postings were allocated`);
-    decodeInto(this.all, this.fills[i], data, firstChunk, postings);
-    this.fills[i] += postings;
+    return i;
   }
 
   /** A term's postings as full blocks (the last holding what is left), sorted by chunk id first if need be. */
