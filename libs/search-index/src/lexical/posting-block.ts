@@ -114,9 +114,9 @@ export function toRun(postings: readonly Posting[]): DecodedBlock {
  * range of them: what a merge round gathers, or a new segment. Every block is `count`ed first (its
  * header says how many postings it holds), then the arrays are allocated, then each block is `decode`d
  * (or each posting `push`ed) into its term's range, and `encode` writes a term's range back as full
- * blocks. A round decodes tens of thousands of (segment,
- * term) blocks; decoding each into arrays of its own (decodeBlock) made most of a merge's garbage, and took
- * the single binary's heap from 60 to 170 MiB for the merges that follow a SciFact load.
+ * blocks. A round decodes tens of thousands of (segment, term) blocks; decoding each into arrays of its
+ * own (decodeBlock) made most of a merge's garbage, and took the single binary's heap from 60 to 170 MiB
+ * for the merges that follow a SciFact load.
  */
 export class PostingRuns {
   private readonly index = new Map<string, number>();
