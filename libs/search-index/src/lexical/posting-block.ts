@@ -188,10 +188,7 @@ export class PostingRuns {
     const to = this.fills[i];
     if (to !== this.starts[i + 1]) throw new Error(`a block of "${term}" was counted but not decoded`);
     sortRange(this.all, from, to);
-    const blocks: EncodedBlock[] = [];
-    for (let at = from; at < to; at += BLOCK_SIZE)
-      blocks.push(encodeRange(this.all, at, Math.min(to, at + BLOCK_SIZE)));
-    return blocks;
+    return encodeSpan(this.all, from, to);
   }
 }
 
@@ -258,9 +255,17 @@ function decodeInto(
 /** Splits postings sorted by chunk id into full blocks, the last one holding what is left. */
 export function encodeBlocks(postings: readonly Posting[] | DecodedBlock): EncodedBlock[] {
   const run = Array.isArray(postings) ? toRun(postings) : (postings as DecodedBlock);
+  return encodeSpan(run, 0, run.ids.length);
+}
+
+/**
+ * Postings `from` to `to` (exclusive) of a run sorted by chunk id as full blocks, the last one holding
+ * what is left.
+ */
+function encodeSpan(run: DecodedBlock, from: number, to: number): EncodedBlock[] {
   const blocks: EncodedBlock[] = [];
-  for (let i = 0; i < run.ids.length; i += BLOCK_SIZE)
-    blocks.push(encodeRange(run, i, Math.min(run.ids.length, i + BLOCK_SIZE)));
+  for (let at = from; at < to; at += BLOCK_SIZE)
+    blocks.push(encodeRange(run, at, Math.min(to, at + BLOCK_SIZE)));
   return blocks;
 }
 
