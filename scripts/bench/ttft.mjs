@@ -28,6 +28,7 @@ import {
   startDistributed,
   startProcess,
 } from './lib.mjs';
+import { MALLOC_ENV } from './servers.mjs';
 
 const TARGET_ADDED_MS = 20;
 
@@ -146,6 +147,7 @@ async function measureAll(llm, llmReply, options) {
   }
 
   const env = {
+    ...MALLOC_ENV,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     LLM_PROVIDER: 'openai',
