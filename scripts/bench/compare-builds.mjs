@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { loadDataset } from './dataset.mjs';
 import { measure } from './requests.mjs';
 import { freePort, positiveInt, REPO_ROOT, runMain } from './lib.mjs';
+import { MALLOC_ENV } from './servers.mjs';
 
 async function main() {
   const { values } = parseArgs({
@@ -45,6 +46,7 @@ async function main() {
         spawn(process.execPath, [join(b.dir, 'bin/ragnest.js'), 'serve'], {
           env: {
             ...process.env,
+            ...MALLOC_ENV,
             DATABASE_URL: values.database,
             PORT: String(b.port),
             HOST: '127.0.0.1',
