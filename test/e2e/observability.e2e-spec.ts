@@ -83,6 +83,8 @@ describe('JSON logs and /metrics of a running process', () => {
         LOG_LEVEL: 'verbose',
         LOG_FORMAT: 'json',
         SHUTDOWN_READINESS_DELAY_MS: '0',
+        // The HNSW index is built after the ingest, however small, so that its build is timed.
+        VECTOR_INDEX_MIN_CHUNKS: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -102,6 +104,10 @@ describe('JSON logs and /metrics of a running process', () => {
     await eventually(async () => {
       const r = await http(baseUrl, 'GET', '/rag/collections/monkeys/documents/m1');
       return r.body.status === 'indexed';
+    });
+    await eventually(async () => {
+      const r = await http(baseUrl, 'GET', '/rag/collections/monkeys');
+      return r.body.embedding?.index === 'hnsw';
     });
     // The model fails this one: the gateway logs its fallback (a warn line of the request).
     llm.reply({ kind: 'error', status: 500, message: 'model down' });
@@ -227,10 +233,11 @@ describe('JSON logs and /metrics of a running process', () => {
       expect(value('ragnest_bulkhead_executing_calls', { target: 'retrieval.search' })).toBe(0);
     });
 
-    it('reports ingestion: documents and chunks by outcome, the queue by state, batch time', () => {
+    it('reports ingestion: documents and chunks by outcome, the queue by state, batch and HNSW build time', () => {
       expect(value('ragnest_ingestion_documents_total', { outcome: 'indexed' })).toBe(1);
       expect(value('ragnest_ingestion_chunks_total', { outcome: 'indexed' })).toBeGreaterThanOrEqual(1);
       expect(count('ragnest_ingestion_batch_duration_seconds')).toBeGreaterThanOrEqual(1);
+      expect(count('ragnest_vector_index_build_duration_seconds')).toBe(1);
       expect(value('ragnest_ingestion_queue_jobs', { queue: 'ingestion', state: 'completed' })).toBe(1);
       expect(value('ragnest_ingestion_queue_jobs', { queue: 'ingestion', state: 'waiting' })).toBe(0);
       // No collection label unless METRICS_COLLECTION_LABELS says so.

@@ -27,6 +27,23 @@ function startRagnest(db, workers, concurrency) {
   });
 }
 
+/**
+ * ragnest's own HNSW build after the load (CREATE INDEX CONCURRENTLY), as its ingestion processes time it
+ * on /metrics: { seconds, builds } summed over them, or null when none reported one.
+ */
+async function vectorIndexBuildOf(processes) {
+  const name = 'ragnest_vector_index_build_duration_seconds';
+  let seconds = 0;
+  let builds = 0;
+  for (const p of processes.filter((x) => x.name.startsWith('ingestion'))) {
+    const text = await (await fetch(`${p.baseUrl}/metrics`)).text();
+    const sample = (suffix) => Number(new RegExp(`^${name}_${suffix} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    seconds += sample('sum');
+    builds += sample('count');
+  }
+  return builds > 0 ? { seconds, builds } : null;
+}
+
 export async function benchRagnest(documents, workers, concurrency) {
   const label = `${workers} ingestion process${workers > 1 ? 'es' : ''}, INGESTION_CONCURRENCY=${concurrency}`;
   process.stderr.write(`\nragnest, ${label}: starting the servers\n`);
@@ -39,6 +56,7 @@ export async function benchRagnest(documents, workers, concurrency) {
     const before = await cpuSnapshot(deployment.processes);
     const ingestion = await ingest(deployment.baseUrl, documents, { waitForIndex: true });
     const cpu = cpuBetween(before, await cpuSnapshot(deployment.processes));
+    const vectorIndexBuild = await vectorIndexBuildOf(deployment.processes);
     const postings = await withClient(db.url, (c) => lexicalFloor().countPostings(c));
     process.stderr.write(
       `ragnest, ${label}: ${ingestion.chunks} chunks in ${fmt(ingestion.seconds, 1)} s ` +
@@ -51,6 +69,7 @@ export async function benchRagnest(documents, workers, concurrency) {
         ingestionConcurrency: concurrency,
         ...ingestion,
         postings,
+        vectorIndexBuild,
         cpu,
         loadAverage: { before: loadBefore, after: os.loadavg() },
       },

@@ -13,6 +13,7 @@ import {
   table,
   worstErrorRate,
 } from './cells.mjs';
+import { hnswBuildRatio } from './ingestion.mjs';
 
 /** The hand-written notes beside the generated document: what profiles showed, by people, not data. */
 const NOTES = 'benchmarks-notes.md';
@@ -89,6 +90,21 @@ const TARGETS = [
           values: s.postgres.map(
             (r) => r.ingestion.chunksPerSecond / (s.scale === '10k' || s.scale === '2k' ? 1500 : 1200),
           ),
+          failed: 0,
+        })),
+  },
+  {
+    name: "ragnest's HNSW build after a bulk load / pgvector's bare CREATE INDEX on the same vectors",
+    limit: 1.1,
+    kind: 'max',
+    digits: 2,
+    unit: '×',
+    cells: (report) =>
+      report.scales
+        .filter((s) => (s.ingest ?? []).some((r) => r.ragnest[0]?.vectorIndexBuild))
+        .map((s) => ({
+          where: `${s.scale}, 1 ingestion process`,
+          values: s.ingest.map((r) => hnswBuildRatio(r)),
           failed: 0,
         })),
   },

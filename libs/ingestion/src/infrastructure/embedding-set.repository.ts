@@ -278,12 +278,15 @@ export class EmbeddingSetRepository {
   }
 
   /**
-   * Builds the set's (half-precision) HNSW index and records it; false when another process is building it.
-   * A single-precision index from before goes once searches have been switched to the new one.
+   * Builds the set's (half-precision) HNSW index and records it; returns the seconds the build itself
+   * took, or null when another process is building it. A single-precision index from before goes once
+   * searches have been switched to the new one.
    */
-  async buildIndex(set: EmbeddingSet): Promise<boolean> {
+  async buildIndex(set: EmbeddingSet): Promise<number | null> {
     const memoryMb = this.config.ingestion.vectorIndexBuildMemoryMb;
-    if (!(await buildVectorIndex(this.db, this.database.kind, set, memoryMb))) return false;
+    const started = performance.now();
+    if (!(await buildVectorIndex(this.db, this.database.kind, set, memoryMb))) return null;
+    const seconds = (performance.now() - started) / 1000;
     await this.db.query(
       `UPDATE embedding_sets SET indexed = true, index_precision = 'half', updated_at = now() WHERE id = $1`,
       [set.id],
@@ -293,7 +296,7 @@ export class EmbeddingSetRepository {
       await delay(STATISTICS_LIFETIME_MS);
       await dropVectorIndex(this.db, this.database.kind, set.id, ['single']);
     }
-    return true;
+    return seconds;
   }
 
   /** How many vectors the set holds (a re-index's progress). */

@@ -8,7 +8,8 @@ export type QueueState = (typeof QUEUE_STATES)[number];
 
 /**
  * Ingestion: documents and chunks by outcome (their rates are the indexing throughput), the time of each
- * indexing batch, and the queue's jobs by state, read from BullMQ when scraped. With
+ * indexing batch and of each HNSW index build, and the queue's jobs by state, read from BullMQ
+ * when scraped. With
  * METRICS_COLLECTION_LABELS=true the counters carry the collection; off by default, since collections
  * are made by users and a label per collection has no bound.
  */
@@ -16,6 +17,7 @@ export class IngestionMetrics {
   private readonly documents: Counter<string>;
   private readonly chunks: Counter<string>;
   private readonly batches: Histogram;
+  private readonly vectorIndexBuilds: Histogram;
   private readonly jobs: Gauge<'queue' | 'state'>;
 
   constructor(
@@ -41,6 +43,12 @@ export class IngestionMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers: [registry],
     });
+    this.vectorIndexBuilds = new Histogram({
+      name: 'ragnest_vector_index_build_duration_seconds',
+      help: "Time of one embedding set's HNSW index build (after a bulk load, or before a re-index switches).",
+      buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers: [registry],
+    });
     this.jobs = new Gauge({
       name: 'ragnest_ingestion_queue_jobs',
       help: 'Jobs in the ingestion queue by state, read from BullMQ when scraped.',
@@ -59,6 +67,10 @@ export class IngestionMetrics {
 
   batch(seconds: number): void {
     this.batches.observe(seconds);
+  }
+
+  vectorIndexBuilt(seconds: number): void {
+    this.vectorIndexBuilds.observe(seconds);
   }
 
   queueJobs(queue: string, counts: Partial<Record<QueueState, number>>): void {
