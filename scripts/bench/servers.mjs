@@ -5,7 +5,14 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_DATABASE_URL, adminQuery, memoryMiB, REPO_ROOT, startDistributed, startProcess } from './lib.mjs';
+import {
+  ADMIN_DATABASE_URL,
+  adminQuery,
+  memoryMiB,
+  REPO_ROOT,
+  startDistributed,
+  startProcess,
+} from './lib.mjs';
 
 export const RETRIEVAL_REPLICAS = 2;
 /**
@@ -13,7 +20,9 @@ export const RETRIEVAL_REPLICAS = 2;
  * script: every server is measured as it is run.
  */
 const START_SCRIPT = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.start;
-export const MALLOC_ENV = Object.fromEntries([...START_SCRIPT.matchAll(/\b(MALLOC_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+export const MALLOC_ENV = Object.fromEntries(
+  [...START_SCRIPT.matchAll(/\b(MALLOC_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]),
+);
 /** The answer cache would turn repeated /rag/query requests into cache hits: the pipeline is measured. */
 const SERVER_ENV = { ...MALLOC_ENV, ANSWER_CACHE_SIZE: '0' };
 /** A fresh, empty store for one backend: the server's env, and how to remove the store afterwards. */

@@ -8,10 +8,9 @@ export type QueueState = (typeof QUEUE_STATES)[number];
 
 /**
  * Ingestion: documents and chunks by outcome (their rates are the indexing throughput), the time of each
- * indexing batch and of each HNSW index build, and the queue's jobs by state, read from BullMQ
- * when scraped. With
- * METRICS_COLLECTION_LABELS=true the counters carry the collection; off by default, since collections
- * are made by users and a label per collection has no bound.
+ * indexing batch and of each HNSW index build, and the queue's jobs by state, read from BullMQ when
+ * scraped. With METRICS_COLLECTION_LABELS=true the counters carry the collection; off by default, since
+ * collections are made by users and a label per collection has no bound.
  */
 export class IngestionMetrics {
   private readonly documents: Counter<string>;
