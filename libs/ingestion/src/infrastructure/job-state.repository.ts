@@ -60,21 +60,31 @@ export class JobStateRepository {
   }
 
   /**
-   * Marks the still-current versions as processing and returns their sources. A job whose token is not
-   * the document's any more was replaced by the reconciler's fresh one (or came back with an old Redis
-   * snapshot): it starts nothing, so the version is worked on by one job at a time.
+   * Marks the still-current versions as processing, in their first stage, and returns their sources. A
+   * job whose token is not the document's any more was replaced by the reconciler's fresh one (or came
+   * back with an old Redis snapshot): it starts nothing, so the version is worked on by one job at a time.
    */
-  async startProcessing(jobs: DocumentJob[]): Promise<DocumentSource[]> {
+  async startProcessing(
+    jobs: DocumentJob[],
+    stage: DocumentStage,
+    progress: number,
+  ): Promise<DocumentSource[]> {
     const rows = await this.write(
       // Wrapped in a SELECT: TypeORM hands back an UPDATE's rows as [rows, count].
       `WITH started AS (
-         UPDATE documents d SET status = 'processing', updated_at = now()
+         UPDATE documents d SET status = 'processing', stage = $4, progress = $5, updated_at = now()
            FROM unnest($1::bigint[], $2::int[], $3::text[]) AS j(id, version, token)
           WHERE d.id = j.id AND d.version = j.version AND d.status IN ('queued', 'processing')
             AND (j.token IS NULL OR d.queue_token IS NOT DISTINCT FROM j.token)
          RETURNING d.id, d.version, d.collection_id, d.external_id, d.title, d.metadata, d.source_kind, d.source_text, d.source_bytes, d.source_blob)
        SELECT started.*, c.name AS collection FROM started JOIN collections c ON c.id = started.collection_id`,
-      [jobs.map((j) => j.documentId), jobs.map((j) => j.version), jobs.map((j) => j.token ?? null)],
+      [
+        jobs.map((j) => j.documentId),
+        jobs.map((j) => j.version),
+        jobs.map((j) => j.token ?? null),
+        stage,
+        progress,
+      ],
     );
     return rows.map((r: Record<string, unknown>) => ({
       documentId: String(r.id),

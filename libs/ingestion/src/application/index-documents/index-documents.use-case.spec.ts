@@ -54,7 +54,10 @@ function scripted(
   const written: Batch[] = [];
   const published: unknown[] = [];
   const jobStates = {
-    startProcessing: () => Promise.resolve(sources),
+    startProcessing: (started: DocumentJob[], stage: DocumentStage) => {
+      log.push(`${stage}:${started.map((j) => j.documentId).join(',')}`);
+      return Promise.resolve(sources);
+    },
     recordStage: (jobs: DocumentJob[], stage: DocumentStage) => {
       log.push(`${stage}:${jobs.map((j) => j.documentId).join(',')}`);
       return Promise.resolve();

@@ -85,7 +85,8 @@ export class IndexDocumentsUseCase {
   }
 
   private async run(jobs: DocumentJob[]): Promise<DocumentSource[]> {
-    const sources = await this.jobStates.startProcessing(jobs);
+    // Extraction is the first stage: entered with the move to processing, in the same statement.
+    const sources = await this.jobStates.startProcessing(jobs, 'extract', STAGE_PROGRESS.extract);
     const prepared = await this.prepare(sources);
     if (prepared.length === 0) {
       this.count(sources, prepared, new Set());
@@ -163,7 +164,6 @@ export class IndexDocumentsUseCase {
   private async prepare(
     sources: DocumentSource[],
   ): Promise<{ source: DocumentSource; chunks: IndexedChunk[] }[]> {
-    await this.enter(sources, 'extract');
     const extracted: { source: DocumentSource; content: ExtractedText }[] = [];
     for (const source of sources) {
       await yieldToEventLoop();
