@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AppError } from '#contracts';
+import { Metrics } from '#observability';
 import { type AppConfig, CONFIG, DATABASE, type Database, transactionRetryingConflicts } from '#platform';
 import { buildVectorIndex, dropVectorIndex, type VectorIndexPrecision } from '#search-index';
 import { COLLECTION_NOT_FOUND } from '../domain/ingestion.errors.js';
@@ -46,7 +47,12 @@ export class EmbeddingSetRepository {
   constructor(
     @Inject(DATABASE) private readonly database: Database,
     @Inject(CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() metrics?: Metrics,
+  ) {
+    this.metrics = metrics ?? Metrics.detached();
+  }
+
+  private readonly metrics: Metrics;
 
   private get db() {
     return this.database.dataSource;
@@ -278,8 +284,8 @@ export class EmbeddingSetRepository {
   }
 
   /**
-   * Builds the set's (half-precision) HNSW index and records it; returns the seconds the build itself
-   * took, or null when another process is building it. A single-precision index from before goes once
+   * Builds the set's (half-precision) HNSW index and records it (and the build's time, on /metrics);
+   * returns the seconds the build itself took, or null when another process is building it. A single-precision index from before goes once
    * searches have been switched to the new one.
    */
   async buildIndex(set: EmbeddingSet): Promise<number | null> {
@@ -287,6 +293,7 @@ export class EmbeddingSetRepository {
     const started = performance.now();
     if (!(await buildVectorIndex(this.db, this.database.kind, set, memoryMb))) return null;
     const seconds = (performance.now() - started) / 1000;
+    this.metrics.ingestion.vectorIndexBuilt(seconds);
     await this.db.query(
       `UPDATE embedding_sets SET indexed = true, index_precision = 'half', updated_at = now() WHERE id = $1`,
       [set.id],

@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { CollectionReindexed } from '#contracts';
 import { assertVectorSize, EMBEDDERS, type EmbedderRegistry } from '#embeddings';
-import { Metrics } from '#observability';
 import { CONFIG, type AppConfig } from '#platform';
 import { toVectorLiteral } from '#search-index';
 import { embeddingInput } from '../../domain/embedding-input.js';
@@ -24,12 +23,7 @@ export class ReindexRunner {
     @Inject(EMBEDDERS) private readonly embedders: EmbedderRegistry,
     @Inject(CONFIG) private readonly config: AppConfig,
     private readonly events: EventBus,
-    @Optional() metrics?: Metrics,
-  ) {
-    this.metrics = metrics ?? Metrics.detached();
-  }
-
-  private readonly metrics: Metrics;
+  ) {}
 
   /** Returns true once the collection uses the set, false when the set was superseded or given up. */
   async run(setId: number): Promise<boolean> {
@@ -55,10 +49,8 @@ export class ReindexRunner {
         if ((await this.sets.find(set.id))?.state !== 'building') return false;
       }
       const vectors = await this.sets.vectorCount(set.id);
-      if (!set.indexed && vectors >= this.config.ingestion.vectorIndexMinChunks) {
-        const seconds = await this.sets.buildIndex(set);
-        if (seconds !== null) this.metrics.ingestion.vectorIndexBuilt(seconds);
-      }
+      if (!set.indexed && vectors >= this.config.ingestion.vectorIndexMinChunks)
+        await this.sets.buildIndex(set);
       const collection = await this.sets.switchTo(set);
       if (collection) {
         this.events.publish(new CollectionReindexed(collection, set.model));

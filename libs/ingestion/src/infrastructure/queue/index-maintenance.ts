@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type AppConfig } from '#platform';
-import { Metrics } from '#observability';
 import { ChunkRepository } from '../chunk.repository.js';
 import { JobStateRepository } from '../job-state.repository.js';
 import { EmbeddingSetRepository } from '../embedding-set.repository.js';
@@ -42,12 +41,7 @@ export class IndexMaintenance {
     private readonly sets: EmbeddingSetRepository,
     private readonly lexical: LexicalMaintenance,
     @Inject(CONFIG) private readonly config: AppConfig,
-    @Optional() metrics?: Metrics,
-  ) {
-    this.metrics = metrics ?? Metrics.detached();
-  }
-
-  private readonly metrics: Metrics;
+  ) {}
 
   recordIndexed(documents: number): void {
     this.lexical.recordSegments(this.chunks.takeSegments());
@@ -155,7 +149,6 @@ export class IndexMaintenance {
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
       const seconds = await this.sets.buildIndex(set);
       if (seconds === null) continue;
-      this.metrics.ingestion.vectorIndexBuilt(seconds);
       this.log.log(`built the HNSW index of embedding set ${set.id} in ${Math.round(seconds * 1000)} ms`);
     }
   }
