@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
-import { decodeBlock, IndexChangedError, LexicalIndexStore } from '#search-index';
+import { decodeBlock, IndexChangedError, LexicalIndexStore, SegmentDictionaries } from '#search-index';
 import { createApp } from '#app';
 import { JobStateRepository } from '../../libs/ingestion/src/infrastructure/job-state.repository.js';
 import { LexicalMaintenance } from '../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js';
@@ -203,7 +203,11 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     const chunk = (id: string) => ({ id, terms: new Map([['word', 1]]), length: 1 });
     try {
       await store.add(db, collectionId, [chunk('1'), chunk('2')]);
-      const before = (await store.headers(db, collectionId, ['word'])).get('word')!;
+      const dictionaries = new SegmentDictionaries();
+      const before = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
+      // A segment's dictionary is read once per row version.
+      await store.headers(db, collectionId, ['word'], dictionaries);
+      expect(dictionaries.reads).toBe(1);
       const ids = async (headers: typeof before) => {
         const [bytes] = await store.read(db, collectionId, headers);
         return [...decodeBlock(bytes, headers[0].firstChunk, headers[0].postings).ids];
@@ -212,9 +216,40 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       // A delete rewrites the segment in place: the header read before it names a version gone since.
       await db.transaction((m) => store.remove(m, [{ collectionId, id: '1', terms: ['word'] }]));
       await expect(store.read(db, collectionId, before)).rejects.toBeInstanceOf(IndexChangedError);
-      const after = (await store.headers(db, collectionId, ['word'])).get('word')!;
+      const size = dictionaries.size();
+      const after = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
       expect(after[0].version).not.toBe(before[0].version);
       expect(await ids(after)).toEqual([2]);
+      // The new version's dictionary replaced the old one's, which is gone with it.
+      expect(dictionaries.reads).toBe(2);
+      expect(dictionaries.size()).toBe(size);
+    } finally {
+      await db.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
+    }
+  });
+
+  it('never reads a segment dictionary in another version than the headers statement saw', async () => {
+    const store = new LexicalIndexStore();
+    const collectionId = randomUUID();
+    const chunk = (id: string) => ({ id, terms: new Map([['word', 1]]), length: 1 });
+    try {
+      await store.add(db, collectionId, [chunk('1'), chunk('2')]);
+      // A delete commits between the statement that lists the segments and the one that reads their
+      // dictionaries: the segment is rewritten in place under another version.
+      let raced = false;
+      const racing = {
+        query: async (sql: string, params?: unknown[]) => {
+          const rows = await db.query(sql, params);
+          if (!raced) {
+            raced = true;
+            await db.transaction((m) => store.remove(m, [{ collectionId, id: '1', terms: ['word'] }]));
+          }
+          return rows;
+        },
+      };
+      await expect(
+        store.headers(racing, collectionId, ['word'], new SegmentDictionaries()),
+      ).rejects.toBeInstanceOf(IndexChangedError);
     } finally {
       await db.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
     }
@@ -273,7 +308,8 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     try {
       await store.add(db, collectionId, [chunk('1'), chunk('2'), chunk('3')]);
       await db.transaction((m) => store.mergeRound(m, collectionId));
-      const before = (await store.headers(db, collectionId, ['word'])).get('word')!;
+      const dictionaries = new SegmentDictionaries();
+      const before = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
       expect(before).toHaveLength(1);
       expect(before[0].segment).toBeUndefined();
       const ids = async (headers: typeof before) => {
@@ -284,7 +320,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       // A delete rewrites the block in place (an UPDATE): it takes a new version.
       await db.transaction((m) => store.remove(m, [{ collectionId, id: '2', terms: ['word'] }]));
       await expect(store.read(db, collectionId, before)).rejects.toBeInstanceOf(IndexChangedError);
-      const after = (await store.headers(db, collectionId, ['word'])).get('word')!;
+      const after = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
       expect(after[0].version).toBeGreaterThan(before[0].version);
       expect(await ids(after)).toEqual([1, 3]);
       // The headers come from the primary key's index: no row is visited once the pages are all-visible.

@@ -8,6 +8,7 @@ export * from './lexical/posting-block.js';
 export * from './lexical/block-max-top-k.js';
 export * from './lexical/lexical-index.store.js';
 export * from './lexical/lexical-index.js';
+export { SegmentDictionaries } from './lexical/segment-dictionaries.js';
 export * from './fusion/fusion.js';
 export {
   buildVectorIndex,

@@ -25,8 +25,20 @@ import {
   type TermBlock,
   termBlocks,
 } from './lexical-rows.js';
+import { SegmentDictionaries, SegmentDictionary } from './segment-dictionaries.js';
 
 export type { Sql } from './lexical-rows.js';
+
+/** The fields a block's head and a segment's head share, from `o`. */
+function readHead(h: Buffer, o: number): BlockHeader {
+  return {
+    firstChunk: Number(h.readBigInt64BE(o)),
+    lastChunk: Number(h.readBigInt64BE(o + 8)),
+    postings: h.readInt32BE(o + 16),
+    maxTf: h.readInt32BE(o + 20),
+    minLen: h.readInt32BE(o + 24),
+  };
+}
 
 /** Blocks whose headers a search read were rewritten (merged, or a chunk deleted) before their postings. */
 export class IndexChangedError extends Error {
@@ -314,57 +326,88 @@ export class LexicalIndexStore {
   }
 
   /**
-   * The headers of every block of the given terms, in blocks and in segments. PostgreSQL packs them
-   * into one bytea per term and kind: a frequent term of a large collection has thousands of blocks, and
-   * parsing them as rows would cost more than the search.
+   * The headers of every block of the given terms, in blocks and in segments, as of one statement: the
+   * blocks' headers, and which segments there are (in which row version). PostgreSQL packs them into one
+   * bytea per term: a frequent term of a large collection has thousands of blocks, and parsing them as
+   * rows would cost more than the search. Segments' blocks are found in their dictionaries, read once per
+   * segment version (see SegmentDictionaries); one rewritten or merged before its dictionary was read
+   * makes this throw IndexChangedError, as a block read does.
    */
   async headers(
     m: Sql,
     collectionId: string,
     terms: readonly string[],
+    dictionaries: SegmentDictionaries,
   ): Promise<Map<string, StoredHeader[]>> {
-    const rows: { term: string; segmented: boolean; h: Buffer }[] = await m.query(
-      `SELECT term, false AS segmented,
-              string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
-                         || int4send(max_tf) || int4send(min_len) || int8send(version),
-                         ''::bytea ORDER BY last_chunk) AS h
+    const rows: { term: string | null; h: Buffer | null }[] = await m.query(
+      `SELECT term, string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
+                               || int4send(max_tf) || int4send(min_len) || int8send(version),
+                               ''::bytea ORDER BY last_chunk) AS h
          FROM lexical_blocks WHERE collection_id = $1 AND term = ANY($2::text[])
         GROUP BY term
        UNION ALL
-       SELECT q.term, true,
-              string_agg(int8send(s.id) || int8send(s.xmin::text::bigint) || substring(s.heads FROM (p - 1) * ${SEGMENT_HEAD} + 1 FOR ${SEGMENT_HEAD}),
-                         ''::bytea ORDER BY s.id, p)
-         FROM lexical_segments s CROSS JOIN unnest($2::text[]) AS q(term)
-        CROSS JOIN LATERAL unnest(array_positions(s.terms, q.term)) AS p
-        WHERE s.collection_id = $1
-        GROUP BY q.term`,
+       SELECT NULL, string_agg(int8send(id) || int8send(xmin::text::bigint), ''::bytea ORDER BY id)
+         FROM lexical_segments WHERE collection_id = $1`,
       [collectionId, terms],
     );
     const out = new Map<string, StoredHeader[]>();
-    for (const { term, segmented, h } of rows) {
-      const view = new DataView(h.buffer, h.byteOffset, h.byteLength);
-      const list = out.get(term) ?? [];
-      const size = segmented ? 16 + SEGMENT_HEAD : BLOCK_HEAD;
-      for (let o = 0; o + size <= h.byteLength; o += size) {
-        const at = segmented ? o + 16 : o;
-        const header: StoredHeader = {
-          term,
-          firstChunk: Number(view.getBigInt64(at)),
-          lastChunk: Number(view.getBigInt64(at + 8)),
-          postings: view.getInt32(at + 16),
-          maxTf: view.getInt32(at + 20),
-          minLen: view.getInt32(at + 24),
-          version: Number(view.getBigInt64(segmented ? o + 8 : at + 28)),
-        };
-        if (segmented)
-          header.segment = {
-            id: String(view.getBigInt64(o)),
-            offset: view.getInt32(at + 28),
-            length: view.getInt32(at + 32),
-          };
-        list.push(header);
+    const add = (header: StoredHeader) => {
+      const list = out.get(header.term);
+      if (list) list.push(header);
+      else out.set(header.term, [header]);
+    };
+    let segments: Buffer | null = null;
+    for (const { term, h } of rows) {
+      if (term === null) segments = h;
+      else
+        for (let o = 0; o + BLOCK_HEAD <= h!.byteLength; o += BLOCK_HEAD)
+          add({ term, ...readHead(h!, o), version: Number(h!.readBigInt64BE(o + 28)) });
+    }
+    const live: { id: string; version: number; key: string }[] = [];
+    for (let o = 0; segments && o < segments.byteLength; o += 16) {
+      const id = String(segments.readBigInt64BE(o));
+      const version = Number(segments.readBigInt64BE(o + 8));
+      live.push({ id, version, key: `${id}:${version}` });
+    }
+    dictionaries.retain(collectionId, new Set(live.map((s) => s.key)));
+    // This search's dictionaries, whether or not the cache can keep them all.
+    const found = new Map(live.map((s) => [s.key, dictionaries.get(collectionId, s.key)]));
+    const missing = live.filter((s) => !found.get(s.key));
+    if (missing.length > 0) {
+      const read: { id: string; version: string; terms: string; heads: Buffer }[] = await m.query(
+        `SELECT id, xmin::text::bigint AS version, array_to_string(terms, E'\\n') AS terms, heads
+           FROM lexical_segments WHERE collection_id = $1 AND id = ANY($2::bigint[])`,
+        [collectionId, missing.map((s) => s.id)],
+      );
+      let current = 0;
+      for (const r of read) {
+        const key = `${r.id}:${Number(r.version)}`;
+        if (!found.has(key)) continue;
+        const dictionary = new SegmentDictionary(r.terms, r.heads);
+        found.set(key, dictionary);
+        dictionaries.set(collectionId, key, dictionary);
+        current++;
       }
-      out.set(term, list);
+      if (current < missing.length) throw new IndexChangedError(missing.length - current);
+    }
+    for (const segment of live) {
+      const dictionary = found.get(segment.key)!;
+      for (const term of terms) {
+        const [first, end] = dictionary.blocksOf(term);
+        for (let i = first; i < end; i++) {
+          const o = i * SEGMENT_HEAD;
+          add({
+            term,
+            ...readHead(dictionary.heads, o),
+            version: segment.version,
+            segment: {
+              id: segment.id,
+              offset: dictionary.heads.readInt32BE(o + 28),
+              length: dictionary.heads.readInt32BE(o + 32),
+            },
+          });
+        }
+      }
     }
     return out;
   }

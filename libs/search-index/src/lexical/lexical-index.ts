@@ -13,6 +13,7 @@ import {
   type StoredHeader,
 } from './lexical-index.store.js';
 import { type DecodedBlock, decodeBlock } from './posting-block.js';
+import { SegmentDictionaries } from './segment-dictionaries.js';
 
 /** Searches that met a block rewritten under them before one runs in a snapshot (see LexicalIndex.search). */
 const OPTIMISTIC_TRIES = 3;
@@ -44,6 +45,8 @@ export class LexicalIndex {
   private readonly legacy = new LegacyPostings();
   /** The bytes of the blocks searches read, shared by every search of this process. */
   readonly cache: BlockCache;
+  /** Where the segments' blocks are, by segment version, shared by every search of this process. */
+  readonly dictionaries = new SegmentDictionaries();
 
   constructor(@Optional() @Inject(CONFIG) config?: AppConfig) {
     const mb = config?.retrieval.lexicalBlockCacheMb;
@@ -121,7 +124,7 @@ export class LexicalIndex {
   }
 
   private async searchBlocks(m: Sql, q: LexicalQuery): Promise<TopKResult> {
-    const headers = await this.blocks.headers(m, q.collectionId, [...q.terms.keys()]);
+    const headers = await this.blocks.headers(m, q.collectionId, [...q.terms.keys()], this.dictionaries);
     const filter = q.filter?.(2);
     return blockMaxTopK({
       terms: [...q.terms].map(([term, weight]) => ({ term, weight, blocks: headers.get(term) ?? [] })),
@@ -194,6 +197,8 @@ export class LexicalIndex {
       if (round.merged === 0) break;
       replaced += round.replaced;
     }
+    // The merged segments are gone: their dictionaries need not wait for this process's next search.
+    if (replaced > 0) this.dictionaries.retain(collectionId, new Set());
     return replaced;
   }
 
