@@ -101,7 +101,7 @@ async function waitIndexed(client, started, waitForIndex, timeoutMs) {
 
 /**
  * Waits until the server has merged every lexical segment into blocks (it does once ingestion is idle,
- * beside the HNSW build), then until none of its statements has run on the database for a second (the
+ * after the HNSW build), then until none of its statements has run on the database for a second (the
  * VACUUMs that follow the merge give the merged segments' space back), so that sizes and searches are of
  * the index as it stays. Returns the seconds until the segments were merged.
  */

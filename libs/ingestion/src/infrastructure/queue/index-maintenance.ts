@@ -132,24 +132,34 @@ export class IndexMaintenance {
     // The documents first, in seconds: the HNSW build below can take minutes, and the collection view
     // reads them meanwhile.
     if (vacuum) await this.jobStates.vacuum();
-    // The lexical segments are merged while the HNSW indexes build, on other tables (each mostly on a core
-    // of its own): until they are merged every search reads each one's heads for its terms (26 were left
-    // after a 100k-chunk load), and a build can take minutes; but merged before it, a 10k load's merge
-    // (2.5 s) was added to the time until its documents could be searched.
-    await Promise.all([this.lexical.mergeAll(), this.buildPendingIndexes()]);
-    // The index tables' VACUUM after the builds: a build (CREATE INDEX CONCURRENTLY) holds back the
-    // horizon, so during it the rows a merge replaced could not be removed (a 10k load's merged segments
-    // kept 12 MiB), nor the blocks' pages marked all-visible, which a search needs to read its headers from
-    // the primary key's index alone.
-    if (vacuum) await this.chunks.vacuumIndex();
+    // The HNSW indexes first, on their own, then the lexical segments' merge and the index tables' VACUUM.
+    // Beside the merge (a thread of this process and a backend), a build that wants both cores for its
+    // parallel workers took 1.3-1.6x pgvector's bare CREATE INDEX at 10k; merged before it, the merge (2.5 s
+    // at 10k) was added to the time until the documents could be searched by vector. The segments are
+    // searchable meanwhile: a search reads each one's heads for its terms (at most MERGE_AFTER_SEGMENTS per
+    // ingestion process, as during a load). A VACUUM during a build (CREATE INDEX CONCURRENTLY holds back
+    // the horizon) could neither remove the rows a merge replaced nor mark the blocks' pages all-visible,
+    // which a search needs to read its headers from the primary key's index alone.
+    await this.lexical.settled();
+    // Another replica building an index merges and vacuums after its build: this one leaves them to it.
+    if (await this.buildPendingIndexes()) {
+      await this.lexical.mergeAll();
+      if (vacuum) await this.chunks.vacuumIndex();
+    }
     await this.jobStates.compactStatusCounts();
   }
 
-  private async buildPendingIndexes(): Promise<void> {
+  /** Builds the HNSW indexes load left pending; false if another process was building one of them. */
+  private async buildPendingIndexes(): Promise<boolean> {
+    let alone = true;
     for (const set of await this.sets.pendingIndexes(this.config.ingestion.vectorIndexMinChunks)) {
       const seconds = await this.sets.buildIndex(set);
-      if (seconds === null) continue;
+      if (seconds === null) {
+        alone = false;
+        continue;
+      }
       this.log.log(`built the HNSW index of embedding set ${set.id} in ${Math.round(seconds * 1000)} ms`);
     }
+    return alone;
   }
 }

@@ -58,6 +58,11 @@ export class LexicalMaintenance {
     }
   }
 
+  /** Waits for a merge started in the middle of a load, if one is running. */
+  async settled(): Promise<void> {
+    await this.merging;
+  }
+
   stop(): void {
     this.stopping = true;
   }
