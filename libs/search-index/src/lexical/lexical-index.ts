@@ -87,8 +87,9 @@ export class LexicalIndex {
   }
 
   /**
-   * The exact BM25 top k of a collection. The blocks' headers are read in one statement, then each block
-   * in the row version its header names (LexicalIndexStore.read): a merge or a delete committing in
+   * The exact BM25 top k of a collection. The blocks' headers are read in one statement (and the
+   * dictionaries of segments this process has not read yet in another), then each block in the row
+   * version its header names (LexicalIndexStore.read): a merge or a delete committing in
    * between makes the search start again, as if read in one snapshot, without the three statements a
    * transaction costs (a search whose blocks are all cached is one statement). A search that meets a
    * change OPTIMISTIC_TRIES times, and one of a collection still in postings, runs in a repeatable-read
@@ -182,20 +183,26 @@ export class LexicalIndex {
 
   /**
    * Merges a collection's segments into its blocks, one short transaction per round of at most
-   * `roundPostings` (the store's default when not given); returns the rows it replaced (what it left for
-   * VACUUM).
+   * `roundPostings` (the store's default when not given), until none is left or `stopping`; `afterRound`
+   * is told the rows each round replaced (what it left for VACUUM). Returns the rows replaced in all.
    */
   async merge(
     db: DataSource,
     collectionId: string,
-    stopping: () => boolean = () => false,
-    roundPostings?: number,
+    options: {
+      stopping?: () => boolean;
+      roundPostings?: number;
+      afterRound?: (replaced: number) => Promise<void>;
+    } = {},
   ): Promise<number> {
     let replaced = 0;
-    while (!stopping()) {
-      const round = await db.transaction((m) => this.blocks.mergeRound(m, collectionId, roundPostings));
+    while (!options.stopping?.()) {
+      const round = await db.transaction((m) =>
+        this.blocks.mergeRound(m, collectionId, options.roundPostings),
+      );
       if (round.merged === 0) break;
       replaced += round.replaced;
+      await options.afterRound?.(round.replaced);
     }
     // The merged segments are gone: their dictionaries need not wait for this process's next search.
     if (replaced > 0) this.dictionaries.retain(collectionId, new Set());

@@ -134,10 +134,10 @@ export class IndexMaintenance {
     if (vacuum) await this.jobStates.vacuum();
     // The HNSW indexes first, on their own, then the lexical segments' merge and the index tables' VACUUM.
     // Beside the merge (a thread of this process and a backend), a build that wants both cores for its
-    // parallel workers took 1.3-1.6x pgvector's bare CREATE INDEX at 10k; merged before it, the merge (2.5 s
+    // parallel workers took 1.2-1.65x pgvector's bare CREATE INDEX at 10k; merged before it, the merge (2.5 s
     // at 10k) was added to the time until the documents could be searched by vector. The segments are
-    // searchable meanwhile: a search reads each one's heads for its terms (at most MERGE_AFTER_SEGMENTS per
-    // ingestion process, as during a load). A VACUUM during a build (CREATE INDEX CONCURRENTLY holds back
+    // searchable meanwhile, as during a load (a search finds its terms' blocks in each one's dictionary: see
+    // SegmentDictionaries). A VACUUM during a build (CREATE INDEX CONCURRENTLY holds back
     // the horizon) could neither remove the rows a merge replaced nor mark the blocks' pages all-visible,
     // which a search needs to read its headers from the primary key's index alone.
     await this.lexical.settled();
