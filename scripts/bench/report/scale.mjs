@@ -3,6 +3,73 @@
 import { fmt } from '../lib.mjs';
 import { cell, mib, row, table } from './cells.mjs';
 
+/**
+ * Round one's figures (one row per posting in `chunk_terms`), from docs/benchmarks.md at 790b94e
+ * (`npm run bench -- --scale 10k,100k --runs 2 --queries 200`, and one run at 1m): what the block index
+ * replaced, set beside this run's.
+ */
+const ROUND_ONE = {
+  '10k': { lexicalMiB: 103.4, sparseP50Ms: 4.7, hybridC8: 240, ingestion: 1208 },
+  '100k': { lexicalMiB: 1396.5, sparseP50Ms: 46.4, hybridC8: 32, ingestion: 371 },
+  '1m': { lexicalMiB: 14623.3, sparseP50Ms: 820.2, hybridC8: 2.5, ingestion: 625 },
+};
+
+/** The lexical index of this run beside round one's, and the published anchors. */
+function againstRoundOne(scales) {
+  const rows = scales
+    .filter((s) => ROUND_ONE[s.scale])
+    .map((s) => {
+      const before = ROUND_ONE[s.scale];
+      const search = (mode, c, f) =>
+        s.postgres.map(
+          (r) =>
+            r.requests.find((x) => x.endpoint === '/rag/search' && x.mode === mode && x.concurrency === c)?.[
+              f
+            ] ?? NaN,
+        );
+      const lexical = s.postgres.map((r) =>
+        mib(
+          ['lexical_blocks', 'lexical_segments', 'chunk_terms'].reduce(
+            (sum, t) => sum + (r.sizes.tables.find((x) => x.table === t)?.total ?? 0),
+            0,
+          ),
+        ),
+      );
+      return row([
+        s.scale,
+        `${fmt(before.lexicalMiB, 1)} → ${cell(lexical)}`,
+        `${fmt(before.sparseP50Ms, 1)} → ${cell(search('sparse', 1, 'p50Ms'), 1)}`,
+        `${fmt(before.hybridC8, before.hybridC8 < 10 ? 1 : 0)} → ${cell(search('hybrid', 8, 'requestsPerSecond'), 0)}`,
+        `${fmt(before.ingestion)} → ${cell(
+          s.postgres.map((r) => r.ingestion.chunksPerSecond),
+          0,
+        )}`,
+      ]);
+    });
+  if (rows.length === 0) return [];
+  return [
+    "### The lexical index against round one's (one row per posting)",
+    '',
+    "Round one's figures from docs/benchmarks.md at 790b94e (2 runs at 10k and 100k, 1 at 1m; another 2-core machine), then this run's. " +
+      'Published anchors, on other data and hardware, not measured here: pg_textsearch 1.0 on MS MARCO (8.8M passages) ' +
+      'an index of 1,215 MB and p50 0.7 ms (1 term) to 19.9 ms (8+ terms); ParadeDB pg_search on the same data 1,503 MB, ' +
+      '18-45 ms p50. At 1M chunks (1,020,424; a 1m run of this round, before the MaxScore rounds, the block cache and ' +
+      'half-precision HNSW; see benchmarks-notes.md): the lexical index 564 MiB, sparse /rag/search p50 214 ms.',
+    '',
+    table(
+      [
+        'scale',
+        'lexical index MiB',
+        'sparse /rag/search p50 ms, concurrency 1',
+        'hybrid /rag/search req/s, concurrency 8',
+        'monolith ingestion chunks/s',
+      ],
+      ['l', 'r', 'r', 'r', 'r'],
+      rows,
+    ),
+  ];
+}
+
 export function scaleSection(report) {
   const lines = ['## 6. Scale: corpus, sizes, memory', ''];
   const scales = report.scales.filter((s) => s.postgres?.length);
@@ -69,6 +136,7 @@ export function scaleSection(report) {
     }
   }
   lines.push('', table(['scale', 'table', 'index', 'MiB'], ['l', 'l', 'l', 'r'], indexRows));
+  lines.push('', ...againstRoundOne(scales));
   lines.push(
     '',
     '### Process memory (RSS, MiB)',

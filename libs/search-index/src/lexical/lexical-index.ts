@@ -225,7 +225,7 @@ export class LexicalIndex {
       `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = 'lexical_blocks'::regclass`,
     );
     if (dead < Math.max(VACUUM_MIN_DEAD, 0.2 * Number(rows))) return false;
-    await db.query('VACUUM (ANALYZE) lexical_blocks');
+    await db.query('VACUUM lexical_blocks');
     return true;
   }
 
