@@ -2,6 +2,7 @@
 
 import { fmt } from '../lib.mjs';
 import { cell, mib, row, table } from './cells.mjs';
+import { lexicalBytes } from './targets.mjs';
 
 /**
  * Round one's figures (one row per posting in `chunk_terms`), from docs/benchmarks.md at 790b94e
@@ -27,14 +28,7 @@ function againstRoundOne(scales) {
               f
             ] ?? NaN,
         );
-      const lexical = s.postgres.map((r) =>
-        mib(
-          ['lexical_blocks', 'lexical_segments', 'chunk_terms'].reduce(
-            (sum, t) => sum + (r.sizes.tables.find((x) => x.table === t)?.total ?? 0),
-            0,
-          ),
-        ),
-      );
+      const lexical = s.postgres.map((r) => mib(lexicalBytes(r.sizes)));
       return row([
         s.scale,
         `${fmt(before.lexicalMiB, 1)} → ${cell(lexical)}`,

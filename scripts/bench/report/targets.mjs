@@ -208,7 +208,7 @@ function tableBytes(sizes, name) {
 }
 
 /** The lexical index's bytes: its blocks and segments (or, before them, its postings). */
-function lexicalBytes(sizes) {
+export function lexicalBytes(sizes) {
   return ['lexical_blocks', 'lexical_segments', 'chunk_terms'].reduce(
     (sum, t) => sum + tableBytes(sizes, t),
     0,
