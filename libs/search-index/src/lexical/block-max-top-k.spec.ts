@@ -100,6 +100,26 @@ describe('blockMaxTopK', () => {
     }
   });
 
+  it('keeps every posting of a round when its partial scores outgrow their arrays', async () => {
+    // The arrays of partial scores double at powers of two (from 1,024, or from a larger array a search
+    // before left): the postings that land on each doubling score most, so each must be in the top k.
+    const marks = Array.from({ length: 9 }, (_, i) => 1024 << i);
+    const list: Posting[] = Array.from({ length: 300_000 }, (_, i) => ({
+      chunkId: i + 1,
+      tf: marks.includes(i) ? 2 + marks.indexOf(i) : 1,
+      len: 20,
+    }));
+    const index = {
+      postings: new Map([['t', list]]),
+      blocks: new Map([['t', encodeBlocks(list)]]),
+      chunks: list.length,
+      avgdl: 20,
+    };
+    const { result, expected } = await search(index, [['t', 1]], marks.length, undefined, Infinity);
+    expect(expected.map((e) => e.id).sort((a, b) => a - b)).toEqual(marks.map((m) => m + 1));
+    expect(result.hits.map((h) => [h.id, h.score])).toEqual(expected.map((e) => [e.id, e.score]));
+  });
+
   it('reads fewer blocks than there are when a rare term decides the top k', async () => {
     const index = randomIndex(99, 100_000, 50_000);
     // t0 and t1 are in most chunks; a rare term picks the few that matter.

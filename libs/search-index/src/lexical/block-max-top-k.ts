@@ -394,7 +394,10 @@ export class ScoreSums {
     const { ids, tfs, lens } = block;
     for (let p = 0; p < ids.length; p++) {
       const tf = tfs[p];
-      this.sums[this.place(ids[p])] += (weight * tf) / (tf + c1 + c2 * lens[p]);
+      // The place first: making it may replace `sums`, which `this.sums[this.place(…)] +=` would have
+      // read before, adding the score to the array replaced.
+      const at = this.place(ids[p]);
+      this.sums[at] += (weight * tf) / (tf + c1 + c2 * lens[p]);
     }
   }
 
