@@ -153,10 +153,12 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     /**
      * The k-th best partial score among the chunks the filter lets through, or -Infinity. Only the best few
      * are ever sorted (a bounded heap): a frequent term puts tens of thousands of chunks in `partial`.
+     * Partial scores only grow, so the k chunks that set the bar still pass it, and no chunk below it can
+     * be among the k best now: those are passed over without a look at the heap.
      */
     const kthBest = async (): Promise<number> => {
       for (let want = request.k; ; want *= 4) {
-        const ranked = topEntries(partial, want);
+        const ranked = topEntries(partial, want, bar);
         if (!request.accept) return ranked.length >= request.k ? ranked[request.k - 1][1] : -Infinity;
         const unknown = ranked.map(([id]) => id).filter((id) => !accepted.has(id));
         if (unknown.length > 0) {
@@ -261,8 +263,10 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       let rest = new Float64Array(ids.length);
       for (const t of probed) walk(t, (i, e) => (rest[i] += e.ub));
       let sums = ids.map((id) => partial.get(id));
+      // What the term probed adds at most, per chunk (one array for every term: a few MB at 1M chunks).
+      const own = new Float64Array(ids.length);
       for (const t of probed) {
-        const own = new Float64Array(ids.length);
+        own.fill(0, 0, ids.length);
         const due = new Set<Entry>();
         walk(t, (i, e) => {
           own[i] += e.ub;
@@ -344,8 +348,9 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
  * Partial scores by chunk id, kept compact: the chunks in the order first scored (`id(i)`, `sum(i)`, for
  * i below `size`), so that every pass over them (the k-th best, the candidates) reads two arrays in order.
  * A chunk's place is found through an array over the query's chunk-id range when that range is not too
- * wide (no hashing), else a map. Arrays are kept for the next searches (`release`): a fresh index array per
- * search, 4 MB at 1M chunks, was most of the garbage a search left.
+ * wide (no hashing), else a map. Its arrays are kept for the next searches (`release`): at 1M chunks a
+ * search's are 4 MB of places and up to 8 MB of ids and sums, and fresh ones each search were most of
+ * the garbage it left (large typed arrays also make V8 collect sooner).
  */
 export class ScoreSums {
   /** Per chunk id from `lo`, its place + 1 (0: not scored yet); absent when the range is too wide. */
@@ -357,12 +362,12 @@ export class ScoreSums {
 
   constructor(
     private readonly lo: number,
-    span: number,
+    private readonly span: number,
   ) {
-    if (span <= DENSE_SPAN) this.places = take(span);
+    if (span <= DENSE_SPAN) this.places = spareInts.take(span);
     else this.map = new Map();
-    this.ids = new Float64Array(1024);
-    this.sums = new Float64Array(1024);
+    this.ids = spareFloats.take(1024);
+    this.sums = spareFloats.take(1024);
   }
 
   /** The place of chunk `id`, made if it has none. */
@@ -372,14 +377,11 @@ export class ScoreSums {
     if (at < 0) {
       at = this.size++;
       if (at === this.ids.length) {
-        const ids = new Float64Array(2 * at);
-        const sums = new Float64Array(2 * at);
-        ids.set(this.ids);
-        sums.set(this.sums);
-        this.ids = ids;
-        this.sums = sums;
+        this.ids = spareFloats.grow(this.ids, at);
+        this.sums = spareFloats.grow(this.sums, at);
       }
       this.ids[at] = id;
+      this.sums[at] = 0;
       if (places) places[id - this.lo] = at + 1;
       else this.map!.set(id, at);
     }
@@ -401,10 +403,22 @@ export class ScoreSums {
     }
   }
 
-  /** The chunks whose sum passes `keep`, by id. */
+  /**
+   * The chunks whose sum passes `keep`, by id. When they are many for the id range (at 1M chunks a query
+   * has 40,000 to 400,000), the range's places are walked in order: a pass over an array of the range,
+   * where sorting them took a twentieth of a search.
+   */
   sorted(keep: (sum: number) => boolean): Float64Array {
     const out = new Float64Array(this.size);
     let n = 0;
+    const places = this.places;
+    if (places && this.size * WALK_PLACES > this.span) {
+      for (let j = 0; j < this.span; j++) {
+        const at = places[j];
+        if (at !== 0 && keep(this.sums[at - 1])) out[n++] = this.lo + j;
+      }
+      return out.subarray(0, n);
+    }
     for (let i = 0; i < this.size; i++) if (keep(this.sums[i])) out[n++] = this.ids[i];
     return out.subarray(0, n).sort();
   }
@@ -422,39 +436,75 @@ export class ScoreSums {
     return this.sums[i];
   }
 
-  /** Gives the place array back, zeroed, for another search; this object is not to be used after. */
+  /** Gives the arrays back (the places zeroed) for another search; this object is not to be used after. */
   release(): void {
     const places = this.places;
-    if (!places) return;
-    if (this.size * 8 < places.length) for (let i = 0; i < this.size; i++) places[this.ids[i] - this.lo] = 0;
-    else places.fill(0);
-    if (spareBytes + places.byteLength <= SPARE_BYTES) {
-      spare.push(places);
-      spareBytes += places.byteLength;
+    if (places) {
+      if (this.size * 8 < places.length)
+        for (let i = 0; i < this.size; i++) places[this.ids[i] - this.lo] = 0;
+      else places.fill(0);
+      spareInts.give(places);
     }
+    spareFloats.give(this.ids);
+    spareFloats.give(this.sums);
   }
 }
 
 /** The widest chunk-id range (4 bytes a chunk id) a search finds its chunks' places through an array for. */
 const DENSE_SPAN = 1 << 23;
-/** Bytes of zeroed place arrays kept for the next searches: 8 searches at once of 2M chunks. */
-const SPARE_BYTES = 64 * 1024 * 1024;
-const spare: Int32Array[] = [];
-let spareBytes = 0;
+/**
+ * Chunks scored, as a share of the id range (1 in WALK_PLACES), above which their places are walked in id
+ * order rather than their ids sorted.
+ */
+const WALK_PLACES = 32;
 
-/** A zeroed array of at least `span` slots: a spare one if one is large enough, else a new one. */
-function take(span: number): Int32Array {
-  const i = spare.findIndex((a) => a.length >= span);
-  if (i >= 0) {
-    spareBytes -= spare[i].byteLength;
-    return spare.splice(i, 1)[0];
+/**
+ * Arrays given back by finished searches, for the next ones, up to `maxBytes`. Sizes are powers of two, so
+ * that one search's arrays fit the next ones'. What an array held is left in it: zeroed only where a
+ * user needs it (the places are zeroed before they are given back).
+ */
+class Spares<A extends Int32Array | Float64Array> {
+  private readonly arrays: A[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly make: (length: number) => A,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** An array of at least `length` slots: a spare one if one is large enough, else a new, zeroed one. */
+  take(length: number): A {
+    const i = this.arrays.findIndex((a) => a.length >= length);
+    if (i < 0) return this.make(Math.max(1 << 10, 2 ** Math.ceil(Math.log2(length))));
+    this.bytes -= this.arrays[i].byteLength;
+    return this.arrays.splice(i, 1)[0];
   }
-  // Sized up to a power of two (at least 64 Ki slots), so that spares fit the next searches too.
-  return new Int32Array(Math.max(1 << 16, 2 ** Math.ceil(Math.log2(span))));
+
+  /** An array of more than `used` slots holding `array`'s first `used`; `array` is given back. */
+  grow(array: A, used: number): A {
+    const larger = this.take(used + 1);
+    larger.set(array.subarray(0, used));
+    this.give(array);
+    return larger;
+  }
+
+  give(array: A): void {
+    if (this.bytes + array.byteLength > this.maxBytes) return;
+    this.arrays.push(array);
+    this.bytes += array.byteLength;
+  }
 }
 
-/** The `m` best chunks by partial score, best first (ties to the lower id), by a bounded min-heap. */
-export function topEntries(scores: ScoreSums, m: number): [number, number][] {
+/** Zeroed place arrays: 8 searches at once over 2M chunks. */
+const spareInts = new Spares<Int32Array>((n) => new Int32Array(Math.max(n, 1 << 16)), 64 * 1024 * 1024);
+/** Partial scores' ids and sums: 8 searches at once of 256 Ki chunks scored. */
+const spareFloats = new Spares<Float64Array>((n) => new Float64Array(n), 32 * 1024 * 1024);
+
+/**
+ * The `m` best chunks by partial score, best first (ties to the lower id), by a bounded min-heap; of
+ * those scoring at least `floor`, when given.
+ */
+export function topEntries(scores: ScoreSums, m: number, floor = -Infinity): [number, number][] {
   // worse(a, b): a ranks below b.
   const worse = (a: [number, number], b: [number, number]) => a[1] < b[1] || (a[1] === b[1] && a[0] > b[0]);
   const heap: [number, number][] = [];
@@ -472,8 +522,9 @@ export function topEntries(scores: ScoreSums, m: number): [number, number][] {
   };
   if (m <= 0) return [];
   for (let i = 0; i < scores.size; i++) {
-    const id = scores.id(i);
     const score = scores.sum(i);
+    if (score < floor) continue;
+    const id = scores.id(i);
     if (heap.length < m) {
       heap.push([id, score]);
       for (let i = heap.length - 1; i > 0;) {

@@ -12,7 +12,7 @@ import {
   type Sql,
   type StoredHeader,
 } from './lexical-index.store.js';
-import { type DecodedBlock, decodeBlock } from './posting-block.js';
+import { type DecodedBlock, decodeBlocks } from './posting-block.js';
 import { SegmentDictionaries } from './segment-dictionaries.js';
 
 /** Searches that met a block rewritten under them before one runs in a snapshot (see LexicalIndex.search). */
@@ -168,7 +168,9 @@ export class LexicalIndex {
         this.cache.set(keys[i], fetched[j]);
       });
     }
-    return blocks.map((b, i) => decodeBlock(bytes[i], b.firstChunk, b.postings));
+    return decodeBlocks(
+      blocks.map((b, i) => ({ data: bytes[i], firstChunk: b.firstChunk, postings: b.postings })),
+    );
   }
 
   /** Every posting of a collection in the blocks layout, and the terms whose blocks overlap. */
