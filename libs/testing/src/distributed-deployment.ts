@@ -204,6 +204,11 @@ export class DistributedDeployment {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`gateway not ready within ${timeoutMs} ms: ${last}`);
+    // What each process said last: a context the gateway never saw is found by its own output.
+    const outputs = [...this.services.values()].map(
+      (s) =>
+        `--- ${s.name} (exit ${s.child.exitCode ?? s.child.signalCode ?? 'none yet'}):\n${s.output.join('').slice(-2_000)}`,
+    );
+    throw new Error(`gateway not ready within ${timeoutMs} ms: ${last}\n${outputs.join('\n')}`);
   }
 }
