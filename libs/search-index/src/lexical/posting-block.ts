@@ -224,7 +224,7 @@ export function decodeBlock(data: Uint8Array, firstChunk: number, postings: numb
 
 /**
  * Reads blocks written by `encodeBlock` into one set of arrays, each block a view of its part: a search
- * reads thousands of 128-posting blocks, and three arrays of their own each were most of its garbage.
+ * reads thousands of 128-posting blocks, and three arrays of their own each made much of its garbage.
  */
 export function decodeBlocks(
   blocks: readonly { data: Uint8Array; firstChunk: number; postings: number }[],
