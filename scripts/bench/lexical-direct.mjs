@@ -8,9 +8,12 @@
 // warm), at each --k. Prints JSON lines: the p50, mean and p90 ms of each pass, and this process's CPU ms a
 // search. The index has no other term, so the table is smaller than a real one (its b-tree has fewer
 // levels), and nothing else runs beside the searches: a floor of the lexical leg, not an API figure.
+// With --check, each build's top k of the second pass is compared with exhaustive BM25 over the same
+// postings (every posting of the query's terms scored, in the query's term order, ties to the lower
+// chunk id, as blockMaxTopK sums them): ids and scores must be equal to the last bit.
 //
 // Run: node --max-old-space-size=8192 scripts/bench/lexical-direct.mjs --scale 1m \
-//        --build old=../old --build new=. [--k 10,50] [--keep]
+//        --build old=../old --build new=. [--k 10,50] [--check] [--keep]
 // A build is a checkout with `npm run build` done; this checkout's dist/ writes the index.
 
 import { randomUUID } from 'node:crypto';
@@ -53,6 +56,48 @@ async function postingsOf(documents, wanted, chunking) {
   return { postings, chunks, tokens };
 }
 
+/**
+ * Exhaustive BM25 over `runs` (each term's postings in typed arrays): every chunk holding a query term
+ * scored term by term in query order, the same expression as blockMaxTopK's; the k best, ties to the
+ * lower chunk id.
+ */
+function exhaustive(runs, terms, scoring, k, chunks) {
+  const { k1, b, avgdl } = scoring;
+  const sums = new Float64Array(chunks + 1);
+  const seen = new Uint8Array(chunks + 1);
+  const touched = [];
+  for (const [term, weight] of terms) {
+    const run = runs.get(term);
+    if (!run) continue;
+    const df = run.ids.length;
+    const idf = weight * Math.log(1 + (Math.max(scoring.chunks, df) - df + 0.5) / (df + 0.5));
+    for (let i = 0; i < df; i++) {
+      const id = run.ids[i];
+      if (!seen[id]) {
+        seen[id] = 1;
+        touched.push(id);
+      }
+      const tf = run.tfs[i];
+      sums[id] += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * run.lens[i]) / avgdl));
+    }
+  }
+  // The k best by a pass keeping the best k so far, sorted (k is small).
+  const best = [];
+  const worse = (x, y) => x.score < y.score || (x.score === y.score && x.id > y.id);
+  for (const id of touched) {
+    const hit = { id, score: sums[id] };
+    if (best.length === k && !worse(best[k - 1], hit)) continue;
+    let at = best.length === k ? k - 1 : best.length;
+    while (at > 0 && worse(best[at - 1], hit)) {
+      best[at] = best[at - 1];
+      at--;
+    }
+    best[at] = hit;
+    if (best.length > k) best.length = k;
+  }
+  return best;
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -60,6 +105,7 @@ async function main() {
       build: { type: 'string', multiple: true, default: [] },
       k: { type: 'string', default: '10,50' },
       keep: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
       dataset: { type: 'string', default: join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact') },
     },
     strict: true,
@@ -90,12 +136,15 @@ async function main() {
     const db = dataSourceOf(pool);
     const collectionId = randomUUID();
     let blocks = 0;
+    /** Each term's postings, for --check. */
+    const runs = new Map();
     for (const [term, p] of postings) {
       const run = {
         ids: Float64Array.from(p.ids),
         tfs: Uint32Array.from(p.tfs),
         lens: Uint32Array.from(p.lens),
       };
+      if (values.check) runs.set(term, run);
       const termBlocks = encodeBlocks(run).map((b) => ({ ...b, term }));
       await insertBlocks(db, collectionId, termBlocks);
       blocks += termBlocks.length;
@@ -120,11 +169,13 @@ async function main() {
         const lexical = new LexicalIndex(config);
         for (let pass = 1; pass <= 2; pass++) {
           const times = [];
+          const tops = [];
           const cpu = process.cpuUsage();
           for (const terms of queryTerms) {
             const t = performance.now();
-            await lexical.search(db, { collectionId, layout: 'blocks', terms, k, scoring });
+            const { hits } = await lexical.search(db, { collectionId, layout: 'blocks', terms, k, scoring });
             times.push(performance.now() - t);
+            tops.push(hits);
           }
           const used = process.cpuUsage(cpu);
           times.sort((a, b) => a - b);
@@ -140,6 +191,25 @@ async function main() {
               cpuMsPerSearch: ((used.user + used.system) / 1000 / times.length).toFixed(1),
             }),
           );
+          if (values.check && pass === 2) {
+            const wrong = queryTerms.flatMap((terms, q) => {
+              const want = exhaustive(runs, terms, scoring, k, chunks);
+              const got = tops[q];
+              const same =
+                got.length === want.length &&
+                got.every((h, i) => h.id === want[i].id && h.score === want[i].score);
+              return same ? [] : [q];
+            });
+            console.log(
+              JSON.stringify({
+                build: build.name,
+                k,
+                check: 'exhaustive BM25',
+                queries: queryTerms.length,
+                wrong,
+              }),
+            );
+          }
         }
       }
   } finally {
