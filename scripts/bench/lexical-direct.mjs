@@ -59,7 +59,8 @@ async function postingsOf(documents, wanted, chunking) {
 /**
  * Exhaustive BM25 over `runs` (each term's postings in typed arrays): every chunk holding a query term
  * scored term by term in query order, the same expression as blockMaxTopK's; the k best, ties to the
- * lower chunk id.
+ * lower chunk id. The tests' exhaustiveBm25 (#testing) does the same over Posting objects, which at 1M
+ * chunks would not fit the heap.
  */
 function exhaustive(runs, terms, scoring, k, chunks) {
   const { k1, b, avgdl } = scoring;
