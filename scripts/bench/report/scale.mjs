@@ -1,7 +1,7 @@
 // Section 6 of docs/benchmarks.md: table sizes and process memory per scale.
 
 import { fmt } from '../lib.mjs';
-import { cell, mib, row, table } from './cells.mjs';
+import { across, cell, mib, row, table } from './cells.mjs';
 import { lexicalBytes } from './targets.mjs';
 
 /**
@@ -21,13 +21,7 @@ function againstRoundOne(scales) {
     .filter((s) => ROUND_ONE[s.scale])
     .map((s) => {
       const before = ROUND_ONE[s.scale];
-      const search = (mode, c, f) =>
-        s.postgres.map(
-          (r) =>
-            r.requests.find((x) => x.endpoint === '/rag/search' && x.mode === mode && x.concurrency === c)?.[
-              f
-            ] ?? NaN,
-        );
+      const search = (mode, c, f) => across(s.postgres, (r) => r.requests, '/rag/search', mode, c, f);
       const lexical = s.postgres.map((r) => mib(lexicalBytes(r.sizes)));
       return row([
         s.scale,

@@ -223,6 +223,8 @@ export class LexicalIndex {
    * last call that vacuumed; returns whether this one did.
    */
   async vacuumIfBloated(db: DataSource, dead: number): Promise<boolean> {
+    // Below the floor no table size can call for it: no statement (merges ask after every round).
+    if (dead < VACUUM_MIN_DEAD) return false;
     const [{ rows }] = await db.query(
       `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = 'lexical_blocks'::regclass`,
     );
