@@ -10,10 +10,12 @@
 // levels), and nothing else runs beside the searches: a floor of the lexical leg, not an API figure.
 // With --check, each build's top k of the second pass is compared with exhaustive BM25 over the same
 // postings (every posting of the query's terms scored, in the query's term order, ties to the lower
-// chunk id, as blockMaxTopK sums them): ids and scores must be equal to the last bit.
+// chunk id, as blockMaxTopK sums them): ids and scores must be equal to the last bit. With --database,
+// the searches run on a database an earlier --keep run left (named in its first line), without building
+// it again (no --check then: the postings are not in memory).
 //
 // Run: node --max-old-space-size=8192 scripts/bench/lexical-direct.mjs --scale 1m \
-//        --build old=../old --build new=. [--k 10,50] [--check] [--keep]
+//        --build old=../old --build new=. [--k 10,50] [--check] [--keep] [--database ragnest_lexical_…]
 // A build is a checkout with `npm run build` done; this checkout's dist/ writes the index.
 
 import { randomUUID } from 'node:crypto';
@@ -23,7 +25,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { scaleCorpus } from './corpus.mjs';
 import { loadDataset } from './dataset.mjs';
-import { createDatabase, dataSourceOf, REPO_ROOT, runMain } from './lib.mjs';
+import { ADMIN_DATABASE_URL, createDatabase, dataSourceOf, REPO_ROOT, runMain } from './lib.mjs';
 import { startMonolith } from './servers.mjs';
 
 const dist = (build, path) => import(pathToFileURL(join(build, 'dist/libs', path)).href);
@@ -107,6 +109,7 @@ async function main() {
       k: { type: 'string', default: '10,50' },
       keep: { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
+      database: { type: 'string' },
       dataset: { type: 'string', default: join(REPO_ROOT, '..', 'shared', 'datasets', 'scifact') },
     },
     strict: true,
@@ -120,49 +123,24 @@ async function main() {
   const { documents, queries } = await loadDataset(values.dataset, Infinity, 300);
   const platform = await dist(REPO_ROOT, 'platform/src/index.js');
   const { englishAnalyzer, termFrequencies } = await dist(REPO_ROOT, 'text-analysis/src/index.js');
-  const { encodeBlocks } = await dist(REPO_ROOT, 'search-index/src/lexical/posting-block.js');
-  const { insertBlocks } = await dist(REPO_ROOT, 'search-index/src/lexical/lexical-rows.js');
-
-  const database = await createDatabase('ragnest_lexical');
+  if (values.database && values.check) throw new Error('--check builds the index: not with --database');
+  const database = values.database
+    ? existingDatabase(values.database)
+    : await createDatabase('ragnest_lexical');
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   try {
-    // `ragnest serve` migrates the database, then stops.
-    await (await startMonolith('postgres', { DATABASE_URL: database.url })).stop();
     const config = platform.loadConfig({ ...process.env, DATABASE_URL: database.url });
     const queryTerms = queries.map((q) => termFrequencies(englishAnalyzer.terms(q)));
-    const wanted = new Set(queryTerms.flatMap((m) => [...m.keys()]));
-    const started = performance.now();
-    const corpus = scaleCorpus(documents, values.scale).documents;
-    const { postings, chunks, tokens } = await postingsOf(corpus, wanted, config.chunking);
     const db = dataSourceOf(pool);
-    const collectionId = randomUUID();
-    let blocks = 0;
-    /** Each term's postings, for --check. */
-    const runs = new Map();
-    for (const [term, p] of postings) {
-      const run = {
-        ids: Float64Array.from(p.ids),
-        tfs: Uint32Array.from(p.tfs),
-        lens: Uint32Array.from(p.lens),
-      };
-      if (values.check) runs.set(term, run);
-      const termBlocks = encodeBlocks(run).map((b) => ({ ...b, term }));
-      await insertBlocks(db, collectionId, termBlocks);
-      blocks += termBlocks.length;
-      postings.set(term, null);
-    }
-    await db.query('VACUUM ANALYZE lexical_blocks');
-    console.log(
-      JSON.stringify({
-        scale: values.scale,
-        chunks,
-        queryTerms: wanted.size,
-        blocks,
-        database: database.name,
-        builtSeconds: Math.round((performance.now() - started) / 1000),
-      }),
-    );
-
+    const { chunks, tokens, collectionId, runs } = values.database
+      ? await builtBefore(db)
+      : await build(db, database, {
+          documents,
+          queryTerms,
+          config,
+          scale: values.scale,
+          check: values.check,
+        });
     const scoring = { ...config.retrieval.bm25, chunks, avgdl: tokens / chunks };
     for (const k of values.k.split(',').map(Number))
       for (const build of builds) {
@@ -215,8 +193,69 @@ async function main() {
       }
   } finally {
     await pool.end();
-    if (!values.keep) await database.drop();
+    if (!values.keep && !values.database) await database.drop();
   }
+}
+
+/** A database an earlier --keep run left. */
+function existingDatabase(name) {
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+/** What build() wrote in the database's comment. */
+async function builtBefore(db) {
+  const [row] = await db.query(
+    `SELECT shobj_description(oid, 'pg_database') AS built FROM pg_database WHERE datname = current_database()`,
+  );
+  if (!row?.built) throw new Error('--database: not a database lexical-direct built with --keep');
+  return JSON.parse(row.built);
+}
+
+/**
+ * A fresh database, migrated, with the postings of the query terms over the corpus at `scale` written as
+ * merged blocks; its chunk and token counts and collection id kept in its comment for --database.
+ */
+async function build(db, database, { documents, queryTerms, config, scale, check }) {
+  const { encodeBlocks } = await dist(REPO_ROOT, 'search-index/src/lexical/posting-block.js');
+  const { insertBlocks } = await dist(REPO_ROOT, 'search-index/src/lexical/lexical-rows.js');
+  // `ragnest serve` migrates the database, then stops.
+  await (await startMonolith('postgres', { DATABASE_URL: database.url })).stop();
+  const wanted = new Set(queryTerms.flatMap((m) => [...m.keys()]));
+  const started = performance.now();
+  const corpus = scaleCorpus(documents, scale).documents;
+  const { postings, chunks, tokens } = await postingsOf(corpus, wanted, config.chunking);
+  const collectionId = randomUUID();
+  let blocks = 0;
+  /** Each term's postings, for --check. */
+  const runs = new Map();
+  for (const [term, p] of postings) {
+    const run = {
+      ids: Float64Array.from(p.ids),
+      tfs: Uint32Array.from(p.tfs),
+      lens: Uint32Array.from(p.lens),
+    };
+    if (check) runs.set(term, run);
+    const termBlocks = encodeBlocks(run).map((b) => ({ ...b, term }));
+    await insertBlocks(db, collectionId, termBlocks);
+    blocks += termBlocks.length;
+    postings.set(term, null);
+  }
+  await db.query('VACUUM ANALYZE lexical_blocks');
+  const built = { chunks, tokens, collectionId };
+  await db.query(`COMMENT ON DATABASE ${database.name} IS '${JSON.stringify(built)}'`);
+  console.log(
+    JSON.stringify({
+      scale,
+      chunks,
+      queryTerms: wanted.size,
+      blocks,
+      database: database.name,
+      builtSeconds: Math.round((performance.now() - started) / 1000),
+    }),
+  );
+  return { ...built, runs };
 }
 
 runMain(import.meta.url, main);

@@ -101,6 +101,8 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     /** The best score of its own term in it. */
     ub: number;
     read?: DecodedBlock;
+    /** Its place in its term's list (byStart). */
+    index: number;
   }
   const entries: Entry[] = [];
   // Each term's blocks by first chunk id, with the largest last chunk id up to each: the blocks holding a
@@ -111,8 +113,14 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
   /** Per term, the best score any of its blocks allows. */
   const termUb = new Float64Array(request.terms.length);
   request.terms.forEach((t, ti) => {
-    const list = t.blocks.map((header) => ({ term: ti, header, ub: score(ti, header.maxTf, header.minLen) }));
+    const list: Entry[] = t.blocks.map((header) => ({
+      term: ti,
+      header,
+      ub: score(ti, header.maxTf, header.minLen),
+      index: 0,
+    }));
     list.sort((x, y) => x.header.firstChunk - y.header.firstChunk);
+    list.forEach((e, j) => (e.index = j));
     let most = -Infinity;
     byStart.push(list);
     reach.push(list.map((e) => (most = Math.max(most, e.header.lastChunk))));
@@ -120,6 +128,21 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       entries.push(e);
       if (e.ub > termUb[ti]) termUb[ti] = e.ub;
     }
+  });
+  // Each term's blocks as arrays (their id ranges, bounds, and which are unread yet, by their place in
+  // byStart), and whether they never overlap (as a term's merged blocks): step 4 walks them for every chunk.
+  const spans = byStart.map((list) => {
+    const firsts = Float64Array.from(list, (e) => e.header.firstChunk);
+    const lasts = Float64Array.from(list, (e) => e.header.lastChunk);
+    let disjoint = true;
+    for (let j = 1; j < list.length && disjoint; j++) disjoint = firsts[j] > lasts[j - 1];
+    return {
+      firsts,
+      lasts,
+      disjoint,
+      ubs: Float64Array.from(list, (e) => e.ub),
+      unread: new Uint8Array(list.length).fill(1),
+    };
   });
   const total = entries.length;
   if (total === 0 || request.k <= 0) return { hits: [], terms: stats, blocks: { total, read: 0 } };
@@ -177,6 +200,7 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       const blocks = await request.fetch(batch.map((e) => e.header));
       batch.forEach((e, i) => {
         e.read = blocks[i];
+        spans[e.term].unread[e.index] = 0;
         partial.addBlock(blocks[i], stats[e.term].idf * (k1 + 1), k1 * (1 - b), (k1 * b) / avgdl);
       });
       read += batch.length;
@@ -245,8 +269,11 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       let most = 0;
       for (const t of probed) most += termUb[t];
       // The chunks that can reach the bar with every non-essential term, by id.
-      let ids = partial.sorted((sum) => reaches(sum + most));
-      /** Calls `visit` with each unread block of term t holding each chunk of `ids`, in order. */
+      let ids = partial.sorted(bar * (1 - SLACK) - most);
+      /**
+       * Calls `visit` with each unread block of term t holding each chunk of `ids`, in order. For a term
+       * whose blocks never overlap (every merged term), `blockOf` does the same in one tight loop.
+       */
       const walk = (t: number, visit: (i: number, e: Entry) => void) => {
         const list = byStart[t];
         let j = 0;
@@ -259,19 +286,55 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
           }
         }
       };
+      /** Per chunk of `ids`, the index in byStart[t] of the unread block of term t holding it, or -1. */
+      const at = new Int32Array(ids.length);
+      const blockOf = (t: number) => {
+        const { firsts, lasts, unread } = spans[t];
+        let j = 0;
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i];
+          while (j < lasts.length && lasts[j] < id) j++;
+          at[i] = j < lasts.length && firsts[j] <= id && unread[j] === 1 ? j : -1;
+        }
+      };
       // Per chunk of `ids`: what its unread blocks of the terms not probed yet may add, and its partial score.
       let rest = new Float64Array(ids.length);
-      for (const t of probed) walk(t, (i, e) => (rest[i] += e.ub));
+      for (const t of probed) {
+        if (!spans[t].disjoint) {
+          walk(t, (i, e) => (rest[i] += e.ub));
+          continue;
+        }
+        blockOf(t);
+        const { ubs } = spans[t];
+        for (let i = 0; i < ids.length; i++) if (at[i] >= 0) rest[i] += ubs[at[i]];
+      }
       let sums = ids.map((id) => partial.get(id));
       // What the term probed adds at most, per chunk (one array for every term: a few MB at 1M chunks).
       const own = new Float64Array(ids.length);
       for (const t of probed) {
         own.fill(0, 0, ids.length);
         const due = new Set<Entry>();
-        walk(t, (i, e) => {
-          own[i] += e.ub;
-          if (reaches(sums[i] + rest[i])) due.add(e);
-        });
+        if (spans[t].disjoint) {
+          blockOf(t);
+          const { ubs } = spans[t];
+          const list = byStart[t];
+          const floor = bar * (1 - SLACK);
+          let last = -1;
+          for (let i = 0; i < ids.length; i++) {
+            const j = at[i];
+            if (j < 0) continue;
+            own[i] = ubs[j];
+            // Chunks in id order, so a block's are together: add it once.
+            if (j !== last && sums[i] + rest[i] >= floor) {
+              due.add(list[j]);
+              last = j;
+            }
+          }
+        } else
+          walk(t, (i, e) => {
+            own[i] += e.ub;
+            if (reaches(sums[i] + rest[i])) due.add(e);
+          });
         await readRound([...due]);
         // Chunks that can still reach the bar, with what the next terms may add.
         let kept = 0;
@@ -404,22 +467,22 @@ export class ScoreSums {
   }
 
   /**
-   * The chunks whose sum passes `keep`, by id. When they are many for the id range (at 1M chunks a query
+   * The chunks whose sum is at least `min`, by id. When they are many for the id range (at 1M chunks a query
    * has 40,000 to 400,000), the range's places are walked in order: a pass over an array of the range,
    * where sorting them took a twentieth of a search.
    */
-  sorted(keep: (sum: number) => boolean): Float64Array {
+  sorted(min: number): Float64Array {
     const out = new Float64Array(this.size);
     let n = 0;
     const places = this.places;
     if (places && this.size * WALK_PLACES > this.span) {
       for (let j = 0; j < this.span; j++) {
         const at = places[j];
-        if (at !== 0 && keep(this.sums[at - 1])) out[n++] = this.lo + j;
+        if (at !== 0 && this.sums[at - 1] >= min) out[n++] = this.lo + j;
       }
       return out.subarray(0, n);
     }
-    for (let i = 0; i < this.size; i++) if (keep(this.sums[i])) out[n++] = this.ids[i];
+    for (let i = 0; i < this.size; i++) if (this.sums[i] >= min) out[n++] = this.ids[i];
     return out.subarray(0, n).sort();
   }
 

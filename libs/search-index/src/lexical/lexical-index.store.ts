@@ -447,11 +447,10 @@ export class LexicalIndexStore {
     );
     const lengths = row?.lengths ?? [];
     if (lengths.length !== blocks.length) throw new IndexChangedError(blocks.length - lengths.length);
-    // Copies (plain arrays, cheaper to make than Buffers): a view would keep the whole statement's bytes
-    // alive for as long as one block is cached.
+    // Views of the statement's bytes: the block cache copies what it keeps.
     const data = new Uint8Array(row.data!.buffer, row.data!.byteOffset, row.data!.byteLength);
     let offset = 0;
-    return lengths.map((length) => data.slice(offset, (offset += length)));
+    return lengths.map((length) => data.subarray(offset, (offset += length)));
   }
 
   /**

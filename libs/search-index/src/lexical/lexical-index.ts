@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { CONFIG, type AppConfig } from '#platform';
-import { BlockCache, blockCacheKey, DEFAULT_BLOCK_CACHE_BYTES } from './block-cache.js';
+import { BlockCache, type BlockCacheKey, blockCacheKey, DEFAULT_BLOCK_CACHE_BYTES } from './block-cache.js';
 import { type Bm25Scoring, type TopKResult, blockMaxTopK } from './block-max-top-k.js';
 import { LegacyPostings } from './legacy-postings.js';
 import {
@@ -12,7 +12,7 @@ import {
   type Sql,
   type StoredHeader,
 } from './lexical-index.store.js';
-import { type DecodedBlock, decodeBlocks } from './posting-block.js';
+import { type DecodedBlock, DecodedBlocks } from './posting-block.js';
 import { SegmentDictionaries } from './segment-dictionaries.js';
 
 /** Searches that met a block rewritten under them before one runs in a snapshot (see LexicalIndex.search). */
@@ -145,18 +145,23 @@ export class LexicalIndex {
   }
 
   /**
-   * The postings of blocks, in the order given: those whose bytes the cache holds from it, the rest in
-   * one round trip (none if all are cached), then cached; all decoded.
+   * The postings of blocks, in the order given: those whose bytes the cache holds from it (decoded at once:
+   * what the cache returns is only good until another search adds to it), the rest in one round trip
+   * (none if all are cached), then cached.
    */
   private async read(m: Sql, collectionId: string, blocks: readonly StoredHeader[]): Promise<DecodedBlock[]> {
-    const bytes: Uint8Array[] = new Array(blocks.length);
-    const keys = blocks.map((b) => blockCacheKey(collectionId, b));
+    const decoded = new DecodedBlocks(blocks);
     const missing: number[] = [];
-    blocks.forEach((_, i) => {
-      const hit = this.cache.get(keys[i]);
-      if (hit) bytes[i] = hit;
-      else missing.push(i);
-    });
+    const keys: BlockCacheKey[] = [];
+    for (let i = 0; i < blocks.length; i++) {
+      const key = blockCacheKey(collectionId, blocks[i]);
+      const hit = this.cache.get(key);
+      if (hit) decoded.decode(i, hit);
+      else {
+        missing.push(i);
+        keys.push(key);
+      }
+    }
     if (missing.length > 0) {
       const fetched = await this.blocks.read(
         m,
@@ -164,13 +169,11 @@ export class LexicalIndex {
         missing.map((i) => blocks[i]),
       );
       missing.forEach((i, j) => {
-        bytes[i] = fetched[j];
-        this.cache.set(keys[i], fetched[j]);
+        decoded.decode(i, fetched[j]);
+        this.cache.set(keys[j], fetched[j]);
       });
     }
-    return decodeBlocks(
-      blocks.map((b, i) => ({ data: bytes[i], firstChunk: b.firstChunk, postings: b.postings })),
-    );
+    return decoded.blocks;
   }
 
   /** Every posting of a collection in the blocks layout, and the terms whose blocks overlap. */

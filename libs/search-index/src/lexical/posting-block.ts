@@ -223,27 +223,39 @@ export function decodeBlock(data: Uint8Array, firstChunk: number, postings: numb
 }
 
 /**
- * Reads blocks written by `encodeBlock` into one set of arrays, each block a view of its part: a search
- * reads thousands of 128-posting blocks, and three arrays of their own each made much of its garbage.
+ * Where a read round's blocks are decoded: one set of arrays for them all, each block a view of its part (a
+ * search reads thousands of 128-posting blocks, and three arrays of their own each made much of its
+ * garbage). Blocks are decoded in any order, each into its place, as soon as their bytes are at hand.
  */
-export function decodeBlocks(
-  blocks: readonly { data: Uint8Array; firstChunk: number; postings: number }[],
-): DecodedBlock[] {
-  let total = 0;
-  for (const b of blocks) total += b.postings;
-  const all = { ids: new Float64Array(total), tfs: new Uint32Array(total), lens: new Uint32Array(total) };
-  let at = 0;
-  return blocks.map((b) => {
-    decodeInto(all, at, b.data, b.firstChunk, b.postings);
-    const end = at + b.postings;
-    const view = {
-      ids: all.ids.subarray(at, end),
-      tfs: all.tfs.subarray(at, end),
-      lens: all.lens.subarray(at, end),
-    };
-    at = end;
-    return view;
-  });
+export class DecodedBlocks {
+  /** The blocks, in the order given; each holds its postings once decoded. */
+  readonly blocks: DecodedBlock[];
+  private readonly all: DecodedBlock;
+  private readonly starts: number[] = [];
+
+  constructor(private readonly headers: readonly { firstChunk: number; postings: number }[]) {
+    let total = 0;
+    for (const h of headers) {
+      this.starts.push(total);
+      total += h.postings;
+    }
+    const all = { ids: new Float64Array(total), tfs: new Uint32Array(total), lens: new Uint32Array(total) };
+    this.all = all;
+    this.blocks = headers.map((h, i) => {
+      const at = this.starts[i];
+      const end = at + h.postings;
+      return {
+        ids: all.ids.subarray(at, end),
+        tfs: all.tfs.subarray(at, end),
+        lens: all.lens.subarray(at, end),
+      };
+    });
+  }
+
+  /** Decodes block `i` from `data`, written by `encodeBlock`. */
+  decode(i: number, data: Uint8Array): void {
+    decodeInto(this.all, this.starts[i], data, this.headers[i].firstChunk, this.headers[i].postings);
+  }
 }
 
 /** Decodes the block `data` into `into`'s arrays from index `at`. */
