@@ -308,7 +308,8 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
         const { ubs } = spans[t];
         for (let i = 0; i < ids.length; i++) if (at[i] >= 0) rest[i] += ubs[at[i]];
       }
-      let sums = ids.map((id) => partial.get(id));
+      let sums = new Float64Array(ids.length);
+      for (let i = 0; i < ids.length; i++) sums[i] = partial.get(ids[i]);
       // What the term probed adds at most, per chunk (one array for every term: a few MB at 1M chunks).
       const own = new Float64Array(ids.length);
       for (const t of probed) {
@@ -338,10 +339,11 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
         await readRound([...due]);
         // Chunks that can still reach the bar, with what the next terms may add.
         let kept = 0;
+        const floor = bar * (1 - SLACK);
         for (let i = 0; i < ids.length; i++) {
           const sum = partial.get(ids[i]);
           const more = rest[i] - own[i];
-          if (!reaches(sum + more)) continue;
+          if (sum + more < floor) continue;
           ids[kept] = ids[i];
           sums[kept] = sum;
           rest[kept++] = more;
@@ -373,8 +375,9 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       }
       return 0;
     };
+    const floor = bar * (1 - SLACK);
     for (let i = 0; i < partial.size; i++) {
-      if (!reaches(partial.sum(i))) continue;
+      if (partial.sum(i) < floor) continue;
       const id = partial.id(i);
       const perTerm = request.terms.map((_, t) => termScore(t, id));
       let sum = 0;
