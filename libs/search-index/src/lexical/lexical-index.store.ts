@@ -378,7 +378,7 @@ export class LexicalIndexStore {
     for (const { term, h } of rows) {
       if (term === null) segments = h;
       else if (h !== null)
-        for (let o = 0; o + BLOCK_HEAD <= h!.byteLength; o += BLOCK_HEAD)
+        for (let o = 0; o + BLOCK_HEAD <= h.byteLength; o += BLOCK_HEAD)
           add(readHead(h, o, term, readId(h, o + 28)));
     }
     const live: { id: string; version: number; key: string }[] = [];
