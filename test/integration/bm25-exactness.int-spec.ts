@@ -5,7 +5,8 @@ import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { englishAnalyzer, termFrequencies } from '#text-analysis';
-import type { Posting } from '#search-index';
+import { LexicalIndex, type Posting } from '#search-index';
+import type { AppConfig } from '#platform';
 import {
   exhaustiveBm25,
   lexicalIndexMismatches,
@@ -120,6 +121,31 @@ describe('BM25 over block-max posting blocks', () => {
       ).toEqual(expected.map((e) => chunkName.get(e.id)));
       expect(results.map((r) => r.score)).toEqual(expected.map((e) => Math.round(e.score * 1e6) / 1e6));
     }
+
+    // Again, 8 searches at a time through a block cache of one 1 MiB page (the index is several): pages
+    // are reclaimed under searches that decoded from them, and every search stays exact.
+    const lexical = new LexicalIndex({ retrieval: { lexicalBlockCacheMb: 1 } } as AppConfig);
+    const [{ id: collectionId }] = await db.query(`SELECT id FROM collections WHERE name = 'scifact'`);
+    const wrong: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < queries.length) {
+        const q = queries[next++];
+        const terms = termFrequencies(englishAnalyzer.terms(q.text));
+        const { hits } = await lexical.search(db, { collectionId, layout: 'blocks', terms, k: 10, scoring });
+        const expected = exhaustive(q.text, 10);
+        const same =
+          hits.length === expected.length &&
+          hits.every((h, i) => h.id === expected[i].id && Math.abs(h.score - expected[i].score) < 1e-9);
+        if (!same) wrong.push(q._id);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    expect(wrong).toEqual([]);
+    expect(lexical.cache.allocated()).toBe(1 << 20);
+    expect(lexical.cache.size()).toBeLessThanOrEqual(1 << 20);
+    expect(lexical.cache.hits).toBeGreaterThan(0);
+    expect(lexical.cache.misses).toBeGreaterThan(0);
   });
 
   it('never returns a deleted chunk or a replaced version once the change has committed, under a search load', async () => {
