@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exhaustiveBm25 } from '#testing';
-import { blockMaxTopK } from './block-max-top-k.js';
+import { blockMaxTopK, ScoreSums, Spares } from './block-max-top-k.js';
 import { type BlockHeader, type Posting, decodeBlock, encodeBlocks } from './posting-block.js';
 
 /** A small deterministic generator, so a failure names a seed that reproduces it. */
@@ -118,6 +118,26 @@ describe('blockMaxTopK', () => {
     const { result, expected } = await search(index, [['t', 1]], marks.length, undefined, Infinity);
     expect(expected.map((e) => e.id).sort((a, b) => a - b)).toEqual(marks.map((m) => m + 1));
     expect(result.hits.map((h) => [h.id, h.score])).toEqual(expected.map((e) => [e.id, e.score]));
+  });
+
+  it('keeps every score when its spare arrays for ids and sums differ in size', () => {
+    // Spares hand out any array at least as large as asked: here the ids get 4,096 slots and the sums
+    // 1,024, as when the spares' bound let one of a finished search's pair back in and not the other.
+    const spares = new Spares<Float64Array>((n) => new Float64Array(n), 1 << 30);
+    spares.give(new Float64Array(4096));
+    spares.give(new Float64Array(1024));
+    const sums = new ScoreSums(1, 1 << 20, spares);
+    const n = 3000;
+    const block = {
+      ids: Float64Array.from({ length: n }, (_, i) => 1 + 3 * i),
+      tfs: new Uint32Array(n).fill(1),
+      lens: new Uint32Array(n).fill(1),
+    };
+    sums.addBlock(block, 2, 0, 1); // 2 × 1 / (1 + 0 + 1): 1 a posting
+    sums.addBlock(block, 2, 0, 1);
+    expect(sums.size).toBe(n);
+    expect([...block.ids].filter((id) => sums.get(id) !== 2)).toEqual([]);
+    sums.release();
   });
 
   it('reads fewer blocks than there are when a rare term decides the top k', async () => {

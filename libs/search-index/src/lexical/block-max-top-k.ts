@@ -424,16 +424,24 @@ export class ScoreSums {
   private readonly map?: Map<number, number>;
   private ids: Float64Array;
   private sums: Float64Array;
+  /**
+   * Chunks both `ids` and `sums` have room for. A spare array may be larger than the one asked for, so
+   * the two can differ (a pair is split when the spares' bound lets one back in and not the other), and a
+   * score written past the end of `sums` would be lost.
+   */
+  private capacity: number;
   size = 0;
 
   constructor(
     private readonly lo: number,
     private readonly span: number,
+    private readonly floats: Spares<Float64Array> = spareFloats,
   ) {
     if (span <= DENSE_SPAN) this.places = spareInts.take(span);
     else this.map = new Map();
-    this.ids = spareFloats.take(1024);
-    this.sums = spareFloats.take(1024);
+    this.ids = floats.take(1024);
+    this.sums = floats.take(1024);
+    this.capacity = Math.min(this.ids.length, this.sums.length);
   }
 
   /** The place of chunk `id`, made if it has none. */
@@ -442,9 +450,10 @@ export class ScoreSums {
     let at = places ? places[id - this.lo] - 1 : (this.map!.get(id) ?? -1);
     if (at < 0) {
       at = this.size++;
-      if (at === this.ids.length) {
-        this.ids = spareFloats.grow(this.ids, at);
-        this.sums = spareFloats.grow(this.sums, at);
+      if (at === this.capacity) {
+        this.ids = this.floats.grow(this.ids, at);
+        this.sums = this.floats.grow(this.sums, at);
+        this.capacity = Math.min(this.ids.length, this.sums.length);
       }
       this.ids[at] = id;
       this.sums[at] = 0;
@@ -511,8 +520,8 @@ export class ScoreSums {
       else places.fill(0);
       spareInts.give(places);
     }
-    spareFloats.give(this.ids);
-    spareFloats.give(this.sums);
+    this.floats.give(this.ids);
+    this.floats.give(this.sums);
   }
 }
 
@@ -529,7 +538,7 @@ const WALK_PLACES = 32;
  * that one search's arrays fit the next ones'. What an array held is left in it: zeroed only where a
  * user needs it (the places are zeroed before they are given back).
  */
-class Spares<A extends Int32Array | Float64Array> {
+export class Spares<A extends Int32Array | Float64Array> {
   private readonly arrays: A[] = [];
   private bytes = 0;
 
