@@ -33,7 +33,7 @@ import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
 import { Embeddings } from '@langchain/core/embeddings';
 import pg from 'pg';
 import {
-  ADMIN_DATABASE_URL,
+  databaseUrl,
   adminQuery,
   fmt,
   INDEX_BUILD_MEMORY_MB,
@@ -232,11 +232,9 @@ async function main() {
   const options = parseOptions(process.argv.slice(2));
   const chunks = await loadChunks(options.dataset, options.docs);
   const name = `langchain_bench_${process.pid}_${Date.now()}`;
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
   await adminQuery(`CREATE DATABASE ${name}`);
   try {
-    const db = new pg.Client({ connectionString: url.toString() });
+    const db = new pg.Client({ connectionString: databaseUrl(name) });
     await db.connect();
     try {
       await db.query('CREATE EXTENSION vector');
@@ -247,7 +245,7 @@ async function main() {
       `LangChain.js: loading ${fmt(chunks.length)} chunks from ${relative(REPO_ROOT, options.dataset)}\n`,
     );
     const r = await langchainAddDocuments({
-      databaseUrl: url.toString(),
+      databaseUrl: databaseUrl(name),
       chunks,
       dimensions: options.dimensions,
       batchSize: options.batchSize,

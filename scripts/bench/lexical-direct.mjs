@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { scaleCorpus } from './corpus.mjs';
 import { loadDataset } from './dataset.mjs';
-import { ADMIN_DATABASE_URL, createDatabase, dataSourceOf, REPO_ROOT, runMain } from './lib.mjs';
+import { createDatabase, databaseUrl, dataSourceOf, REPO_ROOT, runMain } from './lib.mjs';
 import { startMonolith } from './servers.mjs';
 
 const dist = (build, path) => import(pathToFileURL(join(build, 'dist/libs', path)).href);
@@ -125,7 +125,7 @@ async function main() {
   const { englishAnalyzer, termFrequencies } = await dist(REPO_ROOT, 'text-analysis/src/index.js');
   if (values.database && values.check) throw new Error('--check builds the index: not with --database');
   const database = values.database
-    ? existingDatabase(values.database)
+    ? { name: values.database, url: databaseUrl(values.database) }
     : await createDatabase('ragnest_lexical');
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   try {
@@ -195,13 +195,6 @@ async function main() {
     await pool.end();
     if (!values.keep && !values.database) await database.drop();
   }
-}
-
-/** A database an earlier --keep run left. */
-function existingDatabase(name) {
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return { name, url: url.toString() };
 }
 
 /** What build() wrote in the database's comment. */

@@ -347,15 +347,20 @@ export async function cpuSeconds(pid) {
 /** Linux's USER_HZ, the unit of /proc's CPU times (100 on every common architecture). */
 const CLOCK_TICKS = 100;
 
+/** The URL of database `name` on the benchmark's PostgreSQL. */
+export function databaseUrl(name) {
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** A fresh database on the benchmark's PostgreSQL: its name, URL, and `drop()`. */
 export async function createDatabase(prefix) {
   const name = `${prefix}_${process.pid}_${Date.now()}_${randomBytes(2).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
   return {
     name,
-    url: url.toString(),
+    url: databaseUrl(name),
     drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }

@@ -5,14 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import {
-  ADMIN_DATABASE_URL,
-  adminQuery,
-  memoryMiB,
-  REPO_ROOT,
-  startDistributed,
-  startProcess,
-} from './lib.mjs';
+import { databaseUrl, adminQuery, memoryMiB, REPO_ROOT, startDistributed, startProcess } from './lib.mjs';
 
 export const RETRIEVAL_REPLICAS = 2;
 /**
@@ -30,10 +23,8 @@ export async function prepareStore(backend) {
   if (backend === 'postgres' || backend === 'distributed') {
     const name = `ragnest_bench_${process.pid}_${Date.now()}`;
     await adminQuery(`CREATE DATABASE ${name}`);
-    const url = new URL(ADMIN_DATABASE_URL);
-    url.pathname = `/${name}`;
     return {
-      env: { DATABASE_URL: url.toString() },
+      env: { DATABASE_URL: databaseUrl(name) },
       remove: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
     };
   }

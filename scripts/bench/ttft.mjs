@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  ADMIN_DATABASE_URL,
+  databaseUrl,
   adminQuery,
   fmt,
   loadText,
@@ -56,10 +56,8 @@ function parseOptions(argv) {
 async function withDatabase(fn) {
   const name = `ragnest_ttft_${process.pid}_${Date.now()}`;
   await adminQuery(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
   try {
-    return await fn(url.toString());
+    return await fn(databaseUrl(name));
   } finally {
     await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }

@@ -158,7 +158,9 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
     const accepted = new Map<number, boolean>();
     let read = 0;
     let bar = -Infinity;
-    const reaches = (bound: number) => bound >= bar * (1 - SLACK);
+    /** The least a bound may be and still reach the bar (loops over many chunks compare with it directly). */
+    const floor = () => bar * (1 - SLACK);
+    const reaches = (bound: number) => bound >= floor();
 
     const holding = (term: number, id: number, out: Set<Entry>) => {
       const list = byStart[term];
@@ -269,7 +271,7 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       let most = 0;
       for (const t of probed) most += termUb[t];
       // The chunks that can reach the bar with every non-essential term, by id.
-      let ids = partial.sorted(bar * (1 - SLACK) - most);
+      let ids = partial.sorted(floor() - most);
       /**
        * Calls `visit` with each unread block of term t holding each chunk of `ids`, in order. For a term
        * whose blocks never overlap (every merged term), `blockOf` does the same in one tight loop.
@@ -319,14 +321,14 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
           blockOf(t);
           const { ubs } = spans[t];
           const list = byStart[t];
-          const floor = bar * (1 - SLACK);
+          const least = floor();
           let last = -1;
           for (let i = 0; i < ids.length; i++) {
             const j = at[i];
             if (j < 0) continue;
             own[i] = ubs[j];
             // Chunks in id order, so a block's are together: add it once.
-            if (j !== last && sums[i] + rest[i] >= floor) {
+            if (j !== last && sums[i] + rest[i] >= least) {
               due.add(list[j]);
               last = j;
             }
@@ -339,11 +341,11 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
         await readRound([...due]);
         // Chunks that can still reach the bar, with what the next terms may add.
         let kept = 0;
-        const floor = bar * (1 - SLACK);
+        const least = floor();
         for (let i = 0; i < ids.length; i++) {
           const sum = partial.get(ids[i]);
           const more = rest[i] - own[i];
-          if (sum + more < floor) continue;
+          if (sum + more < least) continue;
           ids[kept] = ids[i];
           sums[kept] = sum;
           rest[kept++] = more;
@@ -375,9 +377,9 @@ export async function blockMaxTopK<B extends BlockHeader>(request: TopKRequest<B
       }
       return 0;
     };
-    const floor = bar * (1 - SLACK);
+    const least = floor();
     for (let i = 0; i < partial.size; i++) {
-      if (partial.sum(i) < floor) continue;
+      if (partial.sum(i) < least) continue;
       const id = partial.id(i);
       const perTerm = request.terms.map((_, t) => termScore(t, id));
       let sum = 0;
