@@ -99,7 +99,7 @@ export interface AppConfig {
   retrieval: {
     efSearch: number;
     bm25: { k1: number; b: number };
-    /** Decoded BM25 posting blocks kept in each searching process, in MiB (0: none). */
+    /** BM25 posting blocks (their encoded bytes) kept in each searching process, in MiB (0: none). */
     lexicalBlockCacheMb: number;
     fusion: 'rrf' | 'score';
     rrfK: number;

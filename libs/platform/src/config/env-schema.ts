@@ -56,7 +56,8 @@ export const EnvSchema = z
     HNSW_EF_SEARCH: int(1, 1000).default(100),
     BM25_K1: num(0, 10).default(0.9),
     BM25_B: num(0, 1).default(0.4),
-    LEXICAL_BLOCK_CACHE_MB: int(0, 65_536).default(32),
+    // Unset: an eighth of the process's memory, 32 to 256 MiB (load-config).
+    LEXICAL_BLOCK_CACHE_MB: int(0, 65_536).optional(),
     HYBRID_FUSION: z.enum(['rrf', 'score']).default('score'),
     RRF_K: int(1, 1000).default(60),
     HYBRID_DENSE_WEIGHT: num(0, 10).default(0.15),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ALL_CONTEXTS, ContextName } from '#contracts';
 import { ConfigError } from './app-config.js';
 import { EnvSchema } from './env-schema.js';
-import { loadConfig, parseContexts } from './load-config.js';
+import { defaultBlockCacheMb, loadConfig, parseContexts } from './load-config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
@@ -29,6 +29,16 @@ describe('loadConfig', () => {
     expect(at({ VECTOR_INDEX_MIN_CHUNKS: '' })).toBe(50_000);
     expect(at({ VECTOR_INDEX_MIN_CHUNKS: '100' })).toBe(100);
     expect(at({ DATABASE_URL: 'postgres://localhost/ragnest', VECTOR_INDEX_MIN_CHUNKS: '0' })).toBe(0);
+  });
+
+  it('sizes the BM25 block cache to an eighth of the memory, 32 to 256 MiB, unless told', () => {
+    const MiB = 2 ** 20;
+    expect(defaultBlockCacheMb(512 * MiB)).toBe(64);
+    expect(defaultBlockCacheMb(128 * MiB)).toBe(32);
+    expect(defaultBlockCacheMb(24 * 1024 * MiB)).toBe(256);
+    expect(loadConfig({}).retrieval.lexicalBlockCacheMb).toBe(defaultBlockCacheMb());
+    expect(loadConfig({ LEXICAL_BLOCK_CACHE_MB: '0' }).retrieval.lexicalBlockCacheMb).toBe(0);
+    expect(loadConfig({ LEXICAL_BLOCK_CACHE_MB: '100' }).retrieval.lexicalBlockCacheMb).toBe(100);
   });
 
   it('treats empty values as unset', () => {

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import type { z } from 'zod';
 import { ALL_CONTEXTS, ContextName } from '#contracts';
 import { type AppConfig, ConfigError } from './app-config.js';
@@ -34,6 +35,18 @@ const VECTOR_INDEX_MIN_CHUNKS = 2000;
  * 504), while an exact scan there stays cheap (22 ms a query at 20k vectors, 57 ms at 40k; see docs/configuration.md).
  */
 const PGLITE_VECTOR_INDEX_MIN_CHUNKS = 50_000;
+
+/**
+ * The BM25 block cache's size when LEXICAL_BLOCK_CACHE_MB is unset: an eighth of the memory this process
+ * may use (its cgroup's limit when it has one, as in a container, else the machine's), from 32 to 256 MiB.
+ * Its pages are allocated only as blocks are read, so a small collection's process never holds it all;
+ * 256 MiB holds the hot blocks of 1M chunks (docs/configuration.md).
+ */
+export function defaultBlockCacheMb(
+  limitBytes = Math.min(process.constrainedMemory?.() || Infinity, totalmem()),
+): number {
+  return Math.min(256, Math.max(32, Math.floor(limitBytes / 8 / 2 ** 20)));
+}
 
 /** The smallest share of the window a prompt needs besides the answer: instructions, question, a source. */
 const MIN_PROMPT_TOKENS = 512;
@@ -179,7 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retrieval: {
       efSearch: e.HNSW_EF_SEARCH,
       bm25: { k1: e.BM25_K1, b: e.BM25_B },
-      lexicalBlockCacheMb: e.LEXICAL_BLOCK_CACHE_MB,
+      lexicalBlockCacheMb: e.LEXICAL_BLOCK_CACHE_MB ?? defaultBlockCacheMb(),
       fusion: e.HYBRID_FUSION,
       rrfK: e.RRF_K,
       denseWeight: e.HYBRID_DENSE_WEIGHT,
