@@ -75,7 +75,7 @@ const BENCH_ENV = {
   VECTOR_INDEX_MIN_CHUNKS: '1',
   VECTOR_INDEX_BUILD_MEMORY_MB: String(INDEX_BUILD_MEMORY_MB),
 };
-const SIZED_TABLES = ['chunks', 'chunk_vectors', 'lexical_blocks', 'lexical_segments'];
+const SIZED_TABLES = ['chunks', 'chunk_vectors', 'lexical_blocks', 'lexical_segments', 'lexical_changes'];
 
 function parseOptions(argv) {
   const { values } = parseArgs({

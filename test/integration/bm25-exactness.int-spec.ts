@@ -146,6 +146,10 @@ describe('BM25 over block-max posting blocks', () => {
     expect(lexical.cache.size()).toBeLessThanOrEqual(1 << 20);
     expect(lexical.cache.hits).toBeGreaterThan(0);
     expect(lexical.cache.misses).toBeGreaterThan(0);
+    // The terms' headers too were kept between searches (1,024 a MiB of the block cache): the collection
+    // did not change.
+    expect(lexical.headers.hits).toBeGreaterThan(0);
+    expect(lexical.headers.size()).toBeLessThanOrEqual(1024);
   });
 
   it('never returns a deleted chunk or a replaced version once the change has committed, under a search load', async () => {

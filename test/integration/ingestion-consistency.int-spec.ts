@@ -4,7 +4,14 @@ import { DataSource } from 'typeorm';
 import { INGESTION_PORT, RETRIEVAL_PORT, type IngestionPort, type RetrievalPort } from '#contracts';
 import { INGESTION_QUEUE, type IngestionQueue } from '#ingestion';
 import { lexicalIndexMismatches, startTestApp, type DatabaseKind, type TestApp } from '#testing';
-import { decodeBlock, IndexChangedError, LexicalIndexStore, SegmentDictionaries } from '#search-index';
+import {
+  decodeBlock,
+  HeaderCache,
+  IndexChangedError,
+  LexicalIndexStore,
+  SegmentDictionaries,
+  type StoredHeader,
+} from '#search-index';
 import { createApp } from '#app';
 import { JobStateRepository } from '../../libs/ingestion/src/infrastructure/job-state.repository.js';
 import { LexicalMaintenance } from '../../libs/ingestion/src/infrastructure/queue/lexical-maintenance.js';
@@ -204,9 +211,10 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     try {
       await store.add(db, collectionId, [chunk('1'), chunk('2')]);
       const dictionaries = new SegmentDictionaries();
-      const before = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
+      const cache = new HeaderCache<StoredHeader>(1000);
+      const before = (await store.headers(db, collectionId, ['word'], dictionaries, cache)).get('word')!;
       // A segment's dictionary is read once per row version.
-      await store.headers(db, collectionId, ['word'], dictionaries);
+      await store.headers(db, collectionId, ['word'], dictionaries, cache);
       expect(dictionaries.reads).toBe(1);
       const ids = async (headers: typeof before) => {
         const [bytes] = await store.read(db, collectionId, headers);
@@ -217,7 +225,7 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       await db.transaction((m) => store.remove(m, [{ collectionId, id: '1', terms: ['word'] }]));
       await expect(store.read(db, collectionId, before)).rejects.toBeInstanceOf(IndexChangedError);
       const size = dictionaries.size();
-      const after = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
+      const after = (await store.headers(db, collectionId, ['word'], dictionaries, cache)).get('word')!;
       expect(after[0].version).not.toBe(before[0].version);
       expect(await ids(after)).toEqual([2]);
       // The new version's dictionary replaced the old one's, which is gone with it.
@@ -248,7 +256,13 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
         },
       };
       await expect(
-        store.headers(racing, collectionId, ['word'], new SegmentDictionaries()),
+        store.headers(
+          racing,
+          collectionId,
+          ['word'],
+          new SegmentDictionaries(),
+          new HeaderCache<StoredHeader>(1000),
+        ),
       ).rejects.toBeInstanceOf(IndexChangedError);
     } finally {
       await db.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
@@ -309,7 +323,8 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       await store.add(db, collectionId, [chunk('1'), chunk('2'), chunk('3')]);
       await db.transaction((m) => store.mergeRound(m, collectionId));
       const dictionaries = new SegmentDictionaries();
-      const before = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
+      const cache = new HeaderCache<StoredHeader>(1000);
+      const before = (await store.headers(db, collectionId, ['word'], dictionaries, cache)).get('word')!;
       expect(before).toHaveLength(1);
       expect(before[0].segment).toBeUndefined();
       const ids = async (headers: typeof before) => {
@@ -320,7 +335,8 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
       // A delete rewrites the block in place (an UPDATE): it takes a new version.
       await db.transaction((m) => store.remove(m, [{ collectionId, id: '2', terms: ['word'] }]));
       await expect(store.read(db, collectionId, before)).rejects.toBeInstanceOf(IndexChangedError);
-      const after = (await store.headers(db, collectionId, ['word'], dictionaries)).get('word')!;
+      // The headers kept from before the delete are not served: the delete changed the collection's key.
+      const after = (await store.headers(db, collectionId, ['word'], dictionaries, cache)).get('word')!;
       expect(after[0].version).toBeGreaterThan(before[0].version);
       expect(await ids(after)).toEqual([1, 3]);
       // The headers come from the primary key's index: no row is visited once the pages are all-visible.
@@ -341,6 +357,58 @@ describe.each<DatabaseKind>(['postgres', 'pglite'])('ingestion consistency on %s
     } finally {
       await db.query(`DELETE FROM lexical_blocks WHERE collection_id = $1`, [collectionId]);
       await db.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
+    }
+  });
+
+  it("keeps merged blocks' headers between searches while no statement writes the collection's blocks", async () => {
+    const store = new LexicalIndexStore();
+    const collectionId = randomUUID();
+    const chunk = (id: string, term = 'word') => ({ id, terms: new Map([[term, 1]]), length: 1 });
+    // The terms each headers statement asked for.
+    const asked: string[][] = [];
+    const watching = {
+      query: (sql: string, params?: unknown[]) => {
+        if (sql.includes('FROM lexical_changes')) asked.push([...(params![1] as string[])]);
+        return db.query(sql, params);
+      },
+    };
+    const changes = async () =>
+      (
+        await db.query(`SELECT count(*)::int AS n FROM lexical_changes WHERE collection_id = $1`, [
+          collectionId,
+        ])
+      )[0].n as number;
+    try {
+      await store.add(db, collectionId, [chunk('1'), chunk('2'), chunk('3', 'other')]);
+      await db.transaction((m) => store.mergeRound(m, collectionId));
+      const dictionaries = new SegmentDictionaries();
+      const cache = new HeaderCache<StoredHeader>(1000);
+      const headers = () => store.headers(watching, collectionId, ['word', 'other'], dictionaries, cache);
+      const first = await headers();
+      const second = await headers();
+      expect(asked).toEqual([['word', 'other'], []]);
+      expect(second).toEqual(first);
+      // A new segment is not a change of the blocks: it is read from the segments, as before.
+      await store.add(db, collectionId, [chunk('4')]);
+      expect((await headers()).get('word')!.map((h) => h.lastChunk)).toEqual([2, 4]);
+      expect(asked.at(-1)).toEqual([]);
+      // A merge writes blocks: every term's headers are read again, the merged block with them.
+      await db.transaction((m) => store.mergeRound(m, collectionId));
+      asked.length = 0;
+      const merged = await headers();
+      expect(asked).toEqual([[], ['word', 'other']]);
+      expect(merged.get('word')!.map((h) => [h.firstChunk, h.lastChunk, h.segment])).toEqual([
+        [1, 4, undefined],
+      ]);
+      // A merge leaves one row of changes; a delete adds one.
+      expect(await changes()).toBe(1);
+      await db.transaction((m) => store.remove(m, [{ collectionId, id: '3', terms: ['other'] }]));
+      expect(await changes()).toBe(2);
+      expect((await headers()).get('other')).toEqual([]);
+      await db.transaction((m) => store.drop(m, collectionId));
+      expect(await changes()).toBe(0);
+    } finally {
+      await db.transaction((m) => store.drop(m, collectionId));
     }
   });
 

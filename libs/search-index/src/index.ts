@@ -9,6 +9,7 @@ export * from './lexical/block-max-top-k.js';
 export * from './lexical/lexical-index.store.js';
 export * from './lexical/lexical-index.js';
 export { SegmentDictionaries } from './lexical/segment-dictionaries.js';
+export { HeaderCache } from './lexical/header-cache.js';
 export * from './fusion/fusion.js';
 export {
   buildVectorIndex,

@@ -207,9 +207,9 @@ function tableBytes(sizes, name) {
   return sizes.tables.find((t) => t.table === name)?.total ?? 0;
 }
 
-/** The lexical index's bytes: its blocks and segments (or, before them, its postings). */
+/** The lexical index's bytes: its blocks, segments and changes (or, before them, its postings). */
 export function lexicalBytes(sizes) {
-  return ['lexical_blocks', 'lexical_segments', 'chunk_terms'].reduce(
+  return ['lexical_blocks', 'lexical_segments', 'lexical_changes', 'chunk_terms'].reduce(
     (sum, t) => sum + tableBytes(sizes, t),
     0,
   );

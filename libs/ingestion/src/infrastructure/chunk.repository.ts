@@ -321,6 +321,7 @@ export class ChunkRepository {
   async vacuumIndex(): Promise<void> {
     await this.db.query('VACUUM (ANALYZE) lexical_blocks');
     await this.db.query('VACUUM (ANALYZE) lexical_segments');
+    await this.db.query('VACUUM lexical_changes');
     await this.db.query('VACUUM (ANALYZE) chunks');
     await this.db.query('VACUUM (ANALYZE) chunk_vectors');
   }

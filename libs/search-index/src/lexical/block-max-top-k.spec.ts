@@ -98,7 +98,7 @@ describe('blockMaxTopK', () => {
         }
       }
     }
-  });
+  }, 30_000);
 
   it('keeps every posting of a round when its partial scores outgrow their arrays', async () => {
     // The arrays of partial scores double at powers of two (from 1,024, or from a larger array a search

@@ -1,5 +1,5 @@
 import type { ChunkTerms, RemovedChunk } from './lexical-index.store.js';
-import { insertBlocks, type Sql } from './lexical-rows.js';
+import { insertBlocks, LOCK_KEY_SQL, type Sql } from './lexical-rows.js';
 import { type Posting, encodeBlocks } from './posting-block.js';
 
 /** Postings read from `chunk_terms` per page while a collection moves to blocks. */
@@ -94,6 +94,8 @@ export class LegacyPostings {
    * into the next. Returns the postings moved.
    */
   async moveToBlocks(m: Sql, collectionId: string): Promise<number> {
+    // As every writer of a collection's blocks does (see LexicalIndexStore.mergeRound).
+    await m.query(`SELECT pg_advisory_xact_lock_shared(${LOCK_KEY_SQL})`, [collectionId]);
     let moved = 0;
     let after: { term: string; chunk: string } | undefined;
     let carried: { term: string; postings: Posting[] } | undefined;

@@ -25,6 +25,7 @@ import {
   type TermBlock,
   termBlocks,
 } from './lexical-rows.js';
+import { type HeaderCache } from './header-cache.js';
 import { SegmentDictionaries, SegmentDictionary } from './segment-dictionaries.js';
 
 export type { Sql } from './lexical-rows.js';
@@ -257,6 +258,7 @@ export class LexicalIndexStore {
   async drop(m: Sql, collectionId: string): Promise<void> {
     await m.query(`DELETE FROM lexical_segments WHERE collection_id = $1`, [collectionId]);
     await m.query(`DELETE FROM lexical_blocks WHERE collection_id = $1`, [collectionId]);
+    await m.query(`DELETE FROM lexical_changes WHERE collection_id = $1`, [collectionId]);
   }
 
   /** Collections with segments waiting to be merged, and how many. */
@@ -339,48 +341,64 @@ export class LexicalIndexStore {
       for (const block of runs.encode(term)) merged.push({ ...block, term });
     }
     await insertBlocks(m, collectionId, merged);
+    // The rows saying which blocks changed (see the lexical_changes migration): one newer than all, and
+    // none older. No other writer of this collection's blocks is in flight: they share the lock.
+    await m.query(
+      `WITH newest AS (INSERT INTO lexical_changes (collection_id) VALUES ($1) RETURNING version)
+       DELETE FROM lexical_changes WHERE collection_id = $1 AND version < (SELECT version FROM newest)`,
+      [collectionId],
+    );
     return { merged: segments.length, replaced: segments.length + blocks.length };
   }
 
   /**
    * The headers of every block of the given terms, in blocks and in segments, as of one statement: the
-   * blocks' headers, and which segments there are (in which row version). PostgreSQL packs them into one
-   * bytea per term: a frequent term of a large collection has thousands of blocks, and parsing them as
-   * rows would cost more than the search. Each term's from its own index-only scan, in no set order (the
-   * top-k sorts them): one scan over all the terms, grouped and each group sorted, took twice as long at
-   * 1M chunks. Segments' blocks are found in their dictionaries, read once per
-   * segment version (see SegmentDictionaries); one rewritten or merged before its dictionary was read
-   * makes this throw IndexChangedError, as a block read does.
+   * blocks' headers, which segments there are (in which row version) and the collection's change key
+   * (see HeaderCache). PostgreSQL packs a term's headers into one bytea: a frequent term of a large
+   * collection has thousands of blocks, and parsing them as rows would cost more than the search. Each
+   * term's from its own index-only scan, in no set order (the top-k sorts them): one scan over all the
+   * terms, grouped and each group sorted, took twice as long at 1M chunks.
+   *
+   * A term's merged blocks' headers kept in `cache` under the collection's last key are not read again;
+   * if the key read is another (a statement wrote the collection's blocks since), every term's are read
+   * again, in one statement, so that all come from one state. Segments' blocks are found in their
+   * dictionaries, read once per segment version (see SegmentDictionaries); one rewritten or merged before
+   * its dictionary was read makes this throw IndexChangedError, as a block read does.
    */
   async headers(
     m: Sql,
     collectionId: string,
     terms: readonly string[],
     dictionaries: SegmentDictionaries,
-  ): Promise<Map<string, StoredHeader[]>> {
-    const rows: { term: string | null; h: Buffer | null }[] = await m.query(
-      `SELECT t.term, (SELECT string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
-                                         || int4send(max_tf) || int4send(min_len) || int8send(version), ''::bytea)
-                          FROM lexical_blocks WHERE collection_id = $1 AND term = t.term) AS h
-         FROM unnest($2::text[]) AS t(term)
-       UNION ALL
-       SELECT NULL, string_agg(int8send(id) || int8send(xmin::text::bigint), ''::bytea ORDER BY id)
-         FROM lexical_segments WHERE collection_id = $1`,
-      [collectionId, terms],
+    cache: HeaderCache<StoredHeader>,
+  ): Promise<Map<string, readonly StoredHeader[]>> {
+    const known = cache.keyOf(collectionId);
+    const kept = new Map<string, readonly StoredHeader[]>();
+    if (known !== undefined)
+      for (const term of terms) {
+        const headers = cache.get(collectionId, known, term);
+        if (headers) kept.set(term, headers);
+      }
+    let read = await this.readHeaders(
+      m,
+      collectionId,
+      terms.filter((t) => !kept.has(t)),
     );
-    const out = new Map<string, StoredHeader[]>();
-    const add = (header: StoredHeader) => {
-      const list = out.get(header.term);
-      if (list) list.push(header);
-      else out.set(header.term, [header]);
-    };
-    let segments: Buffer | null = null;
-    for (const { term, h } of rows) {
-      if (term === null) segments = h;
-      else if (h !== null)
-        for (let o = 0; o + BLOCK_HEAD <= h.byteLength; o += BLOCK_HEAD)
-          add(readHead(h, o, term, readId(h, o + 28)));
+    if (read.key !== known && kept.size > 0) {
+      kept.clear();
+      read = await this.readHeaders(m, collectionId, terms);
     }
+    for (const [term, headers] of read.blocks) {
+      cache.set(collectionId, read.key, term, headers);
+      kept.set(term, headers);
+    }
+    const inSegments = new Map<string, StoredHeader[]>();
+    const add = (header: StoredHeader) => {
+      const list = inSegments.get(header.term);
+      if (list) list.push(header);
+      else inSegments.set(header.term, [header]);
+    };
+    const segments = read.segments;
     const live: { id: string; version: number; key: string }[] = [];
     for (let o = 0; segments && o < segments.byteLength; o += 16) {
       const id = String(readId(segments, o));
@@ -424,7 +442,49 @@ export class LexicalIndexStore {
         }
       }
     }
+    const out = new Map<string, readonly StoredHeader[]>();
+    for (const term of terms) {
+      const blocks = kept.get(term) ?? [];
+      const more = inSegments.get(term);
+      out.set(term, more ? [...blocks, ...more] : blocks);
+    }
     return out;
+  }
+
+  /** The statement of `headers`: the merged blocks' headers of `terms`, the segments and the change key. */
+  private async readHeaders(
+    m: Sql,
+    collectionId: string,
+    terms: readonly string[],
+  ): Promise<{ blocks: Map<string, StoredHeader[]>; segments: Buffer | null; key: string }> {
+    const rows: { part: number; term: string | null; h: Buffer | null }[] = await m.query(
+      `SELECT 0 AS part, t.term,
+              (SELECT string_agg(int8send(first_chunk) || int8send(last_chunk) || int4send(postings)
+                                 || int4send(max_tf) || int4send(min_len) || int8send(version), ''::bytea)
+                 FROM lexical_blocks WHERE collection_id = $1 AND term = t.term) AS h
+         FROM unnest($2::text[]) AS t(term)
+       UNION ALL
+       SELECT 1, NULL, string_agg(int8send(id) || int8send(xmin::text::bigint), ''::bytea ORDER BY id)
+         FROM lexical_segments WHERE collection_id = $1
+       UNION ALL
+       SELECT 2, NULL, int8send(count(*)) || int8send(coalesce(max(version), 0))
+         FROM lexical_changes WHERE collection_id = $1`,
+      [collectionId, terms],
+    );
+    const blocks = new Map<string, StoredHeader[]>();
+    let segments: Buffer | null = null;
+    let key = '';
+    for (const { part, term, h } of rows) {
+      if (part === 1) segments = h;
+      else if (part === 2) key = `${readId(h!, 0)}:${readId(h!, 8)}`;
+      else {
+        const list: StoredHeader[] = [];
+        for (let o = 0; h && o + BLOCK_HEAD <= h.byteLength; o += BLOCK_HEAD)
+          list.push(readHead(h, o, term!, readId(h, o + 28)));
+        blocks.set(term!, list);
+      }
+    }
+    return { blocks, segments, key };
   }
 
   /**

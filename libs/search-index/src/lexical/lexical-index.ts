@@ -13,6 +13,7 @@ import {
   type StoredHeader,
 } from './lexical-index.store.js';
 import { type DecodedBlock, DecodedBlocks } from './posting-block.js';
+import { HeaderCache } from './header-cache.js';
 import { SegmentDictionaries } from './segment-dictionaries.js';
 
 /** Searches that met a block rewritten under them before one runs in a snapshot (see LexicalIndex.search). */
@@ -47,10 +48,16 @@ export class LexicalIndex {
   readonly cache: BlockCache;
   /** Where the segments' blocks are, by segment version, shared by every search of this process. */
   readonly dictionaries = new SegmentDictionaries();
+  /** The headers of terms' merged blocks, by collection state, shared by every search of this process. */
+  readonly headers: HeaderCache<StoredHeader>;
 
   constructor(@Optional() @Inject(CONFIG) config?: AppConfig) {
     const mb = config?.retrieval.lexicalBlockCacheMb;
-    this.cache = new BlockCache(mb === undefined ? DEFAULT_BLOCK_CACHE_BYTES : mb * 1024 * 1024);
+    const bytes = mb === undefined ? DEFAULT_BLOCK_CACHE_BYTES : mb * 1024 * 1024;
+    this.cache = new BlockCache(bytes);
+    // One header a KiB of blocks: 262,144 with 256 MiB, against 340,000 merged blocks of the SciFact test
+    // queries' terms at 1M chunks.
+    this.headers = new HeaderCache(bytes / 1024);
   }
 
   /** Indexes new chunks of a collection, in the caller's transaction; returns the segments written. */
@@ -125,7 +132,13 @@ export class LexicalIndex {
   }
 
   private async searchBlocks(m: Sql, q: LexicalQuery): Promise<TopKResult> {
-    const headers = await this.blocks.headers(m, q.collectionId, [...q.terms.keys()], this.dictionaries);
+    const headers = await this.blocks.headers(
+      m,
+      q.collectionId,
+      [...q.terms.keys()],
+      this.dictionaries,
+      this.headers,
+    );
     const filter = q.filter?.(2);
     return blockMaxTopK({
       terms: [...q.terms].map(([term, weight]) => ({ term, weight, blocks: headers.get(term) ?? [] })),

@@ -9,6 +9,7 @@ import { ApiKeys1732620000000 } from './1732620000000-api-keys.js';
 import { UploadParts1732630000000 } from './1732630000000-upload-parts.js';
 import { LexicalBlockVersions1732640000000 } from './1732640000000-lexical-block-versions.js';
 import { HalfPrecisionVectorIndexes1732650000000 } from './1732650000000-half-precision-vector-indexes.js';
+import { LexicalChanges1732660000000 } from './1732660000000-lexical-changes.js';
 
 /** Every migration, in order. TypeORM runs them at start; `synchronize` is never used. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   UploadParts1732630000000,
   LexicalBlockVersions1732640000000,
   HalfPrecisionVectorIndexes1732650000000,
+  LexicalChanges1732660000000,
 ];
