@@ -1,10 +1,10 @@
 const MAX_COLLECTION_KEYS = 10_000;
 
 /**
- * The headers (StoredHeader) of terms' merged blocks, as the last search of their collection read them, so that the next
- * one need not read them again: a query's terms have thousands of blocks in a large collection, and
- * reading their headers from the index and parsing them was about a sixth of a search's time at 100k
- * chunks (docs/benchmarks-notes.md).
+ * The headers (StoredHeader) of terms' merged blocks, as the last search of their collection read them,
+ * so that the next one need not read them again: a query's terms have thousands of blocks in a large
+ * collection, and reading their headers from the index and parsing them was about a sixth of a search's
+ * time at 100k chunks (docs/benchmarks-notes.md).
  *
  * Each term's headers are kept under its collection's change key (the count and the largest version of
  * its `lexical_changes` rows, read in the same statement as the search's segments), and serve only while
